@@ -1,0 +1,175 @@
+"""Identity: bearer JWTs and the caller they describe.
+
+Dev: HS256 with a local key (``crm token`` mints tokens). Production: RS256/ES256 verified
+against the organisation IdP's JWKS URL.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import jwt
+
+from crmkit.settings import Settings
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class InvalidToken(Exception):
+    """The request carries no usable token; the message says why (safe to show)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: decoded from the token, trusted only after verification."""
+
+    member_id: uuid.UUID
+    org_id: uuid.UUID
+    roles: frozenset[Role]
+    team: str | None = None
+    groups: frozenset[str] = field(default_factory=frozenset)
+    name: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def is_manager(self) -> bool:
+        return Role.MANAGER in self.roles or self.is_admin
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+
+def _uuid_claim(claims: dict[str, object], name: str) -> uuid.UUID:
+    value = claims.get(name)
+    if not isinstance(value, str):
+        raise InvalidToken(f"token claim '{name}' is missing")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidToken(f"token claim '{name}' is not a UUID") from None
+
+
+def caller_from_claims(claims: dict[str, object]) -> Caller:
+    raw_roles = claims.get("roles", [])
+    if isinstance(raw_roles, str):
+        raw_roles = [raw_roles]
+    if not isinstance(raw_roles, list) or not raw_roles:
+        raise InvalidToken("token claim 'roles' is missing")
+    try:
+        roles = frozenset(Role(str(r)) for r in raw_roles)
+    except ValueError:
+        raise InvalidToken("token claim 'roles' holds an unknown role") from None
+    groups = claims.get("groups", [])
+    if isinstance(groups, str):
+        groups = [g for g in groups.split(",") if g]
+    if not isinstance(groups, list):
+        raise InvalidToken("token claim 'groups' must be a list")
+    team = claims.get("team")
+    name = claims.get("name", "")
+    return Caller(
+        member_id=_uuid_claim(claims, "sub"),
+        org_id=_uuid_claim(claims, "org"),
+        roles=roles,
+        team=str(team) if team else None,
+        groups=frozenset(str(g) for g in groups),
+        name=str(name) if name else "",
+    )
+
+
+class TokenVerifier:
+    """Verifies bearer tokens: HS256 with the shared dev key, or asymmetric keys from a JWKS."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        algorithms: Iterable[str],
+        jwks_url: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+    ) -> None:
+        self._secret = secret
+        self._algorithms = list(algorithms)
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._audience = audience
+        self._issuer = issuer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        algorithms = settings.jwt_algorithms
+        if settings.jwks_url and algorithms == ["HS256"]:
+            algorithms = ["RS256", "ES256"]
+        return cls(
+            secret=settings.jwt_secret,
+            algorithms=algorithms,
+            jwks_url=settings.jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+
+    def verify(self, token: str) -> Caller:
+        try:
+            key: object = self._secret
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            claims = jwt.decode(
+                token,
+                key=key,  # type: ignore[arg-type]
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token has expired") from None
+        except jwt.PyJWKClientError as error:
+            raise InvalidToken(f"token key cannot be resolved: {error}") from None
+        except jwt.InvalidTokenError as error:
+            raise InvalidToken(f"token is invalid: {error}") from None
+        return caller_from_claims(claims)
+
+    def verify_header(self, authorization: str | None) -> Caller:
+        if not authorization:
+            raise InvalidToken("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("authorization header must be 'Bearer <token>'")
+        return self.verify(token.strip())
+
+
+def mint_dev_token(
+    *,
+    secret: str,
+    member_id: uuid.UUID,
+    org_id: uuid.UUID,
+    roles: Iterable[str],
+    team: str | None = None,
+    groups: Iterable[str] = (),
+    name: str = "",
+    ttl_seconds: int = 30 * 24 * 3600,
+) -> str:
+    """A signed HS256 token for development and tests."""
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": str(member_id),
+        "org": str(org_id),
+        "roles": [Role(r).value for r in roles],
+        "groups": list(groups),
+        "name": name,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if team:
+        claims["team"] = team
+    return jwt.encode(claims, secret, algorithm="HS256")

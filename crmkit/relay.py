@@ -1,0 +1,161 @@
+"""Outbox relay: publishes committed outbox rows to JetStream, then marks them sent.
+
+- Several relays may run at once: rows are claimed with ``FOR UPDATE SKIP LOCKED``.
+- Per-aggregate order: a row is only claimed when no earlier unsent row of its aggregate is
+  outside the claimed batch (held by another relay), and one aggregate's rows are published
+  one after another, stopping at the first failure.
+- A broker outage delays events, never loses them: rows stay unsent until JetStream acks.
+  A re-publish after a crash carries the same ``Nats-Msg-Id`` and the stream drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+import orjson
+from faststream.nats import NatsBroker
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crmkit.uow import OUTBOX_CHANNEL
+
+log = logging.getLogger("crm.relay")
+
+_CLAIM = """
+WITH batch AS (
+    SELECT seq, aggregate_id FROM {table}
+    WHERE sent_at IS NULL
+    ORDER BY seq
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+SELECT o.seq, o.event_id, o.subject, o.aggregate_id, o.envelope::text AS envelope
+FROM {table} o JOIN batch b ON b.seq = o.seq
+WHERE NOT EXISTS (
+    SELECT 1 FROM {table} earlier
+    WHERE earlier.aggregate_id = b.aggregate_id
+      AND earlier.sent_at IS NULL
+      AND earlier.seq < b.seq
+      AND earlier.seq NOT IN (SELECT seq FROM batch)
+)
+ORDER BY o.seq
+"""
+
+_MARK_SENT = "UPDATE {table} SET sent_at = now() WHERE seq = ANY(:seqs)"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        outbox: Table,
+        broker: NatsBroker,
+        *,
+        stream: str = "CRM",
+        batch_size: int = 500,
+        idle_poll_seconds: float = 1.0,
+        publish_timeout: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._stream = stream
+        self._broker = broker
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll_seconds
+        self._publish_timeout = publish_timeout
+        name = outbox.name
+        self._claim_sql = _CLAIM.format(table=name)
+        self._mark_sql = _MARK_SENT.format(table=name)
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many events were published."""
+        from sqlalchemy import text
+
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(text(self._claim_sql), {"limit": self._batch_size})
+            ).all()
+            if not rows:
+                return 0
+            sent = await self._publish(rows)
+            if sent:
+                await conn.execute(text(self._mark_sql), {"seqs": sent})
+        self.published += len(sent)
+        return len(sent)
+
+    async def _publish(self, rows: list[Any]) -> list[int]:
+        by_aggregate: dict[Any, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_aggregate[row.aggregate_id].append(row)
+        results = await asyncio.gather(
+            *(self._publish_in_order(group) for group in by_aggregate.values())
+        )
+        return [seq for group in results for seq in group]
+
+    async def _publish_in_order(self, rows: list[Any]) -> list[int]:
+        sent: list[int] = []
+        for row in rows:
+            try:
+                await self._broker.publish(
+                    orjson.loads(row.envelope),
+                    subject=row.subject,
+                    headers={"Nats-Msg-Id": str(row.event_id)},
+                    stream=self._stream,
+                    timeout=self._publish_timeout,
+                )
+            except Exception as error:
+                log.warning("publish of %s failed, will retry: %s", row.event_id, error)
+                break
+            sent.append(row.seq)
+        return sent
+
+    async def run(self, stop: asyncio.Event, listen_dsn: str | None = None) -> None:
+        """Relay until ``stop`` is set; wakes on NOTIFY from committing writers."""
+        listener = await self._listen(listen_dsn) if listen_dsn else None
+        backoff = 0.1
+        try:
+            while not stop.is_set():
+                try:
+                    count = await self.relay_once()
+                    backoff = 0.1
+                except Exception as error:
+                    log.warning("outbox relay error, retrying in %.1fs: %s", backoff, error)
+                    await _sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if count >= self._batch_size:
+                    continue
+                if count == 0:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wait(stop), self._idle_poll)
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _listen(self, dsn: str) -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(dsn)
+        await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+        return conn
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,91 @@
+"""Process settings from the environment (prefix ``CRM_``).
+
+A bad or missing setting stops the process with one line naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "crm-dev-secret-change-me-in-production-0123456789"
+
+
+class Settings(BaseSettings):
+    """Settings shared by every process of the system."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", frozen=True)
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    # A server URL (any database name); each service uses its own database on that server.
+    # Unset: `crm dev` and the test harness start an embedded PostgreSQL.
+    database_url: str | None = None
+    nats_url: str | None = None
+    data_dir: str = ".crm"
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    host: str = "127.0.0.1"
+    gateway_port: int = Field(default=4000, ge=1, le=65535)
+    leads_port: int = Field(default=4001, ge=1, le=65535)
+    pipeline_port: int = Field(default=4002, ge=1, le=65535)
+    documents_port: int = Field(default=4003, ge=1, le=65535)
+    reporting_port: int = Field(default=4004, ge=1, le=65535)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    inbox_max_deliveries: int = Field(default=5, ge=1, le=100)
+    stream_name: str = "CRM"
+    default_lead_cap: int = Field(default=50, ge=0, le=100_000)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql", "postgres")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("nats://", "tls://")):
+            raise ValueError("must be a nats:// URL")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_length(cls, value: str) -> str:
+        if len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    def service_port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_error(error: ValidationError, prefix: str = "CRM_") -> str:
+    """One line naming the first bad setting."""
+    first = error.errors()[0]
+    name = prefix + "_".join(str(part) for part in first["loc"]).upper()
+    return f"invalid setting {name}: {first['msg']}"
+
+
+def load_settings(cls: type[S] = Settings) -> S:  # type: ignore[assignment]
+    """Build settings or stop the process with one clear line."""
+    try:
+        return cls()
+    except ValidationError as error:
+        print(describe_error(error), file=sys.stderr)
+        raise SystemExit(2) from None

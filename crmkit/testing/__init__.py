@@ -1,0 +1,1 @@
+"""Test harness: real PostgreSQL and NATS for integration and end-to-end tests."""

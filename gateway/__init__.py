@@ -1,0 +1,1 @@
+"""GraphQL federation gateway: composes subgraph schemas and executes operations across them."""

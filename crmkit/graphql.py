@@ -131,3 +131,10 @@ def build_schema(
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
         extensions=[QueryDepthLimiter(max_depth=max_depth), MaxAliasesLimiter(max_aliases)],
     )
+
+
+def federation_sdl(schema: FederationSchema) -> str:
+    """Exactly what the subgraph answers to ``{ _service { sdl } }``."""
+    from strawberry.printer import print_schema
+
+    return print_schema(schema) + "\n"

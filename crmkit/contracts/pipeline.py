@@ -1,0 +1,177 @@
+"""Events published by the pipeline service.
+
+Payloads are self-contained: a read model (the funnel, dashboards) can be built from these
+events alone, without calling the pipeline service back. The envelope's ``aggregate_id`` is the
+opportunity, activity or pipeline id and ``aggregate_version`` its ``version`` after the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crmkit.contracts import Event
+
+OpportunityStatus = Literal["open", "won", "lost"]
+StageKind = Literal["open", "won", "lost"]
+ActivityKind = Literal["call", "email", "meeting", "task"]
+ActivityStatus = Literal["open", "done", "cancelled"]
+Requirement = Literal[
+    "contact_made",
+    "next_contact_scheduled",
+    "needs",
+    "pain_points",
+    "budget",
+    "decision_maker",
+    "offer_issued",
+    "close_reason",
+    "close_comment",
+]
+
+
+class OpportunitySnapshot(Event):
+    """Fields every opportunity event carries: the opportunity as it is after the change."""
+
+    opportunity_id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    team: str | None = None
+    account_id: uuid.UUID | None = None
+    pipeline_id: uuid.UUID
+    stage_id: uuid.UUID
+    stage_name: str = ""
+    stage_kind: StageKind = "open"
+    status: OpportunityStatus
+    amount: Decimal
+    currency: str
+    probability: int
+    expected_close_date: date | None = None
+    created_at: datetime | None = None
+    stage_entered_at: datetime | None = None
+
+
+class OpportunityCreated(OpportunitySnapshot):
+    TYPE = "crm.pipeline.opportunity.created"
+
+    lead_id: uuid.UUID | None = None
+    source: Literal["manual", "lead_conversion"] = "manual"
+
+
+class OpportunityUpdated(OpportunitySnapshot):
+    """Fields were edited; ``changed`` names them (GraphQL-independent snake_case names)."""
+
+    TYPE = "crm.pipeline.opportunity.updated"
+
+    changed: list[str] = []
+
+
+class OpportunityStageChanged(OpportunitySnapshot):
+    TYPE = "crm.pipeline.opportunity.stage_changed"
+
+    from_stage_id: uuid.UUID
+    from_stage_name: str = ""
+    from_stage_kind: StageKind = "open"
+    to_stage_id: uuid.UUID
+    to_stage_name: str = ""
+    to_stage_kind: StageKind = "open"
+    entered_at: datetime
+    seconds_in_previous_stage: int
+
+
+class OpportunityWon(OpportunitySnapshot):
+    TYPE = "crm.pipeline.opportunity.won"
+
+    from_stage_id: uuid.UUID
+    close_reason_id: uuid.UUID | None = None
+    close_reason_label: str | None = None
+    comment: str = ""
+    closed_at: datetime
+
+
+class OpportunityLost(OpportunitySnapshot):
+    TYPE = "crm.pipeline.opportunity.lost"
+
+    from_stage_id: uuid.UUID
+    close_reason_id: uuid.UUID
+    close_reason_label: str
+    comment: str = ""
+    closed_at: datetime
+
+
+class OpportunityReopened(OpportunitySnapshot):
+    TYPE = "crm.pipeline.opportunity.reopened"
+
+    previous_status: OpportunityStatus
+    from_stage_id: uuid.UUID
+    reopened_at: datetime
+
+
+class ActivitySnapshot(Event):
+    """Fields every activity event carries: the activity as it is after the change."""
+
+    activity_id: uuid.UUID
+    opportunity_id: uuid.UUID
+    owner_id: uuid.UUID
+    team: str | None = None
+    kind: ActivityKind
+    subject: str
+    due_at: datetime
+    status: ActivityStatus
+    completed_at: datetime | None = None
+    outcome: str | None = None
+
+
+class ActivityScheduled(ActivitySnapshot):
+    TYPE = "crm.pipeline.activity.scheduled"
+
+
+class ActivityCompleted(ActivitySnapshot):
+    TYPE = "crm.pipeline.activity.completed"
+
+
+class ActivityRescheduled(ActivitySnapshot):
+    TYPE = "crm.pipeline.activity.rescheduled"
+
+    previous_due_at: datetime
+
+
+class ActivityCancelled(ActivitySnapshot):
+    TYPE = "crm.pipeline.activity.cancelled"
+
+
+class ActivityOverdue(ActivitySnapshot):
+    """Published once per activity when its due time passes while it is still open."""
+
+    TYPE = "crm.pipeline.activity.overdue"
+
+    detected_at: datetime
+
+
+class StageDefinition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: uuid.UUID
+    name: str
+    position: int
+    probability: int
+    kind: StageKind
+    rotting_days: int | None = None
+    requirements: list[Requirement] = []
+
+
+class PipelineConfigured(Event):
+    """A pipeline was created or its stages changed; carries the full, ordered stage list."""
+
+    TYPE = "crm.pipeline.pipeline.configured"
+
+    pipeline_id: uuid.UUID
+    name: str
+    is_default: bool
+    stages: list[StageDefinition]
+    removed_stage_ids: list[uuid.UUID] = []
+    # Opportunities moved off a removed stage: stage id -> stage id it moved to.
+    moved_opportunities_to: dict[str, uuid.UUID] = {}

@@ -1,12 +1,138 @@
-"""Events published by the leads service."""
+"""Events published by the leads service.
+
+Every lead event carries the lead's state *after* the change (``owner_id``, ``team`` and
+``status``) plus what it was before where ownership or status moved, so a consumer can keep a
+per-lead read model (and from it "leads held versus cap" per member) from events alone, without
+calling the leads service:
+
+- a member's *active* leads are the leads they own whose status is neither ``CONVERTED`` nor
+  ``DISQUALIFIED`` (see ``ACTIVE_STATUSES``);
+- a member's cap is the ``lead_cap`` of their latest ``MemberUpdated`` (emitted when the member
+  is first registered and whenever their cap, team, name or roles change); ``LeadAssigned``
+  repeats the owner's cap at the time of the assignment.
+
+Status changes implied by ownership moves are carried by the ownership events themselves, not
+by a separate ``LeadStatusChanged``: a claim or assignment (``LeadAssigned``) usually moves a
+``NEW`` lead to ``ASSIGNED``; a release (``LeadReleased``) moves it back to ``NEW``; a conversion
+(``LeadConverted``) to ``CONVERTED``. ``LeadStatusChanged`` is emitted for the explicit
+transitions (contacted, qualified, disqualified, reopened).
+
+Statuses: NEW, ASSIGNED, CONTACTED, QUALIFIED, DISQUALIFIED, CONVERTED.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Final, Literal
 
 from crmkit.contracts import Event
+
+LEAD_STATUSES: Final = ("NEW", "ASSIGNED", "CONTACTED", "QUALIFIED", "DISQUALIFIED", "CONVERTED")
+ACTIVE_STATUSES: Final = frozenset({"NEW", "ASSIGNED", "CONTACTED", "QUALIFIED"})
+
+AssignmentVia = Literal["claim", "assignment", "reassignment"]
+ReleaseReason = Literal["released", "idle_return"]
+
+
+class LeadCreated(Event):
+    """A lead entered the base: one event per lead, imported leads included."""
+
+    TYPE = "crm.leads.lead.created"
+
+    lead_id: uuid.UUID
+    company: str | None = None
+    contact_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    domain: str | None = None
+    source: str | None = None
+    priority: int = 0
+    tags: list[str] = []
+    status: str = "NEW"
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+    """The owner's team when the lead was created with an owner."""
+    created_via: Literal["api", "import"] = "api"
+    import_id: uuid.UUID | None = None
+    """The import batch that created the lead (``created_via == "import"``)."""
+    created_at: datetime | None = None
+
+
+class LeadUpdated(Event):
+    """Descriptive fields of a lead changed (not owner or status); ``changed`` names them."""
+
+    TYPE = "crm.leads.lead.updated"
+
+    lead_id: uuid.UUID
+    changed: list[str]
+    company: str | None = None
+    contact_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    domain: str | None = None
+    source: str | None = None
+    priority: int = 0
+    tags: list[str] = []
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+    status: str = "NEW"
+
+
+class LeadAssigned(Event):
+    """A lead got an owner: claimed by them (``via="claim"``) or assigned by someone."""
+
+    TYPE = "crm.leads.lead.assigned"
+
+    lead_id: uuid.UUID
+    owner_id: uuid.UUID
+    team: str | None = None
+    """The new owner's team."""
+    owner_lead_cap: int | None = None
+    """The new owner's lead cap at the time of the assignment."""
+    assigned_by: uuid.UUID
+    """Who did it: the owner themself for a claim, the manager/admin for an assignment."""
+    via: AssignmentVia = "claim"
+    previous_owner_id: uuid.UUID | None = None
+    previous_team: str | None = None
+    status: str = "ASSIGNED"
+    previous_status: str = "NEW"
+    assigned_at: datetime | None = None
+
+
+class LeadReleased(Event):
+    """A lead went back to the pool (released by a person, or returned after idling)."""
+
+    TYPE = "crm.leads.lead.released"
+
+    lead_id: uuid.UUID
+    previous_owner_id: uuid.UUID
+    previous_team: str | None = None
+    released_by: uuid.UUID | None = None
+    """The person who released it; ``None`` when the idle-return worker did."""
+    reason: ReleaseReason = "released"
+    status: str = "NEW"
+    previous_status: str = "ASSIGNED"
+    owner_id: None = None
+    """Always ``None`` after a release (kept for a uniform per-lead read model)."""
+
+
+class LeadStatusChanged(Event):
+    """An explicit status transition (contacted, qualified, disqualified, reopened)."""
+
+    TYPE = "crm.leads.lead.status_changed"
+
+    lead_id: uuid.UUID
+    status: str
+    previous_status: str
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+    reason: str | None = None
+    """Why, e.g. the disqualification reason."""
+    changed_by: uuid.UUID | None = None
 
 
 class LeadConverted(Event):
@@ -24,3 +150,62 @@ class LeadConverted(Event):
     contact_id: uuid.UUID | None = None
     owner_id: uuid.UUID
     team: str | None = None
+    # Additive fields (version 1 consumers ignore them).
+    status: str = "CONVERTED"
+    previous_status: str | None = None
+    previous_owner_id: uuid.UUID | None = None
+    """The lead's owner before conversion when that differs from ``owner_id`` (pool lead)."""
+    account_created: bool = False
+    company: str | None = None
+    converted_by: uuid.UUID | None = None
+
+
+class AccountCreated(Event):
+    """A client company was created (on conversion or directly)."""
+
+    TYPE = "crm.leads.account.created"
+
+    account_id: uuid.UUID
+    name: str
+    domain: str | None = None
+    nip: str | None = None
+    address: str | None = None
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+    source_lead_id: uuid.UUID | None = None
+
+
+class AccountUpdated(Event):
+    """A client company changed; ``changed`` names the fields, the rest is the new state."""
+
+    TYPE = "crm.leads.account.updated"
+
+    account_id: uuid.UUID
+    changed: list[str]
+    name: str
+    domain: str | None = None
+    nip: str | None = None
+    address: str | None = None
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+
+
+class MemberUpdated(Event):
+    """A roster member was registered or changed (lead cap, team, name or roles).
+
+    ``lead_cap`` is the member's effective cap (their own value, or the org default when
+    ``lead_cap_override`` is ``None``).
+    """
+
+    TYPE = "crm.leads.member.updated"
+
+    member_id: uuid.UUID
+    team: str | None = None
+    lead_cap: int
+    lead_cap_override: int | None = None
+    previous_lead_cap: int | None = None
+    name: str | None = None
+    roles: list[str] = []
+    changed: list[str] = []
+    """Which of ``lead_cap``, ``team``, ``name``, ``roles`` changed; ``["registered"]`` first."""
+    updated_by: uuid.UUID | None = None

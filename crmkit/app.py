@@ -75,7 +75,7 @@ class SubgraphApp(GraphQL[GraphQLContext, None]):
         self._state = state
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:
-        caller = request.scope["crm.caller"]
+        caller = request.scope.get("crm.caller")
         return GraphQLContext(caller=caller, request_id=request_id_var.get() or "", state=self._state)
 
 
@@ -92,7 +92,8 @@ def graphql_endpoint(
     app = SubgraphApp(schema, verifier, state, graphiql)
 
     async def endpoint(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            request.scope["crm.caller"] = None  # the GraphiQL page itself runs no operation
             return await _run(app, request)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:

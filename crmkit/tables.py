@@ -50,4 +50,3 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("subject", String(200), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
-

@@ -7,6 +7,7 @@ new ``VERSION`` of the event.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -76,7 +77,7 @@ class Envelope(BaseModel):
             payload=event.model_dump(mode="json"),
         )
 
-    def parse(self, event_cls: type[E]) -> E:
+    def parse(self, event_cls: builtins.type[E]) -> E:
         """The typed payload; raises ``ValueError`` on a type mismatch."""
         if self.type != event_cls.TYPE:
             raise ValueError(f"envelope of type {self.type} is not {event_cls.TYPE}")

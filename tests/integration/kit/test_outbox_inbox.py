@@ -53,8 +53,8 @@ async def apply_effect(envelope: Envelope, session: AsyncSession) -> None:
     )
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
@@ -82,8 +82,9 @@ async def test_events_commit_with_the_change_or_not_at_all(clean_db: KitDb) -> N
     async with UnitOfWork(clean_db.sessions, outbox) as uow:
         await uow.session.execute(insert(widgets).values(id=widget_id, org_id=org, name="x"))
         uow.emit(
-            Envelope.wrap(WidgetCreated(widget_id=widget_id, name="x"), org_id=org,
-                          aggregate_id=widget_id)
+            Envelope.wrap(
+                WidgetCreated(widget_id=widget_id, name="x"), org_id=org, aggregate_id=widget_id
+            )
         )
         # Leaving without commit: both the row and its event are gone.
     async with clean_db.engine.connect() as conn:
@@ -98,8 +99,12 @@ async def test_events_commit_with_the_change_or_not_at_all(clean_db: KitDb) -> N
 async def test_round_trip_applies_each_event_once(clean_db: KitDb, broker: NatsBroker) -> None:
     ids = await create_widgets(clean_db, 50)
     consumer = InboxConsumer(
-        f"kit-{uuid.uuid4().hex[:6]}", apply_effect, clean_db.sessions, inbox,
-        subject="crm.kittest.>", stream=STREAM,
+        f"kit-{uuid.uuid4().hex[:6]}",
+        apply_effect,
+        clean_db.sessions,
+        inbox,
+        subject="crm.kittest.>",
+        stream=STREAM,
     )
     consumer.register(broker)
     await broker.start()
@@ -139,15 +144,21 @@ async def test_redelivered_event_has_no_second_effect(clean_db: KitDb, broker: N
         raw = (await conn.execute(select(outbox.c.envelope))).scalar_one()
     envelope = Envelope.model_validate(raw)
     consumer = InboxConsumer(
-        f"kit-{uuid.uuid4().hex[:6]}", apply_effect, clean_db.sessions, inbox,
-        subject="crm.kittest.>", stream=STREAM,
+        f"kit-{uuid.uuid4().hex[:6]}",
+        apply_effect,
+        clean_db.sessions,
+        inbox,
+        subject="crm.kittest.>",
+        stream=STREAM,
     )
     consumer.register(broker)
     await broker.start()
     # The same event twice on the bus, past the stream's duplicate check (new message ids).
     for _ in range(2):
         await broker.publish(
-            envelope.model_dump(mode="json"), subject=envelope.subject, stream=STREAM,
+            envelope.model_dump(mode="json"),
+            subject=envelope.subject,
+            stream=STREAM,
             headers={"Nats-Msg-Id": uuid.uuid4().hex},
         )
 
@@ -170,8 +181,13 @@ async def test_failing_handler_is_dead_lettered(clean_db: KitDb, broker: NatsBro
 
     name = f"kit-{uuid.uuid4().hex[:6]}"
     consumer = InboxConsumer(
-        name, always_fails, clean_db.sessions, inbox,
-        subject="crm.kittest.>", stream=STREAM, max_deliveries=3,
+        name,
+        always_fails,
+        clean_db.sessions,
+        inbox,
+        subject="crm.kittest.>",
+        stream=STREAM,
+        max_deliveries=3,
     )
     consumer.register(broker)
     js = broker.config.connection_state.stream
@@ -182,7 +198,7 @@ async def test_failing_handler_is_dead_lettered(clean_db: KitDb, broker: NatsBro
     async def dead() -> bool:
         return consumer.dead_lettered == 1
 
-    await wait_for(dead, timeout=30)
+    await wait_for(dead, seconds=30)
     assert len(attempts) == 3
     (message,) = await dlq.fetch(1, timeout=5)
     assert message.headers is not None
@@ -206,7 +222,9 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
                 uow.emit(
                     Envelope.wrap(
                         WidgetCreated(widget_id=aggregate, name=str(version)),
-                        org_id=org, aggregate_id=aggregate, aggregate_version=version,
+                        org_id=org,
+                        aggregate_id=aggregate,
+                        aggregate_version=version,
                     )
                 )
         await uow.commit()
@@ -218,9 +236,7 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
 
     await asyncio.gather(*(drain(r) for r in relays))
     async with clean_db.engine.connect() as conn:
-        remaining = await conn.execute(
-            text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-        )
+        remaining = await conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
         assert remaining.scalar() == 0
     assert await stream_messages(broker) == 600
     js = broker.config.connection_state.stream

@@ -30,14 +30,23 @@ async def test_relay_resumes_after_nats_is_killed_mid_stream(
         await broker.connect()
         await prepare_stream(broker)
         consumer = InboxConsumer(
-            "kit-outage", apply_effect, clean_db.sessions, inbox,
-            subject="crm.kittest.>", stream=STREAM,
+            "kit-outage",
+            apply_effect,
+            clean_db.sessions,
+            inbox,
+            subject="crm.kittest.>",
+            stream=STREAM,
         )
         consumer.register(broker)
         await broker.start()
         relay = OutboxRelay(
-            clean_db.engine, outbox, broker, stream=STREAM, batch_size=50,
-            idle_poll_seconds=0.1, publish_timeout=1.0,
+            clean_db.engine,
+            outbox,
+            broker,
+            stream=STREAM,
+            batch_size=50,
+            idle_poll_seconds=0.1,
+            publish_timeout=1.0,
         )
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop))
@@ -54,7 +63,7 @@ async def test_relay_resumes_after_nats_is_killed_mid_stream(
         async def all_applied() -> bool:
             return len(await effect_counts(clean_db)) == len(created)
 
-        await wait_for(all_applied, timeout=60)
+        await wait_for(all_applied, seconds=60)
         stop.set()
         await relay_task
         counts = await effect_counts(clean_db)

@@ -73,8 +73,11 @@ QUERY = {"query": "{ widgets { id name } }"}
         {
             "Authorization": "Bearer "
             + mint_dev_token(
-                secret=Settings().jwt_secret, member_id=uuid.uuid4(), org_id=uuid.uuid4(),
-                roles=["admin"], ttl_seconds=-5,
+                secret=Settings().jwt_secret,
+                member_id=uuid.uuid4(),
+                org_id=uuid.uuid4(),
+                roles=["admin"],
+                ttl_seconds=-5,
             )
         },
     ],
@@ -94,9 +97,7 @@ async def test_sdl_is_public_but_nothing_else(client: httpx.AsyncClient) -> None
     response = await client.post("/graphql", json={"query": "{ _service { sdl } }"})
     assert response.status_code == 200
     assert "widgets: [Widget!]!" in response.json()["data"]["_service"]["sdl"]
-    sneaky = await client.post(
-        "/graphql", json={"query": "{ _service { sdl } widgets { id } }"}
-    )
+    sneaky = await client.post("/graphql", json={"query": "{ _service { sdl } widgets { id } }"})
     assert sneaky.status_code == 401
 
 
@@ -113,7 +114,8 @@ async def test_an_org_never_reads_another_orgs_rows(
         )
     for tenant, expected in ((org, "ours"), (other_org, "theirs")):
         response = await client.post(
-            "/graphql", json=QUERY,
+            "/graphql",
+            json=QUERY,
             headers={"Authorization": f"Bearer {tenant.token('admin')}"},
         )
         assert response.status_code == 200

@@ -24,8 +24,13 @@ def hs_verifier() -> TokenVerifier:
 
 def test_dev_token_round_trip() -> None:
     token = mint_dev_token(
-        secret=DEV_JWT_SECRET, member_id=MEMBER, org_id=ORG, roles=["manager"],
-        team="north", groups=["sales", "legal"], name="Ann",
+        secret=DEV_JWT_SECRET,
+        member_id=MEMBER,
+        org_id=ORG,
+        roles=["manager"],
+        team="north",
+        groups=["sales", "legal"],
+        name="Ann",
     )
     caller = hs_verifier().verify_header(f"Bearer {token}")
     assert caller.member_id == MEMBER

@@ -21,15 +21,27 @@ class OtherThing(Event):
 def test_envelope_round_trips_through_json() -> None:
     org, actor, thing = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     envelope = Envelope.wrap(
-        ThingHappened(thing_id=thing, note="hi"), org_id=org, actor_id=actor,
-        aggregate_id=thing, aggregate_version=3,
+        ThingHappened(thing_id=thing, note="hi"),
+        org_id=org,
+        actor_id=actor,
+        aggregate_id=thing,
+        aggregate_version=3,
     )
     back = Envelope.from_json(envelope.to_json())
     assert back == envelope
     assert back.subject == "crm.unittest.thing.happened"
     assert back.parse(ThingHappened).thing_id == thing
-    assert {"id", "type", "version", "occurred_at", "org_id", "actor_id", "aggregate_id",
-            "aggregate_version", "payload"} == set(back.model_dump())
+    assert {
+        "id",
+        "type",
+        "version",
+        "occurred_at",
+        "org_id",
+        "actor_id",
+        "aggregate_id",
+        "aggregate_version",
+        "payload",
+    } == set(back.model_dump())
 
 
 def test_parse_refuses_the_wrong_event_type() -> None:

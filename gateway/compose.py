@@ -83,9 +83,9 @@ async def fetch_sdl(client: httpx.AsyncClient, url: str) -> str:
     return sdl
 
 
-async def compose_from_urls(subgraphs: dict[str, str], *, timeout: float = 10.0) -> str:
+async def compose_from_urls(subgraphs: dict[str, str], *, wait_seconds: float = 10.0) -> str:
     """Fetch each subgraph's SDL from its URL (name -> URL) and compose them."""
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with httpx.AsyncClient(timeout=wait_seconds) as client:
         sdls = await asyncio.gather(*(fetch_sdl(client, url) for url in subgraphs.values()))
     return compose([Subgraph(n, u, s) for (n, u), s in zip(subgraphs.items(), sdls, strict=True)])
 
@@ -119,14 +119,12 @@ def _graph_enum_names(schemas: Iterable[SubgraphSchema]) -> dict[str, str]:
     for schema in schemas:
         enum_name = graph_enum_name(schema.name)
         if enum_name in names.values() or schema.name in names:
-            raise CompositionError(
-                "two subgraphs share a name", subgraphs=(schema.name,)
-            )
+            raise CompositionError("two subgraphs share a name", subgraphs=(schema.name,))
         names[schema.name] = enum_name
     return names
 
 
-def _schema_block(root_names: list[str]) -> str:
+def _schema_block(root_names: Sequence[str]) -> str:
     roots = "\n".join(f"  {name.lower()}: {name}" for name in root_names)
     return (
         "schema\n"
@@ -254,7 +252,9 @@ def _merge_output_types(a: TypeNode, b: TypeNode) -> TypeNode | None:
     else:
         return None
     both_non_null = isinstance(a, NonNullTypeNode) and isinstance(b, NonNullTypeNode)
-    return NonNullTypeNode(type=merged) if both_non_null else merged
+    if both_non_null and isinstance(merged, (NamedTypeNode, ListTypeNode)):
+        return NonNullTypeNode(type=merged)
+    return merged
 
 
 def _key_field_names(sg_type: SubgraphType) -> set[str]:
@@ -297,7 +297,9 @@ class _Printer:
             keyword = "type" if kind == "object" else "interface"
             implements = f" implements {' & '.join(interfaces)}" if interfaces else ""
             body = self._object_fields(name, kind, definitions)
-            return f"{head}{keyword} {name}{implements}{_directive_lines(directives)}\n{{\n{body}\n}}"
+            return (
+                f"{head}{keyword} {name}{implements}{_directive_lines(directives)}\n{{\n{body}\n}}"
+            )
         if kind == "union":
             members: list[str] = []
             for d in definitions:
@@ -308,7 +310,8 @@ class _Printer:
                 )
             return f"{head}union {name}{_directive_lines(directives)}\n  = {' | '.join(members)}"
         if kind == "enum":
-            return f"{head}enum {name}{_directive_lines(directives)}\n{{\n{self._enum_values(definitions)}\n}}"
+            values = self._enum_values(definitions)
+            return f"{head}enum {name}{_directive_lines(directives)}\n{{\n{values}\n}}"
         if kind == "input":
             body = self._input_fields(name, definitions)
             return f"{head}input {name}{_directive_lines(directives)}\n{{\n{body}\n}}"
@@ -396,7 +399,9 @@ class _Printer:
     def _object_field(
         self, type_name: str, kind: str, field_name: str, definitions: list[_Definition]
     ) -> str:
-        present = [(d, d.type.fields[field_name]) for d in definitions if field_name in d.type.fields]
+        present = [
+            (d, d.type.fields[field_name]) for d in definitions if field_name in d.type.fields
+        ]
         graphs = tuple(d.graph for d, _ in present)
         merged_type = present[0][1].type
         for _, sg_field in present[1:]:
@@ -411,9 +416,7 @@ class _Printer:
                 )
             merged_type = merged
         overridden = {f.override for _, f in present if f.override and not f.external}
-        resolving = [
-            (d, f) for d, f in present if not f.external and d.graph not in overridden
-        ]
+        resolving = [(d, f) for d, f in present if not f.external and d.graph not in overridden]
         if not resolving:
             raise CompositionError(
                 "field is @external in every subgraph that defines it; no subgraph resolves it",
@@ -511,4 +514,3 @@ def _description_lines(description: str | None, indent: str) -> str:
 
 def _directive_lines(directives: list[str]) -> str:
     return "".join(f"\n  {d}" for d in directives)
-

@@ -108,7 +108,7 @@ class Gateway:
             self.supergraph.api_schema, operation.variable_definitions or (), inputs
         )
         if isinstance(values, list):
-            return GatewayResponse({"errors": [e.formatted for e in values]}, 400)
+            return GatewayResponse({"errors": [dict(e.formatted) for e in values]}, 400)
         coerced = values.coerced
         plan_key = (
             query,
@@ -127,7 +127,7 @@ class Gateway:
             self.supergraph.api_schema, entry.document, state.data, inputs, operation_name
         )
         body: dict[str, Any] = {}
-        errors = [e.formatted for e in result.errors or ()]
+        errors: list[dict[str, Any]] = [dict(e.formatted) for e in result.errors or ()]
         errors.extend(state.errors)
         if errors:
             body["errors"] = errors
@@ -161,7 +161,7 @@ class Gateway:
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
     return formatted
 

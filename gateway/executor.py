@@ -120,9 +120,8 @@ async def _run_root(
         _merge(state.data, data)
     for error in response.get("errors") or ():
         path = error.get("path")
-        if isinstance(path, list) and path:
-            if _place(state.data, path, error, list(path), request.graph):
-                continue
+        if isinstance(path, list) and path and _place(state.data, path, error, path, request.graph):
+            continue
         state.errors.append(_client_error(error, request.graph, path))
 
 
@@ -202,11 +201,7 @@ def _merge(target: dict[str, Any], source: dict[str, Any]) -> None:
         existing = target.get(key)
         if isinstance(existing, dict) and isinstance(value, dict):
             _merge(existing, value)
-        elif (
-            isinstance(existing, list)
-            and isinstance(value, list)
-            and len(existing) == len(value)
-        ):
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
             _merge_lists(existing, value)
         elif key not in target or not isinstance(existing, FieldError):
             target[key] = value
@@ -256,13 +251,13 @@ def _walk(
 ) -> None:
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _walk(item, path, depth, current + (index,), found)
+            _walk(item, path, depth, (*current, index), found)
     elif isinstance(value, dict):
         if depth == len(path):
             found.append((current, value))
         else:
             key = path[depth]
-            _walk(value.get(key), path, depth + 1, current + (key,), found)
+            _walk(value.get(key), path, depth + 1, (*current, key), found)
 
 
 def _representation(

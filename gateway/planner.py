@@ -70,7 +70,9 @@ def build_plan(
     variable_definitions = {
         d.variable.name.value: print_ast(d) for d in operation.variable_definitions or ()
     }
-    root_fields = [(k, n) for k, n in fields.items() if n[0].name.value not in _INTROSPECTION_FIELDS]
+    root_fields = [
+        (k, n) for k, n in fields.items() if n[0].name.value not in _INTROSPECTION_FIELDS
+    ]
     if operation_type == "mutation":
         groups = _consecutive_by_graph(supergraph, root_type, root_fields)
     else:
@@ -192,7 +194,9 @@ class _PhasePlanner:
                 fetch = Fetch(graph, Selection(), self._root_type)
                 self._roots[graph] = fetch
                 self._fetches.append(fetch)
-            self._add_field(_Location(fetch, fetch.selection, (), self._root_type), key, nodes, info)
+            self._add_field(
+                _Location(fetch, fetch.selection, (), self._root_type), key, nodes, info
+            )
         return self._fetches
 
     def _plan_selection(self, location: _Location, selection_sets: list[SelectionSetNode]) -> None:
@@ -265,7 +269,7 @@ class _PhasePlanner:
             info.provides.get(location.fetch.graph),
         )
         child = _Location(
-            location.fetch, selected.selection, location.path + (key,), info.type_name, provided
+            location.fetch, selected.selection, (*location.path, key), info.type_name, provided
         )
         sets = [n.selection_set for n in nodes if n.selection_set is not None]
         self._plan_selection(child, sets)
@@ -341,11 +345,9 @@ def _add_plain(selection: Selection, selection_set: SelectionSetNode | None) -> 
 
 
 def _representation(data_key: str, node: FieldNode) -> RepresentationField:
-    children = ()
+    children: tuple[RepresentationField, ...] = ()
     if node.selection_set is not None:
-        children = tuple(
-            _representation(n.name.value, n) for n in field_nodes(node.selection_set)
-        )
+        children = tuple(_representation(n.name.value, n) for n in field_nodes(node.selection_set))
     return RepresentationField(data_key, node.name.value, children)
 
 
@@ -382,7 +384,7 @@ def _variables_in(node: FieldNode) -> set[str]:
         def enter_variable(self, variable: VariableNode, *_: object) -> None:
             found.add(variable.name.value)
 
-    for argument in node.arguments:
+    for argument in node.arguments or ():
         visit(argument, _Variables())
     return found
 

@@ -16,7 +16,7 @@ from graphql.execution import execute_sync
 from gateway.executor import FieldError
 
 
-def _resolve(parent: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+def _resolve(parent: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     # Subgraph selections keep the client's response keys, so the merged data is keyed alike.
     value = parent.get(info.path.key) if isinstance(parent, dict) else None
     if type(value) is FieldError:

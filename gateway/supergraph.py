@@ -154,7 +154,10 @@ def _flag(directive: DirectiveNode, name: str) -> bool:
 
 def _read_graphs(document: DocumentNode) -> dict[str, GraphInfo]:
     for definition in document.definitions:
-        if isinstance(definition, EnumTypeDefinitionNode) and definition.name.value == "join__Graph":
+        if (
+            isinstance(definition, EnumTypeDefinitionNode)
+            and definition.name.value == "join__Graph"
+        ):
             graphs: dict[str, GraphInfo] = {}
             for value in definition.values or ():
                 for directive in value.directives or ():
@@ -199,7 +202,9 @@ def _read_type_graphs(
             graphs.append(graph)
         key = _string(directive, "key")
         resolvable = _argument(directive, "resolvable")
-        if key is not None and not (isinstance(resolvable, BooleanValueNode) and not resolvable.value):
+        if key is not None and not (
+            isinstance(resolvable, BooleanValueNode) and not resolvable.value
+        ):
             keys.setdefault(graph, []).append(key)
     if not graphs:
         graphs = list(by_enum.values())  # a type without @join__type lives everywhere

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import httpx
 import strawberry
@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-FEDERATION = "2.9"
+FEDERATION: Final = "2.9"
 
 
 @dataclass
@@ -34,12 +34,12 @@ class Control:
 
 
 # ---------------------------------------------------------------------------------------- data
-PRODUCTS = {
+PRODUCTS: dict[str, dict[str, Any]] = {
     "p1": {"upc": "p1", "sku": "S1", "variant": "V1", "name": "Table", "price": 100, "weight": 10},
     "p2": {"upc": "p2", "sku": "S2", "variant": "V2", "name": "Chair", "price": 50, "weight": 4},
     "p3": {"upc": "p3", "sku": "S3", "variant": "V3", "name": "Lamp", "price": 20, "weight": 1},
 }
-REVIEWS = [
+REVIEWS: list[dict[str, Any]] = [
     {"id": "r1", "body": "Solid", "upc": "p1", "author": "u1"},
     {"id": "r2", "body": "Wobbly", "upc": "p1", "author": "u2"},
     {"id": "r3", "body": "Comfy", "upc": "p2", "author": "u1"},
@@ -186,7 +186,7 @@ class ReviewedProduct:
     def review_summary(self) -> str | None:
         if self.upc == "p2":
             raise ValueError("no summary for p2")
-        return f"{len(self.reviews())} reviews"
+        return f"{sum(r['upc'] == self.upc for r in REVIEWS)} reviews"
 
     @classmethod
     def resolve_reference(cls, upc: str) -> ReviewedProduct:
@@ -202,13 +202,14 @@ class Review:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Review:
-        return cls(id=strawberry.ID(row["id"]), body=row["body"], upc=row["upc"],
-                   author_id=row["author"])
+        return cls(
+            id=strawberry.ID(row["id"]), body=row["body"], upc=row["upc"], author_id=row["author"]
+        )
 
-    @strawberry.federation.field(provides=["name"])
-    def product(self) -> ReviewedProduct:
-        # Reviews keeps a copy of product names, so it can serve `name` here (@provides).
-        return ReviewedProduct(upc=self.upc, name=PRODUCTS[self.upc]["name"] + " (cached)")
+    # Reviews keeps a copy of product names, so it can serve `name` here (@provides).
+    product: ReviewedProduct = strawberry.federation.field(
+        provides=["name"], resolver=lambda self: _reviewed_product(self.upc)
+    )
 
     @strawberry.field
     def author(self) -> User:
@@ -219,6 +220,10 @@ class Review:
         if self.id == "r2":
             raise ValueError("rating unavailable for r2")
         return 5
+
+
+def _reviewed_product(upc: str) -> ReviewedProduct:
+    return ReviewedProduct(upc=upc, name=PRODUCTS[upc]["name"] + " (cached)")
 
 
 @strawberry.federation.type(keys=["id"], name="Book")
@@ -271,10 +276,9 @@ class StockedProduct:
     def in_stock(self) -> bool | None:
         return STOCK[self.sku]
 
-    @strawberry.federation.field(requires=["price weight"])
-    def shipping_estimate(self) -> int:
-        # Free shipping over 60; otherwise 2 per kg.
-        return 0 if self.price > 60 else self.weight * 2
+    shipping_estimate: int = strawberry.federation.field(
+        requires=["price weight"], resolver=lambda self: _shipping_estimate(self)
+    )
 
     @classmethod
     def resolve_reference(cls, **key: Any) -> StockedProduct:
@@ -284,6 +288,11 @@ class StockedProduct:
             price=key.get("price", -1),
             weight=key.get("weight", -1),
         )
+
+
+def _shipping_estimate(product: StockedProduct) -> int:
+    # Free shipping over 60; otherwise 2 per kg.
+    return 0 if product.price > 60 else product.weight * 2
 
 
 @strawberry.type

@@ -57,9 +57,7 @@ async def test_provides_lets_the_providing_subgraph_answer(shop_gateway: Shop) -
 
 
 async def test_requires_and_composite_key_reach_a_third_subgraph(shop_gateway: Shop) -> None:
-    body = await shop_gateway.run(
-        "{ reviews { id product { upc inStock shippingEstimate } } }"
-    )
+    body = await shop_gateway.run("{ reviews { id product { upc inStock shippingEstimate } } }")
 
     assert body == {
         "data": {
@@ -103,7 +101,10 @@ async def test_nested_hops_across_three_subgraphs_batch_and_dedupe(shop_gateway:
                         {"body": "Wobbly", "author": {"id": "u2", "username": "grace"}},
                     ],
                 },
-                {"name": "Chair", "reviews": [{"body": "Comfy", "author": {"id": "u1", "username": "ada"}}]},
+                {
+                    "name": "Chair",
+                    "reviews": [{"body": "Comfy", "author": {"id": "u1", "username": "ada"}}],
+                },
                 {"name": "Lamp", "reviews": []},
             ]
         }
@@ -125,7 +126,7 @@ async def test_override_routes_to_the_new_owner(shop_gateway: Shop) -> None:
 
 
 async def test_shareable_value_type_is_resolved_where_it_is(shop_gateway: Shop) -> None:
-    body = await shop_gateway.run("{ product(upc: \"p2\") { variant { id } name } }")
+    body = await shop_gateway.run('{ product(upc: "p2") { variant { id } name } }')
 
     assert body == {"data": {"product": {"variant": {"id": "V2"}, "name": "Chair"}}}
     assert shop_gateway.counts() == {"products": 1}
@@ -209,9 +210,11 @@ async def test_skip_and_include_follow_variables(shop_gateway: Shop) -> None:
 
 
 async def test_typename_at_root_and_nested(shop_gateway: Shop) -> None:
-    body = await shop_gateway.run("{ __typename product(upc: \"p1\") { __typename upc } }")
+    body = await shop_gateway.run('{ __typename product(upc: "p1") { __typename upc } }')
 
-    assert body == {"data": {"__typename": "Query", "product": {"__typename": "Product", "upc": "p1"}}}
+    assert body == {
+        "data": {"__typename": "Query", "product": {"__typename": "Product", "upc": "p1"}}
+    }
     assert shop_gateway.counts() == {"products": 1}
 
 
@@ -222,8 +225,9 @@ async def test_introspection_shows_the_public_schema_only(shop_gateway: Shop) ->
 
     type_names = {t["name"] for t in body["data"]["__schema"]["types"]}
     assert {"Product", "Review", "User", "Media", "SearchResult"} <= type_names
-    assert not any(n.startswith(("join__", "link__", "_")) and not n.startswith("__")
-                   for n in type_names)
+    assert not any(
+        n.startswith(("join__", "link__", "_")) and not n.startswith("__") for n in type_names
+    )
     fields = {f["name"] for f in body["data"]["__type"]["fields"]}
     assert "internalCode" not in fields
     assert {"inStock", "reviews", "shippingEstimate"} <= fields
@@ -231,7 +235,7 @@ async def test_introspection_shows_the_public_schema_only(shop_gateway: Shop) ->
 
 
 async def test_nullable_root_field_error_keeps_other_data(shop_gateway: Shop) -> None:
-    body = await shop_gateway.run("{ failing product(upc: \"p3\") { name } }")
+    body = await shop_gateway.run('{ failing product(upc: "p3") { name } }')
 
     assert body["data"] == {"failing": None, "product": {"name": "Lamp"}}
     (error,) = body["errors"]
@@ -241,7 +245,7 @@ async def test_nullable_root_field_error_keeps_other_data(shop_gateway: Shop) ->
 
 
 async def test_non_null_root_error_nulls_the_data(shop_gateway: Shop) -> None:
-    body = await shop_gateway.run("{ mustNotFail product(upc: \"p3\") { name } }")
+    body = await shop_gateway.run('{ mustNotFail product(upc: "p3") { name } }')
 
     assert body["data"] is None
     assert [e["path"] for e in body["errors"]] == [["mustNotFail"]]
@@ -287,8 +291,8 @@ async def test_down_subgraph_fails_only_its_fields(shop_gateway: Shop) -> None:
     }
     paths = sorted(str(e["path"]) for e in body["errors"])
     assert paths == sorted(
-        str(p) for p in (["topProducts", 0, "inStock"], ["topProducts", 1, "inStock"],
-                         ["warehouseCount"])
+        str(p)
+        for p in (["topProducts", 0, "inStock"], ["topProducts", 1, "inStock"], ["warehouseCount"])
     )
     assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNAVAILABLE"}
     assert shop_gateway.counts() == {"products": 1}
@@ -299,7 +303,7 @@ async def test_slow_subgraph_times_out_without_hanging(shop_gateway: Shop) -> No
     shop_gateway.controls["inventory"].delay = 1.0
 
     started = time.perf_counter()
-    body = await shop_gateway.run("{ product(upc: \"p1\") { name inStock } }")
+    body = await shop_gateway.run('{ product(upc: "p1") { name inStock } }')
     elapsed = time.perf_counter() - started
 
     assert elapsed < 0.8

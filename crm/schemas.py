@@ -23,10 +23,7 @@ def subgraph_sdl(service: str) -> str:
 
 
 def routing_urls(settings: Settings) -> dict[str, str]:
-    return {
-        service: f"http://{settings.host}:{settings.service_port(service)}/graphql"
-        for service in available_services()
-    }
+    return {service: settings.subgraph_url(service) for service in available_services()}
 
 
 def composed_supergraph(settings: Settings) -> str:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     documents_port: int = Field(default=4003, ge=1, le=65535)
     reporting_port: int = Field(default=4004, ge=1, le=65535)
 
+    # Where the gateway finds each subgraph; unset means this host at the service's port.
+    leads_url: str | None = None
+    pipeline_url: str | None = None
+    documents_url: str | None = None
+    reporting_url: str | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -70,6 +76,11 @@ class Settings(BaseSettings):
     def service_port(self, service: str) -> int:
         port: int = getattr(self, f"{service}_port")
         return port
+
+    def subgraph_url(self, service: str) -> str:
+        configured: str | None = getattr(self, f"{service}_url")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return configured or f"http://{host}:{self.service_port(service)}/graphql"
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -1,0 +1,105 @@
+"""The whole system as processes, as `crm dev` runs it: embedded PostgreSQL and NATS of its
+own, migrations, every service and the gateway on free ports."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crm.stack import Servers, Stack, available_services, has_gateway, run_migrations
+from crmkit.auth import mint_dev_token
+from crmkit.db import SERVICES
+from crmkit.embedded import free_port
+from crmkit.settings import DEV_JWT_SECRET, Settings
+
+
+@dataclass
+class RunningSystem:
+    stack: Stack
+    servers: Servers
+    services: list[str]
+
+    @property
+    def gateway(self) -> str:
+        return f"{self.stack.url('gateway')}/graphql"
+
+    def service(self, name: str) -> str:
+        return f"{self.stack.url(name)}/graphql"
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[RunningSystem]:
+    work = Path(tempfile.mkdtemp(prefix="crm-e2e-"))
+    servers = Servers(work)
+    servers.start()
+    assert servers.database_url is not None and servers.nats_url is not None
+    services = available_services()
+    ports = {name: free_port() for name in ("gateway", *SERVICES)}
+    settings = Settings(environment="test", jwt_secret=DEV_JWT_SECRET)
+    stack = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs")
+    try:
+        run_migrations(servers.database_url, services)
+        stack.start_all(services, gateway=has_gateway(), timeout=90)
+        yield RunningSystem(stack, servers, services)
+    finally:
+        stack.stop()
+        servers.stop()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    role: str
+    team: str | None
+    name: str
+
+    @property
+    def token(self) -> str:
+        return mint_dev_token(
+            secret=DEV_JWT_SECRET, member_id=self.id, org_id=self.org_id, roles=[self.role],
+            team=self.team, groups=["sales"], name=self.name,
+        )
+
+
+class Client:
+    """GraphQL over HTTP as a frontend would send it."""
+
+    def __init__(self, url: str, member: Member) -> None:
+        self.url = url
+        self.member = member
+        self._http = httpx.Client(timeout=30)
+
+    def raw(self, query: str, variables: dict[str, object] | None = None) -> httpx.Response:
+        return self._http.post(
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.member.token}"},
+        )
+
+    def __call__(self, query: str, variables: dict[str, object] | None = None) -> dict:  # type: ignore[type-arg]
+        response = self.raw(query, variables)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        data: dict = body["data"]  # type: ignore[type-arg]
+        return data
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def new_org_members() -> dict[str, Member]:
+    org = uuid.uuid4()
+    return {
+        "admin": Member(uuid.uuid4(), org, "admin", None, "Ada Admin"),
+        "manager": Member(uuid.uuid4(), org, "manager", "north", "Max Manager"),
+        "rep": Member(uuid.uuid4(), org, "rep", "north", "Rita Rep"),
+        "rep2": Member(uuid.uuid4(), org, "rep", "north", "Rob Rep"),
+    }

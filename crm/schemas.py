@@ -1,4 +1,4 @@
-"""Committed schema files: each subgraph's SDL and the composed supergraph."""
+"""Committed schema files: each subgraph's SDL, the composed supergraph, the event catalogue."""
 
 from __future__ import annotations
 
@@ -51,4 +51,8 @@ async def write_all(settings: Settings) -> list[Path]:
         written.append(path)
     SUPERGRAPH.write_text(composed_supergraph(settings))
     written.append(SUPERGRAPH)
+    from crm.asyncapi import CATALOGUE, asyncapi_yaml
+
+    CATALOGUE.write_text(asyncapi_yaml())
+    written.append(CATALOGUE)
     return written

@@ -85,9 +85,12 @@ class SubgraphClient:
         return decoded
 
     async def ping(self, graph: str) -> bool:
-        """True when the subgraph answers a trivial query."""
+        """True when the subgraph's server answers at all (a 401 still proves it is up)."""
         try:
-            result = await self.post(graph, "{ __typename }", None)
-        except SubgraphFailure:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.post(
+                    self.urls[graph], content=b'{"query":"{ __typename }"}', headers=_JSON_HEADERS
+                )
+        except (TimeoutError, httpx.HTTPError, OSError):
             return False
-        return isinstance(result.get("data"), dict)
+        return response.status_code < 500

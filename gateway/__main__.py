@@ -1,0 +1,26 @@
+"""`python -m gateway`: serve the gateway with uvicorn on CRM_GATEWAY_PORT (default 4000)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from crmkit.settings import Settings, load_settings
+from gateway.bootstrap import build_app
+from gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = load_settings(Settings)
+    gateway_settings = load_settings(GatewaySettings)
+    app = build_app(settings, gateway_settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.gateway_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

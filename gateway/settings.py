@@ -1,0 +1,40 @@
+"""Gateway settings from the environment (prefix CRM_GATEWAY_), beside the shared kit settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crmkit.settings import Settings
+
+SUBGRAPHS = ("leads", "pipeline", "documents", "reporting")
+DEFAULT_SUPERGRAPH = Path(__file__).with_name("supergraph.graphql")
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_GATEWAY_", extra="ignore", frozen=True)
+
+    supergraph_path: Path = DEFAULT_SUPERGRAPH
+    # Compose from the running services at start-up instead of reading the file.
+    # None: yes in dev (the services' code is the truth there), no elsewhere.
+    compose_at_startup: bool | None = None
+    subgraph_timeout_seconds: float = Field(default=10.0, gt=0)
+    introspection: bool | None = None  # None: on except in production
+    max_depth: int = Field(default=15, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_operation_bytes: int = Field(default=64 * 1024, ge=64)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=256)
+    plan_cache_size: int = Field(default=1024, ge=1)
+
+
+def subgraph_urls(settings: Settings) -> dict[str, str]:
+    """Each service's /graphql URL (CRM_<SERVICE>_URL, or this host at the service's port)."""
+    return {name: settings.subgraph_url(name) for name in SUBGRAPHS}
+
+
+def introspection_enabled(gateway: GatewaySettings, settings: Settings) -> bool:
+    if gateway.introspection is not None:
+        return gateway.introspection
+    return settings.environment != "prod"

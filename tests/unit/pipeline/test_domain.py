@@ -374,7 +374,7 @@ def test_activity_validation() -> None:
     with pytest.raises(InvalidInput) as caught:
         d.schedule_activity(activity_id=uuid.uuid4(), opp=opp, owner_id=opp.owner_id,
                             kind=d.ActivityKind.CALL, subject="", notes="x" * 10_001,
-                            due_at=datetime(2025, 1, 1), now=NOW)  # noqa: DTZ001
+                            due_at=datetime(2025, 1, 1), now=NOW)
     assert set(problems(caught.value)) == {"input.subject", "input.dueAt", "input.notes"}
 
 

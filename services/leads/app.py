@@ -1,0 +1,39 @@
+"""The leads service's starlette app."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from starlette.applications import Starlette
+
+from crmkit.app import create_service_app
+from crmkit.runtime import ServiceRuntime
+from crmkit.settings import Settings
+from services.leads.handlers import LeadsUnitOfWork
+from services.leads.schema import LeadsState, schema
+from services.leads.settings import LeadsSettings
+from services.leads.tables import metadata
+from services.leads.workers import idle_return_worker
+
+SERVICE = "leads"
+
+
+def create_runtime(
+    settings: Settings | None = None, *, database_url: str | None = None
+) -> tuple[ServiceRuntime, LeadsState]:
+    settings = settings or LeadsSettings()
+    runtime = ServiceRuntime.create(SERVICE, settings, metadata, database_url=database_url)
+    state = LeadsState(
+        make_uow=partial(
+            LeadsUnitOfWork, runtime.sessions, runtime.outbox,
+            default_lead_cap=settings.default_lead_cap,
+        )
+    )
+    interval = getattr(settings, "idle_return_interval_seconds", 3600.0)
+    runtime.spawn(lambda stop: idle_return_worker(state.make_uow, interval, stop))
+    return runtime, state
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
+    runtime, state = create_runtime(settings, database_url=database_url)
+    return create_service_app(runtime, schema, state=state)

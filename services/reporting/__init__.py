@@ -1,0 +1,1 @@
+"""Reporting: event-fed read models answering the funnel, dashboards and sales analytics."""

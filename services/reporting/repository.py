@@ -1,0 +1,387 @@
+"""SQL of the read tables. Only SQLAlchemy Core constructs (no literal schema names), so the
+same code writes the live schema or, through ``schema_translate_map``, a rebuild schema."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.reporting import tables as t
+from services.reporting.domain import (
+    CloseRange,
+    Counters,
+    FunnelKey,
+    FunnelRow,
+    OpportunityState,
+    Rates,
+    Scope,
+    Stage,
+)
+
+# --- pipelines --------------------------------------------------------------------------------
+
+
+async def pipeline_version(session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID) -> int:
+    version = await session.scalar(
+        select(t.pipelines.c.version)
+        .where(t.pipelines.c.org_id == org_id, t.pipelines.c.pipeline_id == pipeline_id)
+        .with_for_update()
+    )
+    return -1 if version is None else int(version)
+
+
+async def save_pipeline(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    pipeline_id: uuid.UUID,
+    *,
+    name: str,
+    is_default: bool,
+    version: int,
+    stages: Sequence[Stage],
+    removed_stage_ids: Sequence[uuid.UUID],
+) -> None:
+    row = {"org_id": org_id, "pipeline_id": pipeline_id, "name": name,
+           "is_default": is_default, "version": version}
+    stmt = insert(t.pipelines).values(row)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id", "pipeline_id"],
+            set_={"name": name, "is_default": is_default, "version": version},
+        )
+    )
+    if is_default:
+        await session.execute(
+            update(t.pipelines)
+            .where(t.pipelines.c.org_id == org_id, t.pipelines.c.pipeline_id != pipeline_id)
+            .values(is_default=False)
+        )
+    listed = {s.id for s in stages}
+    await session.execute(
+        update(t.pipeline_stages)
+        .where(
+            t.pipeline_stages.c.org_id == org_id,
+            t.pipeline_stages.c.pipeline_id == pipeline_id,
+            or_(
+                t.pipeline_stages.c.stage_id.in_(list(removed_stage_ids)),
+                t.pipeline_stages.c.stage_id.not_in(list(listed)),
+            ),
+        )
+        .values(removed=True)
+    )
+    if stages:
+        values = [
+            {"org_id": org_id, "stage_id": s.id, "pipeline_id": pipeline_id, "name": s.name,
+             "position": s.position, "probability": s.probability, "kind": s.kind,
+             "removed": False}
+            for s in stages
+        ]
+        stmt = insert(t.pipeline_stages).values(values)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["org_id", "stage_id"],
+                set_={c: stmt.excluded[c] for c in
+                      ("pipeline_id", "name", "position", "probability", "kind", "removed")},
+            )
+        )
+
+
+async def stages_of(
+    session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID
+) -> list[Stage]:
+    s = t.pipeline_stages.c
+    rows = await session.execute(
+        select(s.stage_id, s.name, s.position, s.probability, s.kind)
+        .where(s.org_id == org_id, s.pipeline_id == pipeline_id, s.removed.is_(False))
+        .order_by(s.position)
+    )
+    return [Stage(r.stage_id, r.name, r.position, r.probability, r.kind) for r in rows]
+
+
+async def default_pipeline(session: AsyncSession, org_id: uuid.UUID) -> uuid.UUID | None:
+    p = t.pipelines.c
+    value = await session.scalar(
+        select(p.pipeline_id).where(p.org_id == org_id)
+        .order_by(p.is_default.desc(), p.name, p.pipeline_id).limit(1)
+    )
+    return value
+
+
+async def move_off_removed_stages(
+    session: AsyncSession, org_id: uuid.UUID, moves: Mapping[uuid.UUID, uuid.UUID],
+    stages: Sequence[Stage],
+) -> None:
+    kinds = {s.id: s.kind for s in stages}
+    o = t.opportunities.c
+    for source, target in moves.items():
+        await session.execute(
+            update(t.opportunities)
+            .where(o.org_id == org_id, o.stage_id == source)
+            .values(stage_id=target, stage_kind=kinds.get(target, "open"))
+        )
+
+
+async def recompute_pipeline(
+    session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID
+) -> None:
+    """After a stage change of the pipeline itself: furthest stages and the pipeline's
+    aggregate rows again from the opportunity rows (the same rules as the deltas)."""
+    o = t.opportunities.c
+    s = t.pipeline_stages.c
+    furthest = (
+        select(s.stage_id)
+        .where(
+            s.org_id == o.org_id,
+            s.pipeline_id == o.pipeline_id,
+            s.removed.is_(False),
+            s.kind != "lost",
+            s.stage_id == func.any(o.visited_stage_ids),
+        )
+        .order_by(s.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(t.opportunities)
+        .where(o.org_id == org_id, o.pipeline_id == pipeline_id)
+        .values(furthest_stage_id=furthest)
+    )
+    f = t.funnel_totals.c
+    await session.execute(
+        delete(t.funnel_totals).where(f.org_id == org_id, f.pipeline_id == pipeline_id)
+    )
+    month = func.date_trunc("month", o.expected_close_date).cast(t.funnel_totals.c.close_month.type)
+    sits = or_(
+        and_(o.stage_kind == "open", o.status == "open"),
+        and_(o.stage_kind != "open", o.status != "open"),
+    )
+    in_stage = select(
+        o.org_id, o.pipeline_id, o.stage_id.label("stage_id"), o.status, o.owner_id, o.team,
+        o.currency, month.label("close_month"), literal(1).label("count"),
+        o.amount.label("amount"), (o.amount * o.probability / 100).label("weighted"),
+        literal(0).label("reached"),
+    ).where(o.org_id == org_id, o.pipeline_id == pipeline_id, sits)
+    reached = select(
+        o.org_id, o.pipeline_id, o.furthest_stage_id.label("stage_id"), o.status, o.owner_id,
+        o.team, o.currency, month.label("close_month"), literal(0), literal(0), literal(0),
+        literal(1),
+    ).where(o.org_id == org_id, o.pipeline_id == pipeline_id, o.furthest_stage_id.is_not(None))
+    union = in_stage.union_all(reached).subquery()
+    u = union.c
+    keys = [u.org_id, u.pipeline_id, u.stage_id, u.status, u.owner_id, u.team, u.currency,
+            u.close_month]
+    await session.execute(
+        t.funnel_totals.insert().from_select(
+            [c.name for c in keys] + ["count", "amount", "weighted", "reached"],
+            select(*keys, func.sum(u.count), func.sum(u.amount), func.sum(u.weighted),
+                   func.sum(u.reached)).group_by(*keys),
+        )
+    )
+
+
+# --- opportunities ----------------------------------------------------------------------------
+
+_STATE_COLUMNS = (
+    "opportunity_id", "name", "pipeline_id", "stage_id", "stage_kind", "status", "owner_id",
+    "team", "account_id", "amount", "currency", "probability", "expected_close_date",
+    "created_at", "closed_at", "close_reason_id", "close_reason_label", "visited_stage_ids",
+    "furthest_stage_id", "version", "changed_at",
+)
+
+
+def _state(row: Row[Any]) -> OpportunityState:
+    values = dict(row._mapping)
+    values.pop("org_id", None)
+    values["visited_stage_ids"] = frozenset(values["visited_stage_ids"])
+    values["version"] = int(values["version"])
+    return OpportunityState(**values)
+
+
+async def load_opportunity(
+    session: AsyncSession, org_id: uuid.UUID, opportunity_id: uuid.UUID
+) -> OpportunityState | None:
+    o = t.opportunities.c
+    row = (
+        await session.execute(
+            select(t.opportunities)
+            .where(o.org_id == org_id, o.opportunity_id == opportunity_id)
+            .with_for_update()
+        )
+    ).first()
+    return None if row is None else _state(row)
+
+
+async def save_opportunity(
+    session: AsyncSession, org_id: uuid.UUID, state: OpportunityState, *, exists: bool
+) -> None:
+    values: dict[str, Any] = {c: getattr(state, c) for c in _STATE_COLUMNS}
+    values["visited_stage_ids"] = sorted(state.visited_stage_ids, key=str)
+    if exists:
+        o = t.opportunities.c
+        await session.execute(
+            update(t.opportunities)
+            .where(o.org_id == org_id, o.opportunity_id == state.opportunity_id)
+            .values(values)
+        )
+    else:
+        await session.execute(insert(t.opportunities).values(org_id=org_id, **values))
+
+
+async def record_version(session: AsyncSession, org_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.execute(
+        insert(t.opportunity_versions).values(org_id=org_id, **values).on_conflict_do_nothing()
+    )
+
+
+async def move_funnel(
+    session: AsyncSession, org_id: uuid.UUID, delta: Mapping[FunnelKey, Counters]
+) -> None:
+    if not delta:
+        return
+    rows = [
+        {"org_id": org_id, "pipeline_id": k.pipeline_id, "stage_id": k.stage_id,
+         "status": k.status, "owner_id": k.owner_id, "team": k.team, "currency": k.currency,
+         "close_month": k.close_month, "count": c.count, "amount": c.amount,
+         "weighted": c.weighted, "reached": c.reached}
+        for k, c in delta.items()
+    ]
+    stmt = insert(t.funnel_totals).values(rows)
+    f = t.funnel_totals.c
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
+                            "currency", "close_month"],
+            set_={
+                "count": f.count + stmt.excluded.count,
+                "amount": f.amount + stmt.excluded.amount,
+                "weighted": f.weighted + stmt.excluded.weighted,
+                "reached": f.reached + stmt.excluded.reached,
+            },
+        )
+    )
+
+
+# --- guarded upserts of the simpler read tables -----------------------------------------------
+
+
+async def upsert_if_newer(
+    session: AsyncSession, table: Any, key: Sequence[str], values: dict[str, Any]
+) -> None:
+    """Insert the row, or overwrite it only when the stored version is older."""
+    stmt = insert(table).values(values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c: stmt.excluded[c] for c in values if c not in key},
+            where=table.c.version < stmt.excluded.version,
+        )
+    )
+
+
+# --- funnel queries ---------------------------------------------------------------------------
+
+
+def scope_filter(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [table.c.org_id == scope.org_id]
+    if scope.owner_id is not None:
+        conditions.append(table.c.owner_id == scope.owner_id)
+    if scope.team is not None:
+        conditions.append(table.c.team == scope.team)
+    return conditions
+
+
+async def funnel_rows(
+    session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, close: CloseRange | None
+) -> list[FunnelRow]:
+    """Summed aggregate rows, plus the partial months of the close range from the read table."""
+    f = t.funnel_totals.c
+    conditions = [*scope_filter(t.funnel_totals, scope), f.pipeline_id == pipeline_id]
+    rows: list[FunnelRow] = []
+    if close is None or close.has_whole_months:
+        if close is not None:
+            conditions += [f.close_month >= close.first_month, f.close_month <= close.last_month]
+        result = await session.execute(
+            select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
+                   func.sum(f.weighted), func.sum(f.reached))
+            .where(*conditions)
+            .group_by(f.stage_id, f.currency)
+        )
+        rows += [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], int(r[5])))
+                 for r in result]
+    for start, end in close.partial if close is not None else ():
+        rows += await _partial_rows(session, scope, pipeline_id, start, end)
+    return rows
+
+
+async def _partial_rows(
+    session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, start: date, end: date
+) -> list[FunnelRow]:
+    o = t.opportunities.c
+    base = [*scope_filter(t.opportunities, scope), o.pipeline_id == pipeline_id,
+            o.expected_close_date >= start, o.expected_close_date <= end]
+    sits = or_(
+        and_(o.stage_kind == "open", o.status == "open"),
+        and_(o.stage_kind != "open", o.status != "open"),
+    )
+    in_stage = await session.execute(
+        select(o.stage_id, o.currency, func.count(), func.sum(o.amount),
+               func.sum(o.amount * o.probability / 100))
+        .where(*base, sits).group_by(o.stage_id, o.currency)
+    )
+    rows = [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], 0)) for r in in_stage]
+    reached = await session.execute(
+        select(o.furthest_stage_id, o.currency, func.count())
+        .where(*base, o.furthest_stage_id.is_not(None))
+        .group_by(o.furthest_stage_id, o.currency)
+    )
+    rows += [FunnelRow(r[0], r[1], Counters(reached=int(r[2]))) for r in reached]
+    return rows
+
+
+async def versions_as_of(
+    session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, as_of: datetime
+) -> list[tuple[Row[Any], list[uuid.UUID]]]:
+    """Each opportunity's latest version at ``as_of`` with the stages it had visited by then."""
+    v = t.opportunity_versions.c
+    history = (
+        select(
+            v.opportunity_id,
+            func.array_agg(v.stage_id).label("visited"),
+            func.max(v.version).label("version"),
+        )
+        .where(v.org_id == scope.org_id, v.occurred_at <= as_of)
+        .group_by(v.opportunity_id)
+        .subquery()
+    )
+    ov = t.opportunity_versions
+    conditions = [*scope_filter(ov, scope), v.pipeline_id == pipeline_id]
+    result = await session.execute(
+        select(ov, history.c.visited)
+        .join(history, and_(history.c.opportunity_id == v.opportunity_id,
+                            history.c.version == v.version))
+        .where(*conditions)
+    )
+    return [(row, list(row.visited)) for row in result]
+
+
+# --- money ------------------------------------------------------------------------------------
+
+
+async def rates_of(session: AsyncSession, org_id: uuid.UUID, default_base: str) -> Rates:
+    base = await session.scalar(
+        select(t.org_settings.c.base_currency).where(t.org_settings.c.org_id == org_id)
+    )
+    result = await session.execute(
+        select(t.exchange_rates.c.currency, t.exchange_rates.c.rate)
+        .where(t.exchange_rates.c.org_id == org_id)
+    )
+    return Rates(base or default_base, {r.currency: Decimal(r.rate) for r in result})
+

@@ -1,0 +1,230 @@
+"""Reporting's own database.
+
+Read tables (everything derived from events) live in the PostgreSQL schema ``reporting``, so a
+rebuild can fill a fresh schema and swap it in with two renames in one transaction. What is not
+derived from events (exchange rates, the base currency, the inbox) lives in ``public`` and
+survives a rebuild.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from crmkit.tables import inbox_table, outbox_table
+
+PROJECTION_SCHEMA = "reporting"
+
+metadata = MetaData()
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+MONEY = Numeric(20, 4)
+
+
+def _org() -> Column[object]:
+    return Column("org_id", Uuid, primary_key=True)
+
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    _org(),
+    Column("pipeline_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    schema=PROJECTION_SCHEMA,
+)
+
+pipeline_stages = Table(
+    "pipeline_stages",
+    metadata,
+    _org(),
+    Column("stage_id", Uuid, primary_key=True),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Index("ix_pipeline_stages_pipeline", "org_id", "pipeline_id"),
+    schema=PROJECTION_SCHEMA,
+)
+
+# The latest state of every opportunity (guarded by ``version``).
+opportunities = Table(
+    "opportunities",
+    metadata,
+    _org(),
+    Column("opportunity_id", Uuid, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("stage_id", Uuid, nullable=False),
+    Column("stage_kind", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("team", String(100)),
+    Column("account_id", Uuid),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("expected_close_date", Date),
+    Column("created_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("close_reason_id", Uuid),
+    Column("close_reason_label", String(200)),
+    Column("visited_stage_ids", ARRAY(Uuid), nullable=False),
+    Column("furthest_stage_id", Uuid),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_opportunities_owner", "org_id", "owner_id", "status"),
+    Index("ix_opportunities_team", "org_id", "team", "status"),
+    Index("ix_opportunities_close", "org_id", "pipeline_id", "expected_close_date"),
+    Index("ix_opportunities_closed_at", "org_id", "closed_at"),
+    schema=PROJECTION_SCHEMA,
+)
+
+# One row per opportunity version: the stage history (``asOf``, time in stage).
+opportunity_versions = Table(
+    "opportunity_versions",
+    metadata,
+    _org(),
+    Column("opportunity_id", Uuid, primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("stage_id", Uuid, nullable=False),
+    Column("stage_kind", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("team", String(100)),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("expected_close_date", Date),
+    Index("ix_opportunity_versions_time", "org_id", "pipeline_id", "occurred_at"),
+    schema=PROJECTION_SCHEMA,
+)
+
+# The maintained funnel aggregate: moved by deltas in the same transaction as each event.
+funnel_totals = Table(
+    "funnel_totals",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("stage_id", Uuid, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("team", String(100)),
+    Column("currency", String(3), nullable=False),
+    Column("close_month", Date),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("weighted", MONEY, nullable=False),
+    Column("reached", BigInteger, nullable=False),
+    Index(
+        "ux_funnel_totals_key",
+        "org_id", "pipeline_id", "owner_id", "stage_id", "status", "team", "currency",
+        "close_month",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
+    Index("ix_funnel_totals_team", "org_id", "pipeline_id", "team"),
+    Index("ix_funnel_totals_month", "org_id", "close_month"),
+    schema=PROJECTION_SCHEMA,
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    _org(),
+    Column("activity_id", Uuid, primary_key=True),
+    Column("opportunity_id", Uuid, nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("team", String(100)),
+    Column("kind", String(10), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Index("ix_activities_owner_due", "org_id", "owner_id", "status", "due_at"),
+    Index("ix_activities_opportunity", "org_id", "opportunity_id", "status"),
+    Index("ix_activities_completed", "org_id", "completed_at"),
+    schema=PROJECTION_SCHEMA,
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    _org(),
+    Column("lead_id", Uuid, primary_key=True),
+    Column("owner_id", Uuid),
+    Column("team", String(100)),
+    Column("status", String(20), nullable=False),
+    Column("owner_lead_cap", Integer),
+    Column("version", BigInteger, nullable=False),
+    Index("ix_leads_owner", "org_id", "owner_id", "status"),
+    schema=PROJECTION_SCHEMA,
+)
+
+members = Table(
+    "members",
+    metadata,
+    _org(),
+    Column("member_id", Uuid, primary_key=True),
+    Column("name", String(200)),
+    Column("team", String(100)),
+    Column("lead_cap", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    schema=PROJECTION_SCHEMA,
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    _org(),
+    Column("offer_id", Uuid, primary_key=True),
+    Column("opportunity_id", Uuid, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Index("ix_offers_issued", "org_id", "issued_at"),
+    schema=PROJECTION_SCHEMA,
+)
+
+# --- not derived from events: kept across rebuilds -------------------------------------------
+
+org_settings = Table(
+    "org_settings",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("base_currency", String(3), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("rate", Numeric(24, 10), nullable=False),
+    Column("updated_by", Uuid, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+PROJECTION_TABLES = tuple(t for t in metadata.sorted_tables if t.schema == PROJECTION_SCHEMA)

@@ -1,0 +1,82 @@
+"""Close-range splitting, money totals and access scopes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from crmkit.auth import Caller, Role
+from crmkit.errors import ForbiddenError, InvalidInput
+from services.reporting.domain import Rates, money_totals, resolve_scope, split_close_range
+
+
+def test_whole_months_need_no_partial_segments() -> None:
+    split = split_close_range(date(2026, 1, 1), date(2026, 3, 31))
+    assert (split.first_month, split.last_month, split.partial) == (
+        date(2026, 1, 1), date(2026, 3, 1), ()
+    )
+
+
+def test_ragged_ends_become_partial_segments_around_whole_months() -> None:
+    split = split_close_range(date(2026, 1, 15), date(2026, 4, 10))
+    assert (split.first_month, split.last_month) == (date(2026, 2, 1), date(2026, 3, 1))
+    assert split.partial == (
+        (date(2026, 1, 15), date(2026, 1, 31)), (date(2026, 4, 1), date(2026, 4, 10))
+    )
+
+
+def test_a_range_inside_one_month_is_one_partial_segment() -> None:
+    split = split_close_range(date(2024, 2, 3), date(2024, 2, 29))
+    assert not split.has_whole_months
+    assert split.partial == ((date(2024, 2, 3), date(2024, 2, 29)),)
+
+
+def test_a_reversed_range_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        split_close_range(date(2026, 2, 1), date(2026, 1, 1))
+
+
+def test_currencies_are_never_summed_without_rates() -> None:
+    totals = money_totals({"EUR": Decimal(10), "USD": Decimal(5)}, Rates("EUR"))
+    assert [(m.currency, m.amount) for m in totals.by_currency] == [
+        ("EUR", Decimal(10)), ("USD", Decimal(5))
+    ]
+    assert totals.converted is None
+
+
+def test_with_every_rate_known_a_converted_total_is_given() -> None:
+    totals = money_totals(
+        {"EUR": Decimal(10), "USD": Decimal(5)}, Rates("EUR", {"USD": Decimal("0.9")})
+    )
+    assert totals.converted is not None
+    assert (totals.converted.currency, totals.converted.amount) == ("EUR", Decimal("14.50"))
+
+
+def caller(role: Role, team: str | None = "alpha") -> Caller:
+    return Caller(uuid.uuid4(), uuid.uuid4(), frozenset({role}), team)
+
+
+def test_a_rep_is_narrowed_to_their_own_figures() -> None:
+    rep = caller(Role.REP)
+    scope = resolve_scope(rep, None, None)
+    assert (scope.org_id, scope.owner_id, scope.team) == (rep.org_id, rep.member_id, None)
+    with pytest.raises(ForbiddenError):
+        resolve_scope(rep, uuid.uuid4(), None)
+
+
+def test_a_manager_is_narrowed_to_their_team() -> None:
+    manager = caller(Role.MANAGER)
+    assert resolve_scope(manager, None, None).team == "alpha"
+    someone = uuid.uuid4()
+    assert resolve_scope(manager, someone, None).owner_id == someone
+    with pytest.raises(ForbiddenError):
+        resolve_scope(manager, None, "beta")
+
+
+def test_an_admin_sees_the_whole_org_and_nothing_else() -> None:
+    admin = caller(Role.ADMIN)
+    scope = resolve_scope(admin, None, "beta")
+    assert (scope.org_id, scope.owner_id, scope.team) == (admin.org_id, None, "beta")

@@ -1,0 +1,1 @@
+"""The documents service: the document library with group access, versions, and offers."""

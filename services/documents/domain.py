@@ -1,0 +1,323 @@
+"""The document library and offers: rules only, no IO.
+
+Access: a folder or document lists the groups (departments) that may see it; an empty list
+means the whole org. A document is visible to a caller who sees both its folder and the
+document itself. Admins see everything. Managers and admins manage folders and access rules.
+
+Offers: an OFFER_TEMPLATE's text is rendered with ``string.Template`` (``${name}``
+substitution only, nothing is evaluated), so a template can never run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from crmkit.auth import Caller
+from crmkit.errors import ForbiddenError, ProblemCollector
+
+MAX_CONTENT_BYTES = 5 * 1024 * 1024
+MAX_NAME_LENGTH = 200
+MAX_TITLE_LENGTH = 300
+MAX_GROUP_LENGTH = 100
+MAX_GROUPS = 50
+MAX_VALUE_LENGTH = 10_000
+MAX_VALUES = 200
+MAX_AMOUNT = Decimal("999999999999999.99")
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class DocumentKind(StrEnum):
+    OFFER_TEMPLATE = "OFFER_TEMPLATE"
+    PRICE_LIST = "PRICE_LIST"
+    NDA = "NDA"
+    CONTRACT = "CONTRACT"
+    OTHER = "OTHER"
+
+
+# --- entities -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    name: str
+    allowed_groups: tuple[str, ...]
+    version: int
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    folder_id: uuid.UUID
+    name: str
+    kind: DocumentKind
+    allowed_groups: tuple[str, ...]
+    current_version: int
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentVersion:
+    """One stored version's facts; its bytes are loaded separately (they can be 5 MB)."""
+
+    document_id: uuid.UUID
+    number: int
+    media_type: str
+    size_bytes: int
+    sha256: str
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    opportunity_id: uuid.UUID
+    template_id: uuid.UUID
+    template_version: int
+    title: str
+    content: str
+    media_type: str
+    amount: Decimal | None
+    currency: str | None
+    issued_by: uuid.UUID
+    issued_at: datetime
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def sees(caller: Caller, allowed_groups: Iterable[str]) -> bool:
+    """True when ``allowed_groups`` lets the caller see the thing it guards."""
+    groups = frozenset(allowed_groups)
+    return caller.is_admin or not groups or bool(groups & caller.groups)
+
+
+def sees_document(
+    caller: Caller, folder_groups: Iterable[str], document_groups: Iterable[str]
+) -> bool:
+    return sees(caller, folder_groups) and sees(caller, document_groups)
+
+
+def require_library_manager(caller: Caller, action: str) -> None:
+    if not caller.is_manager:
+        raise ForbiddenError(f"only managers and admins may {action}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityAccess:
+    """Who owns an opportunity, as last reported by the pipeline service."""
+
+    owner_id: uuid.UUID
+    team: str | None
+
+
+def sees_opportunity(
+    caller: Caller, access: OpportunityAccess | None, *, issued_by: Iterable[uuid.UUID] = ()
+) -> bool:
+    """A rep sees their own opportunities, a manager their team's, an admin the org's.
+
+    Until the pipeline's event reaches us (``access is None``) only managers and the members
+    who issued an offer on it see it.
+    """
+    if caller.is_admin:
+        return True
+    if access is None:
+        return caller.is_manager or caller.member_id in set(issued_by)
+    if access.owner_id == caller.member_id:
+        return True
+    return caller.is_manager and caller.team is not None and access.team == caller.team
+
+
+def may_issue_offer(caller: Caller, access: OpportunityAccess | None) -> bool:
+    """Anyone may issue on an opportunity not known here yet (the pipeline's event may lag
+    behind the request); a known one must be visible to the caller."""
+    return access is None or sees_opportunity(caller, access)
+
+
+# --- input rules --------------------------------------------------------------------------
+
+
+def clean_name(value: str, path: str, problems: ProblemCollector, limit: int) -> str:
+    name = value.strip()
+    if not name:
+        problems.add(path, "must not be empty")
+    elif len(name) > limit:
+        problems.add(path, f"must be at most {limit} characters")
+    elif CONTROL.search(name):
+        problems.add(path, "must not contain control characters")
+    return name
+
+
+def clean_groups(values: Iterable[str], path: str, problems: ProblemCollector) -> list[str]:
+    """Trimmed, de-duplicated, sorted group names (so equal rules compare equal)."""
+    groups: set[str] = set()
+    for index, raw in enumerate(values):
+        group = raw.strip()
+        if not group:
+            problems.add(f"{path}.{index}", "must not be empty")
+        elif len(group) > MAX_GROUP_LENGTH or CONTROL.search(group):
+            problems.add(
+                f"{path}.{index}", f"must be at most {MAX_GROUP_LENGTH} printable characters"
+            )
+        else:
+            groups.add(group)
+    if len(groups) > MAX_GROUPS:
+        problems.add(path, f"must list at most {MAX_GROUPS} groups")
+    return sorted(groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    data: bytes
+    media_type: str
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def text(self) -> str | None:
+        """The content as text when it is UTF-8, else None."""
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+def check_content(
+    data: bytes, media_type: str, kind: DocumentKind, problems: ProblemCollector
+) -> Content:
+    media = media_type.strip().lower()
+    if not MEDIA_TYPE.match(media):
+        problems.add("mediaType", "must be a media type such as text/markdown")
+    if not data:
+        problems.add("content", "must not be empty")
+    elif len(data) > MAX_CONTENT_BYTES:
+        problems.add("content", f"must be at most {MAX_CONTENT_BYTES} bytes")
+    elif kind is DocumentKind.OFFER_TEMPLATE:
+        for problem in template_problems(data):
+            problems.add("content", problem)
+    return Content(data=data, media_type=media, sha256=hashlib.sha256(data).hexdigest())
+
+
+# --- offer templates ----------------------------------------------------------------------
+
+
+def template_problems(data: bytes) -> list[str]:
+    """Why ``data`` cannot serve as an offer template (empty when it can)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ["an offer template must be UTF-8 text"]
+    if "\x00" in text:
+        return ["an offer template must not contain NUL characters"]
+    template = string.Template(text)
+    if template.is_valid():
+        return []
+    return [f"has an invalid placeholder at {where}" for where in invalid_placeholders(text)]
+
+
+def invalid_placeholders(text: str) -> list[str]:
+    """``line L, column C`` of every ``$`` that is not ``$$``, ``$name`` or ``${name}``."""
+    found = []
+    for match in string.Template.pattern.finditer(text):
+        if match.group("invalid") is not None:
+            start = match.start("invalid")
+            line = text.count("\n", 0, start) + 1
+            column = start - (text.rfind("\n", 0, start) + 1) + 1
+            found.append(f"line {line}, column {column}")
+    return found
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names of a template, in order of first use."""
+    return list(dict.fromkeys(string.Template(text).get_identifiers()))
+
+
+def render_template(text: str, values: Mapping[str, str]) -> str:
+    """The template with every placeholder replaced; ``InvalidInput`` names every missing
+    value (as ``values.<name>``) at once."""
+    problems = ProblemCollector()
+    for name in placeholders(text):
+        if name not in values:
+            problems.add(f"values.{name}", "is required by the template")
+    problems.raise_if_any()
+    return string.Template(text).substitute(values)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+def check_offer_input(
+    *,
+    title: str | None,
+    values: Iterable[tuple[str, str]],
+    amount: Decimal | str | None,
+    currency: str | None,
+    problems: ProblemCollector,
+) -> tuple[str | None, dict[str, str], Money | None]:
+    """The cleaned title (None: use the template's name), values by name, and money."""
+    clean_title = None if title is None else clean_name(title, "title", problems, MAX_TITLE_LENGTH)
+    by_name: dict[str, str] = {}
+    for index, (name, value) in enumerate(values):
+        if index >= MAX_VALUES:
+            problems.add("values", f"must hold at most {MAX_VALUES} values")
+            break
+        if name in by_name:
+            problems.add(f"values.{index}.name", f"'{name}' is given twice")
+        elif len(value) > MAX_VALUE_LENGTH:
+            problems.add(f"values.{index}.value", f"must be at most {MAX_VALUE_LENGTH} characters")
+        elif "\x00" in value or "\x00" in name:
+            problems.add(f"values.{index}", "must not contain NUL characters")
+        else:
+            by_name[name] = value
+    return clean_title, by_name, check_money(amount, currency, problems)
+
+
+def check_money(
+    amount: Decimal | str | None, currency: str | None, problems: ProblemCollector
+) -> Money | None:
+    if amount is None and currency is None:
+        return None
+    if amount is None or currency is None:
+        problems.add("amount" if amount is None else "currency", "amount and currency go together")
+        return None
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        problems.add("amount", "is not a number")
+        return None
+    ok = True
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        problems.add("amount", f"must be between 0 and {MAX_AMOUNT}")
+        ok = False
+    elif value != value.quantize(Decimal("0.01")):
+        problems.add("amount", "must have at most two decimal places")
+        ok = False
+    code = currency.strip().upper()
+    if not CURRENCY.match(code):
+        problems.add("currency", "must be an ISO 4217 code such as EUR")
+        ok = False
+    return Money(amount=value.quantize(Decimal("0.01")), currency=code) if ok else None

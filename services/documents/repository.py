@@ -1,0 +1,383 @@
+"""Reads and writes of the documents service's rows. Every method takes the org id and
+filters on it; visibility by group is applied in SQL so pages are never short."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmkit.auth import Caller
+from crmkit.uow import UnitOfWork
+from services.documents.domain import (
+    Content,
+    Document,
+    DocumentKind,
+    DocumentVersion,
+    Folder,
+    Offer,
+    OpportunityAccess,
+)
+from services.documents.tables import (
+    document_versions,
+    documents,
+    folders,
+    offers,
+    opportunity_access,
+)
+
+
+def _visible(column: Any, caller: Caller) -> ColumnElement[bool]:
+    """SQL form of :func:`services.documents.domain.sees`."""
+    if caller.is_admin:
+        return and_(True)
+    allowed: ColumnElement[bool] = func.cardinality(column) == 0
+    if caller.groups:
+        return or_(allowed, column.overlap(sorted(caller.groups)))
+    return allowed
+
+
+def _folder(row: Row[Any]) -> Folder:
+    return Folder(
+        id=row.id,
+        org_id=row.org_id,
+        name=row.name,
+        allowed_groups=tuple(row.allowed_groups),
+        version=row.version,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _document(row: Row[Any]) -> Document:
+    return Document(
+        id=row.id,
+        org_id=row.org_id,
+        folder_id=row.folder_id,
+        name=row.name,
+        kind=DocumentKind(row.kind),
+        allowed_groups=tuple(row.allowed_groups),
+        current_version=row.current_version,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _version(row: Row[Any]) -> DocumentVersion:
+    return DocumentVersion(
+        document_id=row.document_id,
+        number=row.number,
+        media_type=row.media_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def _offer(row: Row[Any]) -> Offer:
+    return Offer(
+        id=row.id,
+        org_id=row.org_id,
+        opportunity_id=row.opportunity_id,
+        template_id=row.template_id,
+        template_version=row.template_version,
+        title=row.title,
+        content=row.content,
+        media_type=row.media_type,
+        amount=row.amount,
+        currency=row.currency,
+        issued_by=row.issued_by,
+        issued_at=row.issued_at,
+    )
+
+
+VERSION_COLUMNS = [c for c in document_versions.c if c.name != "content"]
+
+
+class DocumentsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- folders ----------------------------------------------------------------------
+
+    async def folder(
+        self, org_id: uuid.UUID, folder_id: uuid.UUID, *, lock: bool = False
+    ) -> Folder | None:
+        query = select(folders).where(folders.c.org_id == org_id, folders.c.id == folder_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return _folder(row) if row else None
+
+    async def folder_name_taken(self, org_id: uuid.UUID, name: str) -> bool:
+        query = select(folders.c.id).where(
+            folders.c.org_id == org_id, func.lower(folders.c.name) == name.lower()
+        )
+        return (await self.session.execute(query)).first() is not None
+
+    async def visible_folders(self, caller: Caller) -> list[Folder]:
+        query = (
+            select(folders)
+            .where(folders.c.org_id == caller.org_id, _visible(folders.c.allowed_groups, caller))
+            .order_by(func.lower(folders.c.name), folders.c.id)
+        )
+        return [_folder(r) for r in await self.session.execute(query)]
+
+    async def add_folder(self, folder: Folder) -> None:
+        await self.session.execute(
+            insert(folders).values(
+                id=folder.id,
+                org_id=folder.org_id,
+                name=folder.name,
+                allowed_groups=list(folder.allowed_groups),
+                version=folder.version,
+                created_by=folder.created_by,
+                created_at=folder.created_at,
+                updated_at=folder.updated_at,
+            )
+        )
+
+    async def set_folder_groups(
+        self, folder: Folder, groups: Sequence[str], now: datetime
+    ) -> Folder:
+        row = (
+            await self.session.execute(
+                update(folders)
+                .where(folders.c.org_id == folder.org_id, folders.c.id == folder.id)
+                .values(allowed_groups=list(groups), version=folders.c.version + 1, updated_at=now)
+                .returning(*folders.c)
+            )
+        ).one()
+        return _folder(row)
+
+    # --- documents --------------------------------------------------------------------
+
+    async def document(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, *, lock: bool = False
+    ) -> Document | None:
+        query = select(documents).where(documents.c.org_id == org_id, documents.c.id == document_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return _document(row) if row else None
+
+    async def visible_documents(
+        self,
+        caller: Caller,
+        *,
+        folder_id: uuid.UUID | None,
+        kind: DocumentKind | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Document]:
+        query = (
+            select(documents)
+            .join(
+                folders,
+                and_(folders.c.id == documents.c.folder_id, folders.c.org_id == caller.org_id),
+            )
+            .where(
+                documents.c.org_id == caller.org_id,
+                _visible(folders.c.allowed_groups, caller),
+                _visible(documents.c.allowed_groups, caller),
+            )
+            .order_by(documents.c.created_at, documents.c.id)
+            .limit(limit)
+        )
+        if folder_id is not None:
+            query = query.where(documents.c.folder_id == folder_id)
+        if kind is not None:
+            query = query.where(documents.c.kind == kind.value)
+        if after is not None:
+            query = query.where(tuple_(documents.c.created_at, documents.c.id) > tuple_(*after))
+        return [_document(r) for r in await self.session.execute(query)]
+
+    async def add_document(self, document: Document) -> None:
+        await self.session.execute(
+            insert(documents).values(
+                id=document.id,
+                org_id=document.org_id,
+                folder_id=document.folder_id,
+                name=document.name,
+                kind=document.kind.value,
+                allowed_groups=list(document.allowed_groups),
+                current_version=document.current_version,
+                created_by=document.created_by,
+                created_at=document.created_at,
+                updated_at=document.updated_at,
+            )
+        )
+
+    async def bump_document_version(self, document: Document, now: datetime) -> Document:
+        row = (
+            await self.session.execute(
+                update(documents)
+                .where(documents.c.org_id == document.org_id, documents.c.id == document.id)
+                .values(current_version=documents.c.current_version + 1, updated_at=now)
+                .returning(*documents.c)
+            )
+        ).one()
+        return _document(row)
+
+    async def set_document_groups(
+        self, document: Document, groups: Sequence[str], now: datetime
+    ) -> Document:
+        row = (
+            await self.session.execute(
+                update(documents)
+                .where(documents.c.org_id == document.org_id, documents.c.id == document.id)
+                .values(allowed_groups=list(groups), updated_at=now)
+                .returning(*documents.c)
+            )
+        ).one()
+        return _document(row)
+
+    async def add_version(
+        self,
+        document: Document,
+        number: int,
+        content: Content,
+        created_by: uuid.UUID,
+        now: datetime,
+    ) -> DocumentVersion:
+        await self.session.execute(
+            insert(document_versions).values(
+                document_id=document.id,
+                number=number,
+                org_id=document.org_id,
+                content=content.data,
+                media_type=content.media_type,
+                size_bytes=content.size,
+                sha256=content.sha256,
+                created_by=created_by,
+                created_at=now,
+            )
+        )
+        return DocumentVersion(
+            document_id=document.id,
+            number=number,
+            media_type=content.media_type,
+            size_bytes=content.size,
+            sha256=content.sha256,
+            created_by=created_by,
+            created_at=now,
+        )
+
+    async def versions(self, org_id: uuid.UUID, document_id: uuid.UUID) -> list[DocumentVersion]:
+        query = (
+            select(*VERSION_COLUMNS)
+            .where(
+                document_versions.c.org_id == org_id,
+                document_versions.c.document_id == document_id,
+            )
+            .order_by(document_versions.c.number.desc())
+        )
+        return [_version(r) for r in await self.session.execute(query)]
+
+    async def version_content(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> Content | None:
+        query = select(
+            document_versions.c.content, document_versions.c.media_type, document_versions.c.sha256
+        ).where(
+            document_versions.c.org_id == org_id,
+            document_versions.c.document_id == document_id,
+            document_versions.c.number == number,
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        return Content(data=bytes(row.content), media_type=row.media_type, sha256=row.sha256)
+
+    # --- offers -----------------------------------------------------------------------
+
+    async def add_offer(self, offer: Offer) -> None:
+        await self.session.execute(
+            insert(offers).values(
+                id=offer.id,
+                org_id=offer.org_id,
+                opportunity_id=offer.opportunity_id,
+                template_id=offer.template_id,
+                template_version=offer.template_version,
+                title=offer.title,
+                content=offer.content,
+                media_type=offer.media_type,
+                amount=offer.amount,
+                currency=offer.currency,
+                issued_by=offer.issued_by,
+                issued_at=offer.issued_at,
+            )
+        )
+
+    async def offer(self, org_id: uuid.UUID, offer_id: uuid.UUID) -> Offer | None:
+        query = select(offers).where(offers.c.org_id == org_id, offers.c.id == offer_id)
+        row = (await self.session.execute(query)).first()
+        return _offer(row) if row else None
+
+    async def offers_of(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> list[Offer]:
+        query = (
+            select(offers)
+            .where(offers.c.org_id == org_id, offers.c.opportunity_id == opportunity_id)
+            .order_by(offers.c.issued_at.desc(), offers.c.id)
+        )
+        return [_offer(r) for r in await self.session.execute(query)]
+
+    # --- the local read model of opportunities ------------------------------------------
+
+    async def opportunity_access(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> OpportunityAccess | None:
+        query = select(opportunity_access.c.owner_id, opportunity_access.c.team).where(
+            opportunity_access.c.org_id == org_id,
+            opportunity_access.c.opportunity_id == opportunity_id,
+        )
+        row = (await self.session.execute(query)).first()
+        return OpportunityAccess(owner_id=row.owner_id, team=row.team) if row else None
+
+    async def record_opportunity(
+        self,
+        org_id: uuid.UUID,
+        opportunity_id: uuid.UUID,
+        access: OpportunityAccess,
+        aggregate_version: int,
+        now: datetime,
+    ) -> None:
+        """Upsert the owner and team; an event older than what we hold changes nothing
+        (events of one opportunity may arrive out of order after a redelivery)."""
+        statement = insert(opportunity_access).values(
+            org_id=org_id,
+            opportunity_id=opportunity_id,
+            owner_id=access.owner_id,
+            team=access.team,
+            aggregate_version=aggregate_version,
+            updated_at=now,
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[opportunity_access.c.org_id, opportunity_access.c.opportunity_id],
+                set_={
+                    "owner_id": statement.excluded.owner_id,
+                    "team": statement.excluded.team,
+                    "aggregate_version": statement.excluded.aggregate_version,
+                    "updated_at": statement.excluded.updated_at,
+                },
+                where=opportunity_access.c.aggregate_version
+                <= statement.excluded.aggregate_version,
+            )
+        )
+
+
+class DocumentsUnitOfWork(UnitOfWork):
+    """The kit's unit of work with this service's repository over its session."""
+
+    @property
+    def repo(self) -> DocumentsRepository:
+        return DocumentsRepository(self.session)

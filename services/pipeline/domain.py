@@ -485,8 +485,16 @@ def check_amount(value: Decimal, path: str, problems: ProblemCollector) -> None:
         problems.add(path, "must not be negative")
     elif value >= MAX_AMOUNT:
         problems.add(path, "is too large")
-    elif value != value.quantize(Decimal("0.01")):
+    elif value != value.quantize(CENT):
         problems.add(path, "must have at most 2 decimal places")
+
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    """Amounts are kept with exactly two decimal places, as stored."""
+    return value.quantize(CENT)
 
 
 def check_text(value: str | None, path: str, problems: ProblemCollector) -> None:
@@ -530,7 +538,7 @@ def open_opportunity(
         id=opportunity_id,
         org_id=org_id,
         name=data.name.strip(),
-        amount=data.amount,
+        amount=money(data.amount),
         currency=data.currency,
         owner_id=owner_id,
         team=team,
@@ -605,7 +613,7 @@ def apply_patch(opp: Opportunity, patch: OpportunityPatch, now: datetime) -> lis
     if patch.name is not None:
         opp.name = patch.name.strip()
     if patch.amount is not None:
-        opp.amount = patch.amount
+        opp.amount = money(patch.amount)
     if patch.currency is not None:
         opp.currency = patch.currency
     if patch.expected_close_date is not None:
@@ -615,7 +623,7 @@ def apply_patch(opp: Opportunity, patch: OpportunityPatch, now: datetime) -> lis
     if patch.probability is not None:
         opp.probability = patch.probability
     if patch.budget_amount is not None:
-        q.budget_amount = patch.budget_amount
+        q.budget_amount = money(patch.budget_amount)
     if patch.budget_currency is not None:
         q.budget_currency = patch.budget_currency
     for name, value in patch.text.items():

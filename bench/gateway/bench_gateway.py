@@ -1,0 +1,250 @@
+"""Gateway benchmark (not a test).
+
+Starts the two benchmark subgraphs (one uvicorn process) and the gateway (`python -m gateway`,
+its own process), then measures:
+
+1. p50 latency the gateway adds over calling the subgraph directly, single-subgraph query
+   (target <= 2 ms);
+2. a cross-subgraph query over 50 entities: exactly one request per subgraph per plan step,
+   and its latency;
+3. with `--hive`, throughput of our gateway and The Guild's Hive Gateway on the same
+   supergraph and subgraphs, driven by autocannon (both installed with npm under
+   bench/gateway/.node, which git ignores:
+   `cd bench/gateway/.node && npm install @graphql-hive/gateway autocannon`).
+
+Run: .venv/bin/python bench/gateway/bench_gateway.py [--requests 2000] [--hive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from crmkit.auth import mint_dev_token
+from crmkit.settings import DEV_JWT_SECRET
+from gateway.compose import compose_from_urls
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+NODE_BIN = HERE / ".node" / "node_modules" / ".bin"
+
+SINGLE = "{ products(first: 5) { id name price } }"
+CROSS = "{ products(first: 50) { id name quantity warehouse } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def process(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and the locally installed tools
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def wait_until(url: str, *, method: str = "GET", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if method == "GET" and client.get(url).status_code < 500:
+                    return
+                if method == "POST":
+                    response = client.post(url, json={"query": "{ __typename }"})
+                    if response.status_code < 500:
+                        return
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up")
+
+
+async def latencies(
+    client: httpx.AsyncClient, url: str, query: str, count: int, headers: dict[str, str]
+) -> list[float]:
+    body = json.dumps({"query": query}).encode()
+    request_headers = {"content-type": "application/json", **headers}
+    for _ in range(min(200, count)):
+        (await client.post(url, content=body, headers=request_headers)).raise_for_status()
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await client.post(url, content=body, headers=request_headers)
+        timings.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return timings
+
+
+def summary(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p90_ms": round(ordered[int(len(ordered) * 0.9)] * 1000, 3),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 3),
+    }
+
+
+def autocannon(url: str, query: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
+    args = [
+        str(NODE_BIN / "autocannon"),
+        "-j",
+        "-c",
+        "32",
+        "-d",
+        str(seconds),
+        "-m",
+        "POST",
+        "-H",
+        "content-type=application/json",
+        "-b",
+        json.dumps({"query": query}),
+    ]
+    for name, value in headers.items():
+        args += ["-H", f"{name}={value}"]
+    output = subprocess.run(  # noqa: S603 - locally installed tool
+        [*args, url], capture_output=True, check=True, timeout=seconds + 60
+    ).stdout
+    result = json.loads(output)
+    return {
+        "requests_per_second": result["requests"]["average"],
+        "latency_p50_ms": result["latency"]["p50"],
+        "latency_p99_ms": result["latency"]["p99"],
+        "non_2xx": result["non2xx"],
+        "errors": result["errors"],
+    }
+
+
+async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
+    catalog_port, stock_port, gateway_port = free_port(), free_port(), free_port()
+    urls = {
+        "catalog": f"http://127.0.0.1:{catalog_port}/graphql",
+        "stock": f"http://127.0.0.1:{stock_port}/graphql",
+    }
+    token = mint_dev_token(
+        secret=DEV_JWT_SECRET, member_id=uuid.uuid4(), org_id=uuid.uuid4(), roles=["rep"]
+    )
+    auth = {"authorization": f"Bearer {token}"}
+    results: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": (
+            f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+        ),
+    }
+    work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    subgraphs = [sys.executable, str(HERE / "subgraphs.py"), str(catalog_port), str(stock_port)]
+    with process(subgraphs):
+        for url in urls.values():
+            wait_until(url, method="POST")
+        supergraph = work / "supergraph.graphql"
+        supergraph.write_text(await compose_from_urls(urls))
+        gateway_env = {
+            "CRM_ENVIRONMENT": "test",
+            "CRM_GATEWAY_PORT": str(gateway_port),
+            "CRM_GATEWAY_SUPERGRAPH_PATH": str(supergraph),
+            "CRM_GATEWAY_COMPOSE_AT_STARTUP": "false",
+            "CRM_LOG_LEVEL": "WARNING",
+        }
+        gateway_url = f"http://127.0.0.1:{gateway_port}/graphql"
+        with process([sys.executable, "-m", "gateway"], gateway_env):
+            wait_until(f"http://127.0.0.1:{gateway_port}/readyz")
+            limits = httpx.Limits(max_keepalive_connections=4)
+            async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+                direct = await latencies(client, urls["catalog"], SINGLE, requests, auth)
+                via = await latencies(client, gateway_url, SINGLE, requests, auth)
+                results["single_subgraph"] = {
+                    "direct": summary(direct),
+                    "via_gateway": summary(via),
+                    "added_p50_ms": round(
+                        (statistics.median(via) - statistics.median(direct)) * 1000, 3
+                    ),
+                }
+                for name in urls:
+                    await client.get(urls[name].replace("/graphql", "/stats"))
+                response = await client.post(gateway_url, json={"query": CROSS}, headers=auth)
+                body = response.json()
+                counts = {
+                    name: (await client.get(url.replace("/graphql", "/stats"))).json()["requests"]
+                    for name, url in urls.items()
+                }
+                products = body["data"]["products"]
+                assert len(products) == 50 and all("quantity" in p for p in products), body
+                assert counts == {"catalog": 1, "stock": 1}, counts
+                cross = await latencies(client, gateway_url, CROSS, max(requests // 4, 100), auth)
+                results["cross_subgraph_50_entities"] = {
+                    "requests_per_subgraph": counts,
+                    "via_gateway": summary(cross),
+                }
+            if hive:
+                results["throughput"] = {
+                    "ours_single": autocannon(gateway_url, SINGLE, auth, seconds),
+                    "ours_cross_50": autocannon(gateway_url, CROSS, auth, seconds),
+                }
+        if hive:
+            hive_port = free_port()
+            hive_args = [
+                str(NODE_BIN / "hive-gateway"),
+                "supergraph",
+                str(supergraph),
+                "--port",
+                str(hive_port),
+                "--fork",
+                "1",
+            ]
+            with process(hive_args, {"NODE_ENV": "production"}):
+                hive_url = f"http://127.0.0.1:{hive_port}/graphql"
+                wait_until(hive_url, method="POST", timeout=60)
+                throughput = results["throughput"]
+                throughput["hive_single"] = autocannon(hive_url, SINGLE, auth, seconds)
+                throughput["hive_cross_50"] = autocannon(hive_url, CROSS, auth, seconds)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--hive", action="store_true", help="compare with Hive Gateway")
+    parser.add_argument("--seconds", type=int, default=10, help="throughput run length")
+    options = parser.parse_args()
+    results = asyncio.run(run(options.requests, options.hive, options.seconds))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -230,7 +230,7 @@ async def import_leads(
     report_progress("dedupe", total, total)
 
     created = await session.execute(text(f"SELECT line, id FROM {STAGING} ORDER BY line"))
-    report.created = [CreatedRow(line, lead_id) for line, lead_id in created.tuples()]
+    report.created = [CreatedRow(line, lead_id) for line, lead_id in created]
     if cmd.dry_run:
         await uow.rollback()
         report_progress("insert", 0, 0)

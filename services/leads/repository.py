@@ -215,7 +215,7 @@ class LeadsRepository:
             )
             .group_by(leads.c.owner_id)
         )
-        return {owner: count for owner, count in rows.tuples()}
+        return {owner: count for owner, count in rows}
 
     # --- leads -----------------------------------------------------------------------------
 

@@ -241,7 +241,7 @@ def invalid_placeholders(text: str) -> list[str]:
     found = []
     for match in string.Template.pattern.finditer(text):
         if match.group("invalid") is not None:
-            start = match.start("invalid")
+            start = match.start()
             line = text.count("\n", 0, start) + 1
             column = start - (text.rfind("\n", 0, start) + 1) + 1
             found.append(f"line {line}, column {column}")

@@ -1,0 +1,51 @@
+"""The documents contracts stay compatible with their consumers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from crmkit.contracts import REGISTRY, Envelope
+from crmkit.contracts.documents import OfferIssued
+from services.documents.events import CONSUMES, EMITS
+
+
+def test_an_offer_issued_payload_of_the_first_shape_still_parses() -> None:
+    offer_id, opportunity_id = uuid.uuid4(), uuid.uuid4()
+    envelope = Envelope(
+        type=OfferIssued.TYPE,
+        org_id=uuid.uuid4(),
+        aggregate_id=offer_id,
+        payload={"offer_id": str(offer_id), "opportunity_id": str(opportunity_id)},
+    )
+    event = envelope.parse(OfferIssued)
+    assert (event.offer_id, event.opportunity_id, event.amount) == (offer_id, opportunity_id, None)
+
+
+def test_an_offer_issued_event_round_trips_with_its_money() -> None:
+    event = OfferIssued(
+        offer_id=uuid.uuid4(),
+        opportunity_id=uuid.uuid4(),
+        document_id=uuid.uuid4(),
+        title="Offer",
+        issued_at=datetime.now(UTC),
+        template_version=2,
+        amount=Decimal("1200.50"),
+        currency="EUR",
+        issued_by=uuid.uuid4(),
+    )
+    envelope = Envelope.wrap(event, org_id=uuid.uuid4(), aggregate_id=event.offer_id)
+    parsed = Envelope.from_json(envelope.to_json()).parse(OfferIssued)
+    assert parsed == event
+    assert parsed.amount == Decimal("1200.50")
+
+
+def test_every_emitted_event_is_registered_under_the_documents_subjects() -> None:
+    for event in EMITS:
+        assert event.TYPE.startswith("crm.documents.")
+        assert REGISTRY[event.TYPE] is event
+
+
+def test_the_consumed_events_are_the_pipelines_opportunity_events() -> None:
+    assert {e.TYPE.rsplit(".", 1)[0] for e in CONSUMES} == {"crm.pipeline.opportunity"}

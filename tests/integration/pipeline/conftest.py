@@ -159,73 +159,66 @@ OPPORTUNITY_FIELDS = """
 """
 
 CREATE = (
-    """
-mutation($input: CreateOpportunityInput!) {
-  createOpportunity(input: $input) {
+    f"""
+mutation($input: CreateOpportunityInput!) {{
+  createOpportunity(input: $input) {{
     __typename
-    ... on OpportunityPayload { opportunity { %s } }
-    ... on ValidationError { message fields { path message } }
-    ... on Forbidden { message }
-  }
-}
+    ... on OpportunityPayload {{ opportunity {{ {OPPORTUNITY_FIELDS} }} }}
+    ... on ValidationError {{ message fields {{ path message }} }}
+    ... on Forbidden {{ message }}
+  }}
+}}
 """
-    % OPPORTUNITY_FIELDS
 )
 
 RESULT = (
-    """
+    f"""
     __typename
-    ... on OpportunityPayload { opportunity { %s } }
-    ... on ValidationError { message fields { path message } }
-    ... on NotFound { message entity id }
-    ... on Forbidden { message }
-    ... on VersionConflict { message currentVersion }
-    ... on GateNotSatisfied { message stageId stageName missing }
+    ... on OpportunityPayload {{ opportunity {{ {OPPORTUNITY_FIELDS} }} }}
+    ... on ValidationError {{ message fields {{ path message }} }}
+    ... on NotFound {{ message entity id }}
+    ... on Forbidden {{ message }}
+    ... on VersionConflict {{ message currentVersion }}
+    ... on GateNotSatisfied {{ message stageId stageName missing }}
 """
-    % OPPORTUNITY_FIELDS
 )
 
 MOVE = (
-    """
-mutation($id: ID!, $stageId: ID!, $v: Int!) {
-  moveOpportunity(id: $id, stageId: $stageId, expectedVersion: $v) { %s }
-}
+    f"""
+mutation($id: ID!, $stageId: ID!, $v: Int!) {{
+  moveOpportunity(id: $id, stageId: $stageId, expectedVersion: $v) {{ {RESULT} }}
+}}
 """
-    % RESULT
 )
 
 UPDATE = (
-    """
-mutation($id: ID!, $v: Int!, $patch: OpportunityPatchInput!) {
-  updateOpportunity(id: $id, expectedVersion: $v, patch: $patch) { %s }
-}
+    f"""
+mutation($id: ID!, $v: Int!, $patch: OpportunityPatchInput!) {{
+  updateOpportunity(id: $id, expectedVersion: $v, patch: $patch) {{ {RESULT} }}
+}}
 """
-    % RESULT
 )
 
 WON = (
-    """
-mutation($id: ID!, $comment: String, $v: Int) {
-  markWon(id: $id, comment: $comment, expectedVersion: $v) { %s }
-}
+    f"""
+mutation($id: ID!, $comment: String, $v: Int) {{
+  markWon(id: $id, comment: $comment, expectedVersion: $v) {{ {RESULT} }}
+}}
 """
-    % RESULT
 )
 
 LOST = (
-    """
-mutation($id: ID!, $reasonId: ID, $comment: String) {
-  markLost(id: $id, reasonId: $reasonId, comment: $comment) { %s }
-}
+    f"""
+mutation($id: ID!, $reasonId: ID, $comment: String) {{
+  markLost(id: $id, reasonId: $reasonId, comment: $comment) {{ {RESULT} }}
+}}
 """
-    % RESULT
 )
 
 REOPEN = (
-    """
-mutation($id: ID!) { reopenOpportunity(id: $id) { %s } }
+    f"""
+mutation($id: ID!) {{ reopenOpportunity(id: $id) {{ {RESULT} }} }}
 """
-    % RESULT
 )
 
 ACTIVITY_RESULT = """
@@ -238,17 +231,19 @@ ACTIVITY_RESULT = """
 """
 
 SCHEDULE = (
-    """
-mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) { %s } }
+    f"""
+mutation($input: ScheduleActivityInput!) {{
+  scheduleActivity(input: $input) {{ {ACTIVITY_RESULT} }}
+}}
 """
-    % ACTIVITY_RESULT
 )
 
 COMPLETE = (
-    """
-mutation($id: ID!, $outcome: String) { completeActivity(id: $id, outcome: $outcome) { %s } }
+    f"""
+mutation($id: ID!, $outcome: String) {{
+  completeActivity(id: $id, outcome: $outcome) {{ {ACTIVITY_RESULT} }}
+}}
 """
-    % ACTIVITY_RESULT
 )
 
 PIPELINES = """

@@ -117,17 +117,17 @@ async def test_stage_configuration_is_admin_only(
     s = await stages(pipeline_service, people.admin)
     pipeline_id = (await pipeline_service.gql(people.admin, PIPELINES))["pipelines"][0]["id"]
     mutations = [
-        ("updateStage", 'updateStage(stageId: "%s", patch: {name: "X"})' % s["Offer"]),
-        ("addStage", 'addStage(pipelineId: "%s", input: {name: "Demo"})' % pipeline_id),
-        ("removeStage", 'removeStage(stageId: "%s")' % s["Offer"]),
-        ("reorderStages", 'reorderStages(pipelineId: "%s", stageIds: [])' % pipeline_id),
+        ("updateStage", 'updateStage(stageId: "{}", patch: {{name: "X"}})'.format(s["Offer"])),
+        ("addStage", f'addStage(pipelineId: "{pipeline_id}", input: {{name: "Demo"}})'),
+        ("removeStage", 'removeStage(stageId: "{}")'.format(s["Offer"])),
+        ("reorderStages", f'reorderStages(pipelineId: "{pipeline_id}", stageIds: [])'),
         ("createPipeline", 'createPipeline(name: "Second")'),
         ("addLostReason", 'addLostReason(label: "Weather")'),
         ("setOrganizationLocale", "setOrganizationLocale(locale: PL)"),
     ]
     for token in (people.rep, people.manager):
         for name, call in mutations:
-            data = await pipeline_service.gql(token, "mutation { %s { __typename } }" % call)
+            data = await pipeline_service.gql(token, f"mutation {{ {call} {{ __typename }} }}")
             assert data[name]["__typename"] == "Forbidden", (name, token)
     rows = await pipeline_service.sql(
         "SELECT count(*) FROM outbox WHERE subject = 'crm.pipeline.pipeline.configured' "

@@ -225,8 +225,8 @@ async def test_no_next_contact_and_stale_queries(
         id=uuid.UUID(rotting["id"]))
 
     async def ids(query: str) -> set[str]:
-        data = await pipeline_service.gql(people.rep, "{ %s { edges { node { id isStale } } } }"
-                                          % query)
+        selection = "{ edges { node { id isStale } } }"
+        data = await pipeline_service.gql(people.rep, f"{{ {query} {selection} }}")
         return {e["node"]["id"] for e in next(iter(data.values()))["edges"]}
 
     assert await ids("opportunitiesWithoutNextContact") == {fresh["id"], rotting["id"]}

@@ -357,11 +357,11 @@ def activity(opp: d.Opportunity, kind: d.ActivityKind = d.ActivityKind.CALL,
 def test_activity_lifecycle() -> None:
     opp = opportunity(pipeline())
     a = activity(opp)
-    assert a.team == "alpha" and a.status is d.ActivityStatus.OPEN
+    assert a.team == "alpha" and a.status.value == "open"
     previous = d.reschedule_activity(a, NOW + timedelta(days=1), NOW)
     assert previous == NOW and a.version == 2
     d.complete_activity(a, "Interested", NOW)
-    assert a.status is d.ActivityStatus.DONE and d.counts_as_contact(a)
+    assert a.status.value == "done" and d.counts_as_contact(a)
     with pytest.raises(InvalidInput, match="already done"):
         d.cancel_activity(a, NOW)
     task = activity(opp, d.ActivityKind.TASK)

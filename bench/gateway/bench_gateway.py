@@ -222,6 +222,8 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
                 str(NODE_BIN / "hive-gateway"),
                 "supergraph",
                 str(supergraph),
+                "--host",
+                "127.0.0.1",
                 "--port",
                 str(hive_port),
                 "--fork",

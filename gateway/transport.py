@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import orjson
+
+
+def _fail_fast_on_missing_sniffio() -> None:
+    """httpcore 1.0 runs `import sniffio` on every request and treats ImportError as asyncio.
+
+    Without the package, each failed import rescans sys.path (about 0.4 ms, twice per request).
+    A None entry in sys.modules makes that import fail at once, with the same outcome.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_fail_fast_on_missing_sniffio()
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 

@@ -112,6 +112,12 @@ async def latencies(
     return timings
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), immune to other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(timings: list[float]) -> dict[str, float]:
     ordered = sorted(timings)
     return {
@@ -182,15 +188,19 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
             "CRM_LOG_LEVEL": "WARNING",
         }
         gateway_url = f"http://127.0.0.1:{gateway_port}/graphql"
-        with process([sys.executable, "-m", "gateway"], gateway_env):
+        with process([sys.executable, "-m", "gateway"], gateway_env) as gateway_process:
             wait_until(f"http://127.0.0.1:{gateway_port}/readyz")
             limits = httpx.Limits(max_keepalive_connections=4)
             async with httpx.AsyncClient(limits=limits, timeout=10) as client:
                 direct = await latencies(client, urls["catalog"], SINGLE, requests, auth)
+                cpu_before = cpu_seconds(gateway_process.pid)
                 via = await latencies(client, gateway_url, SINGLE, requests, auth)
+                cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
+                warmed = requests + min(200, requests)
                 results["single_subgraph"] = {
                     "direct": summary(direct),
                     "via_gateway": summary(via),
+                    "gateway_cpu_ms_per_request": round(cpu_used / warmed * 1000, 3),
                     "added_p50_ms": round(
                         (statistics.median(via) - statistics.median(direct)) * 1000, 3
                     ),
@@ -206,10 +216,16 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
                 products = body["data"]["products"]
                 assert len(products) == 50 and all("quantity" in p for p in products), body
                 assert counts == {"catalog": 1, "stock": 1}, counts
-                cross = await latencies(client, gateway_url, CROSS, max(requests // 4, 100), auth)
+                cross_count = max(requests // 4, 100)
+                cpu_before = cpu_seconds(gateway_process.pid)
+                cross = await latencies(client, gateway_url, CROSS, cross_count, auth)
+                cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
                 results["cross_subgraph_50_entities"] = {
                     "requests_per_subgraph": counts,
                     "via_gateway": summary(cross),
+                    "gateway_cpu_ms_per_request": round(
+                        cpu_used / (cross_count + min(200, cross_count)) * 1000, 3
+                    ),
                 }
             if hive:
                 results["throughput"] = {

@@ -1,0 +1,107 @@
+"""Shared set-up for the leads benchmarks: a fresh, migrated database and the service
+in-process (PostgreSQL/NATS from CRM_DATABASE_URL / CRM_NATS_URL, or embedded servers)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from crmkit.app import create_service_app
+from crmkit.auth import mint_dev_token
+from crmkit.db import drop_database, ensure_database, with_database
+from crmkit.embedded import EmbeddedNats, EmbeddedPostgres
+from crmkit.migrations import upgrade
+from crmkit.settings import DEV_JWT_SECRET
+from services.leads.app import create_runtime
+from services.leads.schema import schema
+from services.leads.settings import LeadsSettings
+
+MIGRATIONS = Path(__file__).parents[2] / "services" / "leads" / "migrations"
+
+
+@contextlib.asynccontextmanager
+async def servers() -> AsyncIterator[tuple[str, str]]:
+    database_url = os.environ.get("CRM_DATABASE_URL")
+    nats_url = os.environ.get("CRM_NATS_URL")
+    with tempfile.TemporaryDirectory(prefix="crm-bench-") as work:
+        postgres = None if database_url else EmbeddedPostgres(Path(work) / "pg")
+        nats = None if nats_url else EmbeddedNats(Path(work) / "nats")
+        try:
+            if postgres is not None:
+                postgres.start()
+                database_url = postgres.url
+            if nats is not None:
+                nats.start()
+                nats_url = nats.url
+            assert database_url and nats_url
+            yield database_url, nats_url
+        finally:
+            if nats is not None:
+                nats.stop()
+            if postgres is not None:
+                postgres.stop()
+
+
+@contextlib.asynccontextmanager
+async def leads_service(pool_size: int = 20) -> AsyncIterator[tuple[Any, Any, str]]:
+    """(runtime, httpx client, leads database url) of a fresh leads service."""
+    async with servers() as (server_url, nats_url):
+        name = f"crm_leads_bench_{uuid.uuid4().hex[:8]}"
+        await ensure_database(server_url, name)
+        url = with_database(server_url, name)
+        try:
+            await upgrade(MIGRATIONS, url)
+            settings = LeadsSettings(
+                environment="test", database_url=server_url, nats_url=nats_url,
+                db_pool_size=pool_size, default_lead_cap=100_000,
+            )
+            runtime, state = create_runtime(settings, database_url=url)
+            app = create_service_app(runtime, schema, state=state)
+            await runtime.start()
+            try:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://leads",
+                                             timeout=120) as client:
+                    yield runtime, client, url
+            finally:
+                await runtime.stop()
+        finally:
+            await drop_database(server_url, name)
+
+
+def token(org_id: uuid.UUID, role: str = "rep", member_id: uuid.UUID | None = None,
+          team: str | None = "alpha") -> str:
+    return mint_dev_token(secret=DEV_JWT_SECRET, member_id=member_id or uuid.uuid4(),
+                          org_id=org_id, roles=[role], team=team, name="Bench")
+
+
+async def gql(client: httpx.AsyncClient, bearer: str, query: str, **variables: Any) -> Any:
+    response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                 headers={"Authorization": f"Bearer {bearer}"})
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def messy_csv(rows: int, *, seed: int = 0) -> str:
+    """A realistic export: Polish headers, semicolons, BOM, mixed phone formats."""
+    lines = ["\ufeffFirma;Osoba kontaktowa;E-mail;Telefon;Strona WWW;Źródło;Priorytet"]
+    for i in range(rows):
+        n = seed * 10_000_000 + i
+        phone = (f"+48 6{n % 100_000_000:08d}" if i % 3 == 0
+                 else f"5{n % 100_000_000:08d}" if i % 3 == 1
+                 else f"(22) {n % 10_000_000:07d}")
+        lines.append(
+            f"Firma {n} Sp. z o.o.;Jan Kowalski {n};jan.{n}@firma{n}.pl;{phone};"
+            f"www.firma{n}.pl;targi;{i % 10}"
+        )
+    return "\n".join(lines) + "\n"

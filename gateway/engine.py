@@ -23,13 +23,14 @@ from graphql.validation.rules.custom.no_schema_introspection import (
     NoSchemaIntrospectionCustomRule,
 )
 
+from gateway.collect import FieldCollector
 from gateway.errors import PlanningError
 from gateway.executor import execute_plan
 from gateway.limits import Limits, check_document
 from gateway.lru import LRUCache
 from gateway.plan import QueryPlan
 from gateway.planner import build_plan
-from gateway.shaping import shape
+from gateway.shaping import Shaper, shape_with_introspection
 from gateway.supergraph import Supergraph
 from gateway.transport import SubgraphClient
 
@@ -51,6 +52,15 @@ class _Document:
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
     condition_variables: tuple[str, ...] = ()
+    introspection: bool = False
+
+
+@dataclass
+class _Prepared:
+    """A cached plan with the shaper compiled for the same @skip/@include decisions."""
+
+    plan: QueryPlan
+    shaper: Shaper | None
 
 
 def _request_error(message: str, code: str) -> GatewayResponse:
@@ -76,7 +86,7 @@ class Gateway:
         if not introspection:
             self._rules.append(NoSchemaIntrospectionCustomRule)
         self._documents: LRUCache[str, _Document] = LRUCache(cache_size)
-        self.plans: LRUCache[tuple[Any, ...], QueryPlan] = LRUCache(cache_size)
+        self.plans: LRUCache[tuple[Any, ...], _Prepared] = LRUCache(cache_size)
 
     async def execute(
         self,
@@ -115,23 +125,30 @@ class Gateway:
             operation_name,
             tuple(coerced.get(v) for v in entry.condition_variables),
         )
-        plan = self.plans.get(plan_key)
-        if plan is None:
+        prepared = self.plans.get(plan_key)
+        if prepared is None:
             try:
                 plan = build_plan(self.supergraph, operation, entry.fragments, coerced)
             except PlanningError as error:
                 return _request_error(str(error), "QUERY_PLANNING_FAILED")
-            self.plans.put(plan_key, plan)
-        state = await execute_plan(plan, self.client, inputs, headers)
-        result = shape(
-            self.supergraph.api_schema, entry.document, state.data, inputs, operation_name
-        )
-        body: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = [dict(e.formatted) for e in result.errors or ()]
+            shaper = None
+            if not entry.introspection:
+                collector = FieldCollector(self.supergraph, entry.fragments, coerced)
+                shaper = Shaper(self.supergraph.api_schema, operation, collector)
+            prepared = _Prepared(plan, shaper)
+            self.plans.put(plan_key, prepared)
+        state = await execute_plan(prepared.plan, self.client, inputs, headers)
+        if prepared.shaper is not None:
+            data, errors = prepared.shaper.shape(state.data)
+        else:
+            data, errors = shape_with_introspection(
+                self.supergraph.api_schema, entry.document, state.data, inputs, operation_name
+            )
         errors.extend(state.errors)
+        body: dict[str, Any] = {}
         if errors:
             body["errors"] = errors
-        body["data"] = result.data
+        body["data"] = data
         return GatewayResponse(body)
 
     def _prepare(self, query: str) -> _Document:
@@ -157,7 +174,8 @@ class Gateway:
                 fragments[definition.name.value] = definition
         if len(operations) == 1:
             operations[None] = next(iter(operations.values()))
-        return _Document(document, [], fragments, operations, _condition_variables(document))
+        conditions, introspection = _scan(document)
+        return _Document(document, [], fragments, operations, conditions, introspection)
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -166,16 +184,22 @@ def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
     return formatted
 
 
-def _condition_variables(document: DocumentNode) -> tuple[str, ...]:
-    """Variables that drive @skip/@include: a plan is only valid for their values."""
+def _scan(document: DocumentNode) -> tuple[tuple[str, ...], bool]:
+    """Variables that drive @skip/@include (a plan holds for their values only), and whether
+    the document asks for introspection."""
     found: set[str] = set()
+    introspection = False
 
-    class _Conditions(Visitor):
+    class _Scan(Visitor):
         def enter_directive(self, node: Any, *_: object) -> None:
             if node.name.value in ("skip", "include"):
                 for argument in node.arguments or ():
                     if isinstance(argument.value, VariableNode):
                         found.add(argument.value.name.value)
 
-    visit(document, _Conditions())
-    return tuple(sorted(found))
+        def enter_field(self, node: Any, *_: object) -> None:
+            nonlocal introspection
+            introspection = introspection or node.name.value in ("__schema", "__type")
+
+    visit(document, _Scan())
+    return tuple(sorted(found)), introspection

@@ -1,23 +1,220 @@
-"""Shapes merged subgraph data into the client's response with graphql-core.
+"""Shapes merged subgraph data into the client's response, per the GraphQL spec.
 
-graphql-core walks the client's own document over the merged data, which gives the spec's
-semantics for free: aliases, fragments on abstract types, @skip/@include, __typename,
-introspection, and null propagation with located errors.
+Subgraph selections keep the client's response keys, so the merged data is keyed alike. The
+shaper walks the client's selection over it: fragments and type conditions by `__typename`,
+`__typename` itself, and null propagation (a null in a non-null position nulls the nearest
+nullable parent, with one located error). A FieldError left by the executor is raised where the
+client sees it. @skip/@include were decided when the plan (and this shaper) was built.
+
+Operations with introspection fields go through graphql-core's executor instead, which
+answers `__schema`/`__type` from the API schema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLResolveInfo, GraphQLSchema
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    is_abstract_type,
+    is_leaf_type,
+)
 from graphql.execution import execute_sync
 
+from gateway.collect import FieldCollector
 from gateway.executor import FieldError
+
+Errors = list[dict[str, Any]]
+
+
+class _Null(Exception):
+    """A non-null position is null: the nearest nullable parent becomes null."""
+
+
+@dataclass(frozen=True)
+class _Field:
+    key: str
+    name: str
+    parent: str
+    type: GraphQLOutputType
+    nodes: tuple[FieldNode, ...]
+    child: _Selection | None
+
+
+class _Selection:
+    """The merged selection sets under one response key, compiled per runtime type on demand."""
+
+    __slots__ = ("_by_type", "_shaper", "sets")
+
+    def __init__(self, shaper: Shaper, sets: tuple[SelectionSetNode, ...]) -> None:
+        self._shaper = shaper
+        self.sets = sets
+        self._by_type: dict[str, tuple[_Field, ...]] = {}
+
+    def fields_for(self, object_type: GraphQLObjectType) -> tuple[_Field, ...]:
+        fields = self._by_type.get(object_type.name)
+        if fields is None:
+            fields = self._shaper.compile(object_type, self.sets)
+            self._by_type[object_type.name] = fields
+        return fields
+
+
+class Shaper:
+    """Built once per cached plan: the client's operation compiled for fast completion."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        collector: FieldCollector,
+    ) -> None:
+        self._schema = schema
+        self._collector = collector
+        root = schema.get_root_type(operation.operation)
+        assert root is not None
+        self._root_type = root
+        self._root = _Selection(self, (operation.selection_set,))
+
+    def compile(
+        self, object_type: GraphQLObjectType, sets: tuple[SelectionSetNode, ...]
+    ) -> tuple[_Field, ...]:
+        compiled = []
+        for key, nodes in self._collector.collect(object_type.name, sets).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                compiled.append(_Field(key, name, object_type.name, object_type, (), None))
+                continue
+            field_type = object_type.fields[name].type
+            child_sets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+            child = _Selection(self, child_sets) if child_sets else None
+            compiled.append(_Field(key, name, object_type.name, field_type, tuple(nodes), child))
+        return tuple(compiled)
+
+    def shape(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, Errors]:
+        errors: Errors = []
+        try:
+            return self._object(data, self._root_type, self._root, [], errors), errors
+        except _Null:
+            return None, errors
+
+    def _object(
+        self,
+        value: dict[str, Any],
+        object_type: GraphQLObjectType,
+        selection: _Selection,
+        path: list[str | int],
+        errors: Errors,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for field in selection.fields_for(object_type):
+            if field.name == "__typename":
+                result[field.key] = object_type.name
+                continue
+            path.append(field.key)
+            try:
+                result[field.key] = self._complete(
+                    value.get(field.key), field.type, field, path, errors
+                )
+            finally:
+                path.pop()
+        return result
+
+    def _complete(
+        self,
+        raw: Any,
+        field_type: GraphQLOutputType,
+        field: _Field,
+        path: list[str | int],
+        errors: Errors,
+    ) -> Any:
+        non_null = isinstance(field_type, GraphQLNonNull)
+        if type(raw) is FieldError:
+            errors.append(_located(raw.message, field, raw.path or list(path), raw.extensions))
+            if non_null:
+                raise _Null
+            return None
+        if raw is None:
+            if non_null:
+                message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
+                errors.append(_located(message, field, list(path), None))
+                raise _Null
+            return None
+        if non_null:
+            assert isinstance(field_type, GraphQLNonNull)
+            return self._value(raw, field_type.of_type, field, path, errors)
+        try:
+            return self._value(raw, field_type, field, path, errors)
+        except _Null:
+            return None
+
+    def _value(
+        self,
+        raw: Any,
+        value_type: GraphQLOutputType,
+        field: _Field,
+        path: list[str | int],
+        errors: Errors,
+    ) -> Any:
+        if is_leaf_type(value_type):
+            return raw
+        if isinstance(value_type, GraphQLList):
+            if not isinstance(raw, list):
+                return self._invalid(field, path, errors, "a list")
+            items = []
+            for index, item in enumerate(raw):
+                path.append(index)
+                try:
+                    items.append(self._complete(item, value_type.of_type, field, path, errors))
+                finally:
+                    path.pop()
+            return items
+        if not isinstance(raw, dict) or field.child is None:
+            return self._invalid(field, path, errors, "an object")
+        if is_abstract_type(value_type):
+            runtime = self._schema.get_type(str(raw.get("__typename")))
+            if not isinstance(runtime, GraphQLObjectType) or not self._schema.is_sub_type(
+                value_type,
+                runtime,
+            ):
+                return self._invalid(field, path, errors, f"a member of {value_type}")
+            return self._object(raw, runtime, field.child, path, errors)
+        assert isinstance(value_type, GraphQLObjectType)
+        return self._object(raw, value_type, field.child, path, errors)
+
+    def _invalid(self, field: _Field, path: list[str | int], errors: Errors, expected: str) -> Any:
+        message = f"Subgraph data for {field.parent}.{field.name} is not {expected}."
+        errors.append(_located(message, field, list(path), None))
+        raise _Null
+
+
+def _located(
+    message: str,
+    field: _Field,
+    path: list[str | int],
+    extensions: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    error = GraphQLError(
+        message,
+        nodes=list(field.nodes),
+        path=path,
+        extensions=dict(extensions) if extensions else None,
+    )
+    return dict(error.formatted)
 
 
 def _resolve(parent: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
-    # Subgraph selections keep the client's response keys, so the merged data is keyed alike.
     value = parent.get(info.path.key) if isinstance(parent, dict) else None
     if type(value) is FieldError:
         raise GraphQLError(
@@ -29,14 +226,15 @@ def _resolve(parent: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     return value
 
 
-def shape(
+def shape_with_introspection(
     schema: GraphQLSchema,
     document: DocumentNode,
     data: dict[str, Any],
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
-) -> ExecutionResult:
-    return execute_sync(
+) -> tuple[dict[str, Any] | None, Errors]:
+    """graphql-core's executor over the merged data: answers introspection from the schema."""
+    result = execute_sync(
         schema,
         document,
         root_value=data,
@@ -44,3 +242,4 @@ def shape(
         operation_name=operation_name,
         field_resolver=_resolve,
     )
+    return result.data, [dict(e.formatted) for e in result.errors or ()]

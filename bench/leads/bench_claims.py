@@ -20,7 +20,7 @@ CLAIM = "mutation { claimNextLeads(count: 1) { ... on ClaimPayload { leads { id 
 
 
 async def main(claimers: int, claims: int) -> None:
-    async with leads_service(pool_size=claimers) as (runtime, client, url):
+    async with leads_service(pool_size=claimers) as (_runtime, client, url):
         org = uuid.uuid4()
         await import_text(messy_csv(claims), org, None, database_url=url)
         tokens = [token(org) for _ in range(claimers)]

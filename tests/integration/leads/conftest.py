@@ -52,7 +52,8 @@ class LeadsService:
 
     async def sql(self, statement: str, **params: Any) -> Any:
         async with self.runtime.engine.begin() as conn:
-            return (await conn.execute(text(statement), params)).all()
+            result = await conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else None
 
 
 @pytest.fixture(scope="session")

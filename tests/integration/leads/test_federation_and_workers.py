@@ -1,0 +1,124 @@
+import asyncio
+import uuid
+
+import nats
+import pytest
+
+from crmkit.contracts import Envelope
+from crmkit.contracts.leads import LeadAssigned, LeadCreated, LeadReleased
+from services.leads.workers import return_idle_leads_once
+
+from .queries import CLAIM, CREATE_LEAD, ME, SETTINGS
+
+pytestmark = pytest.mark.integration
+
+ENTITIES = """
+query($reps: [_Any!]!) {
+  _entities(representations: $reps) {
+    __typename
+    ... on Member { id name team roles leadCap activeLeadCount }
+    ... on Account { id name }
+    ... on Contact { id name accountId }
+    ... on Lead { id status }
+  }
+}"""
+
+
+async def test_entities_resolve_within_the_callers_org(leads_service, org, other_org):
+    member_id = uuid.uuid4()
+    token = org.token("rep", member_id=member_id, team="alpha", name="Kasia")
+    await leads_service.gql(token, ME)
+    account = (await leads_service.gql(token, """
+        mutation { createAccount(input: {name: "Sigma", nip: "5260250274"}) {
+          ... on AccountPayload { account { id } } } }"""))["createAccount"]["account"]["id"]
+    contact = (await leads_service.gql(token, """
+        mutation($a: ID!) { createContact(accountId: $a, input: {name: "Olek", phone: "601 000 000"})
+          { ... on ContactPayload { contact { id phone } } } }""", a=account))["createContact"]
+    assert contact["contact"]["phone"] == "+48601000000"
+    lead = (await leads_service.gql(token, CREATE_LEAD, input={"company": "Lambda"}))
+    lead_id = lead["createLead"]["lead"]["id"]
+    await leads_service.gql(token, CLAIM, id=lead_id)
+    reps = [
+        {"__typename": "Member", "id": str(member_id)},
+        {"__typename": "Account", "id": account},
+        {"__typename": "Contact", "id": contact["contact"]["id"]},
+        {"__typename": "Lead", "id": lead_id},
+        {"__typename": "Member", "id": "nonsense"},
+    ]
+    found = (await leads_service.gql(token, ENTITIES, reps=reps))["_entities"]
+    assert found[0] == {"__typename": "Member", "id": str(member_id), "name": "Kasia",
+                        "team": "alpha", "roles": ["rep"], "leadCap": 50, "activeLeadCount": 1}
+    assert found[1]["name"] == "Sigma" and found[2]["name"] == "Olek"
+    assert found[3]["status"] == "ASSIGNED" and found[4] is None
+    stranger = (await leads_service.gql(other_org.token("admin"), ENTITIES, reps=reps[:4]))
+    assert stranger["_entities"] == [None, None, None, None]
+
+
+async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_service, org):
+    admin = org.token("admin", team=None)
+    rep_id = uuid.uuid4()
+    rep = org.token("rep", member_id=rep_id)
+    await leads_service.gql(rep, ME)
+    lead_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Idle"}))[
+        "createLead"]["lead"]["id"]
+    await leads_service.gql(rep, CLAIM, id=lead_id)
+    await leads_service.sql(
+        "UPDATE leads SET status_changed_at = now() - interval '10 days', "
+        "assigned_at = now() - interval '10 days' WHERE id = :id", id=lead_id)
+    await return_idle_leads_once(leads_service.state.make_uow)
+    assert await leads_service.events(org.id, LeadReleased.TYPE) == []
+
+    bad = (await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": 0}))
+    assert bad["updateLeadSettings"]["__typename"] == "ValidationError"
+    forbidden = (await leads_service.gql(rep, SETTINGS, input={"idleReturnDays": 7}))
+    assert forbidden["updateLeadSettings"]["__typename"] == "Forbidden"
+    ok = (await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": 7}))
+    assert ok["updateLeadSettings"]["settings"]["idleReturnDays"] == 7
+    await return_idle_leads_once(leads_service.state.make_uow)
+    [event] = await leads_service.events(org.id, LeadReleased.TYPE)
+    released = event.parse(LeadReleased)
+    assert (released.previous_owner_id, released.reason, released.released_by) == (
+        rep_id, "idle_return", None
+    )
+    rows = await leads_service.sql("SELECT owner_id, status FROM leads WHERE id = :id",
+                                   id=lead_id)
+    assert rows == [(None, "NEW")]
+    await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": None})
+
+
+async def test_events_reach_the_bus_once(leads_service, crm_servers, org):
+    connection = await nats.connect(crm_servers.nats_url)
+    received: list[Envelope] = []
+    try:
+        js = connection.jetstream()
+        subscription = await js.subscribe("crm.leads.lead.>", ordered_consumer=True,
+                                          deliver_policy=nats.js.api.DeliverPolicy.NEW)
+        admin = org.token("admin", team=None)
+        rep = org.token("rep")
+        await leads_service.gql(rep, ME)
+        lead_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Bus"}))[
+            "createLead"]["lead"]["id"]
+        await leads_service.gql(rep, CLAIM, id=lead_id)
+
+        async def collect() -> None:
+            while len(received) < 2:
+                message = await subscription.next_msg(timeout=10)
+                envelope = Envelope.from_json(message.data)
+                if envelope.org_id == org.id:
+                    received.append(envelope)
+
+        await asyncio.wait_for(collect(), 20)
+        await subscription.unsubscribe()
+    finally:
+        await connection.close()
+    assert [e.type for e in received] == [LeadCreated.TYPE, LeadAssigned.TYPE]
+    assert {str(e.aggregate_id) for e in received} == {lead_id}
+
+    async def all_marked_sent() -> None:
+        while await leads_service.sql(
+            "SELECT 1 FROM outbox WHERE envelope->>'org_id' = :org AND sent_at IS NULL",
+            org=str(org.id),
+        ):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(all_marked_sent(), 10)

@@ -28,6 +28,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     SelectionSetNode,
+    get_nullable_type,
     is_abstract_type,
     is_leaf_type,
 )
@@ -51,6 +52,8 @@ class _Field:
     type: GraphQLOutputType
     nodes: tuple[FieldNode, ...]
     child: _Selection | None
+    # A scalar or enum, maybe non-null: a present value is copied as is (the hot path).
+    leaf: bool = False
 
 
 class _Selection:
@@ -99,7 +102,10 @@ class Shaper:
             field_type = object_type.fields[name].type
             child_sets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
             child = _Selection(self, child_sets) if child_sets else None
-            compiled.append(_Field(key, name, object_type.name, field_type, tuple(nodes), child))
+            leaf = is_leaf_type(get_nullable_type(field_type))
+            compiled.append(
+                _Field(key, name, object_type.name, field_type, tuple(nodes), child, leaf)
+            )
         return tuple(compiled)
 
     def shape(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, Errors]:
@@ -119,14 +125,16 @@ class Shaper:
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for field in selection.fields_for(object_type):
+            raw = value.get(field.key)
+            if field.leaf and raw is not None and type(raw) is not FieldError:
+                result[field.key] = raw
+                continue
             if field.name == "__typename":
                 result[field.key] = object_type.name
                 continue
             path.append(field.key)
             try:
-                result[field.key] = self._complete(
-                    value.get(field.key), field.type, field, path, errors
-                )
+                result[field.key] = self._complete(raw, field.type, field, path, errors)
             finally:
                 path.pop()
         return result

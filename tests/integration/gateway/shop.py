@@ -183,10 +183,10 @@ class ReviewedProduct:
         return [Review.from_row(r) for r in REVIEWS if r["upc"] == self.upc]
 
     @strawberry.field
-    def review_summary(self) -> str | None:
+    def review_summary(self, prefix: str = "") -> str | None:
         if self.upc == "p2":
             raise ValueError("no summary for p2")
-        return f"{sum(r['upc'] == self.upc for r in REVIEWS)} reviews"
+        return f"{prefix}{sum(r['upc'] == self.upc for r in REVIEWS)} reviews"
 
     @classmethod
     def resolve_reference(cls, upc: str) -> ReviewedProduct:

@@ -118,6 +118,39 @@ async def test_nested_hops_across_three_subgraphs_batch_and_dedupe(shop_gateway:
     ]
 
 
+async def test_entity_fields_at_two_paths_share_one_request_per_step(shop_gateway: Shop) -> None:
+    body = await shop_gateway.run(
+        '{ topProducts(first: 2) { inStock } product(upc: "p3") { inStock } }'
+    )
+
+    assert body == {
+        "data": {
+            "topProducts": [{"inStock": True}, {"inStock": False}],
+            "product": {"inStock": True},
+        }
+    }
+    assert shop_gateway.counts() == {"products": 1, "inventory": 1}
+    (to_inventory,) = shop_gateway.sent("inventory")
+    assert len(to_inventory["variables"]["_r0"]) == 2
+    assert len(to_inventory["variables"]["_r1"]) == 1
+
+
+async def test_variables_used_in_entity_fields_are_forwarded(shop_gateway: Shop) -> None:
+    query = """
+      query($prefix: String, $first: Int) {
+        topProducts(first: $first) { reviewSummary(prefix: $prefix) }
+      }
+    """
+    body = await shop_gateway.run(query, {"prefix": "~", "first": 1})
+
+    assert body == {"data": {"topProducts": [{"reviewSummary": "~2 reviews"}]}}
+    (to_products,) = shop_gateway.sent("products")
+    assert to_products["variables"] == {"first": 1}
+    (to_reviews,) = shop_gateway.sent("reviews")
+    assert to_reviews["variables"]["prefix"] == "~"
+    assert "first" not in to_reviews["variables"]
+
+
 async def test_override_routes_to_the_new_owner(shop_gateway: Shop) -> None:
     body = await shop_gateway.run("{ reviews { author { username } } }")
 

@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
+from services.reporting.events import CONSUMER_PREFIX
 from services.reporting.schema import ReportingState, schema
 from services.reporting.settings import ReportingSettings
 from services.reporting.subscribers import register
@@ -14,14 +15,17 @@ from services.reporting.tables import metadata
 
 
 def create_runtime(
-    settings: Settings | None = None, *, database_url: str | None = None
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    consumer_prefix: str = CONSUMER_PREFIX,
 ) -> ServiceRuntime:
     settings = settings or load_settings(ReportingSettings)
     # Reporting publishes nothing: its outbox stays empty, so no relay runs.
     runtime = ServiceRuntime.create(
         "reporting", settings, metadata, database_url=database_url, run_relay=False
     )
-    register(runtime)
+    register(runtime, prefix=consumer_prefix)
     return runtime
 
 

@@ -10,10 +10,13 @@ from typing import Final
 
 from services.reporting.handlers import PROJECTORS
 
-CONSUMERS: Final = {
-    "reporting-pipeline": "crm.pipeline.>",
-    "reporting-leads": "crm.leads.>",
-    "reporting-documents": "crm.documents.>",
+CONSUMER_PREFIX: Final = "reporting"
+# consumer name suffix -> subjects it reads
+CONSUMED_SUBJECTS: Final = {
+    "pipeline": "crm.pipeline.>",
+    "leads": "crm.leads.>",
+    "documents": "crm.documents.>",
 }
+CONSUMERS: Final = {f"{CONSUMER_PREFIX}-{k}": v for k, v in CONSUMED_SUBJECTS.items()}
 
 CONSUMED_TYPES: Final = tuple(sorted(PROJECTORS))

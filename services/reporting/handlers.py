@@ -45,9 +45,23 @@ async def apply_event(envelope: Envelope, session: AsyncSession) -> None:
 # --- pipeline ---------------------------------------------------------------------------------
 
 
+# Consumers apply the messages of a pulled batch concurrently. An opportunity's events take
+# its own lock exclusively (one at a time per opportunity) and its pipeline's lock shared; a
+# pipeline's reconfiguration, which recomputes all of its rows, takes the pipeline's lock
+# exclusively.
+async def _lock(session: AsyncSession, key: str, *, shared: bool = False) -> None:
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    await session.execute(select(lock(func.hashtextextended(key, 0))))
+
+
+def _pipeline_key(org: uuid.UUID, pipeline: uuid.UUID) -> str:
+    return f"reporting:pipeline:{org}:{pipeline}"
+
+
 async def on_pipeline_configured(envelope: Envelope, session: AsyncSession) -> None:
     event = envelope.parse(pipe_events.PipelineConfigured)
     org = envelope.org_id
+    await _lock(session, _pipeline_key(org, event.pipeline_id))
     if await repo.pipeline_version(session, org, event.pipeline_id) >= envelope.aggregate_version:
         return
     stages = [Stage(s.id, s.name, s.position, s.probability, s.kind) for s in event.stages]
@@ -100,6 +114,8 @@ def _with(change: OpportunityChange, **values: object) -> OpportunityChange:
 async def on_opportunity_event(envelope: Envelope, session: AsyncSession) -> None:
     change = opportunity_change(envelope)
     org = envelope.org_id
+    await _lock(session, _pipeline_key(org, change.pipeline_id), shared=True)
+    await _lock(session, f"reporting:opportunity:{org}:{change.opportunity_id}")
     await repo.record_version(session, org, _version_row(change))
     old = await repo.load_opportunity(session, org, change.opportunity_id)
     stages = await repo.stages_of(session, org, change.pipeline_id)

@@ -539,6 +539,7 @@ async def activity_counts(
     of, o = t.offers.c, t.opportunities.c
     offers = await session.execute(
         select(o.owner_id, func.count())
+        .select_from(t.offers)
         .join(t.opportunities, and_(o.org_id == of.org_id, o.opportunity_id == of.opportunity_id))
         .where(*_opp_scope(scope, flt), *_between(of.issued_at, start, end))
         .group_by(o.owner_id)

@@ -199,12 +199,13 @@ class _Replay:
         translated = await conn.execution_options(
             schema_translate_map={PROJECTION_SCHEMA: self._schema}
         )
-        session = AsyncSession(bind=translated, join_transaction_mode="conservative_savepoint")
+        # Inside the caller's transaction: the session's commit releases a savepoint only.
+        session = AsyncSession(bind=translated, join_transaction_mode="create_savepoint")
         try:
             for envelope in envelopes:
                 await apply_event(envelope, session)
                 self._replayed += 1
-            await session.flush()
+            await session.commit()
         finally:
             await session.close()
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from crmkit.runtime import ServiceRuntime
-from services.reporting.events import CONSUMERS
+from services.reporting.events import CONSUMED_SUBJECTS, CONSUMER_PREFIX
 from services.reporting.handlers import project
 
 
-def register(runtime: ServiceRuntime) -> None:
-    for name, subject in CONSUMERS.items():
-        runtime.consume(name, project, subject=subject)
+def register(runtime: ServiceRuntime, *, prefix: str = CONSUMER_PREFIX) -> None:
+    """Durable consumers ``<prefix>-pipeline``, ``-leads``, ``-documents``."""
+    for suffix, subject in CONSUMED_SUBJECTS.items():
+        runtime.consume(f"{prefix}-{suffix}", project, subject=subject)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.nats import NatsBroker
 from sqlalchemy import MetaData, Table, text
@@ -19,6 +21,8 @@ from crmkit.relay import OutboxRelay
 from crmkit.settings import Settings
 
 log = logging.getLogger("crm.runtime")
+
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -36,6 +40,8 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _workers: list[Worker] = field(default_factory=list)
+    _started: bool = False
 
     @classmethod
     def create(
@@ -103,12 +109,18 @@ class ServiceRuntime:
                 .render_as_string(hide_password=False)
             )
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop, listen_dsn)))
+        self._stop.clear()
+        self._tasks += [asyncio.create_task(worker(self._stop)) for worker in self._workers]
+        self._started = True
 
-    def spawn(self, coro_factory: object) -> None:
-        """Run a background worker until shutdown; it gets the stop event."""
-        self._tasks.append(asyncio.create_task(coro_factory(self._stop)))  # type: ignore[operator]
+    def spawn(self, worker: Worker) -> None:
+        """Run a background worker from start-up to shutdown; it gets the stop event."""
+        self._workers.append(worker)
+        if self._started:
+            self._tasks.append(asyncio.create_task(worker(self._stop)))
 
     async def stop(self) -> None:
+        self._started = False
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -259,7 +259,7 @@ class SalesCycle:
 
 
 @strawberry.type
-class LostReason:
+class LostReasonBreakdown:
     reason_id: strawberry.ID | None
     label: str
     count: int
@@ -336,11 +336,11 @@ class SalesAnalytics:
                           median_days=c.median_days)
 
     @strawberry.field
-    async def lost_reasons(self) -> list[LostReason]:
+    async def lost_reasons(self) -> list[LostReasonBreakdown]:
         async with self._state.sessions() as session:
             rows = await queries.lost_reasons(session, self._caller, self._filter,
                                               self._state.base_currency)
-        return [LostReason(reason_id=_id(r.reason_id), label=r.label, count=r.count,
+        return [LostReasonBreakdown(reason_id=_id(r.reason_id), label=r.label, count=r.count,
                            amounts=MoneyTotals.of(r.amounts)) for r in rows]
 
     @strawberry.field

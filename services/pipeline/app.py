@@ -21,7 +21,12 @@ def create_runtime(
     settings = settings or load_settings(PipelineSettings)
     runtime = ServiceRuntime.create("pipeline", settings, metadata, database_url=database_url)
     register(runtime)
-    state = PipelineState(runtime.sessions, runtime.outbox)
+    return runtime
+
+
+def start_overdue_worker(runtime: ServiceRuntime, state: PipelineState) -> None:
+    """Spawn the overdue-activity worker; needs the running event loop (app startup)."""
+    settings = runtime.settings
     worker = settings if isinstance(settings, PipelineSettings) else PipelineSettings()
     runtime.spawn(
         lambda stop: run_overdue_worker(
@@ -29,7 +34,6 @@ def create_runtime(
             batch_size=worker.pipeline_overdue_batch_size,
         )
     )
-    return runtime
 
 
 def create_app(
@@ -40,6 +44,10 @@ def create_app(
 ) -> Starlette:
     runtime = runtime or create_runtime(settings, database_url=database_url)
     state = PipelineState(runtime.sessions, runtime.outbox)
-    app = create_service_app(runtime, create_schema(), state=state)
+
+    async def on_startup() -> None:
+        start_overdue_worker(runtime, state)
+
+    app = create_service_app(runtime, create_schema(), state=state, on_startup=on_startup)
     app.state.runtime = runtime  # type: ignore[attr-defined]
     return app

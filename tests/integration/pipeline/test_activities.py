@@ -237,3 +237,26 @@ async def test_no_next_contact_and_stale_queries(
     data = await pipeline_service.gql(people.rep, "query($id: ID!) { opportunity(id: $id) { "
                                       "isStale } }", {"id": rotting["id"]})
     assert data["opportunity"]["isStale"] is True
+
+
+async def test_the_background_worker_announces_and_stops(
+    pipeline_service: Service, people: People
+) -> None:
+    from services.pipeline.overdue import run_overdue_worker
+
+    opp = await create_opportunity(pipeline_service, people.rep)
+    late = await schedule(pipeline_service, people.rep, opp["id"],
+                          datetime.now(UTC) - timedelta(minutes=1))
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_overdue_worker(stop, pipeline_service.state, interval=0.05, batch_size=10))
+
+    async def announced() -> bool:
+        return "activity.overdue" in await pipeline_service.event_types(late["id"])
+
+    from .conftest import eventually
+
+    await eventually(announced)
+    stop.set()
+    await asyncio.wait_for(worker, 5)
+    assert (await pipeline_service.event_types(late["id"])).count("activity.overdue") == 1

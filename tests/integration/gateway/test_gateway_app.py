@@ -30,8 +30,10 @@ def fake_verify(token: str) -> object:
     return {"sub": "u1"}
 
 
-def _gateway(shop: Shop, **options: object) -> Gateway:
-    return Gateway(shop.gateway.supergraph, shop.gateway.client, **options)  # type: ignore[arg-type]
+def _gateway(shop: Shop, *, limits: Limits | None = None, introspection: bool = True) -> Gateway:
+    return Gateway(
+        shop.gateway.supergraph, shop.gateway.client, limits=limits, introspection=introspection
+    )
 
 
 @pytest.fixture
@@ -79,9 +81,11 @@ async def test_invalid_token_is_401(edge: httpx.AsyncClient, shop_gateway: Shop)
 async def test_expired_token_is_rejected_by_the_kit_verifier(shop_gateway: Shop) -> None:
     verifier = TokenVerifier(secret=DEV_JWT_SECRET, algorithms=["HS256"])
     app = create_app(_gateway(shop_gateway), verify=verifier.verify)
-    claims = {"member_id": uuid.uuid4(), "org_id": uuid.uuid4(), "roles": ["rep"]}
-    expired = mint_dev_token(secret=DEV_JWT_SECRET, ttl_seconds=-60, **claims)  # type: ignore[arg-type]
-    valid = mint_dev_token(secret=DEV_JWT_SECRET, **claims)  # type: ignore[arg-type]
+    member, org = uuid.uuid4(), uuid.uuid4()
+    expired = mint_dev_token(
+        secret=DEV_JWT_SECRET, member_id=member, org_id=org, roles=["rep"], ttl_seconds=-60
+    )
+    valid = mint_dev_token(secret=DEV_JWT_SECRET, member_id=member, org_id=org, roles=["rep"])
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as c:
         rejected = await c.post("/graphql", json={"query": "{ me { id } }"}, headers=_auth(expired))

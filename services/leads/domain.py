@@ -210,8 +210,11 @@ def build_lead_fields(
     except normalise.NormalisationError as error:
         problems.add(f"{prefix}phone", str(error))
     website_value = _text(website, problems, f"{prefix}website")
-    if website_value is not None and normalise.domain_from_website(website_value) is None:
-        problems.add(f"{prefix}website", "is not a valid web address")
+    website_domain = None
+    if website_value is not None:
+        website_domain = normalise.domain_from_website(website_value)
+        if website_domain is None:
+            problems.add(f"{prefix}website", "is not a valid web address")
     if company_value is None and contact_value is None:
         problems.add(f"{prefix}company", "a lead needs a company or a contact person")
     return LeadFields(
@@ -220,7 +223,7 @@ def build_lead_fields(
         email=email_value,
         phone=phone_value,
         website=website_value,
-        domain=normalise.company_domain(email_value, website_value),
+        domain=website_domain or normalise.domain_from_email(email_value),
         company_key=normalise.company_key(company_value),
         source=_text(source, problems, f"{prefix}source", 100),
         notes=_text(notes, problems, f"{prefix}notes", MAX_NOTES_LENGTH),

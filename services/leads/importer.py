@@ -136,13 +136,14 @@ SELECT id, CAST(:org_id AS uuid), company, company_key, contact_name, email, pho
 FROM {STAGING}
 """
 
-# The envelope is built in SQL in the exact shape of ``Envelope.wrap(LeadCreated(...))``;
-# a test parses these rows with the contract models.
+# The envelope is built in SQL in the exact shape of ``Envelope.wrap(LeadCreated(...))``
+# (the staging rows hold exactly what was inserted; ``now()`` is the leads' created_at);
+# a test compares these rows with what the Python side would emit.
 _INSERT_OUTBOX = f"""
 INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
 SELECT e.event_id, CAST(:subject AS text), e.id, jsonb_build_object(
     'id', e.event_id, 'type', CAST(:subject AS text),
-    'version', CAST(:event_version AS integer), 'occurred_at', e.created_at,
+    'version', CAST(:event_version AS integer), 'occurred_at', now(),
     'org_id', CAST(:org_id AS uuid), 'actor_id', CAST(:actor_id AS uuid),
     'aggregate_id', e.id, 'aggregate_version', 1,
     'payload', jsonb_build_object(
@@ -150,13 +151,8 @@ SELECT e.event_id, CAST(:subject AS text), e.id, jsonb_build_object(
         'email', e.email, 'phone', e.phone, 'website', e.website, 'domain', e.domain,
         'source', e.source, 'priority', e.priority, 'tags', to_jsonb(e.tags),
         'status', 'NEW', 'owner_id', NULL, 'team', NULL, 'created_via', 'import',
-        'import_id', CAST(:import_id AS uuid), 'created_at', e.created_at))
-FROM (
-    SELECT gen_random_uuid() AS event_id, l.*
-    FROM leads l JOIN {STAGING} s ON s.id = l.id
-    WHERE l.org_id = :org_id
-    ORDER BY s.line
-) AS e
+        'import_id', CAST(:import_id AS uuid), 'created_at', now()))
+FROM (SELECT gen_random_uuid() AS event_id, s.* FROM {STAGING} s ORDER BY s.line) AS e
 """
 
 

@@ -1,0 +1,65 @@
+"""CSV import rate: 100,000 rows into a database that already holds leads of the same org.
+
+    .venv/bin/python -m bench.leads.bench_import [--rows 100000]
+
+Measures ``services.leads.cli_import.import_text`` end to end (parse and validate every row,
+COPY into the staging table, set-based dedupe in the file and against existing leads, insert
+of the leads and of their ``lead.created`` outbox rows, commit), then the time the outbox
+relay takes to publish every event to JetStream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+
+from bench.leads.common import leads_service, messy_csv
+from services.leads.cli_import import import_text
+
+
+async def relay_drained(runtime: Any) -> None:
+    for _ in range(10_000):
+        async with runtime.engine.connect() as conn:
+            unsent = (await conn.execute(
+                text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
+        if unsent == 0:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the outbox relay did not drain")
+
+
+async def main(rows: int) -> None:
+    async with leads_service() as (runtime, _client, url):
+        org = uuid.uuid4()
+        # Existing leads of the org: the second file overlaps the first by 10%.
+        await import_text(messy_csv(rows // 10, seed=1), org, None, database_url=url)
+        await relay_drained(runtime)
+        csv = messy_csv(rows, seed=1)
+        started = time.perf_counter()
+        stages: dict[str, float] = {}
+        report = await import_text(
+            csv, org, uuid.uuid4(), database_url=url,
+            progress=lambda stage, done, total: stages.__setitem__(
+                stage, time.perf_counter() - started),
+        )
+        elapsed = time.perf_counter() - started
+        print(f"{rows} rows ({len(csv) / 1e6:.1f} MB): {report.created_count} created, "
+              f"{len(report.duplicates)} duplicates, {len(report.invalid)} invalid "
+              f"in {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s")
+        print("  stage done at: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()))
+        relay_started = time.perf_counter()
+        await relay_drained(runtime)
+        relayed = time.perf_counter() - relay_started
+        print(f"  outbox relay published the {report.created_count} lead.created events "
+              f"{relayed:.1f} s after the commit")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    asyncio.run(main(parser.parse_args().rows))

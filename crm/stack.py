@@ -111,16 +111,16 @@ class Stack:
         env = self._env()
         for name in names:
             module = "gateway" if name == "gateway" else f"services.{name}"
-            log = (self.log_dir / f"{name}.log").open("ab")
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", module],
-                env=env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with (self.log_dir / f"{name}.log").open("ab") as log:
+                process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                    [sys.executable, "-m", module],
+                    env=env,
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             self.children.append(Child(name, self.ports[name], process))
 
     def start_all(self, services: list[str], gateway: bool, timeout: float = 60.0) -> None:

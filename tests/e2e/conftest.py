@@ -63,8 +63,13 @@ class Member:
     @property
     def token(self) -> str:
         return mint_dev_token(
-            secret=DEV_JWT_SECRET, member_id=self.id, org_id=self.org_id, roles=[self.role],
-            team=self.team, groups=["sales"], name=self.name,
+            secret=DEV_JWT_SECRET,
+            member_id=self.id,
+            org_id=self.org_id,
+            roles=[self.role],
+            team=self.team,
+            groups=["sales"],
+            name=self.name,
         )
 
 

@@ -15,7 +15,7 @@ def test_every_process_is_ready(system: RunningSystem) -> None:
     for child in system.stack.children:
         response = httpx.get(f"{child.url}/readyz", timeout=5)
         assert response.status_code == 200, (child.name, response.text)
-        assert "crm_http_requests_total" in httpx.get(f"{child.url}/metrics", timeout=5).text
+        assert "_requests_total" in httpx.get(f"{child.url}/metrics", timeout=5).text
 
 
 @pytest.mark.parametrize("name", ["gateway", "leads", "pipeline", "documents", "reporting"])

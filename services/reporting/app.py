@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from crmkit.app import create_service_app
+from crmkit.db import session_factory
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
 from services.reporting.events import CONSUMER_PREFIX
@@ -43,7 +44,8 @@ def create_app(
     runtime: ServiceRuntime | None = None,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings, database_url=database_url)
-    state = ReportingState(runtime.sessions, base_currency(runtime.settings))
+    readers = session_factory(runtime.engine.execution_options(isolation_level="AUTOCOMMIT"))
+    state = ReportingState(runtime.sessions, readers, base_currency(runtime.settings))
     app = create_service_app(runtime, schema, state=state)
     app.state.runtime = runtime  # type: ignore[attr-defined]
     return app

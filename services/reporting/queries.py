@@ -103,13 +103,12 @@ async def sales_funnel(
         close = split_close_range(close_from or date(1, 1, 1), close_to or date(9999, 12, 31))
     if as_of is not None and as_of.tzinfo is None:
         raise InvalidInput.field("asOf", "must carry a time zone")
-    if pipeline_id is None:
-        pipeline_id = await repo.default_pipeline(session, scope.org_id)
-        if pipeline_id is None:
-            return Funnel(None, as_of, [])
-    stages = await repo.stages_of(session, scope.org_id, pipeline_id)
+    chosen, stages = await repo.pipeline_stages(session, scope.org_id, pipeline_id)
+    if chosen is None:
+        return Funnel(None, as_of, [])  # the org has no pipeline yet
     if not stages:
-        raise NotFoundError("Pipeline", pipeline_id)
+        raise NotFoundError("Pipeline", chosen)
+    pipeline_id = chosen
     rates = await repo.rates_of(session, scope.org_id, base_currency)
     if as_of is None:
         rows = await repo.funnel_rows(session, scope, pipeline_id, close)

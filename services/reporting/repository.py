@@ -106,13 +106,29 @@ async def stages_of(
     return [Stage(r.stage_id, r.name, r.position, r.probability, r.kind) for r in rows]
 
 
-async def default_pipeline(session: AsyncSession, org_id: uuid.UUID) -> uuid.UUID | None:
+async def pipeline_stages(
+    session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, list[Stage]]:
+    """The stages of ``pipeline_id``, or of the org's default pipeline when it is ``None``
+    (one round trip either way)."""
     p = t.pipelines.c
-    value = await session.scalar(
-        select(p.pipeline_id).where(p.org_id == org_id)
-        .order_by(p.is_default.desc(), p.name, p.pipeline_id).limit(1)
-    )
-    return value
+    chosen: Any = pipeline_id
+    if pipeline_id is None:
+        chosen = (
+            select(p.pipeline_id).where(p.org_id == org_id)
+            .order_by(p.is_default.desc(), p.name, p.pipeline_id).limit(1)
+            .scalar_subquery()
+        )
+    s = t.pipeline_stages.c
+    rows = (await session.execute(
+        select(s.pipeline_id, s.stage_id, s.name, s.position, s.probability, s.kind)
+        .where(s.org_id == org_id, s.pipeline_id == chosen, s.removed.is_(False))
+        .order_by(s.position)
+    )).all()
+    if not rows:
+        return pipeline_id, []
+    return rows[0].pipeline_id, [Stage(r.stage_id, r.name, r.position, r.probability, r.kind)
+                                 for r in rows]
 
 
 async def move_off_removed_stages(
@@ -376,12 +392,18 @@ async def versions_as_of(
 
 
 async def rates_of(session: AsyncSession, org_id: uuid.UUID, default_base: str) -> Rates:
-    base = await session.scalar(
-        select(t.org_settings.c.base_currency).where(t.org_settings.c.org_id == org_id)
+    """The org's base currency and rates, in one round trip."""
+    base = (
+        select(t.org_settings.c.base_currency)
+        .where(t.org_settings.c.org_id == org_id)
+        .scalar_subquery()
     )
-    result = await session.execute(
-        select(t.exchange_rates.c.currency, t.exchange_rates.c.rate)
-        .where(t.exchange_rates.c.org_id == org_id)
-    )
-    return Rates(base or default_base, {r.currency: Decimal(r.rate) for r in result})
+    r = t.exchange_rates.c
+    rows = (await session.execute(
+        select(base, r.currency, r.rate)
+        .select_from(select(literal(1)).subquery())
+        .outerjoin(t.exchange_rates, r.org_id == org_id)
+    )).all()
+    chosen = rows[0][0] if rows and rows[0][0] else default_base
+    return Rates(chosen, {row[1]: Decimal(row[2]) for row in rows if row[1] is not None})
 

@@ -1,0 +1,168 @@
+"""salesFunnel latency at 10,000 and 1,000,000 opportunities.
+
+    python -m bench.reporting.bench_funnel [--sizes 10000,1000000] [--queries 300]
+
+Target (issue 5): p50 <= 10 ms at 1,000,000 opportunities, about flat from 10,000 up.
+
+Each size is an org of its own in one reporting database (so the big org's rows sit beside the
+small one's, as in production). The opportunity read table is filled with SQL; the maintained
+aggregate is then built by the same recomputation a pipeline reconfiguration runs, and every
+query goes through the GraphQL endpoint in-process (token check, strawberry, SQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from bench.servers import bench_servers, machine, today
+from crmkit.auth import mint_dev_token
+from crmkit.contracts import Envelope
+from crmkit.contracts import pipeline as ev
+from crmkit.db import drop_database, ensure_database, with_database
+from crmkit.migrations import upgrade
+from crmkit.settings import DEV_JWT_SECRET
+from services.reporting import repository as repo
+from services.reporting.app import create_app, create_runtime
+from services.reporting.handlers import apply_event
+from services.reporting.settings import ReportingSettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
+OWNERS = 50
+TEAMS = 5
+MONTHS = 24
+CURRENCIES = ("EUR", "USD", "PLN")
+STAGES = [("Identification", 10, "open"), ("Qualification", 25, "open"), ("Offer", 50, "open"),
+          ("Negotiation", 75, "open"), ("Won", 100, "won"), ("Lost", 0, "lost")]
+
+FUNNEL = """query ($ownerId: ID, $team: String, $closeFrom: Date, $closeTo: Date) {
+  salesFunnel(ownerId: $ownerId, team: $team, closeFrom: $closeFrom, closeTo: $closeTo) {
+    ... on SalesFunnel { stages { name count reached conversionRate
+      amounts { byCurrency { currency amount } converted { amount } }
+      weightedAmounts { byCurrency { currency amount } } } }
+  }
+}"""
+
+
+async def seed(runtime, size: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    org, pipeline = uuid.uuid4(), uuid.uuid4()
+    stage_ids = [uuid.uuid4() for _ in STAGES]
+    owners = [uuid.uuid4() for _ in range(OWNERS)]
+    configured = ev.PipelineConfigured(
+        pipeline_id=pipeline, name="Sales", is_default=True,
+        stages=[ev.StageDefinition(id=i, name=n, position=p + 1, probability=pr, kind=k)  # type: ignore[arg-type]
+                for p, (i, (n, pr, k)) in enumerate(zip(stage_ids, STAGES, strict=True))],
+    )
+    async with runtime.sessions() as session, session.begin():
+        await apply_event(Envelope.wrap(configured, org_id=org, aggregate_id=pipeline,
+                                        aggregate_version=1), session)
+    ids = ",".join(f"'{s}'::uuid" for s in stage_ids)
+    kinds = ",".join(f"'{k}'" for _, _, k in STAGES)
+    probs = ",".join(str(p) for _, p, _ in STAGES)
+    owner_ids = ",".join(f"'{o}'::uuid" for o in owners)
+    currencies = ",".join(f"'{c}'" for c in CURRENCIES)
+    status = "CASE i % 6 WHEN 4 THEN 'won' WHEN 5 THEN 'lost' ELSE 'open' END"
+    sql = f"""
+    INSERT INTO reporting.opportunities
+    SELECT '{org}'::uuid, gen_random_uuid(), 'Deal ' || i, '{pipeline}'::uuid,
+           (ARRAY[{ids}])[1 + i % 6], (ARRAY[{kinds}])[1 + i % 6], {status},
+           (ARRAY[{owner_ids}])[1 + (i / 7) % {OWNERS}], 'team-' || ((i / 7) % {OWNERS}) % {TEAMS},
+           NULL, (100 + (i * 37) % 90000)::numeric, (ARRAY[{currencies}])[1 + (i / 3) % 3],
+           (ARRAY[{probs}])[1 + i % 6], date '2026-01-01' + ((i * 13) % ({MONTHS} * 30)),
+           now() - interval '90 days', NULL, NULL, NULL,
+           ARRAY[(ARRAY[{ids}])[1], (ARRAY[{ids}])[1 + i % 6]], NULL, 1, now()
+    FROM generate_series(1, {size}) AS i
+    """
+    started = time.perf_counter()
+    async with runtime.engine.begin() as conn:
+        await conn.execute(text(sql))
+    async with runtime.sessions() as session, session.begin():
+        await repo.recompute_pipeline(session, org, pipeline)
+    async with runtime.engine.begin() as conn:
+        await conn.execute(text("ANALYZE reporting.opportunities"))
+        await conn.execute(text("ANALYZE reporting.funnel_totals"))
+        rows = await conn.scalar(text(
+            f"SELECT count(*) FROM reporting.funnel_totals WHERE org_id = '{org}'"
+        ))
+    print(f"  seeded {size:,} opportunities in {time.perf_counter() - started:.1f}s "
+          f"({rows:,} aggregate rows)")
+    return {"org": org, "owners": owners}
+
+
+async def measure(client: httpx.AsyncClient, token: str, variables: dict[str, str],
+                  queries: int) -> tuple[float, float]:
+    timings = []
+    for n in range(queries + 20):
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": FUNNEL, "variables": variables},
+                                     headers={"Authorization": f"Bearer {token}"})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+        if n >= 20:  # warm-up
+            timings.append(elapsed * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95)]
+
+
+async def run(sizes: list[int], queries: int) -> None:
+    with bench_servers() as (server_url, nats_url):
+        name = f"crm_reporting_bench_{uuid.uuid4().hex[:6]}"
+        await ensure_database(server_url, name)
+        url = with_database(server_url, name)
+        await upgrade(MIGRATIONS, url)
+        settings = ReportingSettings(database_url=server_url, nats_url=nats_url,
+                                     jwt_secret=DEV_JWT_SECRET)
+        runtime = create_runtime(settings, database_url=url)
+        app = create_app(runtime=runtime)
+        results = []
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
+                for size in sizes:
+                    seeded = await seed(runtime, size)
+                    org = seeded["org"]
+                    owner = seeded["owners"][0]  # type: ignore[index]
+
+                    def token(role: str, team: str | None = None, member=None) -> str:  # type: ignore[no-untyped-def]
+                        return mint_dev_token(secret=DEV_JWT_SECRET, member_id=member or uuid.uuid4(),
+                                              org_id=org, roles=[role], team=team)  # type: ignore[arg-type]
+
+                    cases = [
+                        ("admin, whole org", token("admin"), {}),
+                        ("manager, team", token("manager", "team-0"), {}),
+                        ("rep, own", token("rep", "team-0", owner), {}),
+                        ("admin, close Q2 (whole months)", token("admin"),
+                         {"closeFrom": "2026-04-01", "closeTo": "2026-06-30"}),
+                        ("admin, close 10 Apr-20 Jun (ragged)", token("admin"),
+                         {"closeFrom": "2026-04-10", "closeTo": "2026-06-20"}),
+                    ]
+                    for label, tok, variables in cases:
+                        p50, p95 = await measure(client, tok, variables, queries)
+                        results.append((size, label, p50, p95))
+                        print(f"  {size:>9,}  {label:<38} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+        finally:
+            await runtime.engine.dispose()
+            await drop_database(server_url, name)
+    print(f"\nsalesFunnel through GraphQL, {today()}, {machine()}")
+    print("| opportunities | query | p50 ms | p95 ms |\n|---:|---|---:|---:|")
+    for size, label, p50, p95 in results:
+        print(f"| {size:,} | {label} | {p50:.2f} | {p95:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    asyncio.run(run([int(s) for s in args.sizes.split(",")], args.queries))
+
+
+if __name__ == "__main__":
+    main()

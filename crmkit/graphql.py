@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from graphql import ASTValidationRule
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.federation import Schema as FederationSchema
 
 from crmkit import errors
@@ -124,14 +127,21 @@ def build_schema(
     max_depth: int = 15,
     max_aliases: int = 30,
 ) -> FederationSchema:
+    # The limit rules are made once per schema: strawberry's validation cache is keyed by the
+    # rule classes, so rules made per request would make every validation a cache miss.
+    limits: list[type[ASTValidationRule]] = [
+        max_depth_rule(max_depth, None, None),
+        max_aliases_rule(max_aliases),
+    ]
     return FederationSchema(
         query=query,
         mutation=mutation,
         types=types or [],
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_aliases),
+            lambda: AddValidationRules(limits),
+            lambda: ParserCache(maxsize=2048),
+            lambda: ValidationCache(maxsize=2048),
         ],
     )
 

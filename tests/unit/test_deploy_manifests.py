@@ -25,7 +25,11 @@ def test_every_deployment_runs_an_existing_module_on_its_configured_port() -> No
     defaults = Settings.model_construct()
     deployments = [d for d in documents() if d["kind"] == "Deployment"]
     assert {d["metadata"]["name"] for d in deployments} == {
-        "crm-gateway", "crm-leads", "crm-pipeline", "crm-documents", "crm-reporting",
+        "crm-gateway",
+        "crm-leads",
+        "crm-pipeline",
+        "crm-documents",
+        "crm-reporting",
     }
     for deployment in deployments:
         (container,) = deployment["spec"]["template"]["spec"]["containers"]

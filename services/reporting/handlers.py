@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.contracts import Envelope, Event
@@ -29,9 +29,18 @@ E = TypeVar("E", bound=Event)
 Projector = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
 
+_PROJECTION_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(PROJECTION_LOCK))
+_OPPORTUNITY_LOCKS = select(
+    func.pg_advisory_xact_lock_shared(
+        func.hashtextextended(bindparam("pipeline", type_=String), 0)
+    ),
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("opportunity", type_=String), 0)),
+)
+
+
 async def project(envelope: Envelope, session: AsyncSession) -> None:
     """The inbox consumers' handler: hold the projection lock, then apply the event."""
-    await session.execute(select(func.pg_advisory_xact_lock_shared(PROJECTION_LOCK)))
+    await session.execute(_PROJECTION_LOCK_SHARED)
     await apply_event(envelope, session)
 
 
@@ -114,18 +123,24 @@ def _with(change: OpportunityChange, **values: object) -> OpportunityChange:
 async def on_opportunity_event(envelope: Envelope, session: AsyncSession) -> None:
     change = opportunity_change(envelope)
     org = envelope.org_id
-    await _lock(session, _pipeline_key(org, change.pipeline_id), shared=True)
-    await _lock(session, f"reporting:opportunity:{org}:{change.opportunity_id}")
-    await repo.record_version(session, org, _version_row(change))
-    old = await repo.load_opportunity(session, org, change.opportunity_id)
-    stages = await repo.stages_of(session, org, change.pipeline_id)
+    await session.execute(_OPPORTUNITY_LOCKS, {
+        "pipeline": _pipeline_key(org, change.pipeline_id),
+        "opportunity": f"reporting:opportunity:{org}:{change.opportunity_id}",
+    })
+    old = await repo.record_version_and_load(
+        session, org, change.opportunity_id, _version_row(change)
+    )
+    # The furthest stage only moves when the event shows a stage not visited before.
+    shown = {change.stage_id} | ({change.from_stage_id} if change.from_stage_id else set())
+    needs_stages = old is None or not shown <= old.visited_stage_ids
+    stages = await repo.stages_of(session, org, change.pipeline_id) if needs_stages else []
     new = next_state(old, change, stages)
+    if not needs_stages and old is not None:
+        new = replace(new, furthest_stage_id=old.furthest_stage_id)
     if new == old:
         return
-    await repo.move_funnel(
-        session, org, funnel_delta(old.facts if old else None, new.facts)
-    )
-    await repo.save_opportunity(session, org, new, exists=old is not None)
+    delta = funnel_delta(old.facts if old else None, new.facts)
+    await repo.save_opportunity(session, org, new, exists=old is not None, delta=delta)
 
 
 def _version_row(change: OpportunityChange) -> dict[str, object]:

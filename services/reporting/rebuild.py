@@ -109,8 +109,13 @@ class _Replay:
         await self._create_tables()
         try:
             async with self._subscription() as sub:
+                started = time.perf_counter()
                 await self._replay_until(sub, await self._last_sequence(), None)
+                log.info("replayed %d events into %s in %.1fs", self._replayed, self._schema,
+                         time.perf_counter() - started)
+                started = time.perf_counter()
                 await self._swap(sub)
+                log.info("caught up and swapped in %.2fs", time.perf_counter() - started)
         except BaseException:
             async with self._engine.begin() as conn:
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self._schema}" CASCADE'))

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Uuid, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -94,15 +94,21 @@ async def save_pipeline(
         )
 
 
+_STAGES = (
+    select(t.pipeline_stages.c.stage_id, t.pipeline_stages.c.name,
+           t.pipeline_stages.c.position, t.pipeline_stages.c.probability,
+           t.pipeline_stages.c.kind)
+    .where(t.pipeline_stages.c.org_id == bindparam("org", type_=Uuid),
+           t.pipeline_stages.c.pipeline_id == bindparam("pipeline", type_=Uuid),
+           t.pipeline_stages.c.removed.is_(False))
+    .order_by(t.pipeline_stages.c.position)
+)
+
+
 async def stages_of(
     session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID
 ) -> list[Stage]:
-    s = t.pipeline_stages.c
-    rows = await session.execute(
-        select(s.stage_id, s.name, s.position, s.probability, s.kind)
-        .where(s.org_id == org_id, s.pipeline_id == pipeline_id, s.removed.is_(False))
-        .order_by(s.position)
-    )
+    rows = await session.execute(_STAGES, {"org": org_id, "pipeline": pipeline_id})
     return [Stage(r.stage_id, r.name, r.position, r.probability, r.kind) for r in rows]
 
 
@@ -221,68 +227,91 @@ def _state(row: Row[Any]) -> OpportunityState:
     return OpportunityState(**values)
 
 
-async def load_opportunity(
-    session: AsyncSession, org_id: uuid.UUID, opportunity_id: uuid.UUID
+# The opportunity path runs once per event, so its statements are built once, with bind
+# parameters: SQLAlchemy then reuses their compiled form instead of building and compiling
+# a statement per event (which cost more than the database work). The aggregate delta travels
+# as parallel arrays unnested into one upsert, whatever the number of rows it moves.
+
+_o = t.opportunities.c
+_v = t.opportunity_versions.c
+_f = t.funnel_totals.c
+_VERSION_COLUMNS = tuple(c.name for c in t.opportunity_versions.c if c.name != "org_id")
+_FUNNEL_KEY = ("pipeline_id", "stage_id", "status", "owner_id", "team", "currency",
+               "close_month")
+_FUNNEL_COUNTERS = ("count", "amount", "weighted", "reached")
+
+
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+_RECORD_AND_LOAD = (
+    select(t.opportunities)
+    .where(_o.org_id == bindparam("org", type_=Uuid),
+           _o.opportunity_id == bindparam("opp", type_=Uuid))
+    .with_for_update()
+    .add_cte(
+        insert(t.opportunity_versions)
+        .values(org_id=bindparam("org", type_=Uuid),
+                **{c: _param(f"v_{c}", _v[c]) for c in _VERSION_COLUMNS})
+        .on_conflict_do_nothing()
+        .cte("recorded")
+    )
+)
+
+_delta_rows = select(
+    bindparam("org", type_=Uuid).label("org_id"),
+    *(func.unnest(bindparam(f"f_{c}", type_=ARRAY(_f[c].type))).label(c)
+      for c in (*_FUNNEL_KEY, *_FUNNEL_COUNTERS)),
+)
+_move = insert(t.funnel_totals).from_select(
+    ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS], _delta_rows
+)
+_MOVE_FUNNEL = _move.on_conflict_do_update(
+    index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
+                    "currency", "close_month"],
+    set_={c: _f[c] + _move.excluded[c] for c in _FUNNEL_COUNTERS},
+)
+_OPPORTUNITY_VALUES = {c: _param(f"o_{c}", _o[c]) for c in _STATE_COLUMNS}
+_INSERT_OPPORTUNITY = (
+    insert(t.opportunities)
+    .values(org_id=bindparam("org", type_=Uuid), **_OPPORTUNITY_VALUES)
+    .add_cte(_MOVE_FUNNEL.cte("moved"))
+)
+_UPDATE_OPPORTUNITY = (
+    update(t.opportunities)
+    .where(_o.org_id == bindparam("org", type_=Uuid),
+           _o.opportunity_id == bindparam("opp", type_=Uuid))
+    .values({k: v for k, v in _OPPORTUNITY_VALUES.items() if k != "opportunity_id"})
+    .add_cte(_MOVE_FUNNEL.cte("moved"))
+)
+
+
+async def record_version_and_load(
+    session: AsyncSession, org_id: uuid.UUID, opportunity_id: uuid.UUID,
+    version: dict[str, Any],
 ) -> OpportunityState | None:
-    o = t.opportunities.c
-    row = (
-        await session.execute(
-            select(t.opportunities)
-            .where(o.org_id == org_id, o.opportunity_id == opportunity_id)
-            .with_for_update()
-        )
-    ).first()
+    """Keep the event's version row and read (and lock) the opportunity: one round trip."""
+    params = {"org": org_id, "opp": opportunity_id,
+              **{f"v_{c}": version[c] for c in _VERSION_COLUMNS}}
+    row = (await session.execute(_RECORD_AND_LOAD, params)).first()
     return None if row is None else _state(row)
 
 
 async def save_opportunity(
-    session: AsyncSession, org_id: uuid.UUID, state: OpportunityState, *, exists: bool
+    session: AsyncSession, org_id: uuid.UUID, state: OpportunityState, *, exists: bool,
+    delta: Mapping[FunnelKey, Counters],
 ) -> None:
-    values: dict[str, Any] = {c: getattr(state, c) for c in _STATE_COLUMNS}
-    values["visited_stage_ids"] = sorted(state.visited_stage_ids, key=str)
-    if exists:
-        o = t.opportunities.c
-        await session.execute(
-            update(t.opportunities)
-            .where(o.org_id == org_id, o.opportunity_id == state.opportunity_id)
-            .values(values)
-        )
-    else:
-        await session.execute(insert(t.opportunities).values(org_id=org_id, **values))
-
-
-async def record_version(session: AsyncSession, org_id: uuid.UUID, values: dict[str, Any]) -> None:
-    await session.execute(
-        insert(t.opportunity_versions).values(org_id=org_id, **values).on_conflict_do_nothing()
-    )
-
-
-async def move_funnel(
-    session: AsyncSession, org_id: uuid.UUID, delta: Mapping[FunnelKey, Counters]
-) -> None:
-    if not delta:
-        return
-    rows = [
-        {"org_id": org_id, "pipeline_id": k.pipeline_id, "stage_id": k.stage_id,
-         "status": k.status, "owner_id": k.owner_id, "team": k.team, "currency": k.currency,
-         "close_month": k.close_month, "count": c.count, "amount": c.amount,
-         "weighted": c.weighted, "reached": c.reached}
-        for k, c in delta.items()
-    ]
-    stmt = insert(t.funnel_totals).values(rows)
-    f = t.funnel_totals.c
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
-                            "currency", "close_month"],
-            set_={
-                "count": f.count + stmt.excluded.count,
-                "amount": f.amount + stmt.excluded.amount,
-                "weighted": f.weighted + stmt.excluded.weighted,
-                "reached": f.reached + stmt.excluded.reached,
-            },
-        )
-    )
+    """Write the row and move the aggregate by ``delta``: one round trip."""
+    params: dict[str, Any] = {"org": org_id, "opp": state.opportunity_id}
+    for c in _STATE_COLUMNS:
+        params[f"o_{c}"] = getattr(state, c)
+    params["o_visited_stage_ids"] = sorted(state.visited_stage_ids, key=str)
+    for c in _FUNNEL_KEY:
+        params[f"f_{c}"] = [getattr(k, c) for k in delta]
+    for c in _FUNNEL_COUNTERS:
+        params[f"f_{c}"] = [getattr(v, c) for v in delta.values()]
+    await session.execute(_UPDATE_OPPORTUNITY if exists else _INSERT_OPPORTUNITY, params)
 
 
 # --- guarded upserts of the simpler read tables -----------------------------------------------

@@ -19,6 +19,11 @@ def main() -> None:
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Named, not "auto": a missing uvloop/httptools must fail loudly, not fall back to
+        # the pure-Python loop and parser at several times the CPU per request.
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
     )
 
 

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.engine import Gateway
@@ -23,6 +24,13 @@ from gateway.metrics import GatewayMetrics
 # Verifies a bearer token and returns the caller; raises on a missing/invalid/expired token.
 TokenCheck = Callable[[str], object]
 FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate", "x-request-id")
+_FORWARDED_NAMES = frozenset(h.encode() for h in FORWARDED_HEADERS)
+_WANTED_HEADERS = _FORWARDED_NAMES | {b"content-length"}
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+_CHALLENGE = (b"www-authenticate", b"Bearer")
+
+# status, body, headers of a reply on the raw ASGI path
+_Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
 class _BodyTooLarge(Exception):
@@ -35,20 +43,52 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
 def _error(message: str, code: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+    return _json(_error_body(message, code), status, headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def _reply_error(
+    message: str, code: str, status: int, reply_id: tuple[bytes, bytes], challenge: bool = False
+) -> _Reply:
+    headers = [_JSON_CONTENT_TYPE, reply_id]
+    if challenge:
+        headers.append(_CHALLENGE)
+    return status, orjson.dumps(_error_body(message, code)), headers
+
+
+async def _read_body(declared: str | None, receive: Receive, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _BodyTooLarge
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks.extend(chunk)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away; what arrived is all there is
+        chunks.extend(message.get("body", b""))
         if len(chunks) > limit:
             raise _BodyTooLarge
+        if not message.get("more_body", False):
+            break
     return bytes(chunks)
+
+
+class GatewayApp(Starlette):
+    """Starlette for the edge's small routes; GraphQL POSTs, the hot path, go straight to a
+    raw ASGI handler instead of through Starlette's middleware, routing and Request."""
+
+    def __init__(self, graphql_post: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._graphql_post = graphql_post
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/graphql":
+            await self._graphql_post(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -57,7 +97,7 @@ def create_app(
     verify: TokenCheck,
     max_body_bytes: int = 1024 * 1024,
     graphiql: bool = False,
-) -> Starlette:
+) -> GatewayApp:
     """The edge app; `gateway` may be a coroutine factory run at start-up (compose in dev)."""
     metrics = GatewayMetrics()
     holder: dict[str, Gateway] = {}
@@ -67,67 +107,65 @@ def create_app(
     def current() -> Gateway:
         return holder["gateway"]
 
-    async def graphql(request: Request) -> Response:
-        if request.method == "GET":
-            if graphiql:
-                return HTMLResponse(get_graphql_ide_html("graphiql"))
-            return _error("use POST for GraphQL requests", "METHOD_NOT_ALLOWED", 405)
-        started = time.perf_counter()
-        response = await _handle(request)
-        metrics.requests.labels(str(response.status_code)).inc()
-        metrics.latency.observe(time.perf_counter() - started)
-        return response
+    async def graphiql_page(request: Request) -> Response:
+        if graphiql:
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        return _error("use POST for GraphQL requests", "METHOD_NOT_ALLOWED", 405)
 
-    async def _handle(request: Request) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        reply_headers = {"x-request-id": request_id}
-        authorization = request.headers.get("authorization", "")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _error(
-                "a bearer token is required",
-                "UNAUTHENTICATED",
-                401,
-                {**reply_headers, "www-authenticate": "Bearer"},
+    async def graphql_post(scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status, body, headers = await _handle(scope, receive)
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        metrics.requests.labels(str(status)).inc()
+        metrics.latency.observe(time.perf_counter() - started)
+
+    async def _handle(scope: Scope, receive: Receive) -> _Reply:
+        wanted: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in _WANTED_HEADERS:
+                wanted[name] = value.decode("latin-1")
+        request_id = wanted.get(b"x-request-id") or uuid.uuid4().hex
+        reply_id = (b"x-request-id", request_id.encode("latin-1"))
+        scheme, _, token = wanted.get(b"authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return _reply_error(
+                "a bearer token is required", "UNAUTHENTICATED", 401, reply_id, True
             )
         try:
-            verify(token.strip())
+            verify(token)
         except Exception as error:  # the verifier's own exception type says why
-            return _error(
-                str(error) or "invalid token",
-                "UNAUTHENTICATED",
-                401,
-                {**reply_headers, "www-authenticate": "Bearer"},
-            )
+            message = str(error) or "invalid token"
+            return _reply_error(message, "UNAUTHENTICATED", 401, reply_id, True)
         try:
-            raw = await _read_body(request, max_body_bytes)
+            raw = await _read_body(wanted.get(b"content-length"), receive, max_body_bytes)
         except _BodyTooLarge:
-            return _error(
-                f"request body exceeds {max_body_bytes} bytes",
-                "REQUEST_TOO_LARGE",
-                413,
-                reply_headers,
-            )
+            message = f"request body exceeds {max_body_bytes} bytes"
+            return _reply_error(message, "REQUEST_TOO_LARGE", 413, reply_id)
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return _error("request body is not JSON", "BAD_REQUEST", 400, reply_headers)
+            return _reply_error("request body is not JSON", "BAD_REQUEST", 400, reply_id)
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return _error("a 'query' string is required", "BAD_REQUEST", 400, reply_headers)
+            return _reply_error("a 'query' string is required", "BAD_REQUEST", 400, reply_id)
         variables = payload.get("variables")
         operation_name = payload.get("operationName")
         if variables is not None and not isinstance(variables, dict):
-            return _error("'variables' must be an object", "BAD_REQUEST", 400, reply_headers)
+            return _reply_error("'variables' must be an object", "BAD_REQUEST", 400, reply_id)
         if operation_name is not None and not isinstance(operation_name, str):
-            return _error("'operationName' must be a string", "BAD_REQUEST", 400, reply_headers)
-        forwarded = {h: v for h in FORWARDED_HEADERS if (v := request.headers.get(h)) is not None}
+            return _reply_error("'operationName' must be a string", "BAD_REQUEST", 400, reply_id)
+        forwarded = {
+            name.decode(): value for name, value in wanted.items() if name in _FORWARDED_NAMES
+        }
         forwarded["x-request-id"] = request_id
         result = await current().execute(payload["query"], variables, operation_name, forwarded)
         for reported in result.body.get("errors", ()):
             service = (reported.get("extensions") or {}).get("serviceName")
             if service:
                 metrics.subgraph_errors.labels(str(service)).inc()
-        return _json(result.body, result.status, reply_headers)
+        return result.status, orjson.dumps(result.body), [_JSON_CONTENT_TYPE, reply_id]
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -158,9 +196,10 @@ def create_app(
             if "gateway" in holder:
                 await holder["gateway"].client.aclose()
 
-    return Starlette(
+    return GatewayApp(
+        graphql_post,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphiql_page, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -17,6 +17,7 @@ from gateway.engine import Gateway
 from gateway.limits import Limits
 from gateway.settings import GatewaySettings, introspection_enabled, subgraph_urls
 from gateway.supergraph import Supergraph, load_supergraph, load_supergraph_file
+from gateway.tokens import VerifiedTokenCache
 from gateway.transport import SubgraphClient
 
 log = logging.getLogger("gateway")
@@ -65,7 +66,11 @@ def build_app(settings: Settings, gateway_settings: GatewaySettings) -> Starlett
         configured = subgraph_urls(settings)
         urls = {name: configured.get(name, graph.url) for name, graph in supergraph.graphs.items()}
         log.info("gateway routes to %s", orjson.dumps(urls).decode())
-        client = SubgraphClient(urls, timeout=gateway_settings.subgraph_timeout_seconds)
+        client = SubgraphClient(
+            urls,
+            timeout=gateway_settings.subgraph_timeout_seconds,
+            deduplicate=gateway_settings.deduplicate_queries,
+        )
         return Gateway(
             supergraph,
             client,
@@ -76,7 +81,7 @@ def build_app(settings: Settings, gateway_settings: GatewaySettings) -> Starlett
 
     return create_app(
         start,
-        verify=verifier.verify,
+        verify=VerifiedTokenCache(verifier.verify),
         max_body_bytes=gateway_settings.max_body_bytes,
         graphiql=settings.environment == "dev",
     )

@@ -47,13 +47,15 @@ async def execute_plan(
     headers: Mapping[str, str] | None = None,
 ) -> ExecutionState:
     state = ExecutionState()
+    # Only a query's subgraph requests may share an identical in-flight request's answer.
+    shareable = plan.operation_type == "query"
     for phase in plan.phases:
         for step in phase.steps:
             if len(step) == 1:
-                await _run_request(step[0], state, client, variables, headers)
+                await _run_request(step[0], state, client, variables, headers, shareable)
             else:
                 await asyncio.gather(
-                    *(_run_request(r, state, client, variables, headers) for r in step)
+                    *(_run_request(r, state, client, variables, headers, shareable) for r in step)
                 )
     return state
 
@@ -68,9 +70,10 @@ async def _run_request(
     client: SubgraphClient,
     variables: Mapping[str, Any],
     headers: Mapping[str, str] | None,
+    shareable: bool,
 ) -> None:
     if not request.fetches[0].is_entity:
-        await _run_root(request, state, client, variables, headers)
+        await _run_root(request, state, client, variables, headers, shareable)
         return
     targets = [_collect_targets(state.data, f) for f in request.fetches]
     if not any(t.representations for t in targets):
@@ -79,7 +82,9 @@ async def _run_request(
     for index, target in enumerate(targets):
         sent[f"{REPRESENTATIONS_PREFIX}{index}"] = target.representations
     try:
-        response = await client.post(request.graph, request.operation, sent, headers)
+        response = await client.post(
+            request.graph, request.operation, sent, headers, shareable=shareable
+        )
     except SubgraphFailure as failure:
         for fetch, target in zip(request.fetches, targets, strict=True):
             _fail_entities(fetch, target, failure)
@@ -104,11 +109,16 @@ async def _run_root(
     client: SubgraphClient,
     variables: Mapping[str, Any],
     headers: Mapping[str, str] | None,
+    shareable: bool,
 ) -> None:
     (fetch,) = request.fetches
     try:
         response = await client.post(
-            request.graph, request.operation, _forwarded(request, variables), headers
+            request.graph,
+            request.operation,
+            _forwarded(request, variables),
+            headers,
+            shareable=shareable,
         )
     except SubgraphFailure as failure:
         error = _failure_error(failure)

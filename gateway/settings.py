@@ -27,6 +27,9 @@ class GatewaySettings(BaseSettings):
     max_operation_bytes: int = Field(default=64 * 1024, ge=64)
     max_body_bytes: int = Field(default=1024 * 1024, ge=256)
     plan_cache_size: int = Field(default=1024, ge=1)
+    # Identical query requests to a subgraph in flight at once (same body, same token) are
+    # sent once and the answer shared, as Hive Gateway does by default.
+    deduplicate_queries: bool = True
 
 
 def subgraph_urls(settings: Settings) -> dict[str, str]:

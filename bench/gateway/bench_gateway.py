@@ -12,7 +12,17 @@ its own process), then measures:
    bench/gateway/.node, which git ignores:
    `cd bench/gateway/.node && npm install @graphql-hive/gateway autocannon`).
 
-Run: .venv/bin/python bench/gateway/bench_gateway.py [--requests 2000] [--hive]
+Throughput conditions: both gateways run at once, each as ONE process (ours: one uvicorn
+worker; Hive: `--fork 1`, which serves from its main process without a cluster), so each
+measurement sees the same machine. Each round measures both gateways on both queries,
+alternating which goes first (A/B, then B/A), each measurement preceded by a warm-up run of
+the same query on the same gateway; the report gives every round and the medians, the ratio
+ours/Hive, each gateway's CPU per request (its whole process group) and the subgraph requests
+per gateway request (so neither gateway is credited for doing less upstream work), and the
+load average before and after. Ours verifies the bearer token (cached verified tokens) and
+forwards it; Hive is run without authentication, so it does less work per request.
+
+Run: .venv/bin/python bench/gateway/bench_gateway.py [--requests 2000] [--hive] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -121,6 +131,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU time of every live process in a process group (a gateway and any children)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def group_size(group: int) -> int:
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == group:
+                count += 1
+    return count
+
+
 class ReplayClient(SubgraphClient):
     """Answers each subgraph request from a recording of the real answer, to time the engine
     alone (plan cache hit, representation building, merge, shaping) without HTTP."""
@@ -135,6 +165,8 @@ class ReplayClient(SubgraphClient):
         operation: str,
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None = None,
+        *,
+        shareable: bool = False,
     ) -> dict[str, Any]:
         key = graph + operation + json.dumps(variables, sort_keys=True)
         answer = self.recorded.get(key)
@@ -169,12 +201,15 @@ def summary(timings: list[float]) -> dict[str, float]:
     }
 
 
+CONNECTIONS = 32
+
+
 def autocannon(url: str, query: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
     args = [
         str(NODE_BIN / "autocannon"),
         "-j",
         "-c",
-        "32",
+        str(CONNECTIONS),
         "-d",
         str(seconds),
         "-m",
@@ -191,6 +226,7 @@ def autocannon(url: str, query: str, headers: dict[str, str], seconds: int) -> d
     ).stdout
     result = json.loads(output)
     return {
+        "requests": result["requests"]["total"],
         "requests_per_second": result["requests"]["average"],
         "latency_p50_ms": result["latency"]["p50"],
         "latency_p99_ms": result["latency"]["p99"],
@@ -199,7 +235,72 @@ def autocannon(url: str, query: str, headers: dict[str, str], seconds: int) -> d
     }
 
 
-async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
+async def subgraph_requests(client: httpx.AsyncClient, urls: dict[str, str]) -> int:
+    """Requests the subgraphs received since the last call (reading the counters resets them)."""
+    total = 0
+    for url in urls.values():
+        total += (await client.get(url.replace("/graphql", "/stats"))).json()["requests"]
+    return total
+
+
+async def measure_throughput(
+    targets: dict[str, tuple[str, int]],
+    urls: dict[str, str],
+    auth: dict[str, str],
+    rounds: int,
+    seconds: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """Alternating rounds over both gateways and both queries; every run and the medians."""
+    queries = {"single": SINGLE, "cross_50": CROSS}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        q: {name: [] for name in targets} for q in queries
+    }
+    order = list(targets)
+    async with httpx.AsyncClient(timeout=10) as stats_client:
+        for round_index in range(rounds):
+            for query_name, query in queries.items():
+                for name in order if round_index % 2 == 0 else order[::-1]:
+                    url, group = targets[name]
+                    await asyncio.to_thread(autocannon, url, query, auth, warmup)
+                    await subgraph_requests(stats_client, urls)
+                    cpu_before = group_cpu_seconds(group)
+                    result = await asyncio.to_thread(autocannon, url, query, auth, seconds)
+                    cpu_used = group_cpu_seconds(group) - cpu_before
+                    upstream = await subgraph_requests(stats_client, urls)
+                    answered = max(result["requests"], 1)
+                    result["gateway_cpu_ms_per_request"] = round(cpu_used / answered * 1000, 3)
+                    result["subgraph_requests_per_request"] = round(upstream / answered, 3)
+                    result["load_average_1m"] = round(os.getloadavg()[0], 2)
+                    runs[query_name][name].append(result)
+    report: dict[str, Any] = {"runs": runs, "median": {}}
+    for query_name, by_gateway in runs.items():
+        medians = {
+            name: {
+                key: statistics.median(r[key] for r in results)
+                for key in (
+                    "requests_per_second",
+                    "latency_p50_ms",
+                    "gateway_cpu_ms_per_request",
+                    "subgraph_requests_per_request",
+                )
+            }
+            for name, results in by_gateway.items()
+        }
+        if "ours" in by_gateway and "hive" in by_gateway:
+            ratios = [
+                o["requests_per_second"] / h["requests_per_second"]
+                for o, h in zip(by_gateway["ours"], by_gateway["hive"], strict=True)
+            ]
+            medians["ratio_ours_over_hive"] = {
+                "per_round": [round(r, 2) for r in ratios],
+                "median": round(statistics.median(ratios), 2),
+            }
+        report["median"][query_name] = medians
+    return report
+
+
+async def run(requests: int, hive: bool, seconds: int, rounds: int, warmup: int) -> dict[str, Any]:
     catalog_port, stock_port, gateway_port = free_port(), free_port(), free_port()
     urls = {
         "catalog": f"http://127.0.0.1:{catalog_port}/graphql",
@@ -214,10 +315,12 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
         "machine": (
             f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
         ),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     subgraphs = [sys.executable, str(HERE / "subgraphs.py"), str(catalog_port), str(stock_port)]
-    with process(subgraphs):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(process(subgraphs))
         for url in urls.values():
             wait_until(url, method="POST")
         supergraph = work / "supergraph.graphql"
@@ -235,50 +338,46 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
             "CRM_LOG_LEVEL": "WARNING",
         }
         gateway_url = f"http://127.0.0.1:{gateway_port}/graphql"
-        with process([sys.executable, "-m", "gateway"], gateway_env) as gateway_process:
-            wait_until(f"http://127.0.0.1:{gateway_port}/readyz")
-            limits = httpx.Limits(max_keepalive_connections=4)
-            async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-                direct = await latencies(client, urls["catalog"], SINGLE, requests, auth)
-                cpu_before = cpu_seconds(gateway_process.pid)
-                via = await latencies(client, gateway_url, SINGLE, requests, auth)
-                cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
-                warmed = requests + min(200, requests)
-                results["single_subgraph"] = {
-                    "direct": summary(direct),
-                    "via_gateway": summary(via),
-                    "gateway_cpu_ms_per_request": round(cpu_used / warmed * 1000, 3),
-                    "added_p50_ms": round(
-                        (statistics.median(via) - statistics.median(direct)) * 1000, 3
-                    ),
-                }
-                for name in urls:
-                    await client.get(urls[name].replace("/graphql", "/stats"))
-                response = await client.post(gateway_url, json={"query": CROSS}, headers=auth)
-                body = response.json()
-                counts = {
-                    name: (await client.get(url.replace("/graphql", "/stats"))).json()["requests"]
-                    for name, url in urls.items()
-                }
-                products = body["data"]["products"]
-                assert len(products) == 50 and all("quantity" in p for p in products), body
-                assert counts == {"catalog": 1, "stock": 1}, counts
-                cross_count = max(requests // 4, 100)
-                cpu_before = cpu_seconds(gateway_process.pid)
-                cross = await latencies(client, gateway_url, CROSS, cross_count, auth)
-                cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
-                results["cross_subgraph_50_entities"] = {
-                    "requests_per_subgraph": counts,
-                    "via_gateway": summary(cross),
-                    "gateway_cpu_ms_per_request": round(
-                        cpu_used / (cross_count + min(200, cross_count)) * 1000, 3
-                    ),
-                }
-            if hive:
-                results["throughput"] = {
-                    "ours_single": autocannon(gateway_url, SINGLE, auth, seconds),
-                    "ours_cross_50": autocannon(gateway_url, CROSS, auth, seconds),
-                }
+        gateway_process = stack.enter_context(
+            process([sys.executable, "-m", "gateway"], gateway_env)
+        )
+        wait_until(f"http://127.0.0.1:{gateway_port}/readyz")
+        limits = httpx.Limits(max_keepalive_connections=4)
+        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+            direct = await latencies(client, urls["catalog"], SINGLE, requests, auth)
+            cpu_before = cpu_seconds(gateway_process.pid)
+            via = await latencies(client, gateway_url, SINGLE, requests, auth)
+            cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
+            warmed = requests + min(200, requests)
+            results["single_subgraph"] = {
+                "direct": summary(direct),
+                "via_gateway": summary(via),
+                "gateway_cpu_ms_per_request": round(cpu_used / warmed * 1000, 3),
+                "added_p50_ms": round(
+                    (statistics.median(via) - statistics.median(direct)) * 1000, 3
+                ),
+            }
+            await subgraph_requests(client, urls)
+            response = await client.post(gateway_url, json={"query": CROSS}, headers=auth)
+            body = response.json()
+            counts = {
+                name: (await client.get(url.replace("/graphql", "/stats"))).json()["requests"]
+                for name, url in urls.items()
+            }
+            products = body["data"]["products"]
+            assert len(products) == 50 and all("quantity" in p for p in products), body
+            assert counts == {"catalog": 1, "stock": 1}, counts
+            cross_count = max(requests // 4, 100)
+            cpu_before = cpu_seconds(gateway_process.pid)
+            cross = await latencies(client, gateway_url, CROSS, cross_count, auth)
+            cpu_used = cpu_seconds(gateway_process.pid) - cpu_before
+            results["cross_subgraph_50_entities"] = {
+                "requests_per_subgraph": counts,
+                "via_gateway": summary(cross),
+                "gateway_cpu_ms_per_request": round(
+                    cpu_used / (cross_count + min(200, cross_count)) * 1000, 3
+                ),
+            }
         if hive:
             hive_port = free_port()
             hive_args = [
@@ -292,12 +391,30 @@ async def run(requests: int, hive: bool, seconds: int) -> dict[str, Any]:
                 "--fork",
                 "1",
             ]
-            with process(hive_args, {"NODE_ENV": "production"}):
-                hive_url = f"http://127.0.0.1:{hive_port}/graphql"
-                wait_until(hive_url, method="POST", timeout=60)
-                throughput = results["throughput"]
-                throughput["hive_single"] = autocannon(hive_url, SINGLE, auth, seconds)
-                throughput["hive_cross_50"] = autocannon(hive_url, CROSS, auth, seconds)
+            hive_process = stack.enter_context(process(hive_args, {"NODE_ENV": "production"}))
+            hive_url = f"http://127.0.0.1:{hive_port}/graphql"
+            wait_until(hive_url, method="POST", timeout=60)
+            async with httpx.AsyncClient(timeout=10) as client:
+                same = [
+                    (await client.post(u, json={"query": CROSS}, headers=auth)).json()
+                    for u in (gateway_url, hive_url)
+                ]
+            assert same[0] == same[1], "the gateways answer differently"
+            targets = {
+                "ours": (gateway_url, gateway_process.pid),
+                "hive": (hive_url, hive_process.pid),
+            }
+            results["throughput"] = {
+                "conditions": {
+                    "connections": CONNECTIONS,
+                    "seconds_per_run": seconds,
+                    "warmup_seconds_per_run": warmup,
+                    "rounds": rounds,
+                    "processes": {name: group_size(group) for name, (_, group) in targets.items()},
+                },
+                **await measure_throughput(targets, urls, auth, rounds, seconds, warmup),
+            }
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
@@ -306,8 +423,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--hive", action="store_true", help="compare with Hive Gateway")
     parser.add_argument("--seconds", type=int, default=10, help="throughput run length")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up before each run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
     options = parser.parse_args()
-    results = asyncio.run(run(options.requests, options.hive, options.seconds))
+    results = asyncio.run(
+        run(options.requests, options.hive, options.seconds, options.rounds, options.warmup)
+    )
     print(json.dumps(results, indent=2))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -22,6 +24,9 @@ def dlq_subject(consumer: str) -> str:
 def make_broker(url: str, **kwargs: object) -> NatsBroker:
     return NatsBroker(
         url,
+        # Per-message "Received"/"Processed" lines are debug detail, not operations news.
+        logger=logging.getLogger("crm.bus"),
+        log_level=logging.DEBUG,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,

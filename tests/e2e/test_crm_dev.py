@@ -1,0 +1,117 @@
+"""`crm dev` (what `make run` runs): ready with demo data, stopped cleanly by Ctrl-C with no
+process left behind, and its data still there on the next start."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from crm.demo import DEMO_MEMBERS
+from crmkit.embedded import free_port
+from crmkit.settings import DEV_JWT_SECRET
+
+pytestmark = pytest.mark.e2e
+
+CRM = Path(sys.executable).parent / "crm"
+
+
+def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update({f"CRM_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.update(CRM_DATA_DIR=str(data_dir), CRM_JWT_SECRET=DEV_JWT_SECRET, COLUMNS="200")
+    return subprocess.Popen(
+        [str(CRM), "dev"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def wait_for_line(process: subprocess.Popen[str], needle: str, seconds: float) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=0.5):
+            continue
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"'{needle}' not printed in {seconds}s:\n{''.join(lines)}")
+
+
+def everything_it_started(process: subprocess.Popen[str], data_dir: Path) -> list[int]:
+    children = [p.pid for p in psutil.Process(process.pid).children(recursive=True)]
+    postmaster = data_dir / "postgres" / "pgdata" / "postmaster.pid"
+    return [*children, int(postmaster.read_text().splitlines()[0])]
+
+
+def opportunity_count(gateway_port: int) -> int:
+    admin = DEMO_MEMBERS[0].token(DEV_JWT_SECRET)
+    response = httpx.post(
+        f"http://127.0.0.1:{gateway_port}/graphql",
+        json={"query": "{ opportunities(first: 100) { edges { node { id } } } }"},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return len(response.json()["data"]["opportunities"]["edges"])
+
+
+def stop_with_ctrl_c(process: subprocess.Popen[str], pids: list[int]) -> None:
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)  # drains and closes the output pipe
+    assert process.returncode == 0
+    time.sleep(0.5)
+    alive = [
+        pid
+        for pid in pids
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
+    assert alive == [], f"left behind: {alive}"
+
+
+def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="crm-dev-"))
+    ports = {
+        name: free_port() for name in ("gateway", "leads", "pipeline", "documents", "reporting")
+    }
+    first = start(data_dir, ports)
+    try:
+        output = wait_for_line(first, "Press Ctrl-C to stop.", 120)
+        text = "".join(output)
+        assert "demo organisation seeded" in text
+        assert "CRM is ready in" in text
+        ready_seconds = float(text.split("CRM is ready in ")[1].split("s")[0])
+        assert ready_seconds < 60
+        assert opportunity_count(ports["gateway"]) == 10
+        pids = everything_it_started(first, data_dir)
+    except BaseException:
+        first.kill()
+        first.communicate()
+        raise
+    stop_with_ctrl_c(first, pids)
+
+    second = start(data_dir, ports)
+    try:
+        text = "".join(wait_for_line(second, "Press Ctrl-C to stop.", 120))
+        assert "demo organisation seeded" not in text  # seeded once only
+        assert opportunity_count(ports["gateway"]) == 10  # the data survived the restart
+        pids = everything_it_started(second, data_dir)
+    except BaseException:
+        second.kill()
+        second.communicate()
+        raise
+    stop_with_ctrl_c(second, pids)

@@ -72,11 +72,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def process(
-    args: list[str], env: dict[str, str] | None = None
+    args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and the locally installed tools
+    child = subprocess.Popen(
         args,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -221,7 +221,7 @@ def autocannon(url: str, query: str, headers: dict[str, str], seconds: int) -> d
     ]
     for name, value in headers.items():
         args += ["-H", f"{name}={value}"]
-    output = subprocess.run(  # noqa: S603 - locally installed tool
+    output = subprocess.run(
         [*args, url], capture_output=True, check=True, timeout=seconds + 60
     ).stdout
     result = json.loads(output)
@@ -379,43 +379,80 @@ async def run(requests: int, hive: bool, seconds: int, rounds: int, warmup: int)
                 ),
             }
         if hive:
-            hive_port = free_port()
-            hive_args = [
-                str(NODE_BIN / "hive-gateway"),
-                "supergraph",
-                str(supergraph),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(hive_port),
-                "--fork",
-                "1",
-            ]
-            hive_process = stack.enter_context(process(hive_args, {"NODE_ENV": "production"}))
-            hive_url = f"http://127.0.0.1:{hive_port}/graphql"
-            wait_until(hive_url, method="POST", timeout=60)
-            async with httpx.AsyncClient(timeout=10) as client:
-                same = [
-                    (await client.post(u, json={"query": CROSS}, headers=auth)).json()
-                    for u in (gateway_url, hive_url)
-                ]
-            assert same[0] == same[1], "the gateways answer differently"
-            targets = {
-                "ours": (gateway_url, gateway_process.pid),
-                "hive": (hive_url, hive_process.pid),
-            }
             results["throughput"] = {
                 "conditions": {
                     "connections": CONNECTIONS,
                     "seconds_per_run": seconds,
                     "warmup_seconds_per_run": warmup,
                     "rounds": rounds,
-                    "processes": {name: group_size(group) for name, (_, group) in targets.items()},
-                },
-                **await measure_throughput(targets, urls, auth, rounds, seconds, warmup),
+                }
             }
+            for sharing in (True, False):
+                targets = await start_pair(stack, work, supergraph, gateway_env, sharing, auth)
+                mode = "in_flight_sharing_on" if sharing else "in_flight_sharing_off"
+                results["throughput"][mode] = {
+                    "processes": {name: group_size(group) for name, (_, group) in targets.items()},
+                    **await measure_throughput(targets, urls, auth, rounds, seconds, warmup),
+                }
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
+
+
+# Hive Gateway with its default in-flight deduplication of subgraph requests turned off.
+HIVE_UNSHARED_CONFIG = """export const gatewayConfig = {
+  transportEntries: { "*": { options: { deduplicateInflightRequests: false } } },
+};
+"""
+
+
+async def start_pair(
+    stack: contextlib.ExitStack,
+    work: Path,
+    supergraph: Path,
+    gateway_env: dict[str, str],
+    sharing: bool,
+    auth: dict[str, str],
+) -> dict[str, tuple[str, int]]:
+    """Our gateway and Hive Gateway, both sharing identical in-flight subgraph requests (the
+    default of each) or neither; they answer the cross-subgraph query identically."""
+    ours_port, hive_port = free_port(), free_port()
+    ours = stack.enter_context(
+        process(
+            [sys.executable, "-m", "gateway"],
+            {
+                **gateway_env,
+                "CRM_GATEWAY_PORT": str(ours_port),
+                "CRM_GATEWAY_DEDUPLICATE_QUERIES": str(sharing).lower(),
+            },
+        )
+    )
+    hive_dir = work / ("hive-sharing" if sharing else "hive-no-sharing")
+    hive_dir.mkdir()
+    if not sharing:
+        (hive_dir / "gateway.config.mjs").write_text(HIVE_UNSHARED_CONFIG)
+    hive_args = [
+        str(NODE_BIN / "hive-gateway"),
+        "supergraph",
+        str(supergraph),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(hive_port),
+        "--fork",
+        "1",
+    ]
+    hive = stack.enter_context(process(hive_args, {"NODE_ENV": "production"}, cwd=hive_dir))
+    ours_url = f"http://127.0.0.1:{ours_port}/graphql"
+    hive_url = f"http://127.0.0.1:{hive_port}/graphql"
+    wait_until(f"http://127.0.0.1:{ours_port}/readyz")
+    wait_until(hive_url, method="POST", timeout=60)
+    async with httpx.AsyncClient(timeout=10) as client:
+        answers = [
+            (await client.post(u, json={"query": CROSS}, headers=auth)).json()
+            for u in (ours_url, hive_url)
+        ]
+    assert answers[0] == answers[1], "the gateways answer differently"
+    return {"ours": (ours_url, ours.pid), "hive": (hive_url, hive.pid)}
 
 
 def main() -> None:

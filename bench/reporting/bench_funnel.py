@@ -130,9 +130,9 @@ async def run(sizes: list[int], queries: int) -> None:
                     org = seeded["org"]
                     owner = seeded["owners"][0]  # type: ignore[index]
 
-                    def token(role: str, team: str | None = None, member=None) -> str:  # type: ignore[no-untyped-def]
-                        return mint_dev_token(secret=DEV_JWT_SECRET, member_id=member or uuid.uuid4(),
-                                              org_id=org, roles=[role], team=team)  # type: ignore[arg-type]
+                    def token(role: str, team: str | None = None, member=None, org=org) -> str:  # type: ignore[no-untyped-def]
+                        return mint_dev_token(secret=DEV_JWT_SECRET, org_id=org, roles=[role],
+                                              member_id=member or uuid.uuid4(), team=team)
 
                     cases = [
                         ("admin, whole org", token("admin"), {}),

@@ -8,6 +8,7 @@ from crmkit.app import create_service_app
 from crmkit.db import session_factory
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
+from services.reporting.compactor import compact_forever
 from services.reporting.events import CONSUMER_PREFIX
 from services.reporting.schema import ReportingState, schema
 from services.reporting.settings import ReportingSettings
@@ -27,6 +28,7 @@ def create_runtime(
         "reporting", settings, metadata, database_url=database_url, run_relay=False
     )
     register(runtime, prefix=consumer_prefix)
+    runtime.spawn(lambda stop: compact_forever(runtime.sessions, stop))
     return runtime
 
 

@@ -474,20 +474,24 @@ async def forecast(
     """Open opportunities by expected close month, from the maintained aggregate; the period
     selects close months (opportunities without a close date come last, without a filter)."""
     scope = resolve_scope(caller, flt.owner_id, flt.team)
-    f = t.funnel_totals.c
-    conditions = [*repo.scope_filter(t.funnel_totals, scope), f.status == "open"]
-    if flt.pipeline_id is not None:
-        conditions.append(f.pipeline_id == flt.pipeline_id)
-    if flt.date_from is not None:
-        conditions.append(f.close_month >= flt.date_from.replace(day=1))
-    if flt.date_to is not None:
-        conditions.append(f.close_month <= flt.date_to)
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise InvalidInput.field("filter.to", "must not be before from")
+
+    def where(table: Any) -> list[Any]:
+        conditions = [*repo.scope_filter(table, scope), table.c.status == "open"]
+        if flt.pipeline_id is not None:
+            conditions.append(table.c.pipeline_id == flt.pipeline_id)
+        if flt.date_from is not None:
+            conditions.append(table.c.close_month >= flt.date_from.replace(day=1))
+        if flt.date_to is not None:
+            conditions.append(table.c.close_month <= flt.date_to)
+        return conditions
+
+    f = repo.aggregate(where).c
     result = await session.execute(
         select(f.close_month, f.currency, func.sum(f.count), func.sum(f.amount),
                func.sum(f.weighted))
-        .where(*conditions).group_by(f.close_month, f.currency)
+        .group_by(f.close_month, f.currency)
     )
     months: dict[date | None, tuple[int, dict[str, Decimal], dict[str, Decimal]]] = {}
     for month, currency, count, amount, weighted_amount in result:

@@ -39,6 +39,7 @@ from crmkit.db import create_engine, service_database_url
 from crmkit.settings import Settings
 from services.reporting.events import CONSUMERS
 from services.reporting.handlers import PROJECTION_LOCK, apply_event
+from services.reporting.repository import compact
 from services.reporting.tables import PROJECTION_SCHEMA, PROJECTION_TABLES, metadata
 
 log = logging.getLogger("crm.reporting.rebuild")
@@ -210,6 +211,9 @@ class _Replay:
             for envelope in envelopes:
                 await apply_event(envelope, session)
                 self._replayed += 1
+            # Fold as we go, so the swapped-in tables carry no backlog of deltas.
+            while await compact(session, lock=False):
+                pass
             await session.commit()
         finally:
             await session.close()

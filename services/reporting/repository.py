@@ -4,13 +4,26 @@ same code writes the live schema or, through ``schema_translate_map``, a rebuild
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Uuid, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    Row,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -176,10 +189,12 @@ async def recompute_pipeline(
         .where(o.org_id == org_id, o.pipeline_id == pipeline_id)
         .values(furthest_stage_id=furthest)
     )
-    f = t.funnel_totals.c
-    await session.execute(
-        delete(t.funnel_totals).where(f.org_id == org_id, f.pipeline_id == pipeline_id)
-    )
+    # Deltas are folded by the compactor; hold its lock so none is half-way folded here.
+    await session.execute(select(func.pg_advisory_xact_lock(COMPACTOR_LOCK)))
+    for table in (t.funnel_deltas, t.funnel_totals):
+        await session.execute(
+            delete(table).where(table.c.org_id == org_id, table.c.pipeline_id == pipeline_id)
+        )
     month = func.date_trunc("month", o.expected_close_date).cast(t.funnel_totals.c.close_month.type)
     sits = or_(
         and_(o.stage_kind == "open", o.status == "open"),
@@ -264,13 +279,8 @@ _delta_rows = select(
     *(func.unnest(bindparam(f"f_{c}", type_=ARRAY(_f[c].type))).label(c)
       for c in (*_FUNNEL_KEY, *_FUNNEL_COUNTERS)),
 )
-_move = insert(t.funnel_totals).from_select(
+_MOVE_FUNNEL = insert(t.funnel_deltas).from_select(
     ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS], _delta_rows
-)
-_MOVE_FUNNEL = _move.on_conflict_do_update(
-    index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
-                    "currency", "close_month"],
-    set_={c: _f[c] + _move.excluded[c] for c in _FUNNEL_COUNTERS},
 )
 _OPPORTUNITY_VALUES = {c: _param(f"o_{c}", _o[c]) for c in _STATE_COLUMNS}
 _INSERT_OPPORTUNITY = (
@@ -343,20 +353,71 @@ def scope_filter(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def aggregate(where: Callable[[Any], list[ColumnElement[bool]]]) -> Any:
+    """The funnel aggregate as it stands: folded totals plus deltas not yet folded, both
+    filtered by ``where(table)``; one statement, so one snapshot."""
+    columns = ("stage_id", "status", "currency", "close_month", "owner_id", "team",
+               *_FUNNEL_COUNTERS)
+    parts = [
+        select(*(table.c[c] for c in columns)).where(*where(table))
+        for table in (t.funnel_totals, t.funnel_deltas)
+    ]
+    return union_all(*parts).subquery("funnel")
+
+
+COMPACTOR_LOCK = 0x5245504F5254 + 2
+_COMPACTABLE = select(func.max(t.funnel_deltas.c.id))
+
+
+async def compact(session: AsyncSession, limit: int = 20_000, *, lock: bool = True) -> int:
+    """Fold up to ``limit`` pending deltas into the totals (in the caller's transaction); the
+    number of total rows moved, 0 when nothing is pending or another compactor is at work.
+    ``lock=False`` for tables nobody else writes (a rebuild's)."""
+    if lock and not await session.scalar(select(func.pg_try_advisory_xact_lock(COMPACTOR_LOCK))):
+        return 0
+    d = t.funnel_deltas.c
+    upto = await session.scalar(
+        select(d.id).order_by(d.id).offset(limit - 1).limit(1)
+    ) or await session.scalar(_COMPACTABLE)
+    if upto is None:
+        return 0
+    moved = delete(t.funnel_deltas).where(d.id <= upto).returning(
+        *(d[c] for c in ("org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS))
+    ).cte("moved")
+    m = moved.c
+    keys = [m[c] for c in ("org_id", *_FUNNEL_KEY)]
+    summed = select(*keys, *(func.sum(m[c]) for c in _FUNNEL_COUNTERS)).group_by(*keys)
+    fold = insert(t.funnel_totals).from_select(
+        ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS], summed
+    )
+    result = await session.execute(
+        fold.on_conflict_do_update(
+            index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
+                            "currency", "close_month"],
+            set_={c: _f[c] + fold.excluded[c] for c in _FUNNEL_COUNTERS},
+        ).add_cte(moved)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
 async def funnel_rows(
     session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, close: CloseRange | None
 ) -> list[FunnelRow]:
     """Summed aggregate rows, plus the partial months of the close range from the read table."""
-    f = t.funnel_totals.c
-    conditions = [*scope_filter(t.funnel_totals, scope), f.pipeline_id == pipeline_id]
     rows: list[FunnelRow] = []
     if close is None or close.has_whole_months:
-        if close is not None:
-            conditions += [f.close_month >= close.first_month, f.close_month <= close.last_month]
+
+        def where(table: Any) -> list[ColumnElement[bool]]:
+            conditions = [*scope_filter(table, scope), table.c.pipeline_id == pipeline_id]
+            if close is not None:
+                conditions += [table.c.close_month >= close.first_month,
+                               table.c.close_month <= close.last_month]
+            return conditions
+
+        f = aggregate(where).c
         result = await session.execute(
             select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
                    func.sum(f.weighted), func.sum(f.reached))
-            .where(*conditions)
             .group_by(f.stage_id, f.currency)
         )
         rows += [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], int(r[5])))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -146,6 +147,30 @@ funnel_totals = Table(
     ),
     Index("ix_funnel_totals_team", "org_id", "pipeline_id", "team"),
     Index("ix_funnel_totals_month", "org_id", "close_month"),
+    schema=PROJECTION_SCHEMA,
+)
+
+# Deltas appended by each event's transaction: no two events contend for a row (a hot
+# aggregate row would serialise every event touching it through its commit). The compactor
+# folds them into ``funnel_totals`` moments later; queries read totals plus pending deltas, in
+# one statement, so they are exact at all times.
+funnel_deltas = Table(
+    "funnel_deltas",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("stage_id", Uuid, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("team", String(100)),
+    Column("currency", String(3), nullable=False),
+    Column("close_month", Date),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("weighted", MONEY, nullable=False),
+    Column("reached", BigInteger, nullable=False),
+    Index("ix_funnel_deltas_pipeline", "org_id", "pipeline_id"),
     schema=PROJECTION_SCHEMA,
 )
 

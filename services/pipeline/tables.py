@@ -151,6 +151,12 @@ opportunities = Table(
     Index("ix_opportunities_org_team_created", "org_id", "team", "created_at", "id"),
     Index("ix_opportunities_org_stage_created", "org_id", "stage_id", "created_at", "id"),
     Index("ix_opportunities_org_status_created", "org_id", "status", "created_at", "id"),
+    # A rep's own list (and an admin's owner filter) narrowed by stage or status: without
+    # these, a combination matching little walks the owner's whole range.
+    Index("ix_opportunities_org_owner_stage_created",
+          "org_id", "owner_id", "stage_id", "created_at", "id"),
+    Index("ix_opportunities_org_owner_status_created",
+          "org_id", "owner_id", "status", "created_at", "id"),
     Index("ix_opportunities_org_close_date", "org_id", "expected_close_date"),
     Index("ix_opportunities_org_stage_entered", "org_id", "stage_id", "stage_entered_at"),
     Index(

@@ -124,7 +124,7 @@ def create_app(
     async def _handle(scope: Scope, receive: Receive) -> _Reply:
         wanted: dict[bytes, str] = {}
         for name, value in scope["headers"]:
-            if name in _WANTED_HEADERS:
+            if name in _WANTED_HEADERS and name not in wanted:  # the first, as Starlette
                 wanted[name] = value.decode("latin-1")
         request_id = wanted.get(b"x-request-id") or uuid.uuid4().hex
         reply_id = (b"x-request-id", request_id.encode("latin-1"))

@@ -6,10 +6,14 @@
    request's scheduled start, so a stall is not hidden): target >= 300/s with p99 <= 50 ms.
    Then a closed-loop run to find the ceiling.
 
-The service runs as its own uvicorn process (relay, consumers and overdue worker included,
-publishing every event to JetStream); the load generator runs here, on the same machine.
+The service runs the way ``python -m services.pipeline`` runs it, with ``--workers``
+processes (``CRM_PIPELINE_WORKERS``; relay, consumers and overdue worker in each, publishing
+every event to JetStream); the load generator runs here, on the same machine. Besides
+latency, each phase reports the service's CPU time per request (all its processes), which
+other load on the machine disturbs far less than wall-clock latency.
 
     python -m bench.pipeline.bench_pipeline [--count 1000000] [--rate 300] [--seconds 30]
+                                            [--workers 2]
 
 PostgreSQL/NATS: CRM_BENCH_DATABASE_URL / CRM_BENCH_NATS_URL, or embedded servers (prefer an
 embedded NATS: on a shared one the service also consumes other tests' conversions).
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from bench.pipeline.load import Dataset, existing, load
@@ -63,6 +69,10 @@ mutation($id: ID!, $stageId: ID!, $v: Int!) {
 """
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -75,10 +85,41 @@ def summary(samples: list[float]) -> str:
             f"(n={len(ms)})")
 
 
+class ServiceCpu:
+    """CPU seconds used by the service's processes (uvicorn's supervisor and workers)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._seen: dict[int, psutil.Process] = {}
+
+    def seconds(self) -> float:
+        total = 0.0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            # Keep the Process objects: their CPU times stay readable while they live.
+            process = self._seen.setdefault(process.pid, process)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+
 @contextlib.contextmanager
-def service(database_url: str, nats_url: str, port: int) -> Iterator[str]:
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.pipeline.serve", database_url, nats_url, str(port)],
+def service(database_url: str, nats_url: str, port: int,
+            workers: int) -> Iterator[tuple[str, ServiceCpu]]:
+    environment = {
+        **os.environ,
+        "CRM_ENVIRONMENT": "prod",
+        "CRM_PIPELINE_DATABASE_URL": database_url,
+        "CRM_NATS_URL": nats_url,
+        "CRM_JWT_SECRET": DEV_JWT_SECRET,
+        "CRM_LOG_LEVEL": "WARNING",
+        "CRM_PIPELINE_PORT": str(port),
+        "CRM_PIPELINE_WORKERS": str(workers),
+        # A shared PostgreSQL allows 100 connections in all.
+        "CRM_DB_POOL_SIZE": "8",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "services.pipeline"], env=environment,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -92,7 +133,7 @@ def service(database_url: str, nats_url: str, port: int) -> Iterator[str]:
             if time.monotonic() > deadline or child.poll() is not None:
                 raise RuntimeError("the pipeline service did not become ready")
             time.sleep(0.2)
-        yield base
+        yield base, ServiceCpu(child.pid)
     finally:
         child.terminate()
         try:
@@ -119,7 +160,8 @@ async def gql(client: httpx.AsyncClient, bearer: str, query: str,
     return data
 
 
-async def bench_queries(client: httpx.AsyncClient, data: Dataset, rounds: int) -> list[str]:
+async def bench_queries(client: httpx.AsyncClient, data: Dataset, rounds: int,
+                        cpu: ServiceCpu) -> list[str]:
     stages = {s.name: str(s.id) for s in data.pipeline.stages}
     admin = token(data, "admin")
     manager = token(data, "manager", owner_index=3)
@@ -144,6 +186,7 @@ async def bench_queries(client: httpx.AsyncClient, data: Dataset, rounds: int) -
         await gql(client, bearer, LIST, {"filter": filter_})  # warm-up
         samples = []
         after = None
+        cpu_before = cpu.seconds()
         for _ in range(rounds):
             started = time.perf_counter()
             page = await gql(client, bearer, LIST, {"filter": filter_, "after": after})
@@ -152,7 +195,8 @@ async def bench_queries(client: httpx.AsyncClient, data: Dataset, rounds: int) -
             # Walk forward through the pages (keyset), restarting at the end.
             after = info["endCursor"] if info["hasNextPage"] else None
             assert len(page["opportunities"]["edges"]) == 50 or not info["hasNextPage"]
-        lines.append(f"| {name} | {summary(samples)} |")
+        cpu_ms = (cpu.seconds() - cpu_before) / rounds * 1000
+        lines.append(f"| {name} | {summary(samples)} | service CPU {cpu_ms:.2f} ms/request |")
     return lines
 
 
@@ -235,6 +279,22 @@ async def outbox_backlog(engine: Any) -> int:
             "SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one())
 
 
+async def moves_with_cpu(run: Any, mover: Mover, engine: Any, cpu: ServiceCpu) -> str:
+    """A move phase, then the wait for the relay to publish its events: the CPU per move
+    counts the relay's share too."""
+    before = cpu.seconds()
+    line: str = await run
+    drain_started = time.perf_counter()
+    backlog = await outbox_backlog(engine)
+    while backlog and time.perf_counter() - drain_started < 60:
+        await asyncio.sleep(0.05)
+        backlog = await outbox_backlog(engine)
+    drained = time.perf_counter() - drain_started
+    cpu_ms = (cpu.seconds() - before) / max(1, len(mover.latencies)) * 1000
+    return (f"{line}\n  service CPU {cpu_ms:.2f} ms/move (relay included); outbox drained "
+            f"{drained:.2f} s after the phase, {backlog} unsent")
+
+
 async def main(args: argparse.Namespace) -> None:
     with bench_servers() as (server_url, nats_url):
         url = with_database(server_url, DATABASE)
@@ -250,11 +310,13 @@ async def main(args: argparse.Namespace) -> None:
             async with engine.connect() as conn:
                 count = (await conn.execute(text("SELECT count(*) FROM opportunities"))).scalar()
             print(f"{count:,} opportunities in org {data.org_id}")
-            with service(url, nats_url, free_port()) as base:
+            with service(url, nats_url, free_port(), args.workers) as (base, cpu):
                 limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
                 async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+                    print(f"service workers: {args.workers}; load average at start: "
+                          f"{load_average()}")
                     print("\nopportunities(first: 50), sequential, walking pages:")
-                    for line in await bench_queries(client, data, args.rounds):
+                    for line in await bench_queries(client, data, args.rounds, cpu):
                         print(line)
                     # Three disjoint sets: each mover knows its opportunities' versions.
                     opportunities = await movable(engine, data, 6000)
@@ -262,11 +324,15 @@ async def main(args: argparse.Namespace) -> None:
                     sets = [opportunities[i * third:(i + 1) * third] for i in range(3)]
                     print("\nmoveOpportunity:")
                     await bench_moves_open_loop(Mover(client, data, sets[0]), args.rate, 3)
-                    print(await bench_moves_open_loop(
-                        Mover(client, data, sets[1]), args.rate, args.seconds))
-                    print(await bench_moves_closed_loop(Mover(client, data, sets[2]), 32, 15))
-                    print(f"outbox rows still unsent right after the run: "
-                          f"{await outbox_backlog(engine)}")
+                    mover = Mover(client, data, sets[1])
+                    print(await moves_with_cpu(
+                        bench_moves_open_loop(mover, args.rate, args.seconds), mover, engine,
+                        cpu))
+                    mover = Mover(client, data, sets[2])
+                    print(await moves_with_cpu(
+                        bench_moves_closed_loop(mover, 32, args.closed_seconds), mover, engine,
+                        cpu))
+                    print(f"load average at the end: {load_average()}")
         finally:
             await engine.dispose()
             if not args.keep:
@@ -280,5 +346,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--closed-seconds", type=float, default=15.0)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true")
     asyncio.run(main(parser.parse_args()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from crmkit.app import create_service_app
+from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
 from services.pipeline.overdue import run_overdue_worker
@@ -19,6 +20,8 @@ def create_runtime(
     settings: Settings | None = None, *, database_url: str | None = None
 ) -> ServiceRuntime:
     settings = settings or load_settings(PipelineSettings)
+    if database_url is None and isinstance(settings, PipelineSettings):
+        database_url = settings.pipeline_database_url
     runtime = ServiceRuntime.create("pipeline", settings, metadata, database_url=database_url)
     register(runtime)
     return runtime
@@ -49,5 +52,13 @@ def create_app(
         start_overdue_worker(runtime, state)
 
     app = create_service_app(runtime, create_schema(), state=state, on_startup=on_startup)
-    app.state.runtime = runtime  # type: ignore[attr-defined]
+    app.state.runtime = runtime
     return app
+
+
+def create_app_from_environment() -> Starlette:
+    """The app as ``python -m services.pipeline`` serves it, settings from the environment;
+    each uvicorn worker process calls this itself."""
+    settings = load_settings(PipelineSettings)
+    configure_logging("pipeline", settings.log_level)
+    return create_app(settings)

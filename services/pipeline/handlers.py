@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+import asyncpg
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +20,11 @@ from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as c
 from crmkit.contracts.documents import OfferIssued
 from crmkit.contracts.leads import LeadConverted
-from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
+from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
 from crmkit.uow import UnitOfWork, stage_events
+from services.pipeline import direct, events
 from services.pipeline import domain as d
-from services.pipeline import events
+from services.pipeline.pipeline_cache import PipelineCache
 from services.pipeline.repository import PipelineRepository
 
 
@@ -197,6 +199,40 @@ async def move_opportunity(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
     await uow.repo.record_stage_change(opp.org_id, change)
     uow.emit(events.stage_changed(opp, pipeline, change, cmd.caller.member_id))
     await uow.commit()
+    return opp
+
+
+async def quick_move(
+    cmd: MoveOpportunity, conn: asyncpg.Connection, pipelines: PipelineCache
+) -> d.Opportunity | None:
+    """``move_opportunity``'s common case in two statements and no explicit transaction:
+    read the row, decide with the same domain rules, then write the move, its history and
+    its event in one statement that only applies to the row and pipeline as they were read
+    (``direct.write_move``). None when the answer would not be a plain success (a refusal,
+    a stale ``expectedVersion``, someone else's row) or something changed in between: then
+    ``move_opportunity`` decides with the row locked, and its answer is the one given."""
+    caller = cmd.caller
+    opp = await direct.load_opportunity(conn, caller.org_id, cmd.opportunity_id)
+    if (
+        opp is None
+        or opp.version != cmd.expected_version
+        or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team)
+    ):
+        return None
+    pipeline = await pipelines.trusted(conn, opp.org_id, opp.pipeline_id)
+    if pipeline is None:
+        return None
+    seen_version = opp.version
+    try:
+        change = d.move(opp, pipeline, cmd.stage_id, utcnow(), caller.member_id)
+    except DomainError:
+        return None
+    opp.version = seen_version + 1
+    event = events.stage_changed(opp, pipeline, change, caller.member_id)
+    if not await direct.write_move(conn, opp, seen_version, change, pipeline, event):
+        # Perhaps a configuration change: the next move reloads the pipelines.
+        pipelines.forget(opp.org_id)
+        return None
     return opp
 
 

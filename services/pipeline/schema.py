@@ -3,17 +3,20 @@ into commands, call the handlers and map domain errors to typed results."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
+import asyncpg
 import strawberry
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.federation import Schema
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
@@ -21,8 +24,10 @@ from strawberry.federation.types import FieldSet
 from crmkit import graphql as kit
 from crmkit.auth import Caller
 from crmkit.errors import DomainError, InvalidInput, ProblemCollector
+from services.pipeline import direct
 from services.pipeline import domain as d
 from services.pipeline import handlers as h
+from services.pipeline.pipeline_cache import PipelineCache
 from services.pipeline.repository import ActivityQuery, OpportunityQuery, PipelineRepository
 
 T = TypeVar("T")
@@ -34,9 +39,35 @@ class PipelineState:
 
     sessions: async_sessionmaker[AsyncSession]
     outbox: Table
+    pipelines: PipelineCache = field(default_factory=PipelineCache)
 
     def work(self) -> h.PipelineUnitOfWork:
         return h.PipelineUnitOfWork(self.sessions, self.outbox)
+
+    def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A driver connection for the hot paths' SQL (``direct``)."""
+        engine = self.sessions.kw["bind"]
+        assert isinstance(engine, AsyncEngine)
+        return direct.connection(engine)
+
+
+class PipelineSource:
+    """Where the opportunities of one answer find their pipelines: loaded (through the
+    cache, checked against the versions) at most once, however many nodes ask."""
+
+    def __init__(self, state: PipelineState, org_id: uuid.UUID,
+                 known: dict[uuid.UUID, d.Pipeline] | None = None) -> None:
+        self._state = state
+        self._org_id = org_id
+        self._pipelines = known
+        self._lock = asyncio.Lock()
+
+    async def get(self, pipeline_id: uuid.UUID) -> d.Pipeline | None:
+        async with self._lock:
+            if self._pipelines is None:
+                async with self._state.connection() as conn:
+                    self._pipelines = await self._state.pipelines.current(conn, self._org_id)
+        return self._pipelines.get(pipeline_id)
 
 
 def _state(info: strawberry.Info) -> PipelineState:
@@ -276,10 +307,10 @@ class Opportunity:
     updated_at: datetime
     stage_entered_at: datetime
     domain: strawberry.Private[d.Opportunity]
-    known_pipeline: strawberry.Private[d.Pipeline | None]
+    pipelines: strawberry.Private[PipelineSource | None]
 
     @classmethod
-    def of(cls, o: d.Opportunity, pipeline: d.Pipeline | None = None) -> Opportunity:
+    def of(cls, o: d.Opportunity, pipelines: PipelineSource | None = None) -> Opportunity:
         q, n = o.qualification, o.negotiation
         budget = (
             Money(amount=q.budget_amount, currency=q.budget_currency or o.currency)
@@ -307,16 +338,13 @@ class Opportunity:
             closed_at=o.closed_at, contact_made=o.contact_made_at is not None,
             offer_issued=o.offer_issued_at is not None, next_contact_at=o.next_contact_at,
             version=o.version, created_at=o.created_at, updated_at=o.updated_at,
-            stage_entered_at=o.stage_entered_at, domain=o, known_pipeline=pipeline,
+            stage_entered_at=o.stage_entered_at, domain=o, pipelines=pipelines,
         )
 
     async def _pipeline(self, info: strawberry.Info) -> d.Pipeline | None:
-        if self.known_pipeline is None:
-            async with _state(info).sessions() as session:
-                self.known_pipeline = await PipelineRepository(session).pipeline(
-                    self.domain.org_id, self.domain.pipeline_id
-                )
-        return self.known_pipeline
+        if self.pipelines is None:
+            self.pipelines = PipelineSource(_state(info), self.domain.org_id)
+        return await self.pipelines.get(self.domain.pipeline_id)
 
     @strawberry.field
     async def pipeline(self, info: strawberry.Info) -> Pipeline | None:
@@ -382,8 +410,8 @@ class Opportunity:
 
 async def _visible_opportunity(info: strawberry.Info, opp_id: uuid.UUID) -> Opportunity | None:
     caller = _caller(info)
-    async with _state(info).sessions() as session:
-        o = await PipelineRepository(session).opportunity(caller.org_id, opp_id)
+    async with _state(info).connection() as conn:
+        o = await direct.load_opportunity(conn, caller.org_id, opp_id)
     if o is None or not d.can_see(caller, o.org_id, o.owner_id, o.team):
         return None
     return Opportunity.of(o)
@@ -635,15 +663,19 @@ async def _opportunity_connection(
                 raise InvalidInput.field("after", "is not a valid cursor") from None
     except DomainError as error:
         raise _query_error(error) from None
-    async with _state(info).sessions() as session:
-        repo = PipelineRepository(session)
-        pipelines = {p.id: p for p in await repo.pipelines(caller.org_id)}
+    state = _state(info)
+    async with state.connection() as conn:
+        # Pipelines only when needed: for the stale filter here, or when the selection asks
+        # for a node's stage or pipeline (then once for the whole page).
+        known = None
         stale_before = None
         if filter.stale:
+            known = await state.pipelines.current(conn, caller.org_id)
             stale_before = d.stale_thresholds(
-                [s for p in pipelines.values() for s in p.stages], h.utcnow()
+                [s for p in known.values() for s in p.stages], h.utcnow()
             )
-        rows = await repo.opportunity_page(
+        rows = await direct.opportunity_page(
+            conn,
             caller,
             OpportunityQuery(
                 owner_ids=filter.owner_ids, stage_ids=filter.stage_ids,
@@ -655,10 +687,11 @@ async def _opportunity_connection(
             limit=size, after=cursor,
         )
     page = rows[:size]
+    pipelines = PipelineSource(state, caller.org_id, known)
     edges = [
         OpportunityEdge(
             cursor=kit.encode_cursor(o.created_at.isoformat(), o.id),
-            node=Opportunity.of(o, pipelines.get(o.pipeline_id)),
+            node=Opportunity.of(o, pipelines),
         )
         for o in page
     ]
@@ -899,15 +932,19 @@ class Mutation:
         expected_version: int,
     ) -> OpportunityResult:
         caller = _caller(info)
+        state = _state(info)
 
-        async def run(uow: h.PipelineUnitOfWork) -> d.Opportunity:
-            return await h.move_opportunity(
-                h.MoveOpportunity(caller, _id(id, "id"), _id(stage_id, "stageId"),
-                                  expected_version),
-                uow,
-            )
+        async def call() -> OpportunityPayload:
+            cmd = h.MoveOpportunity(caller, _id(id, "id"), _id(stage_id, "stageId"),
+                                    expected_version)
+            async with state.connection() as conn:
+                moved = await h.quick_move(cmd, conn, state.pipelines)
+            if moved is None:
+                async with state.work() as uow:
+                    moved = await h.move_opportunity(cmd, uow)
+            return OpportunityPayload(opportunity=Opportunity.of(moved))
 
-        return await _opportunity_result(info, run)  # type: ignore[no-any-return]
+        return await _answer(call)  # type: ignore[no-any-return]
 
     @strawberry.mutation
     async def mark_won(

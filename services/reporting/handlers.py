@@ -30,7 +30,8 @@ Projector = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
 
 _PROJECTION_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(PROJECTION_LOCK))
-_OPPORTUNITY_LOCKS = select(
+_OPPORTUNITY_LOCKS = select(  # the projection lock too: one round trip on the hot path
+    func.pg_advisory_xact_lock_shared(PROJECTION_LOCK),
     func.pg_advisory_xact_lock_shared(
         func.hashtextextended(bindparam("pipeline", type_=String), 0)
     ),
@@ -39,8 +40,10 @@ _OPPORTUNITY_LOCKS = select(
 
 
 async def project(envelope: Envelope, session: AsyncSession) -> None:
-    """The inbox consumers' handler: hold the projection lock, then apply the event."""
-    await session.execute(_PROJECTION_LOCK_SHARED)
+    """The inbox consumers' handler: hold the projection lock, then apply the event (the
+    opportunity projector takes the lock along with its own)."""
+    if PROJECTORS.get(envelope.type) not in (None, on_opportunity_event):
+        await session.execute(_PROJECTION_LOCK_SHARED)
     await apply_event(envelope, session)
 
 

@@ -101,7 +101,7 @@ async def test_funnel_equals_the_truth_after_random_operations(
 
     async with reporting.runtime.sessions() as session:
         o = t.opportunities.c
-        rows = dict((await session.execute(
+        rows: dict[str, int] = dict((await session.execute(
             select(o.status, func.count()).where(o.org_id == org.id).group_by(o.status)
         )).all())
         a = t.activities.c

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -34,7 +35,7 @@ ANALYTICS = """
 """
 
 
-async def figures(reporting: Reporting, org: Org, rep: uuid.UUID) -> list[object]:
+async def figures(reporting: Reporting, org: Org, rep: uuid.UUID) -> list[dict[str, Any]]:
     admin = org.token("admin")
     return [
         await funnel(reporting, admin),

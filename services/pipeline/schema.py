@@ -27,6 +27,7 @@ from crmkit.errors import DomainError, InvalidInput, ProblemCollector
 from services.pipeline import direct
 from services.pipeline import domain as d
 from services.pipeline import handlers as h
+from services.pipeline.execution import PlainLeafExecutionContext
 from services.pipeline.pipeline_cache import PipelineCache
 from services.pipeline.repository import ActivityQuery, OpportunityQuery, PipelineRepository
 
@@ -1153,4 +1154,6 @@ class Mutation:
 
 
 def create_schema() -> Schema:
-    return kit.build_schema(query=Query, mutation=Mutation, types=[Account, Member, Activity])
+    schema = kit.build_schema(query=Query, mutation=Mutation, types=[Account, Member, Activity])
+    schema.execution_context_class = PlainLeafExecutionContext
+    return schema

@@ -14,23 +14,16 @@ import argparse
 import asyncio
 import time
 import uuid
-from typing import Any
 
-from sqlalchemy import text
-
-from bench.leads.common import leads_service, messy_csv
+from bench.leads.common import (
+    leads_service,
+    machine_load,
+    messy_csv,
+    postgres_cpu_seconds,
+    process_cpu_seconds,
+    relay_drained,
+)
 from services.leads.cli_import import import_text
-
-
-async def relay_drained(runtime: Any) -> None:
-    for _ in range(10_000):
-        async with runtime.engine.connect() as conn:
-            unsent = (await conn.execute(
-                text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
-        if unsent == 0:
-            return
-        await asyncio.sleep(0.2)
-    raise TimeoutError("the outbox relay did not drain")
 
 
 async def main(rows: int) -> None:
@@ -40,18 +33,23 @@ async def main(rows: int) -> None:
         await import_text(messy_csv(rows // 10, seed=1), org, None, database_url=url)
         await relay_drained(runtime)
         csv = messy_csv(rows, seed=1)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), process_cpu_seconds()
+        pg_started = postgres_cpu_seconds()
         stages: dict[str, float] = {}
         report = await import_text(
             csv, org, uuid.uuid4(), database_url=url,
             progress=lambda stage, done, total: stages.__setitem__(
                 stage, time.perf_counter() - started),
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, process_cpu_seconds() - cpu_started
+        pg_ended = postgres_cpu_seconds()
         print(f"{rows} rows ({len(csv) / 1e6:.1f} MB): {report.created_count} created, "
               f"{len(report.duplicates)} duplicates, {len(report.invalid)} invalid "
               f"in {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s")
         print("  stage done at: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()))
+        pg = "" if pg_started is None or pg_ended is None else (
+            f", PostgreSQL {pg_ended - pg_started:.2f} s")
+        print(f"  CPU time: Python {cpu:.2f} s{pg}; {machine_load()}")
         relay_started = time.perf_counter()
         await relay_drained(runtime)
         relayed = time.perf_counter() - relay_started

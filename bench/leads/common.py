@@ -3,8 +3,10 @@ in-process (PostgreSQL/NATS from CRM_DATABASE_URL / CRM_NATS_URL, or embedded se
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import resource
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from crmkit.app import create_service_app
 from crmkit.auth import mint_dev_token
@@ -25,6 +28,36 @@ from services.leads.settings import LeadsSettings
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "leads" / "migrations"
 
+# The embedded PostgreSQL's data directory, to account for its CPU time (``None`` when the
+# benchmark runs against an outside server).
+_pgdata: Path | None = None
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds used so far by the embedded PostgreSQL (postmaster and every backend and
+    worker process): on a shared machine, CPU time says more than wall time."""
+    if _pgdata is None:
+        return None
+    postmaster = int((_pgdata / "postmaster.pid").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:  # its own time and that of its exited backends
+            total += sum(int(f) for f in fields[11:15])
+        elif parent == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 
 @contextlib.asynccontextmanager
 async def servers() -> AsyncIterator[tuple[str, str]]:
@@ -35,8 +68,10 @@ async def servers() -> AsyncIterator[tuple[str, str]]:
         nats = None if nats_url else EmbeddedNats(Path(work) / "nats")
         try:
             if postgres is not None:
+                global _pgdata
                 postgres.start()
                 database_url = postgres.url
+                _pgdata = postgres.pgdata
             if nats is not None:
                 nats.start()
                 nats_url = nats.url
@@ -50,8 +85,11 @@ async def servers() -> AsyncIterator[tuple[str, str]]:
 
 
 @contextlib.asynccontextmanager
-async def leads_service(pool_size: int = 20) -> AsyncIterator[tuple[Any, Any, str]]:
-    """(runtime, httpx client, leads database url) of a fresh leads service."""
+async def leads_service(
+    pool_size: int = 20, *, relay: bool = True
+) -> AsyncIterator[tuple[Any, Any, str]]:
+    """(runtime, httpx client, leads database url) of a fresh leads service; ``relay=False``
+    leaves its outbox relay off (as when the relay runs in a process of its own)."""
     async with servers() as (server_url, nats_url):
         name = f"crm_leads_bench_{uuid.uuid4().hex[:8]}"
         await ensure_database(server_url, name)
@@ -63,6 +101,7 @@ async def leads_service(pool_size: int = 20) -> AsyncIterator[tuple[Any, Any, st
                 db_pool_size=pool_size, default_lead_cap=100_000,
             )
             runtime, state = create_runtime(settings, database_url=url)
+            runtime.run_relay = relay
             app = create_service_app(runtime, schema, state=state)
             await runtime.start()
             try:
@@ -74,6 +113,23 @@ async def leads_service(pool_size: int = 20) -> AsyncIterator[tuple[Any, Any, st
                 await runtime.stop()
         finally:
             await drop_database(server_url, name)
+
+
+async def relay_drained(runtime: Any) -> None:
+    """Until the outbox relay has published every committed event."""
+    for _ in range(10_000):
+        async with runtime.engine.connect() as conn:
+            unsent = (await conn.execute(
+                text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
+        if unsent == 0:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the outbox relay did not drain")
+
+
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def token(org_id: uuid.UUID, role: str = "rep", member_id: uuid.UUID | None = None,

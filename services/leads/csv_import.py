@@ -133,53 +133,76 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         yield start, record
 
 
+class CsvRows:
+    """A file whose header has been matched; its rows are validated chunk by chunk (so an
+    import can write one chunk while the next is being read)."""
+
+    def __init__(self, text: str, region: str) -> None:
+        self._records = _records(text.lstrip("\ufeff"))
+        try:
+            _, header = next(self._records)
+        except StopIteration:
+            raise CsvFormatError("is empty: a header line is required") from None
+        except csv.Error as error:
+            raise CsvFormatError(f"cannot be read: {error}") from None
+        self.columns, self.ignored_columns = match_headers(header)
+        self.region = region
+        self._width = len(header)
+        self._finished = False
+
+    def chunks(self, size: int) -> Iterator[tuple[list[ParsedRow], list[InvalidRow]]]:
+        """(valid rows, invalid rows) of up to ``size`` records at a time, in file order."""
+        while not self._finished:
+            yield self._chunk(size)
+
+    def _chunk(self, size: int) -> tuple[list[ParsedRow], list[InvalidRow]]:
+        rows: list[ParsedRow] = []
+        invalid: list[InvalidRow] = []
+        width, region = self._width, self.region
+        # Column index per lead field (-1: no such column), looked up once per file.
+        indexes = [self.columns.get(name, -1) for name in _FIELDS]
+        taken = 0
+        try:
+            for line, record in self._records:
+                taken += 1
+                count = len(record)
+                if count > width and any(v.strip() for v in record[width:]):
+                    invalid.append(
+                        InvalidRow(line, f"has {count} values but the header has {width}")
+                    )
+                else:
+                    values = [record[i] if 0 <= i < count else None for i in indexes]
+                    problems = ProblemCollector()
+                    fields = build_lead_fields(
+                        company=values[0], contact_name=values[1], email=values[2],
+                        phone=values[3], website=values[4], source=values[5], notes=values[6],
+                        tags=values[7], priority=values[8], region=region, problems=problems,
+                    )
+                    if problems.problems:
+                        reason = "; ".join(
+                            f"{'.'.join(p.path)} {p.message}"
+                            for p in problems.problems[:MAX_LINE_PROBLEMS]
+                        )
+                        invalid.append(InvalidRow(line, reason))
+                    else:
+                        rows.append(ParsedRow(line, fields))
+                if taken >= size:
+                    return rows, invalid
+        except csv.Error as error:
+            raise CsvFormatError(f"cannot be read: {error}") from None
+        self._finished = True
+        return rows, invalid
+
+
+_FIELDS: Final = ("company", "contact_name", "email", "phone", "website", "source", "notes",
+                  "tags", "priority")
+
+
 def parse_csv(text: str, region: str) -> ParsedFile:
     """Header matching, then every row validated and normalised (problems per line)."""
-    records = _records(text.lstrip("\ufeff"))
-    try:
-        _, header = next(records)
-    except StopIteration:
-        raise CsvFormatError("is empty: a header line is required") from None
-    except csv.Error as error:
-        raise CsvFormatError(f"cannot be read: {error}") from None
-    columns, ignored = match_headers(header)
-    parsed = ParsedFile(columns=columns, ignored_columns=ignored)
-    width = len(header)
-    get = {name: index for name, index in columns.items()}
-    try:
-        for line, record in records:
-            if len(record) > width and any(v.strip() for v in record[width:]):
-                parsed.invalid.append(
-                    InvalidRow(line, f"has {len(record)} values but the header has {width}")
-                )
-                continue
-
-            def value(name: str, record: list[str] = record) -> str | None:
-                index = get.get(name)
-                return record[index] if index is not None and index < len(record) else None
-
-            problems = ProblemCollector()
-            fields = build_lead_fields(
-                company=value("company"),
-                contact_name=value("contact_name"),
-                email=value("email"),
-                phone=value("phone"),
-                website=value("website"),
-                source=value("source"),
-                notes=value("notes"),
-                tags=value("tags"),
-                priority=value("priority"),
-                region=region,
-                problems=problems,
-            )
-            if problems.problems:
-                reason = "; ".join(
-                    f"{'.'.join(p.path)} {p.message}"
-                    for p in problems.problems[:MAX_LINE_PROBLEMS]
-                )
-                parsed.invalid.append(InvalidRow(line, reason))
-            else:
-                parsed.rows.append(ParsedRow(line, fields))
-    except csv.Error as error:
-        raise CsvFormatError(f"cannot be read: {error}") from None
+    reader = CsvRows(text, region)
+    parsed = ParsedFile(columns=reader.columns, ignored_columns=reader.ignored_columns)
+    for rows, invalid in reader.chunks(50_000):
+        parsed.rows += rows
+        parsed.invalid += invalid
     return parsed

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
+
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts.leads import (
     AccountCreated,
@@ -17,6 +19,7 @@ from crmkit.contracts.leads import (
     LeadUpdated,
     MemberUpdated,
 )
+from services.leads.domain import LeadFields
 from services.leads.records import AccountRecord, LeadRecord
 
 EMITS: tuple[type[Event], ...] = (
@@ -107,3 +110,40 @@ def account_updated(account: AccountRecord, changed: list[str]) -> AccountUpdate
         owner_id=account.owner_id,
         team=account.owner_team,
     )
+
+
+def lead_assigned(
+    lead: LeadRecord, previous_status: str, previous_owner: uuid.UUID | None,
+    previous_team: str | None, cap: int, actor: uuid.UUID, via: str,
+) -> LeadAssigned:
+    """``lead`` as it is after the assignment (the claim statement builds the same payload
+    in SQL)."""
+    assert lead.owner_id is not None
+    return LeadAssigned(
+        lead_id=lead.id, owner_id=lead.owner_id, team=lead.owner_team, owner_lead_cap=cap,
+        assigned_by=actor, via=via,
+        previous_owner_id=previous_owner, previous_team=previous_team, status=lead.status,
+        previous_status=previous_status, assigned_at=lead.assigned_at,
+    )
+
+
+def lead_created_envelope_json(
+    *, event_id: uuid.UUID, lead_id: uuid.UUID, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+    import_id: uuid.UUID, created_at: str, fields: LeadFields,
+) -> str:
+    """The ``lead.created`` envelope of an imported lead as JSON, in the exact shape of
+    ``Envelope.wrap(lead_created(record))`` (a test compares the two); built directly because
+    an import makes 100,000 of them and pydantic costs ~40 us each. ``created_at`` is the
+    ISO 8601 form of the leads' ``created_at`` (formatted once per import)."""
+    return orjson.dumps({
+        "id": event_id, "type": LeadCreated.TYPE, "version": LeadCreated.VERSION,
+        "occurred_at": created_at, "org_id": org_id, "actor_id": actor_id,
+        "aggregate_id": lead_id, "aggregate_version": 1,
+        "payload": {
+            "lead_id": lead_id, "company": fields.company, "contact_name": fields.contact_name,
+            "email": fields.email, "phone": fields.phone, "website": fields.website,
+            "domain": fields.domain, "source": fields.source, "priority": fields.priority,
+            "tags": fields.tags, "status": "NEW", "owner_id": None, "team": None,
+            "created_via": "import", "import_id": import_id, "created_at": created_at,
+        },
+    }).decode()

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.auth import Caller
 from crmkit.contracts.leads import (
-    LeadAssigned,
     LeadConverted,
     LeadReleased,
     LeadStatusChanged,
@@ -407,19 +406,6 @@ async def _lock_claimer(
     return member, cap, active
 
 
-def _assigned_event(
-    lead: LeadRecord, previous_status: str, previous_owner: uuid.UUID | None,
-    previous_team: str | None, cap: int, actor: uuid.UUID, via: str,
-) -> LeadAssigned:
-    assert lead.owner_id is not None
-    return LeadAssigned(
-        lead_id=lead.id, owner_id=lead.owner_id, team=lead.owner_team, owner_lead_cap=cap,
-        assigned_by=actor, via=via,  # type: ignore[arg-type]
-        previous_owner_id=previous_owner, previous_team=previous_team, status=lead.status,
-        previous_status=previous_status, assigned_at=lead.assigned_at,
-    )
-
-
 @dataclass(frozen=True)
 class ClaimNextLeads:
     caller: Caller
@@ -428,27 +414,28 @@ class ClaimNextLeads:
 
 
 async def claim_next_leads(cmd: ClaimNextLeads, uow: LeadsUnitOfWork) -> ClaimResult:
-    """The highest-priority, oldest pool leads, as many as asked and the cap still allows."""
+    """The highest-priority, oldest pool leads, as many as asked and the cap still allows
+    (``domain.claimable``, applied in the claim statement); their ``lead.assigned`` events
+    are written by that statement too."""
     if not 1 <= cmd.count <= domain.MAX_CLAIM_BATCH:
         raise InvalidInput.field("count", f"must be between 1 and {domain.MAX_CLAIM_BATCH}")
     caller = cmd.caller
-    member, cap, active = await _lock_claimer(caller, uow)
-    room = domain.claimable(cap, active, cmd.count)
-    claimed: list[LeadRecord] = []
-    # A row skipped because another claimer held it may leave the batch short; try again
-    # while the pool still yields rows.
-    while len(claimed) < room:
-        batch = await uow.repo.claim_from_pool(
-            caller.org_id, member.id, member.team, room - len(claimed), cmd.pool_filter
+    claimer = await uow.repo.lock_claimer(caller.org_id, caller.member_id)
+    if claimer is None:
+        raise NotFoundError("Member", caller.member_id)
+    batch = await uow.repo.claim_next(caller.org_id, claimer, cmd.count, cmd.pool_filter)
+    active = batch.active_before
+    claimed = list(batch.leads)
+    room = domain.claimable(claimer.lead_cap, active, cmd.count)
+    # A row that a rolled-back claimer held was skipped and may leave the batch short; try
+    # again while the pool still yields rows (the statement re-counts, so the cap holds).
+    while batch.leads and len(claimed) < room:
+        batch = await uow.repo.claim_next(
+            caller.org_id, claimer, cmd.count - len(claimed), cmd.pool_filter
         )
-        if not batch:
-            break
-        for item in batch:
-            claimed.append(item.lead)
-            _emit(uow, caller, caller.org_id, item.lead.id, item.lead.version, _assigned_event(
-                item.lead, item.previous_status, None, None, cap, caller.member_id, "claim"))
+        claimed.extend(batch.leads)
     await uow.commit()
-    return ClaimResult(claimed, cmd.count, cap, active + len(claimed))
+    return ClaimResult(claimed, cmd.count, claimer.lead_cap, active + len(claimed))
 
 
 @dataclass(frozen=True)
@@ -469,7 +456,7 @@ async def claim_lead(cmd: ClaimLead, uow: LeadsUnitOfWork) -> LeadRecord:
         values["status_changed_at"] = _now()
     previous_status = lead.status
     lead = await uow.repo.update_lead(caller.org_id, lead.id, values)
-    _emit(uow, caller, caller.org_id, lead.id, lead.version, _assigned_event(
+    _emit(uow, caller, caller.org_id, lead.id, lead.version, events.lead_assigned(
         lead, previous_status, None, None, cap, caller.member_id, "claim"))
     await uow.commit()
     return lead
@@ -506,7 +493,7 @@ async def _release(
     lead = await uow.repo.update_lead(lead.org_id, lead.id, values)
     _emit(uow, actor, lead.org_id, lead.id, lead.version, LeadReleased(
         lead_id=lead.id, previous_owner_id=previous.owner_id, previous_team=previous.owner_team,
-        released_by=actor, reason=reason, status=lead.status,  # type: ignore[arg-type]
+        released_by=actor, reason=reason, status=lead.status,
         previous_status=previous.status,
     ))
     return lead
@@ -552,7 +539,7 @@ async def assign_leads(cmd: AssignLeads, uow: LeadsUnitOfWork) -> list[LeadRecor
             values["status_changed_at"] = _now()
         updated = await uow.repo.update_lead(caller.org_id, lead.id, values)
         via = "assignment" if lead.owner_id is None else "reassignment"
-        _emit(uow, caller, caller.org_id, updated.id, updated.version, _assigned_event(
+        _emit(uow, caller, caller.org_id, updated.id, updated.version, events.lead_assigned(
             updated, lead.status, lead.owner_id, lead.owner_team, cap, caller.member_id, via))
         result[lead.id] = updated
     await uow.commit()

@@ -105,6 +105,13 @@ def _fast_parse(cleaned: str, region: str) -> PhoneNumber | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _possible_length(country_code: int, digits: int) -> bool:
+    """``phonenumbers.is_possible_number`` for a number of that country and length."""
+    sample = PhoneNumber(country_code=country_code, national_number=int("1" * digits))
+    return bool(phonenumbers.is_possible_number(sample))
+
+
 def normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """E.164 form of a phone number, national numbers read in ``region``; ``None`` when empty.
 
@@ -119,12 +126,17 @@ def normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
         return None
     cleaned = _PHONE_PUNCTUATION.sub("", value)
     number = _fast_parse(cleaned, region)
-    if number is None:
+    if number is not None:
+        # A fast-parsed number has no leading zero or extension: whether it is possible
+        # depends on its country and length only.
+        possible = _possible_length(number.country_code, len(str(number.national_number)))
+    else:
         try:
             number = phonenumbers.parse(value, region.upper())
         except NumberParseException:
             raise NormalisationError("is not a valid phone number") from None
-    if not phonenumbers.is_possible_number(number):
+        possible = phonenumbers.is_possible_number(number)
+    if not possible:
         raise NormalisationError("is not a valid phone number")
     if number.italian_leading_zero or number.extension:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

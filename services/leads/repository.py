@@ -23,6 +23,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
+from crmkit.contracts.leads import LeadAssigned
+from crmkit.uow import OUTBOX_CHANNEL
 from services.leads.domain import ACTIVE_STATUSES, DedupeKeys, LeadStatus
 from services.leads.records import (
     AccountRecord,
@@ -50,9 +52,20 @@ class LeadFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    lead: LeadRecord
-    previous_status: str
+class Claimer:
+    """A member about to claim, locked for the rest of the transaction."""
+
+    member_id: uuid.UUID
+    team: str | None
+    lead_cap: int
+    """Effective: the member's own cap, else the org's default, else the service default."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    active_before: int
+    """Active leads the member held before this statement."""
+    leads: list[LeadRecord]
 
 
 def visible_leads(caller: Caller) -> ColumnElement[bool]:
@@ -66,26 +79,69 @@ def visible_leads(caller: Caller) -> ColumnElement[bool]:
     return and_(org, or_(*seen))
 
 
+_LOCK_CLAIMER_SQL = text("""
+SELECT m.team, COALESCE(m.lead_cap, s.default_lead_cap, CAST(:service_cap AS integer)) AS cap
+FROM members m LEFT JOIN org_settings s ON s.org_id = m.org_id
+WHERE m.org_id = :org_id AND m.id = :member_id
+FOR UPDATE OF m
+""")
+
+# One round trip per claim: count what the member holds, take up to what the cap still
+# allows (``domain.claimable``) from the pool, hand the rows over and write their
+# ``lead.assigned`` outbox rows, whose envelopes are built here in the exact shape of
+# ``Envelope.wrap(LeadAssigned(...))`` (a test compares them with the Python side).
+# The count needs a snapshot taken after the member row was locked (by an earlier
+# statement), so that a concurrent claim of the same member is seen.
 _CLAIM_SQL = """
-WITH picked AS (
+WITH active AS (
+    SELECT count(*) AS n FROM leads
+    WHERE org_id = :org_id AND owner_id = :member_id AND status = ANY(:active)
+),
+picked AS (
     SELECT id, status AS previous_status FROM leads
     WHERE org_id = :org_id AND owner_id IS NULL AND status = ANY(:active)
       {filters}
     ORDER BY priority DESC, created_at, id
-    LIMIT :limit
+    LIMIT (SELECT GREATEST(LEAST(CAST(:requested AS integer), CAST(:cap AS integer) - n), 0)
+           FROM active)
     FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE leads AS l SET
+        owner_id = :member_id,
+        owner_team = :team,
+        status = CASE WHEN l.status = 'NEW' THEN 'ASSIGNED' ELSE l.status END,
+        status_changed_at = CASE WHEN l.status = 'NEW' THEN now() ELSE l.status_changed_at END,
+        assigned_at = now(),
+        updated_at = now(),
+        version = l.version + 1
+    FROM picked
+    WHERE l.id = picked.id
+    RETURNING l.*, picked.previous_status
+),
+events AS (
+    INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
+    SELECT e.event_id, CAST(:subject AS text), e.id, jsonb_build_object(
+        'id', e.event_id, 'type', CAST(:subject AS text),
+        'version', CAST(:event_version AS integer), 'occurred_at', now(),
+        'org_id', e.org_id, 'actor_id', CAST(:member_id AS uuid),
+        'aggregate_id', e.id, 'aggregate_version', e.version,
+        'payload', jsonb_build_object(
+            'lead_id', e.id, 'owner_id', e.owner_id, 'team', e.owner_team,
+            'owner_lead_cap', CAST(:cap AS integer), 'assigned_by', CAST(:member_id AS uuid),
+            'via', 'claim', 'previous_owner_id', NULL, 'previous_team', NULL,
+            'status', e.status, 'previous_status', e.previous_status,
+            'assigned_at', e.assigned_at))
+    FROM (SELECT gen_random_uuid() AS event_id, c.* FROM claimed c
+          ORDER BY c.priority DESC, c.created_at, c.id) AS e
+    RETURNING 1
+),
+notified AS (
+    SELECT pg_notify(CAST(:channel AS text), '') FROM (SELECT 1 FROM events LIMIT 1) AS one
 )
-UPDATE leads AS l SET
-    owner_id = :member_id,
-    owner_team = :team,
-    status = CASE WHEN l.status = 'NEW' THEN 'ASSIGNED' ELSE l.status END,
-    status_changed_at = CASE WHEN l.status = 'NEW' THEN now() ELSE l.status_changed_at END,
-    assigned_at = now(),
-    updated_at = now(),
-    version = l.version + 1
-FROM picked
-WHERE l.id = picked.id
-RETURNING l.*, picked.previous_status
+SELECT a.n AS active_before, (SELECT count(*) FROM notified) AS notified, c.*
+FROM active a LEFT JOIN claimed c ON true
+ORDER BY c.priority DESC, c.created_at, c.id
 """
 
 
@@ -291,23 +347,34 @@ class LeadsRepository:
         )
         return LeadRecord.from_row((await self.session.execute(statement)).one())
 
-    async def claim_from_pool(
-        self,
-        org_id: uuid.UUID,
-        member_id: uuid.UUID,
-        team: str | None,
-        limit: int,
-        pool_filter: PoolFilter,
-    ) -> list[Claimed]:
-        """Take up to ``limit`` pool leads. Rows another transaction holds are skipped; a row
-        claimed meanwhile fails the ``owner_id IS NULL`` recheck, so no lead gets two owners."""
+    async def lock_claimer(self, org_id: uuid.UUID, member_id: uuid.UUID) -> Claimer | None:
+        """Lock the member row (serialises one member's claims and assignments, so the cap
+        check and the claim happen under the lock) and read their effective cap."""
+        row = (
+            await self.session.execute(
+                _LOCK_CLAIMER_SQL,
+                {"org_id": org_id, "member_id": member_id, "service_cap": self.default_lead_cap},
+            )
+        ).first()
+        return None if row is None else Claimer(member_id, row.team, row.cap)
+
+    async def claim_next(
+        self, org_id: uuid.UUID, claimer: Claimer, requested: int, pool_filter: PoolFilter
+    ) -> ClaimBatch:
+        """Take up to ``requested`` pool leads within the claimer's cap, with their events.
+        Rows another transaction holds are skipped; a row claimed meanwhile fails the
+        ``owner_id IS NULL`` recheck, so no lead gets two owners."""
         filters = []
         params: dict[str, Any] = {
             "org_id": org_id,
-            "member_id": member_id,
-            "team": team,
-            "limit": limit,
+            "member_id": claimer.member_id,
+            "team": claimer.team,
+            "cap": claimer.lead_cap,
+            "requested": requested,
             "active": list(ACTIVE_STATUSES),
+            "subject": LeadAssigned.TYPE,
+            "event_version": LeadAssigned.VERSION,
+            "channel": OUTBOX_CHANNEL,
         }
         if pool_filter.source is not None:
             filters.append("AND source = :source")
@@ -319,10 +386,9 @@ class LeadsRepository:
             filters.append("AND priority >= :min_priority")
             params["min_priority"] = pool_filter.min_priority
         statement = text(_CLAIM_SQL.format(filters=" ".join(filters)))
-        rows = await self.session.execute(statement, params)
-        claimed = [Claimed(LeadRecord.from_row(r), r.previous_status) for r in rows]
-        claimed.sort(key=lambda c: (-c.lead.priority, c.lead.created_at, c.lead.id))
-        return claimed
+        rows = (await self.session.execute(statement, params)).all()
+        leads = [LeadRecord.from_row(r) for r in rows if r.id is not None]
+        return ClaimBatch(active_before=rows[0].active_before, leads=leads)
 
     async def list_leads(
         self,

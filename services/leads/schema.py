@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry.extensions import ParserCache
 from strawberry.federation import Schema
 from strawberry.types import Info
 
@@ -41,7 +40,6 @@ from services.leads.records import (
     OrgSettingsRecord,
 )
 from services.leads.repository import LeadFilter, PoolFilter
-from services.leads.validation_cache import QueryValidationCache
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 T = TypeVar("T")
@@ -952,11 +950,8 @@ async def _status(
 
 
 def make_schema() -> Schema:
-    schema = build_schema(query=Query, mutation=Mutation, types=[Member, Account, Contact, Lead])
-    # Clients send the same few documents over and over: parsing and validating each once
-    # (rather than on every request) is most of a small mutation's CPU time.
-    schema.extensions = (ParserCache, QueryValidationCache, *schema.extensions)
-    return schema
+    # The kit's schema caches parsing and validation per document.
+    return build_schema(query=Query, mutation=Mutation, types=[Member, Account, Contact, Lead])
 
 
 schema = make_schema()

@@ -5,6 +5,8 @@ from collections import Counter
 import pytest
 
 from crmkit.contracts.leads import LeadAssigned, LeadReleased, MemberUpdated
+from services.leads.events import lead_assigned
+from services.leads.records import LeadRecord
 
 from .queries import (
     ASSIGN,
@@ -56,10 +58,21 @@ async def test_claim_next_takes_priority_then_age_within_cap(leads_service, org)
     assert again["leads"] == [] and again["activeLeads"] == 4
     one = (await leads_service.gql(token, CLAIM, id=low[2]))["claimLead"]
     assert one["__typename"] == "CapExceeded" and one["fits"] == 0
-    events = [e.parse(LeadAssigned) for e in await leads_service.events(org.id, LeadAssigned.TYPE)]
+    envelopes = await leads_service.events(org.id, LeadAssigned.TYPE)
+    events = [e.parse(LeadAssigned) for e in envelopes]
     assert len(events) == 4 and {e.via for e in events} == {"claim"}
     assert all(e.assigned_by == rep and e.owner_lead_cap == 4 and e.team == "alpha"
                for e in events)
+    # The claim statement builds its envelopes in SQL: exactly what the Python side emits.
+    assert [e.aggregate_id for e in envelopes] == [uuid.UUID(i) for i in [*high, *low[:2]]]
+    for envelope in envelopes:
+        [row] = await leads_service.sql("SELECT * FROM leads WHERE id = :id",
+                                        id=envelope.aggregate_id)
+        lead = LeadRecord.from_row(row)
+        assert envelope.parse(LeadAssigned) == lead_assigned(lead, "NEW", None, None, 4, rep,
+                                                             "claim")
+        assert (envelope.org_id, envelope.actor_id, envelope.aggregate_version) == (
+            org.id, rep, lead.version)
 
 
 async def test_claim_filter_and_release(leads_service, org):

@@ -19,7 +19,8 @@ def sdl_file(service: str) -> Path:
 def subgraph_sdl(service: str) -> str:
     """The SDL the service's code answers to ``{ _service { sdl } }``."""
     module = importlib.import_module(f"services.{service}.schema")
-    return federation_sdl(module.schema)
+    schema = module.schema if hasattr(module, "schema") else module.create_schema()
+    return federation_sdl(schema)
 
 
 def routing_urls(settings: Settings) -> dict[str, str]:

@@ -177,10 +177,12 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
         runtime = create_runtime(settings, database_url=reporting_url,
                                  consumer_prefix=f"reporting-lag-{suffix}")
         visible: dict[str, float] = {}
+        received: dict[str, float] = {}
         for consumer in runtime.consumers:
             original = consumer.apply
 
             async def timed(envelope: Envelope, original=original) -> bool:  # type: ignore[no-untyped-def]
+                received.setdefault(str(envelope.id), time.time())
                 applied = await original(envelope)
                 visible.setdefault(str(envelope.id), time.time())
                 return bool(applied)
@@ -221,6 +223,9 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
         while not all(i in visible for i in committed) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         lags = sorted((visible[i] - t) * 1000 for i, t in committed.items() if i in visible)
+        to_consumer = sorted((received[i] - t) * 1000 for i, t in committed.items()
+                             if i in received)
+        applying = sorted((visible[i] - received[i]) * 1000 for i in committed if i in visible)
         missing = len(committed) - len(lags)
         await runtime.stop()
         for name in (reporting_db, pipeline_db):
@@ -236,6 +241,10 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
     print(f"| p50 | p95 | p99 | max | mean |\n|---:|---:|---:|---:|---:|\n"
           f"| {pct(0.5):.0f} ms | {pct(0.95):.0f} ms | {pct(0.99):.0f} ms | {lags[-1]:.0f} ms "
           f"| {statistics.mean(lags):.0f} ms |")
+    for label, part in (("commit -> handed to the consumer", to_consumer),
+                        ("consumer -> projection committed", applying)):
+        print(f"  {label}: p50 {part[len(part) // 2]:.0f} ms, "
+              f"p99 {part[int(len(part) * 0.99)]:.0f} ms")
 
 
 def main() -> None:

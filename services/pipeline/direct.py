@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
-from crmkit.uow import OUTBOX_CHANNEL
 from services.pipeline import domain as d
 from services.pipeline.repository import OpportunityQuery
 from services.pipeline.tables import opportunities, pipelines, stages
@@ -188,7 +187,9 @@ async def load_opportunity(
 # the caller's decision saw it: same version (every user-visible change bumps it), same
 # derived gate inputs (activities and offers change those without a version bump) and the
 # pipeline at the version the decision used. Otherwise nothing is written and no row comes
-# back. NOTIFY is delivered at commit, waking the relay.
+# back. No NOTIFY: PostgreSQL serialises the commits of notifying transactions, WAL flush
+# included, which capped moves at one per flush (~50/s on a busy disk); the caller wakes
+# its process's relay instead.
 WRITE_MOVE = f"""
 WITH moved AS (
     UPDATE {opportunities.name} o
@@ -209,7 +210,7 @@ WITH moved AS (
     INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
     SELECT $15, $16, moved.id, CAST($17::text AS jsonb) FROM moved
 )
-SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM moved
+SELECT id FROM moved
 """
 
 

@@ -41,6 +41,8 @@ class PipelineState:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Table
     pipelines: PipelineCache = field(default_factory=PipelineCache)
+    # Tells this process's outbox relay that events were committed without a NOTIFY.
+    wake_relay: Callable[[], None] = lambda: None
 
     def work(self) -> h.PipelineUnitOfWork:
         return h.PipelineUnitOfWork(self.sessions, self.outbox)
@@ -940,7 +942,9 @@ class Mutation:
                                     expected_version)
             async with state.connection() as conn:
                 moved = await h.quick_move(cmd, conn, state.pipelines)
-            if moved is None:
+            if moved is not None:
+                state.wake_relay()
+            else:
                 async with state.work() as uow:
                     moved = await h.move_opportunity(cmd, uow)
             return OpportunityPayload(opportunity=Opportunity.of(moved))

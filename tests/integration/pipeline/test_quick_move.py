@@ -7,12 +7,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from crmkit.contracts import Envelope
 from services.pipeline import direct, events
 from services.pipeline import domain as d
 from services.pipeline.schema import PipelineState
 
-from .conftest import MOVE, SCHEDULE, People, Service, create_opportunity, stages
+from .conftest import (
+    MOVE,
+    SCHEDULE,
+    People,
+    Service,
+    create_opportunity,
+    eventually,
+    stages,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +103,41 @@ async def test_a_move_decided_on_what_has_changed_since_writes_nothing(
         "FROM opportunities WHERE id = :id", id=uuid.UUID(opp_id))
     assert (str(rows[0][0]), rows[0][1]) == (s["Identification"], 0)
     assert await pipeline_service.event_types(opp_id) == ["opportunity.created"]
+
+
+async def test_a_fast_move_reaches_jetstream_once(
+    pipeline_service: Service, people: People
+) -> None:
+    s = await stages(pipeline_service, people.rep)
+    opp_id = await _ready_for_qualification(pipeline_service, people.rep)
+    js = pipeline_service.runtime.broker.config.connection_state.stream
+    reader = await js.pull_subscribe(
+        "crm.pipeline.opportunity.stage_changed",
+        stream=pipeline_service.runtime.settings.stream_name,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
+    )
+    try:
+        moved = await _move(pipeline_service, people.rep, opp_id, s["Qualification"])
+        assert moved["__typename"] == "OpportunityPayload"
+
+        async def sent() -> bool:
+            rows = await pipeline_service.sql(
+                "SELECT count(*) FROM outbox WHERE aggregate_id = :id AND sent_at IS NULL",
+                id=uuid.UUID(opp_id))
+            return bool(rows[0][0] == 0)
+
+        await eventually(sent)
+        seen = []
+        while True:
+            try:
+                batch = await reader.fetch(100, timeout=1)
+            except TimeoutError:
+                break
+            for message in batch:
+                envelope = Envelope.from_json(message.data)
+                if str(envelope.aggregate_id) == opp_id:
+                    seen.append(envelope.aggregate_version)
+                await message.ack()
+        assert seen == [2]
+    finally:
+        await reader.unsubscribe()

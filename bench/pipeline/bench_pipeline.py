@@ -282,8 +282,9 @@ async def outbox_backlog(engine: Any) -> int:
 async def moves_with_cpu(run: Any, mover: Mover, engine: Any, cpu: ServiceCpu) -> str:
     """A move phase, then the wait for the relay to publish its events: the CPU per move
     counts the relay's share too."""
-    before = cpu.seconds()
+    before, client_before = cpu.seconds(), time.process_time()
     line: str = await run
+    client_ms = (time.process_time() - client_before) / max(1, len(mover.latencies)) * 1000
     drain_started = time.perf_counter()
     backlog = await outbox_backlog(engine)
     while backlog and time.perf_counter() - drain_started < 60:
@@ -291,8 +292,9 @@ async def moves_with_cpu(run: Any, mover: Mover, engine: Any, cpu: ServiceCpu) -
         backlog = await outbox_backlog(engine)
     drained = time.perf_counter() - drain_started
     cpu_ms = (cpu.seconds() - before) / max(1, len(mover.latencies)) * 1000
-    return (f"{line}\n  service CPU {cpu_ms:.2f} ms/move (relay included); outbox drained "
-            f"{drained:.2f} s after the phase, {backlog} unsent")
+    return (f"{line}\n  service CPU {cpu_ms:.2f} ms/move (relay included), load generator "
+            f"CPU {client_ms:.2f} ms/move; outbox drained {drained:.2f} s after the phase, "
+            f"{backlog} unsent")
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -416,7 +416,7 @@ class ClaimNextLeads:
 async def claim_next_leads(cmd: ClaimNextLeads, uow: LeadsUnitOfWork) -> ClaimResult:
     """The highest-priority, oldest pool leads, as many as asked and the cap still allows
     (``domain.claimable``, applied in the claim statement); their ``lead.assigned`` events
-    are written by that statement too."""
+    are written by that statement too, without a NOTIFY: the caller wakes the relay."""
     if not 1 <= cmd.count <= domain.MAX_CLAIM_BATCH:
         raise InvalidInput.field("count", f"must be between 1 and {domain.MAX_CLAIM_BATCH}")
     caller = cmd.caller

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
 from crmkit.contracts.leads import LeadAssigned
-from crmkit.uow import OUTBOX_CHANNEL
 from services.leads.domain import ACTIVE_STATUSES, DedupeKeys, LeadStatus
 from services.leads.records import (
     AccountRecord,
@@ -90,6 +89,8 @@ FOR UPDATE OF m
 # allows (``domain.claimable``) from the pool, hand the rows over and write their
 # ``lead.assigned`` outbox rows, whose envelopes are built here in the exact shape of
 # ``Envelope.wrap(LeadAssigned(...))`` (a test compares them with the Python side).
+# No NOTIFY: PostgreSQL serialises the commits of notifying transactions, WAL flush included;
+# the caller wakes its process's relay instead (other processes' relays poll).
 # The count needs a snapshot taken after the member row was locked (by an earlier
 # statement), so that a concurrent claim of the same member is seen.
 _CLAIM_SQL = """
@@ -135,11 +136,8 @@ events AS (
     FROM (SELECT gen_random_uuid() AS event_id, c.* FROM claimed c
           ORDER BY c.priority DESC, c.created_at, c.id) AS e
     RETURNING 1
-),
-notified AS (
-    SELECT pg_notify(CAST(:channel AS text), '') FROM (SELECT 1 FROM events LIMIT 1) AS one
 )
-SELECT a.n AS active_before, (SELECT count(*) FROM notified) AS notified, c.*
+SELECT a.n AS active_before, (SELECT count(*) FROM events) AS events, c.*
 FROM active a LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.created_at, c.id
 """
@@ -374,7 +372,6 @@ class LeadsRepository:
             "active": list(ACTIVE_STATUSES),
             "subject": LeadAssigned.TYPE,
             "event_version": LeadAssigned.VERSION,
-            "channel": OUTBOX_CHANNEL,
         }
         if pool_filter.source is not None:
             filters.append("AND source = :source")

@@ -51,6 +51,8 @@ class LeadsState:
 
     make_uow: Callable[[], LeadsUnitOfWork]
     registered: set[tuple[Any, ...]] = field(default_factory=set)
+    wake_relay: Callable[[], None] = lambda: None
+    """Tells this process's outbox relay that events were committed without a NOTIFY."""
 
 
 def _state(info: Info[GraphQLContext, None]) -> LeadsState:
@@ -785,6 +787,8 @@ class Mutation:
         async def action(caller: Caller, uow: LeadsUnitOfWork) -> ClaimPayload:
             result = await handlers.claim_next_leads(handlers.ClaimNextLeads(
                 caller, count, PoolFilter(f.source, f.tag, f.min_priority)), uow)
+            if result.leads:
+                _state(info).wake_relay()
             return ClaimPayload(leads=[Lead.from_record(r) for r in result.leads],
                                 requested=result.requested, lead_cap=result.lead_cap,
                                 active_leads=result.active_leads)

@@ -8,7 +8,7 @@ from crmkit.contracts import Envelope
 from crmkit.contracts.leads import LeadAssigned, LeadCreated, LeadReleased
 from services.leads.workers import return_idle_leads_once
 
-from .queries import CLAIM, CREATE_LEAD, ME, SETTINGS
+from .queries import CLAIM, CLAIM_NEXT, CREATE_LEAD, ME, SETTINGS
 
 pytestmark = pytest.mark.integration
 
@@ -100,9 +100,13 @@ async def test_events_reach_the_bus_once(leads_service, crm_servers, org):
         lead_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Bus"}))[
             "createLead"]["lead"]["id"]
         await leads_service.gql(rep, CLAIM, id=lead_id)
+        next_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Bus 2"}))[
+            "createLead"]["lead"]["id"]
+        claimed = (await leads_service.gql(rep, CLAIM_NEXT, count=1))["claimNextLeads"]
+        assert [lead["id"] for lead in claimed["leads"]] == [next_id]
 
         async def collect() -> None:
-            while len(received) < 2:
+            while len(received) < 4:
                 message = await subscription.next_msg(timeout=10)
                 envelope = Envelope.from_json(message.data)
                 if envelope.org_id == org.id:
@@ -112,8 +116,8 @@ async def test_events_reach_the_bus_once(leads_service, crm_servers, org):
         await subscription.unsubscribe()
     finally:
         await connection.close()
-    assert [e.type for e in received] == [LeadCreated.TYPE, LeadAssigned.TYPE]
-    assert {str(e.aggregate_id) for e in received} == {lead_id}
+    assert [e.type for e in received] == [LeadCreated.TYPE, LeadAssigned.TYPE] * 2
+    assert [str(e.aggregate_id) for e in received] == [lead_id, lead_id, next_id, next_id]
     unsent = None
     for _ in range(200):  # the relay marks rows sent right after JetStream acks them
         unsent = await leads_service.sql(

@@ -191,3 +191,14 @@ async def test_fifty_concurrent_claimers_never_share_a_lead_or_exceed_a_cap(lead
     assert sum(held.values()) == sum(caps.values()) == 271
     events = await leads_service.events(org.id, LeadAssigned.TYPE)
     assert Counter(str(e.aggregate_id) for e in events) == Counter(claimed)
+
+
+async def test_a_claim_wakes_the_relay_instead_of_notifying(leads_service, org, monkeypatch):
+    wakes = []
+    monkeypatch.setattr(leads_service.state, "wake_relay", lambda: wakes.append(1))
+    await pool(leads_service, org, 1)
+    _, token = await member(leads_service, org)
+    first = (await leads_service.gql(token, CLAIM_NEXT, count=5))["claimNextLeads"]
+    assert len(first["leads"]) == 1 and wakes == [1]
+    empty = (await leads_service.gql(token, CLAIM_NEXT, count=5))["claimNextLeads"]
+    assert empty["leads"] == [] and wakes == [1]

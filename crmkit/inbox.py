@@ -3,22 +3,35 @@
 The ``(consumer, event_id)`` row is inserted in the same transaction as the handler's effect,
 so a redelivered event finds it, is acked and skipped. A handler that keeps failing sends the
 message to ``crm.dlq.<consumer>`` with the error, logged, after ``max_deliveries`` attempts.
+
+A pulled batch is applied in order, in one transaction (one commit per batch instead of one
+per event). When any event of the batch fails, the batch is rolled back and its events are
+applied one transaction each, so only the failing event is retried or dead-lettered.
+
+The pull loop is ours (one fetch per round on the broker's JetStream connection) rather than
+faststream's batch subscriber: that one re-fetches with ever shorter deadlines, and a pull
+request that expires on the client but not yet on the server captures the next messages until
+their ack wait runs out (seen as 20-30 s stalls). See docs/adr/0005-inbox-pull-loop.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crmkit.bus import dlq_subject
+from crmkit.bus import DLQ_STREAM, dlq_subject
 from crmkit.contracts import Envelope
 
 log = logging.getLogger("crm.inbox")
@@ -39,7 +52,7 @@ class InboxConsumer:
         subject: str = "crm.>",
         stream: str = "CRM",
         max_deliveries: int = 5,
-        batch_size: int = 64,
+        batch_size: int = 100,
         ack_wait_seconds: float = 30.0,
     ) -> None:
         self.name = name
@@ -52,53 +65,125 @@ class InboxConsumer:
         self._batch_size = batch_size
         self._ack_wait = ack_wait_seconds
         self._broker: NatsBroker | None = None
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
         self.applied = 0
         self.skipped = 0
         self.dead_lettered = 0
 
     def register(self, broker: NatsBroker) -> None:
+        """Bind to the broker whose connection the consumer will pull on (see ``start``)."""
         self._broker = broker
-        subscriber = broker.subscriber(
+
+    async def start(self) -> None:
+        """Create or resume the durable consumer and start pulling."""
+        assert self._broker is not None, "register() the consumer with a broker first"
+        js: JetStreamContext = self._broker.config.connection_state.stream
+        self._subscription = await js.pull_subscribe(
             self._subject,
-            stream=JStream(self._stream, declare=False),
             durable=self.name,
-            pull_sub=PullSub(batch_size=self._batch_size, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-            config=ConsumerConfig(ack_wait=self._ack_wait, max_deliver=-1),
-            title=f"{self.name}:{self._subject}",
+            stream=self._stream,
+            config=ConsumerConfig(
+                durable_name=self.name,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=self._ack_wait,
+                max_deliver=-1,
+                filter_subject=self._subject,
+            ),
         )
-        subscriber(self.on_message)
+        self._running = True
+        self._task = asyncio.create_task(self._pull_loop(), name=f"inbox:{self.name}")
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _pull_loop(self) -> None:
+        assert self._subscription is not None
+        while self._running:
+            try:
+                messages = await self._subscription.fetch(self._batch_size, timeout=1.0)
+            except TimeoutError:
+                continue  # nothing new
+            except NatsError as error:
+                log.warning("consumer %s cannot fetch, retrying: %s", self.name, error)
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self.apply_messages(messages)
+            except Exception:
+                # Unacked messages come back after the ack wait; keep the loop alive.
+                log.exception("consumer %s could not settle a batch", self.name)
+                await asyncio.sleep(0.5)
+
+    async def _record(self, session: AsyncSession, envelope: Envelope) -> bool:
+        """The inbox row; False when this consumer has applied the event already."""
+        recorded = await session.execute(
+            insert(self._inbox)
+            .values(consumer=self.name, event_id=envelope.id, subject=envelope.type)
+            .on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        )
+        return recorded.first() is not None
 
     async def apply(self, envelope: Envelope) -> bool:
         """Apply one event with its inbox row; False when it had been applied already."""
-        async with self._sessions() as session, session.begin():
-            recorded = await session.execute(
-                insert(self._inbox)
-                .values(consumer=self.name, event_id=envelope.id, subject=envelope.type)
-                .on_conflict_do_nothing()
-                .returning(self._inbox.c.event_id)
-            )
-            if recorded.first() is None:
-                self.skipped += 1
-                return False
-            await self._handler(envelope, session)
-        self.applied += 1
-        return True
+        return (await self.apply_all([envelope]))[0]
 
-    async def on_message(self, decoded: Any, msg: NatsMessage) -> None:
-        # faststream already decoded the JSON; the raw bytes are what we validate and keep.
-        body: bytes = msg.body
-        try:
-            envelope = Envelope.from_json(body)
-        except ValidationError as error:
-            await self._dead_letter(body, msg, f"malformed envelope: {error}")
+    async def apply_all(self, envelopes: list[Envelope]) -> list[bool]:
+        """Apply events in order in one transaction; all or none of their effects commit."""
+        outcome: list[bool] = []
+        async with self._sessions() as session, session.begin():
+            for envelope in envelopes:
+                fresh = await self._record(session, envelope)
+                if fresh:
+                    await self._handler(envelope, session)
+                outcome.append(fresh)
+        self.applied += outcome.count(True)
+        self.skipped += outcome.count(False)
+        return outcome
+
+    async def apply_messages(self, messages: list[Msg]) -> None:
+        """Apply one pulled batch and settle every message (ack, nak or dead letter)."""
+        parsed: list[tuple[Msg, Envelope]] = []
+        for message in messages:
+            try:
+                parsed.append((message, Envelope.from_json(message.data)))
+            except ValidationError as error:
+                await self._dead_letter(message, f"malformed envelope: {error}")
+        if len(parsed) == 1:
+            await self._apply_one(*parsed[0])
+            return
+        if not parsed:
             return
         try:
-            await self.apply(envelope)
+            await self.apply_all([envelope for _, envelope in parsed])
         except Exception as error:
-            deliveries = _deliveries(msg)
+            log.info(
+                "consumer %s: batch of %d failed (%s); applying one by one",
+                self.name,
+                len(parsed),
+                error,
+            )
+            for message, envelope in parsed:
+                await self._apply_one(message, envelope)
+            return
+        for message, _ in parsed:
+            await message.ack()
+
+    async def _apply_one(self, message: Msg, envelope: Envelope) -> None:
+        try:
+            await self.apply_all([envelope])
+        except Exception as error:
+            deliveries = _deliveries(message)
             if deliveries >= self._max_deliveries:
-                await self._dead_letter(body, msg, f"{type(error).__name__}: {error}")
+                await self._dead_letter(message, f"{type(error).__name__}: {error}")
                 return
             log.warning(
                 "consumer %s failed on %s (delivery %d), will retry: %s",
@@ -107,28 +192,28 @@ class InboxConsumer:
                 deliveries,
                 error,
             )
-            await msg.nack(delay=min(0.2 * 2**deliveries, 10.0))
+            await message.nak(delay=min(0.2 * 2**deliveries, 10.0))
             return
-        await msg.ack()
+        await message.ack()
 
-    async def _dead_letter(self, body: bytes, msg: NatsMessage, reason: str) -> None:
+    async def _dead_letter(self, message: Msg, reason: str) -> None:
         assert self._broker is not None
         subject = dlq_subject(self.name)
-        original = getattr(msg.raw_message, "subject", "")
         await self._broker.publish(
-            body,
+            message.data,
             subject=subject,
-            headers={"Crm-Error": reason[:1000], "Crm-Original-Subject": str(original)},
-            stream="CRM_DLQ",
+            headers={"Crm-Error": reason[:1000], "Crm-Original-Subject": message.subject},
+            stream=DLQ_STREAM,
         )
         self.dead_lettered += 1
-        log.error("consumer %s dead-lettered a message from %s: %s", self.name, original, reason)
-        await msg.ack()
+        log.error(
+            "consumer %s dead-lettered a message from %s: %s", self.name, message.subject, reason
+        )
+        await message.ack()
 
 
-def _deliveries(msg: NatsMessage) -> int:
-    raw: Any = msg.raw_message
+def _deliveries(message: Msg) -> int:
     try:
-        return int(raw.metadata.num_delivered)
+        return int(message.metadata.num_delivered)
     except Exception:
         return 1

@@ -95,6 +95,8 @@ class ServiceRuntime:
         await self.broker.connect()
         await ensure_streams(self.broker.config.connection_state.stream, self.settings.stream_name)
         await self.broker.start()
+        for consumer in self.consumers:
+            await consumer.start()
         if self.run_relay:
             self.relay = OutboxRelay(
                 self.engine,
@@ -126,6 +128,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
         self._tasks.clear()
+        for consumer in self.consumers:
+            await consumer.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.engine.dispose()

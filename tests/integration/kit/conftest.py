@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from crmkit.bus import ensure_stream, ensure_streams, make_broker
 from crmkit.contracts import Event
 from crmkit.db import create_engine, drop_database, ensure_database, session_factory, with_database
+from crmkit.inbox import InboxConsumer
 from crmkit.tables import inbox_table, outbox_table
 from crmkit.testing.plugin import Servers
 
@@ -86,3 +87,20 @@ async def broker(crm_servers: Servers) -> AsyncIterator[NatsBroker]:
     await prepare_stream(broker)
     yield broker
     await broker.stop()
+
+
+StartConsumer = Callable[[InboxConsumer], Awaitable[None]]
+
+
+@pytest.fixture
+async def start_consumer() -> AsyncIterator[Callable[[InboxConsumer], Awaitable[None]]]:
+    """Starts consumers for a test and stops them after it."""
+    started: list[InboxConsumer] = []
+
+    async def start(consumer: InboxConsumer) -> None:
+        await consumer.start()
+        started.append(consumer)
+
+    yield start
+    for consumer in started:
+        await consumer.stop()

@@ -17,7 +17,7 @@ from crmkit.inbox import InboxConsumer
 from crmkit.relay import OutboxRelay
 from crmkit.uow import UnitOfWork
 
-from .conftest import STREAM, KitDb, WidgetCreated, effects, inbox, outbox, widgets
+from .conftest import STREAM, KitDb, StartConsumer, WidgetCreated, effects, inbox, outbox, widgets
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +96,9 @@ async def test_events_commit_with_the_change_or_not_at_all(clean_db: KitDb) -> N
         assert (await conn.execute(select(func.count()).select_from(widgets))).scalar() == 3
 
 
-async def test_round_trip_applies_each_event_once(clean_db: KitDb, broker: NatsBroker) -> None:
+async def test_round_trip_applies_each_event_once(
+    clean_db: KitDb, broker: NatsBroker, start_consumer: StartConsumer
+) -> None:
     ids = await create_widgets(clean_db, 50)
     consumer = InboxConsumer(
         f"kit-{uuid.uuid4().hex[:6]}",
@@ -107,7 +109,7 @@ async def test_round_trip_applies_each_event_once(clean_db: KitDb, broker: NatsB
         stream=STREAM,
     )
     consumer.register(broker)
-    await broker.start()
+    await start_consumer(consumer)
     relay = relay_for(clean_db, broker)
     assert await relay.relay_once() == 50
     assert await relay.relay_once() == 0
@@ -138,7 +140,9 @@ async def test_republished_event_is_dropped_by_the_stream(
     assert await stream_messages(broker) == 5
 
 
-async def test_redelivered_event_has_no_second_effect(clean_db: KitDb, broker: NatsBroker) -> None:
+async def test_redelivered_event_has_no_second_effect(
+    clean_db: KitDb, broker: NatsBroker, start_consumer: StartConsumer
+) -> None:
     (widget_id,) = await create_widgets(clean_db, 1)
     async with clean_db.engine.connect() as conn:
         raw = (await conn.execute(select(outbox.c.envelope))).scalar_one()
@@ -152,7 +156,7 @@ async def test_redelivered_event_has_no_second_effect(clean_db: KitDb, broker: N
         stream=STREAM,
     )
     consumer.register(broker)
-    await broker.start()
+    await start_consumer(consumer)
     # The same event twice on the bus, past the stream's duplicate check (new message ids).
     for _ in range(2):
         await broker.publish(
@@ -171,7 +175,9 @@ async def test_redelivered_event_has_no_second_effect(clean_db: KitDb, broker: N
     assert await effect_counts(clean_db) == {widget_id: 1}
 
 
-async def test_failing_handler_is_dead_lettered(clean_db: KitDb, broker: NatsBroker) -> None:
+async def test_failing_handler_is_dead_lettered(
+    clean_db: KitDb, broker: NatsBroker, start_consumer: StartConsumer
+) -> None:
     await create_widgets(clean_db, 1)
     attempts: list[uuid.UUID] = []
 
@@ -192,7 +198,7 @@ async def test_failing_handler_is_dead_lettered(clean_db: KitDb, broker: NatsBro
     consumer.register(broker)
     js = broker.config.connection_state.stream
     dlq = await js.pull_subscribe(f"crm.dlq.{name}", stream="CRM_DLQ")
-    await broker.start()
+    await start_consumer(consumer)
     await relay_for(clean_db, broker).relay_once()
 
     async def dead() -> bool:
@@ -230,14 +236,21 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
         await uow.commit()
     relays = [relay_for(clean_db, broker, batch_size=37) for _ in range(3)]
 
+    async def unsent() -> int:
+        async with clean_db.engine.connect() as conn:
+            count = await conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+            return int(count.scalar_one())
+
     async def drain(relay: OutboxRelay) -> None:
-        while await relay.relay_once():
-            pass
+        # A round can publish nothing while the other relays hold an aggregate's earlier
+        # events; the work is done when no row is left unsent.
+        for _ in range(1000):
+            if not await relay.relay_once() and not await unsent():
+                return
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(drain(r) for r in relays))
-    async with clean_db.engine.connect() as conn:
-        remaining = await conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-        assert remaining.scalar() == 0
+    assert await unsent() == 0
     assert await stream_messages(broker) == 600
     js = broker.config.connection_state.stream
     reader = await js.pull_subscribe("crm.kittest.>", stream=STREAM)
@@ -252,3 +265,34 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
     for versions in seen.values():
         assert versions == list(range(1, 31))
     await reader.unsubscribe()
+
+
+async def test_one_poisoned_event_in_a_batch_spares_the_others(
+    clean_db: KitDb, broker: NatsBroker, start_consumer: StartConsumer
+) -> None:
+    ids = await create_widgets(clean_db, 12)
+    poisoned = ids[5]
+
+    async def fails_on_one(envelope: Envelope, session: AsyncSession) -> None:
+        if envelope.parse(WidgetCreated).widget_id == poisoned:
+            raise RuntimeError("cannot project this one")
+        await apply_effect(envelope, session)
+
+    consumer = InboxConsumer(
+        f"kit-{uuid.uuid4().hex[:6]}",
+        fails_on_one,
+        clean_db.sessions,
+        inbox,
+        subject="crm.kittest.>",
+        stream=STREAM,
+        max_deliveries=2,
+    )
+    consumer.register(broker)
+    await relay_for(clean_db, broker).relay_once()  # all twelve wait in the stream
+    await start_consumer(consumer)
+
+    async def settled() -> bool:
+        return consumer.dead_lettered == 1 and len(await effect_counts(clean_db)) == 11
+
+    await wait_for(settled, seconds=30)
+    assert await effect_counts(clean_db) == {i: 1 for i in ids if i != poisoned}

@@ -38,7 +38,7 @@ async def test_relay_resumes_after_nats_is_killed_mid_stream(
             stream=STREAM,
         )
         consumer.register(broker)
-        await broker.start()
+        await consumer.start()
         relay = OutboxRelay(
             clean_db.engine,
             outbox,
@@ -77,5 +77,6 @@ async def test_relay_resumes_after_nats_is_killed_mid_stream(
             )
             assert unsent.scalar() == 0
     finally:
+        await consumer.stop()
         await broker.stop()
         nats.stop()

@@ -16,12 +16,11 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-import asyncpg
 from faststream.nats import NatsBroker
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crmkit.uow import OUTBOX_CHANNEL
+from crmkit.uow import on_outbox_commit
 
 log = logging.getLogger("crm.relay")
 
@@ -57,7 +56,7 @@ class OutboxRelay:
         *,
         stream: str = "CRM",
         batch_size: int = 500,
-        idle_poll_seconds: float = 1.0,
+        idle_poll_seconds: float = 0.25,
         publish_timeout: float = 5.0,
     ) -> None:
         self._engine = engine
@@ -117,9 +116,9 @@ class OutboxRelay:
             sent.append(row.seq)
         return sent
 
-    async def run(self, stop: asyncio.Event, listen_dsn: str | None = None) -> None:
-        """Relay until ``stop`` is set; wakes on NOTIFY from committing writers."""
-        listener = await self._listen(listen_dsn) if listen_dsn else None
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; woken by this process's commits, else polling."""
+        unsubscribe = on_outbox_commit(self.wake)
         backoff = 0.1
         try:
             while not stop.is_set():
@@ -138,8 +137,7 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wait(stop), self._idle_poll)
         finally:
-            if listener is not None:
-                await listener.close()
+            unsubscribe()
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -148,11 +146,6 @@ class OutboxRelay:
         finally:
             for w in waiters:
                 w.cancel()
-
-    async def _listen(self, dsn: str) -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn)
-        await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-        return conn
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from sqlalchemy import MetaData, Table, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crmkit.bus import ensure_streams, make_broker
@@ -42,6 +41,7 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list)
     _started: bool = False
+    _relay_engine: AsyncEngine | None = None
 
     @classmethod
     def create(
@@ -98,19 +98,18 @@ class ServiceRuntime:
         for consumer in self.consumers:
             await consumer.start()
         if self.run_relay:
+            # The relay gets connections of its own: a service busy with requests must not
+            # starve the publishing of its events.
+            self._relay_engine = create_engine(str(self.engine.url.render_as_string(
+                hide_password=False)), pool_size=1)
             self.relay = OutboxRelay(
-                self.engine,
+                self._relay_engine,
                 self.outbox,
                 self.broker,
                 stream=self.settings.stream_name,
                 batch_size=self.settings.outbox_batch_size,
             )
-            listen_dsn = (
-                make_url(self.engine.url)
-                .set(drivername="postgresql")
-                .render_as_string(hide_password=False)
-            )
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop, listen_dsn)))
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
         self._stop.clear()
         self._tasks += [asyncio.create_task(worker(self._stop)) for worker in self._workers]
         self._started = True
@@ -132,6 +131,9 @@ class ServiceRuntime:
             await consumer.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
+        if self._relay_engine is not None:
+            await self._relay_engine.dispose()
+            self._relay_engine = None
         await self.engine.dispose()
 
     async def database_ready(self) -> bool:

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.contracts import Envelope
 
-OUTBOX_CHANNEL = "crm_outbox"
+# Relays of this process, woken after a commit that wrote outbox rows. Not a NOTIFY: PostgreSQL
+# serialises notifying commits (one flush at a time), which capped writes near 50/s. Relays of
+# other processes find the rows by polling.
+_commit_listeners: set[Callable[[], None]] = set()
+
+
+def on_outbox_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after each commit that wrote outbox rows; returns the unsubscriber."""
+    _commit_listeners.add(listener)
+    return lambda: _commit_listeners.discard(listener)
+
+
+def outbox_committed() -> None:
+    """Tell this process's relays that committed outbox rows wait (for writers that bypass
+    :class:`UnitOfWork`, e.g. set-based inserts)."""
+    for listener in tuple(_commit_listeners):
+        listener()
 
 
 async def stage_events(session: AsyncSession, outbox: Table, events: list[Envelope]) -> None:
-    """Write ``events`` to the outbox inside the caller's transaction and wake the relay."""
+    """Write ``events`` to the outbox inside the caller's transaction."""
     if not events:
         return
     await session.execute(
@@ -29,8 +46,6 @@ async def stage_events(session: AsyncSession, outbox: Table, events: list[Envelo
             for e in events
         ],
     )
-    # Delivered on commit only, so the relay never wakes for a rolled-back change.
-    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
 
 class UnitOfWork:
@@ -78,9 +93,12 @@ class UnitOfWork:
         return tuple(self._events)
 
     async def commit(self) -> None:
+        wrote_events = bool(self._events)
         await stage_events(self.session, self._outbox, self._events)
         await self.session.commit()
         self._events = []
+        if wrote_events:
+            outbox_committed()
 
     async def rollback(self) -> None:
         await self.session.rollback()

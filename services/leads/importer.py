@@ -25,7 +25,7 @@ from typing import Any, Final
 from sqlalchemy import text
 
 from crmkit.contracts.leads import LeadCreated
-from crmkit.uow import OUTBOX_CHANNEL
+from crmkit.uow import outbox_committed
 from services.leads.csv_import import CsvRows, InvalidRow, ParsedRow
 from services.leads.events import lead_created_envelope_json
 from services.leads.handlers import LeadsUnitOfWork
@@ -293,7 +293,7 @@ async def import_leads(
                      "actor_id": cmd.actor_id}
     await session.execute(text(_INSERT_LEADS), insert_params)
     await session.execute(text(_INSERT_OUTBOX), {"subject": LeadCreated.TYPE})
-    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
     await uow.commit()
+    outbox_committed()  # rows written by SQL, not through uow.emit
     report_progress("insert", report.created_count, report.created_count)
     return report

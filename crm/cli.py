@@ -114,40 +114,58 @@ def leads_import(
     actor: Annotated[str | None, typer.Option(help="Importing member id (UUID).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
 ) -> None:
-    """Import a (large) CSV file of leads with a progress bar."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    """Import a (large) CSV file of leads with a progress bar; all valid rows or none."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from crmkit.db import service_database_url
+    from crmkit.errors import InvalidInput
 
     module = importlib.import_module("services.leads.cli_import")
     settings = load_settings()
     if settings.database_url is None:
-        raise typer.BadParameter("set CRM_DATABASE_URL (or run inside `crm dev`)")
-    total = file.stat().st_size
+        raise typer.BadParameter("set CRM_DATABASE_URL (the server `crm dev` or production uses)")
     with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=console,
+        TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), console=console
     ) as progress:
-        task = progress.add_task("import", total=total)
-        report = asyncio.run(
-            module.import_file(
-                file,
-                _uuid(org, "--org"),
-                _uuid(actor, "--actor") if actor else None,
-                settings=settings,
-                dry_run=dry_run,
-                progress=lambda done: progress.update(task, completed=done),
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total or None)
+            progress.update(tasks[stage], completed=done, total=total or None)
+
+        try:
+            result = asyncio.run(
+                module.import_file(
+                    file,
+                    _uuid(org, "--org"),
+                    _uuid(actor, "--actor") if actor else None,
+                    database_url=service_database_url(settings.database_url, "leads"),
+                    progress=report,
+                    dry_run=dry_run,
+                )
             )
-        )
-    console.print(report.summary() if hasattr(report, "summary") else report)
+        except InvalidInput as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from None
+    verb = "would create" if result.dry_run else "created"
+    console.print(
+        f"{result.total_rows} rows: {verb} {result.created_count}, "
+        f"{len(result.duplicates)} duplicates, {len(result.invalid)} invalid"
+    )
+    for row in result.invalid[:20]:
+        console.print(f"  line {row.line}: {row.reason}")
 
 
 @reporting_app.command("rebuild")
 def reporting_rebuild() -> None:
     """Replay the event stream into fresh read tables and switch to them atomically."""
     module = importlib.import_module("services.reporting.rebuild")
-    report = asyncio.run(module.rebuild(load_settings()))
+    try:
+        report = asyncio.run(module.rebuild(load_settings()))
+    except module.RebuildError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
     console.print(report)
 
 

@@ -115,6 +115,10 @@ class InboxConsumer:
                 log.warning("consumer %s cannot fetch, retrying: %s", self.name, error)
                 await asyncio.sleep(0.5)
                 continue
+            except Exception:
+                log.exception("consumer %s: unexpected fetch failure, retrying", self.name)
+                await asyncio.sleep(0.5)
+                continue
             try:
                 await self.apply_messages(messages)
             except Exception:

@@ -58,18 +58,21 @@ def crm_servers() -> Iterator[Servers]:
 @pytest.fixture(scope="session")
 async def migrated_database(crm_servers: Servers) -> AsyncIterator[Callable[..., object]]:
     """``await migrated_database(service, script_location)`` -> URL of a fresh, migrated
-    database for this session (made once per service)."""
+    database for this session (made once per service). ``copy="name"`` gives a separate
+    database of the same service, for tests whose relays must not share an outbox with
+    another test's long-lived runtime."""
     made: dict[str, str] = {}
     suffix = uuid.uuid4().hex[:8]
 
-    async def make(service: str, script_location: Path) -> str:
-        if service not in made:
-            name = f"crm_{service}_test_{suffix}"
+    async def make(service: str, script_location: Path, copy: str = "") -> str:
+        key = f"{service}_{copy}" if copy else service
+        if key not in made:
+            name = f"crm_{key}_test_{suffix}"
             await ensure_database(crm_servers.database_url, name)
             url = with_database(crm_servers.database_url, name)
             await upgrade(script_location, url)
-            made[service] = url
-        return made[service]
+            made[key] = url
+        return made[key]
 
     yield make
     for url in made.values():

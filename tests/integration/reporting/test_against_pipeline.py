@@ -55,7 +55,9 @@ class Pipeline:
 async def pipeline(
     migrated_database: Any, reporting: Reporting
 ) -> AsyncIterator[Pipeline]:
-    url = await migrated_database("pipeline", PIPELINE_MIGRATIONS)
+    # A pipeline database of its own: the pipeline tests' session runtime relays the shared
+    # one's outbox to another NATS server.
+    url = await migrated_database("pipeline", PIPELINE_MIGRATIONS, copy="reporting")
     settings = PipelineSettings(
         environment="test", database_url=reporting.settings.database_url,
         nats_url=reporting.settings.nats_url, jwt_secret=DEV_JWT_SECRET,

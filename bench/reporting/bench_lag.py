@@ -33,7 +33,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
 
 from bench.servers import bench_servers, machine, today
 from crmkit.auth import Caller, Role
@@ -123,8 +122,7 @@ async def produce(pipeline_url: str, nats_url: str, org: str, rate: int, seconds
     await ensure_streams(broker.config.connection_state.stream)
     relay = OutboxRelay(engine, outbox, broker)
     stop = asyncio.Event()
-    dsn = make_url(engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
-    relay_task = asyncio.create_task(relay.run(stop, dsn))
+    relay_task = asyncio.create_task(relay.run(stop))
     fake = FakePipeline(session_factory(engine), outbox, uuid.UUID(org), opportunities)
     setup = fake.setup_events()
     for start in range(0, len(setup), 500):

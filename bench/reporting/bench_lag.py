@@ -177,15 +177,19 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
         visible: dict[str, float] = {}
         received: dict[str, float] = {}
         for consumer in runtime.consumers:
-            original = consumer.apply
+            original = consumer.apply_all
 
-            async def timed(envelope: Envelope, original=original) -> bool:  # type: ignore[no-untyped-def]
-                received.setdefault(str(envelope.id), time.time())
-                applied = await original(envelope)
-                visible.setdefault(str(envelope.id), time.time())
-                return bool(applied)
+            async def timed(envelopes: list[Envelope], original=original) -> list[bool]:  # type: ignore[no-untyped-def]
+                now = time.time()
+                for envelope in envelopes:
+                    received.setdefault(str(envelope.id), now)
+                applied = await original(envelopes)
+                now = time.time()
+                for envelope in envelopes:
+                    visible.setdefault(str(envelope.id), now)
+                return list(applied)
 
-            consumer.apply = timed  # type: ignore[method-assign]
+            consumer.apply_all = timed  # type: ignore[method-assign]
         await runtime.start()
 
         org = uuid.uuid4()

@@ -26,17 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crmkit.tables import inbox_table, outbox_table
+from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

@@ -23,16 +23,11 @@ def create_runtime(
 ) -> tuple[ServiceRuntime, LeadsState]:
     settings = settings or LeadsSettings()
     runtime = ServiceRuntime.create(SERVICE, settings, metadata, database_url=database_url)
-    def wake_relay() -> None:
-        if runtime.relay is not None:
-            runtime.relay.wake()
-
     state = LeadsState(
         make_uow=partial(
             LeadsUnitOfWork, runtime.sessions, runtime.outbox,
             default_lead_cap=settings.default_lead_cap,
         ),
-        wake_relay=wake_relay,
     )
     interval = getattr(settings, "idle_return_interval_seconds", 3600.0)
     runtime.spawn(lambda stop: idle_return_worker(state.make_uow, interval, stop))

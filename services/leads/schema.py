@@ -30,6 +30,7 @@ from crmkit.graphql import (
     page_size,
     parse_uuid,
 )
+from crmkit.uow import outbox_committed
 from services.leads import domain, handlers, importer
 from services.leads.domain import LeadStatus as DomainLeadStatus
 from services.leads.handlers import LeadsUnitOfWork
@@ -51,7 +52,7 @@ class LeadsState:
 
     make_uow: Callable[[], LeadsUnitOfWork]
     registered: set[tuple[Any, ...]] = field(default_factory=set)
-    wake_relay: Callable[[], None] = lambda: None
+    wake_relay: Callable[[], None] = outbox_committed
     """Tells this process's outbox relay that events were committed without a NOTIFY."""
 
 

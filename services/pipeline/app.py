@@ -46,11 +46,7 @@ def create_app(
     runtime: ServiceRuntime | None = None,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings, database_url=database_url)
-    def wake_relay() -> None:
-        if runtime.relay is not None:
-            runtime.relay.wake()
-
-    state = PipelineState(runtime.sessions, runtime.outbox, wake_relay=wake_relay)
+    state = PipelineState(runtime.sessions, runtime.outbox)
 
     async def on_startup() -> None:
         start_overdue_worker(runtime, state)

@@ -24,6 +24,7 @@ from strawberry.federation.types import FieldSet
 from crmkit import graphql as kit
 from crmkit.auth import Caller
 from crmkit.errors import DomainError, InvalidInput, ProblemCollector
+from crmkit.uow import outbox_committed
 from services.pipeline import direct
 from services.pipeline import domain as d
 from services.pipeline import handlers as h
@@ -42,7 +43,7 @@ class PipelineState:
     outbox: Table
     pipelines: PipelineCache = field(default_factory=PipelineCache)
     # Tells this process's outbox relay that events were committed without a NOTIFY.
-    wake_relay: Callable[[], None] = lambda: None
+    wake_relay: Callable[[], None] = outbox_committed
 
     def work(self) -> h.PipelineUnitOfWork:
         return h.PipelineUnitOfWork(self.sessions, self.outbox)

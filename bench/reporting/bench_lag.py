@@ -44,7 +44,7 @@ from crmkit.migrations import upgrade
 from crmkit.relay import OutboxRelay
 from crmkit.settings import DEV_JWT_SECRET
 from crmkit.tables import outbox_table
-from crmkit.uow import stage_events
+from crmkit.uow import outbox_committed, stage_events
 from services.reporting import queries
 from services.reporting.app import create_runtime
 from services.reporting.settings import ReportingSettings
@@ -79,6 +79,7 @@ class FakePipeline:
     async def commit(self, envelopes: list[Envelope]) -> None:
         async with self.sessions() as session, session.begin():
             await stage_events(session, self.outbox, envelopes)
+        outbox_committed()  # as the service's unit of work does: wake this process's relay
 
     def setup_events(self) -> list[Envelope]:
         configured = ev.PipelineConfigured(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import IntEnum
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, InvalidInput
@@ -329,6 +330,20 @@ def split_close_range(close_from: date, close_to: date) -> CloseRange:
 # --- access -----------------------------------------------------------------------------------
 
 
+class RollupLevel(IntEnum):
+    """How finely the funnel totals are kept: every total exists per owner, rolled up per
+    team and for the whole org, so a query reads the coarsest rows its scope allows (a few
+    hundred) instead of summing the per-owner rows of a whole org."""
+
+    OWNER = 0
+    TEAM = 1
+    ORG = 2
+
+
+# The owner of the rows rolled up above the owner level: no member has this id.
+NO_OWNER = uuid.UUID(int=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The rows a query may read: always one org, then an owner and/or a team."""
@@ -336,6 +351,13 @@ class Scope:
     org_id: uuid.UUID
     owner_id: uuid.UUID | None
     team: str | None
+
+    @property
+    def level(self) -> RollupLevel:
+        """The coarsest rollup of the funnel totals that still answers this scope exactly."""
+        if self.owner_id is not None:
+            return RollupLevel.OWNER
+        return RollupLevel.TEAM if self.team is not None else RollupLevel.ORG
 
 
 def resolve_scope(caller: Caller, owner_id: uuid.UUID | None, team: str | None) -> Scope:

@@ -487,7 +487,7 @@ async def forecast(
             conditions.append(table.c.close_month <= flt.date_to)
         return conditions
 
-    f = repo.aggregate(where).c
+    f = repo.aggregate(scope.level, where).c
     result = await session.execute(
         select(f.close_month, f.currency, func.sum(f.count), func.sum(f.amount),
                func.sum(f.weighted))

@@ -29,12 +29,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.reporting import tables as t
 from services.reporting.domain import (
+    NO_OWNER,
     CloseRange,
     Counters,
     FunnelKey,
     FunnelRow,
     OpportunityState,
     Rates,
+    RollupLevel,
     Scope,
     Stage,
 )
@@ -212,15 +214,27 @@ async def recompute_pipeline(
         literal(1),
     ).where(o.org_id == org_id, o.pipeline_id == pipeline_id, o.furthest_stage_id.is_not(None))
     union = in_stage.union_all(reached).subquery()
-    u = union.c
-    keys = [u.org_id, u.pipeline_id, u.stage_id, u.status, u.owner_id, u.team, u.currency,
-            u.close_month]
-    await session.execute(
-        t.funnel_totals.insert().from_select(
-            [c.name for c in keys] + ["count", "amount", "weighted", "reached"],
-            select(*keys, func.sum(u.count), func.sum(u.amount), func.sum(u.weighted),
-                   func.sum(u.reached)).group_by(*keys),
-        )
+    await session.execute(_insert_rolled_up(union))
+
+
+def _insert_rolled_up(rows: Any) -> Any:
+    """INSERT into the totals of ``rows`` (owner-level figures keyed like the totals, without
+    a level), summed at every rollup level. The caller makes sure no key exists yet."""
+    r = rows.c
+    levels = [
+        select(r.org_id, r.pipeline_id, literal(level.value).label("level"),
+               (r.owner_id if level is RollupLevel.OWNER else literal(NO_OWNER)).label("owner_id"),
+               r.stage_id, r.status,
+               (literal(None, t.funnel_totals.c.team.type) if level is RollupLevel.ORG
+                else r.team).label("team"),
+               r.currency, r.close_month, *(r[c] for c in _FUNNEL_COUNTERS))
+        for level in RollupLevel
+    ]
+    leveled = union_all(*levels).subquery("leveled")
+    keys = [leveled.c[c] for c in _TOTALS_KEY]
+    return insert(t.funnel_totals).from_select(
+        [*_TOTALS_KEY, *_FUNNEL_COUNTERS],
+        select(*keys, *(func.sum(leveled.c[c]) for c in _FUNNEL_COUNTERS)).group_by(*keys),
     )
 
 
@@ -254,6 +268,8 @@ _VERSION_COLUMNS = tuple(c.name for c in t.opportunity_versions.c if c.name != "
 _FUNNEL_KEY = ("pipeline_id", "stage_id", "status", "owner_id", "team", "currency",
                "close_month")
 _FUNNEL_COUNTERS = ("count", "amount", "weighted", "reached")
+_TOTALS_KEY = ("org_id", "pipeline_id", "level", "owner_id", "stage_id", "status", "team",
+               "currency", "close_month")
 
 
 def _param(name: str, column: Any) -> Any:
@@ -353,16 +369,17 @@ def scope_filter(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def aggregate(where: Callable[[Any], list[ColumnElement[bool]]]) -> Any:
-    """The funnel aggregate as it stands: folded totals plus deltas not yet folded, both
-    filtered by ``where(table)``; one statement, so one snapshot."""
-    columns = ("stage_id", "status", "currency", "close_month", "owner_id", "team",
-               *_FUNNEL_COUNTERS)
-    parts = [
-        select(*(table.c[c] for c in columns)).where(*where(table))
-        for table in (t.funnel_totals, t.funnel_deltas)
-    ]
-    return union_all(*parts).subquery("funnel")
+def aggregate(level: RollupLevel, where: Callable[[Any], list[ColumnElement[bool]]]) -> Any:
+    """The funnel aggregate as it stands: the totals rolled up to ``level`` plus the (owner
+    level) deltas not yet folded, both filtered by ``where(table)``; one statement, so one
+    snapshot. ``level`` must be one that ``where`` can filter exactly (``Scope.level``)."""
+    columns = ("stage_id", "status", "currency", "close_month", *_FUNNEL_COUNTERS)
+    totals = t.funnel_totals
+    return union_all(
+        select(*(totals.c[c] for c in columns))
+        .where(totals.c.level == level.value, *where(totals)),
+        select(*(t.funnel_deltas.c[c] for c in columns)).where(*where(t.funnel_deltas)),
+    ).subquery("funnel")
 
 
 COMPACTOR_LOCK = 0x5245504F5254 + 2
@@ -384,16 +401,10 @@ async def compact(session: AsyncSession, limit: int = 20_000, *, lock: bool = Tr
     moved = delete(t.funnel_deltas).where(d.id <= upto).returning(
         *(d[c] for c in ("org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS))
     ).cte("moved")
-    m = moved.c
-    keys = [m[c] for c in ("org_id", *_FUNNEL_KEY)]
-    summed = select(*keys, *(func.sum(m[c]) for c in _FUNNEL_COUNTERS)).group_by(*keys)
-    fold = insert(t.funnel_totals).from_select(
-        ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS], summed
-    )
+    fold = _insert_rolled_up(moved)
     result = await session.execute(
         fold.on_conflict_do_update(
-            index_elements=["org_id", "pipeline_id", "owner_id", "stage_id", "status", "team",
-                            "currency", "close_month"],
+            index_elements=list(_TOTALS_KEY),
             set_={c: _f[c] + fold.excluded[c] for c in _FUNNEL_COUNTERS},
         ).add_cte(moved)
     )
@@ -414,7 +425,7 @@ async def funnel_rows(
                                table.c.close_month <= close.last_month]
             return conditions
 
-        f = aggregate(where).c
+        f = aggregate(scope.level, where).c
         result = await session.execute(
             select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
                    func.sum(f.weighted), func.sum(f.reached))

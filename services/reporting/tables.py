@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Uuid,
@@ -123,11 +124,15 @@ opportunity_versions = Table(
 )
 
 # The maintained funnel aggregate: moved by deltas in the same transaction as each event.
+# Each total is kept at three levels (``domain.RollupLevel``): per owner, per team (owner
+# ``NO_OWNER``) and per org (owner ``NO_OWNER``, no team); the compactor folds a delta into all
+# three.
 funnel_totals = Table(
     "funnel_totals",
     metadata,
     Column("org_id", Uuid, nullable=False),
     Column("pipeline_id", Uuid, nullable=False),
+    Column("level", SmallInteger, nullable=False),
     Column("stage_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("owner_id", Uuid, nullable=False),
@@ -140,13 +145,12 @@ funnel_totals = Table(
     Column("reached", BigInteger, nullable=False),
     Index(
         "ux_funnel_totals_key",
-        "org_id", "pipeline_id", "owner_id", "stage_id", "status", "team", "currency",
-        "close_month",
+        "org_id", "pipeline_id", "level", "owner_id", "stage_id", "status", "team",
+        "currency", "close_month",
         unique=True,
         postgresql_nulls_not_distinct=True,
     ),
-    Index("ix_funnel_totals_team", "org_id", "pipeline_id", "team"),
-    Index("ix_funnel_totals_month", "org_id", "close_month"),
+    Index("ix_funnel_totals_team", "org_id", "pipeline_id", "level", "team"),
     schema=PROJECTION_SCHEMA,
 )
 

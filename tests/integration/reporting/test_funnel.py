@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from crmkit.testing.plugin import Org
 from services.reporting import tables as t
+from services.reporting.domain import RollupLevel
 from services.reporting.handlers import apply_event
+from services.reporting.repository import compact
 
 from .conftest import Reporting
 from .simulator import PipelineSimulator, Truth
@@ -96,6 +98,29 @@ async def test_funnel_equals_the_truth_after_random_operations(
     whole = {"closeFrom": "2026-03-01", "closeTo": "2026-08-31"}
     assert_matches(
         await funnel(reporting, org.token("manager"), **whole),
+        sim.truth(close_from=date(2026, 3, 1), close_to=date(2026, 8, 31)),
+    )
+
+    # Folded into the totals, each scope reads its own rollup level: the same truth.
+    async with reporting.runtime.sessions() as session, session.begin():
+        while await compact(session):
+            pass
+    async with reporting.runtime.sessions() as session:
+        levels = (await session.execute(
+            select(t.funnel_totals.c.level, func.count())
+            .where(t.funnel_totals.c.org_id == org.id).group_by(t.funnel_totals.c.level)
+        )).all()
+        assert {level for level, _ in levels} == set(RollupLevel)
+        assert await session.scalar(
+            select(func.count()).select_from(t.funnel_deltas)
+            .where(t.funnel_deltas.c.org_id == org.id)
+        ) == 0
+    assert_matches(await funnel(reporting, org.token("admin")), sim.truth())
+    assert_matches(await funnel(reporting, org.token("manager")), sim.truth())
+    assert_matches(await funnel(reporting, org.token("rep", member_id=rep_id)),
+                   sim.truth(owner_id=rep_id))
+    assert_matches(
+        await funnel(reporting, org.token("admin"), **whole),
         sim.truth(close_from=date(2026, 3, 1), close_to=date(2026, 8, 31)),
     )
 

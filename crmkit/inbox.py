@@ -5,8 +5,10 @@ so a redelivered event finds it, is acked and skipped. A handler that keeps fail
 message to ``crm.dlq.<consumer>`` with the error, logged, after ``max_deliveries`` attempts.
 
 A pulled batch is applied in order, in one transaction (one commit per batch instead of one
-per event). When any event of the batch fails, the batch is rolled back and its events are
-applied one transaction each, so only the failing event is retried or dead-lettered.
+per event), its inbox rows written by one statement; an optional ``prepare`` hook sees the
+batch's fresh events first (a projection takes all the batch's locks in one round trip).
+When any event of the batch fails, the batch is rolled back and its events are applied one
+transaction each, so only the failing event is retried or dead-lettered.
 
 The pull loop is ours (one fetch per round on the broker's JetStream connection) rather than
 faststream's batch subscriber: that one re-fetches with ever shorter deadlines, and a pull
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
@@ -27,8 +30,8 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Table, Uuid, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.bus import DLQ_STREAM, dlq_subject
@@ -37,6 +40,8 @@ from crmkit.contracts import Envelope
 log = logging.getLogger("crm.inbox")
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+# Called once per applied batch, before the handler, with the events not applied before.
+BatchHook = Callable[[list[Envelope], AsyncSession], Awaitable[None]]
 
 
 class InboxConsumer:
@@ -54,9 +59,25 @@ class InboxConsumer:
         max_deliveries: int = 5,
         batch_size: int = 100,
         ack_wait_seconds: float = 30.0,
+        prepare: BatchHook | None = None,
     ) -> None:
         self.name = name
         self._handler = handler
+        self._prepare = prepare
+        i = inbox.c
+        self._record_batch = (
+            insert(inbox)
+            .from_select(
+                ["consumer", "event_id", "subject"],
+                select(
+                    literal(name, String),
+                    func.unnest(bindparam("ids", type_=ARRAY(Uuid))),
+                    func.unnest(bindparam("subjects", type_=ARRAY(String))),
+                ),
+            )
+            .on_conflict_do_nothing()
+            .returning(i.event_id)
+        )
         self._sessions = sessions
         self._inbox = inbox
         self._subject = subject
@@ -126,15 +147,13 @@ class InboxConsumer:
                 log.exception("consumer %s could not settle a batch", self.name)
                 await asyncio.sleep(0.5)
 
-    async def _record(self, session: AsyncSession, envelope: Envelope) -> bool:
-        """The inbox row; False when this consumer has applied the event already."""
+    async def _record(self, session: AsyncSession, envelopes: list[Envelope]) -> set[uuid.UUID]:
+        """The batch's inbox rows; the ids of the events this consumer had not applied yet."""
         recorded = await session.execute(
-            insert(self._inbox)
-            .values(consumer=self.name, event_id=envelope.id, subject=envelope.type)
-            .on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id)
+            self._record_batch,
+            {"ids": [e.id for e in envelopes], "subjects": [e.type for e in envelopes]},
         )
-        return recorded.first() is not None
+        return {row[0] for row in recorded}
 
     async def apply(self, envelope: Envelope) -> bool:
         """Apply one event with its inbox row; False when it had been applied already."""
@@ -142,13 +161,18 @@ class InboxConsumer:
 
     async def apply_all(self, envelopes: list[Envelope]) -> list[bool]:
         """Apply events in order in one transaction; all or none of their effects commit."""
-        outcome: list[bool] = []
         async with self._sessions() as session, session.begin():
+            fresh = await self._record(session, envelopes)
+            # An event delivered twice within one batch is applied once, at its first place.
+            outcome = []
             for envelope in envelopes:
-                fresh = await self._record(session, envelope)
-                if fresh:
-                    await self._handler(envelope, session)
-                outcome.append(fresh)
+                outcome.append(envelope.id in fresh)
+                fresh.discard(envelope.id)
+            todo = [e for e, is_fresh in zip(envelopes, outcome, strict=True) if is_fresh]
+            if todo and self._prepare is not None:
+                await self._prepare(todo, session)
+            for envelope in todo:
+                await self._handler(envelope, session)
         self.applied += outcome.count(True)
         self.skipped += outcome.count(False)
         return outcome

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crmkit.bus import ensure_streams, make_broker
 from crmkit.db import create_engine, service_database_url, session_factory
-from crmkit.inbox import Handler, InboxConsumer
+from crmkit.inbox import BatchHook, Handler, InboxConsumer
 from crmkit.relay import OutboxRelay
 from crmkit.settings import Settings
 
@@ -77,7 +77,10 @@ class ServiceRuntime:
     def inbox(self) -> Table:
         return self.metadata.tables["inbox"]
 
-    def consume(self, name: str, handler: Handler, *, subject: str = "crm.>") -> InboxConsumer:
+    def consume(
+        self, name: str, handler: Handler, *, subject: str = "crm.>",
+        prepare: BatchHook | None = None,
+    ) -> InboxConsumer:
         consumer = InboxConsumer(
             name,
             handler,
@@ -86,6 +89,7 @@ class ServiceRuntime:
             subject=subject,
             stream=self.settings.stream_name,
             max_deliveries=self.settings.inbox_max_deliveries,
+            prepare=prepare,
         )
         consumer.register(self.broker)
         self.consumers.append(consumer)

@@ -7,19 +7,28 @@ Target (issue 5): p50 <= 10 ms at 1,000,000 opportunities, about flat from 10,00
 Each size is an org of its own in one reporting database (so the big org's rows sit beside the
 small one's, as in production). The opportunity read table is filled with SQL; the maintained
 aggregate is then built by the same recomputation a pipeline reconfiguration runs, and every
-query goes through the GraphQL endpoint in-process (token check, strawberry, SQL).
+query goes to the service running as deployed (its own process, ``python -m services.reporting``),
+over HTTP from this process with aiohttp, one at a time; the service's CPU per request is
+read from its process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import httpx
+import psutil
 from sqlalchemy import text
 
 from bench.servers import bench_servers, machine, today
@@ -30,7 +39,7 @@ from crmkit.db import drop_database, ensure_database, with_database
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
 from services.reporting import repository as repo
-from services.reporting.app import create_app, create_runtime
+from services.reporting.app import create_runtime
 from services.reporting.handlers import apply_event
 from services.reporting.settings import ReportingSettings
 
@@ -96,22 +105,70 @@ async def seed(runtime, size: int) -> dict[str, object]:  # type: ignore[no-unty
     return {"org": org, "owners": owners}
 
 
-async def measure(client: httpx.AsyncClient, token: str, variables: dict[str, str],
-                  queries: int) -> tuple[float, float]:
+@contextlib.contextmanager
+def service(server_url: str, database_url: str, nats_url: str,
+            port: int) -> Iterator[tuple[str, psutil.Process]]:
+    """The reporting service as deployed: its own process, as ``python -m services.reporting``
+    runs it (consumers and compactor included)."""
+    environment = {
+        **os.environ,
+        "CRM_ENVIRONMENT": "prod",
+        "CRM_DATABASE_URL": server_url,
+        "CRM_REPORTING_DATABASE_URL": database_url,
+        "CRM_NATS_URL": nats_url,
+        "CRM_JWT_SECRET": DEV_JWT_SECRET,
+        "CRM_LOG_LEVEL": "WARNING",
+        "CRM_REPORTING_PORT": str(port),
+    }
+    child = subprocess.Popen([sys.executable, "-m", "services.reporting"], env=environment)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or child.poll() is not None:
+                raise RuntimeError("the reporting service did not become ready")
+            time.sleep(0.2)
+        yield base, psutil.Process(child.pid)
+    finally:
+        child.terminate()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def measure(client: aiohttp.ClientSession, url: str, process: psutil.Process, token: str,
+                  variables: dict[str, str], queries: int) -> tuple[float, float, float]:
+    """p50 and p95 of sequential requests, and the service's CPU per request."""
     timings = []
+    body = {"query": FUNNEL, "variables": variables}
+    headers = {"Authorization": f"Bearer {token}"}
+    cpu = 0.0
     for n in range(queries + 20):
+        if n == 20:  # after the warm-up
+            cpu = cpu_seconds(process)
         started = time.perf_counter()
-        response = await client.post("/graphql", json={"query": FUNNEL, "variables": variables},
-                                     headers={"Authorization": f"Bearer {token}"})
+        async with client.post(url, json=body, headers=headers) as response:
+            payload = await response.json()
         elapsed = time.perf_counter() - started
-        assert response.status_code == 200 and "errors" not in response.json(), response.text
-        if n >= 20:  # warm-up
+        assert response.status == 200 and "errors" not in payload, payload
+        assert payload["data"]["salesFunnel"]["stages"], payload
+        if n >= 20:
             timings.append(elapsed * 1000)
+    cpu = (cpu_seconds(process) - cpu) / queries * 1000
     timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95)]
+    return statistics.median(timings), timings[int(len(timings) * 0.95)], cpu
 
 
-async def run(sizes: list[int], queries: int) -> None:
+async def run(sizes: list[int], queries: int, port: int) -> None:
     with bench_servers() as (server_url, nats_url):
         name = f"crm_reporting_bench_{uuid.uuid4().hex[:6]}"
         await ensure_database(server_url, name)
@@ -119,49 +176,53 @@ async def run(sizes: list[int], queries: int) -> None:
         await upgrade(MIGRATIONS, url)
         settings = ReportingSettings(database_url=server_url, nats_url=nats_url,
                                      jwt_secret=DEV_JWT_SECRET)
-        runtime = create_runtime(settings, database_url=url)
-        app = create_app(runtime=runtime)
+        runtime = create_runtime(settings, database_url=url)  # to seed; never started
         results = []
         try:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
-                for size in sizes:
-                    seeded = await seed(runtime, size)
-                    org = seeded["org"]
-                    owner = seeded["owners"][0]  # type: ignore[index]
-
-                    def token(role: str, team: str | None = None, member=None, org=org) -> str:  # type: ignore[no-untyped-def]
-                        return mint_dev_token(secret=DEV_JWT_SECRET, org_id=org, roles=[role],
-                                              member_id=member or uuid.uuid4(), team=team)
-
-                    cases = [
-                        ("admin, whole org", token("admin"), {}),
-                        ("manager, team", token("manager", "team-0"), {}),
-                        ("rep, own", token("rep", "team-0", owner), {}),
-                        ("admin, close Q2 (whole months)", token("admin"),
-                         {"closeFrom": "2026-04-01", "closeTo": "2026-06-30"}),
-                        ("admin, close 10 Apr-20 Jun (ragged)", token("admin"),
-                         {"closeFrom": "2026-04-10", "closeTo": "2026-06-20"}),
-                    ]
-                    for label, tok, variables in cases:
-                        p50, p95 = await measure(client, tok, variables, queries)
-                        results.append((size, label, p50, p95))
-                        print(f"  {size:>9,}  {label:<38} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
-        finally:
+            seeded = [await seed(runtime, size) for size in sizes]
             await runtime.engine.dispose()
+            with service(server_url, url, nats_url, port) as (base, process):
+                async with aiohttp.ClientSession() as client:
+                    for size, data in zip(sizes, seeded, strict=True):
+                        org = data["org"]
+                        owner = data["owners"][0]  # type: ignore[index]
+
+                        def token(role: str, team: str | None = None, member=None, org=org) -> str:  # type: ignore[no-untyped-def]
+                            return mint_dev_token(secret=DEV_JWT_SECRET, org_id=org,
+                                                  roles=[role], member_id=member or uuid.uuid4(),
+                                                  team=team)
+
+                        cases = [
+                            ("admin, whole org", token("admin"), {}),
+                            ("manager, team", token("manager", "team-0"), {}),
+                            ("rep, own", token("rep", "team-0", owner), {}),
+                            ("admin, close Q2 (whole months)", token("admin"),
+                             {"closeFrom": "2026-04-01", "closeTo": "2026-06-30"}),
+                            ("admin, close 10 Apr-20 Jun (ragged)", token("admin"),
+                             {"closeFrom": "2026-04-10", "closeTo": "2026-06-20"}),
+                        ]
+                        for label, tok, variables in cases:
+                            p50, p95, cpu = await measure(client, f"{base}/graphql", process,
+                                                          tok, variables, queries)
+                            results.append((size, label, p50, p95, cpu))
+                            print(f"  {size:>9,}  {label:<38} p50 {p50:6.2f} ms  "
+                                  f"p95 {p95:6.2f} ms  service CPU {cpu:5.2f} ms")
+        finally:
             await drop_database(server_url, name)
-    print(f"\nsalesFunnel through GraphQL, {today()}, {machine()}")
-    print("| opportunities | query | p50 ms | p95 ms |\n|---:|---|---:|---:|")
-    for size, label, p50, p95 in results:
-        print(f"| {size:,} | {label} | {p50:.2f} | {p95:.2f} |")
+    print(f"\nsalesFunnel through the service's HTTP endpoint, {today()}, {machine()}, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("| opportunities | query | p50 ms | p95 ms | service CPU ms |\n|---:|---|---:|---:|---:|")
+    for size, label, p50, p95, cpu in results:
+        print(f"| {size:,} | {label} | {p50:.2f} | {p95:.2f} | {cpu:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--port", type=int, default=4104)
     args = parser.parse_args()
-    asyncio.run(run([int(s) for s in args.sizes.split(",")], args.queries))
+    asyncio.run(run([int(s) for s in args.sizes.split(",")], args.queries, args.port))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by, insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -251,6 +251,7 @@ _STATE_COLUMNS = (
 def _state(row: Row[Any]) -> OpportunityState:
     values = dict(row._mapping)
     values.pop("org_id", None)
+    values.pop("pipeline_stages_json", None)
     values["visited_stage_ids"] = frozenset(values["visited_stage_ids"])
     values["version"] = int(values["version"])
     return OpportunityState(**values)
@@ -276,8 +277,21 @@ def _param(name: str, column: Any) -> Any:
     return bindparam(name, type_=column.type)
 
 
+_s = t.pipeline_stages.c
+# The pipeline's stages ride along with the row (most events move an opportunity to a stage
+# it has not visited, and then the furthest stage needs them): one round trip instead of two.
+_STAGES_JSON = (
+    select(func.json_agg(aggregate_order_by(
+        func.json_build_array(_s.stage_id, _s.name, _s.position, _s.probability, _s.kind),
+        _s.position,
+    ), type_=JSON))
+    .where(_s.org_id == bindparam("org", type_=Uuid),
+           _s.pipeline_id == bindparam("pipeline", type_=Uuid), _s.removed.is_(False))
+    .scalar_subquery()
+    .label("pipeline_stages_json")
+)
 _RECORD_AND_LOAD = (
-    select(t.opportunities)
+    select(t.opportunities, _STAGES_JSON)
     .where(_o.org_id == bindparam("org", type_=Uuid),
            _o.opportunity_id == bindparam("opp", type_=Uuid))
     .with_for_update()
@@ -315,13 +329,18 @@ _UPDATE_OPPORTUNITY = (
 
 async def record_version_and_load(
     session: AsyncSession, org_id: uuid.UUID, opportunity_id: uuid.UUID,
-    version: dict[str, Any],
-) -> OpportunityState | None:
-    """Keep the event's version row and read (and lock) the opportunity: one round trip."""
-    params = {"org": org_id, "opp": opportunity_id,
+    pipeline_id: uuid.UUID, version: dict[str, Any],
+) -> tuple[OpportunityState | None, list[Stage]]:
+    """Keep the event's version row, read (and lock) the opportunity and, when it exists, read
+    the stages of ``pipeline_id``: one round trip."""
+    params = {"org": org_id, "opp": opportunity_id, "pipeline": pipeline_id,
               **{f"v_{c}": version[c] for c in _VERSION_COLUMNS}}
     row = (await session.execute(_RECORD_AND_LOAD, params)).first()
-    return None if row is None else _state(row)
+    if row is None:
+        return None, []
+    stages = [Stage(uuid.UUID(i), name, position, probability, kind)
+              for i, name, position, probability, kind in row.pipeline_stages_json or ()]
+    return _state(row), stages
 
 
 async def save_opportunity(

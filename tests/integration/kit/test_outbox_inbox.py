@@ -296,3 +296,33 @@ async def test_one_poisoned_event_in_a_batch_spares_the_others(
 
     await wait_for(settled, seconds=30)
     assert await effect_counts(clean_db) == {i: 1 for i in ids if i != poisoned}
+
+
+async def test_a_batch_applies_each_fresh_event_once_after_its_prepare_hook(
+    clean_db: KitDb,
+) -> None:
+    org = uuid.uuid4()
+    events = [
+        Envelope.wrap(WidgetCreated(widget_id=uuid.uuid4(), name="w"), org_id=org,
+                      aggregate_id=uuid.uuid4(), aggregate_version=1)
+        for _ in range(4)
+    ]
+    handled: list[uuid.UUID] = []
+    prepared: list[list[uuid.UUID]] = []
+
+    async def handler(envelope: Envelope, session: AsyncSession) -> None:
+        handled.append(envelope.id)
+        await apply_effect(envelope, session)
+
+    async def prepare(envelopes: list[Envelope], session: AsyncSession) -> None:
+        prepared.append([e.id for e in envelopes])
+
+    consumer = InboxConsumer("kit-batch", handler, clean_db.sessions, inbox, prepare=prepare)
+    assert await consumer.apply_all(events[:1]) == [True]
+    # Already applied, fresh, the same fresh event again within the batch, fresh.
+    batch = [events[0], events[1], events[2], events[1], events[3]]
+    assert await consumer.apply_all(batch) == [False, True, True, False, True]
+    assert handled == [e.id for e in events]
+    assert prepared == [[events[0].id], [events[1].id, events[2].id, events[3].id]]
+    assert set((await effect_counts(clean_db)).values()) == {1}
+    assert len(await effect_counts(clean_db)) == 4

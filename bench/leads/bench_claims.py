@@ -1,78 +1,216 @@
-"""Claims per second with 50 concurrent claimers on one pool, through /graphql in-process.
+"""Claims per second with 50 concurrent claimers on one pool, against the service as deployed.
 
     .venv/bin/python -m bench.leads.bench_claims [--claimers 50] [--claims 4000]
-        [--pool-size 10] [--no-relay]
+        [--workers 1] [--pool-size 10] [--rounds 1]
 
-Each claim is one ``claimNextLeads(count: 1)`` request: its own transaction, member lock,
-cap check, ``FOR UPDATE SKIP LOCKED`` pick and outbox event. The service runs as deployed,
-with its outbox relay publishing the claims' events from the same process, unless
-``--no-relay`` (the relay in a process of its own). The benchmark's HTTP client runs in the
-same process too, so the CPU time reported per claim includes the client's share.
+The service runs the way ``python -m services.leads`` runs it: a uvicorn process (with
+``--workers`` worker processes, ``CRM_LEADS_WORKERS``), each worker with its outbox relay
+publishing the claims' ``lead.assigned`` events to JetStream. This process drives it over
+HTTP with an aiohttp client: ``--claimers`` concurrent claimers, each sending one
+``claimNextLeads(count: 1)`` request after another. Each claim is its own transaction:
+member lock, cap check, ``FOR UPDATE SKIP LOCKED`` pick, update and outbox event.
+
+Reported: claims/s, and CPU time per claim of the service's processes, of PostgreSQL (the
+embedded server's processes) and of this client process; on a shared machine CPU time per
+claim compares between runs, wall time depends on what else runs. Afterwards the database is
+checked: every claimed lead has one owner, one ``lead.assigned`` outbox row per claim, all of
+them published by the relay.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
+
+import aiohttp
+import asyncpg
+import psutil  # type: ignore[import-untyped]
 
 from bench.leads.common import (
-    gql,
-    leads_service,
+    MIGRATIONS,
     machine_load,
     messy_csv,
     postgres_cpu_seconds,
     process_cpu_seconds,
-    relay_drained,
+    servers,
     token,
 )
+from crmkit.db import _asyncpg_dsn, drop_database, ensure_database, with_database
+from crmkit.embedded import free_port
+from crmkit.migrations import upgrade
+from crmkit.settings import DEV_JWT_SECRET
 from services.leads.cli_import import import_text
 
 CLAIM = "mutation { claimNextLeads(count: 1) { ... on ClaimPayload { leads { id } } } }"
 
 
-async def main(claimers: int, claims: int, pool_size: int, relay: bool) -> None:
-    async with leads_service(pool_size=pool_size, relay=relay) as (runtime, client, url):
-        org = uuid.uuid4()
-        await import_text(messy_csv(claims), org, None, database_url=url)
-        tokens = [token(org) for _ in range(claimers)]
-        for bearer in tokens:
-            await gql(client, bearer, "{ me { id } }")
-        if relay:
-            await relay_drained(runtime)  # the import's events are not the claims' work
-        remaining = claims
-        claimed: list[str] = []
+class ServiceCpu:
+    """CPU seconds used by the service's processes (uvicorn's supervisor and workers)."""
 
-        async def claimer(bearer: str) -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                data = await gql(client, bearer, CLAIM)
-                claimed.extend(lead["id"] for lead in data["claimNextLeads"]["leads"])
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._seen: dict[int, psutil.Process] = {}
 
-        started, cpu_started = time.perf_counter(), process_cpu_seconds()
-        pg_started = postgres_cpu_seconds()
-        await asyncio.gather(*(claimer(t) for t in tokens))
-        elapsed, cpu = time.perf_counter() - started, process_cpu_seconds() - cpu_started
-        pg_ended = postgres_cpu_seconds()
-        pg = "" if pg_started is None or pg_ended is None else (
-            f", PostgreSQL CPU {(pg_ended - pg_started) / claims * 1000:.2f} ms/claim")
-        assert len(claimed) == len(set(claimed)) == claims, "claims lost or doubled"
-        published = runtime.relay.published if runtime.relay is not None else 0
-        print(f"{claims} claims by {claimers} concurrent claimers in {elapsed:.2f} s: "
-              f"{claims / elapsed:.0f} claims/s; service+client process CPU "
-              f"{cpu / claims * 1000:.2f} ms/claim{pg}; "
-              f"pool {pool_size}, relay {'on' if relay else 'off'} "
-              f"({published} events published); {machine_load()}")
+    def seconds(self) -> float:
+        total = 0.0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            process = self._seen.setdefault(process.pid, process)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+
+@contextlib.contextmanager
+def leads_process(database_url: str, nats_url: str, port: int, workers: int,
+                  pool_size: int) -> Iterator[ServiceCpu]:
+    environment = {
+        **os.environ,
+        "CRM_ENVIRONMENT": "prod",
+        "CRM_LEADS_DATABASE_URL": database_url,
+        "CRM_NATS_URL": nats_url,
+        "CRM_JWT_SECRET": DEV_JWT_SECRET,
+        "CRM_LOG_LEVEL": "WARNING",
+        "CRM_LEADS_PORT": str(port),
+        "CRM_LEADS_WORKERS": str(workers),
+        "CRM_DB_POOL_SIZE": str(pool_size),
+        # Every claimer claims far more than the default cap of 50 in a run.
+        "CRM_DEFAULT_LEAD_CAP": "100000",
+        # Not part of this measurement.
+        "CRM_IDLE_RETURN_INTERVAL_SECONDS": "86400",
+    }
+    child = subprocess.Popen([sys.executable, "-m", "services.leads"], env=environment)
+    try:
+        yield ServiceCpu(child.pid)
+    finally:
+        child.terminate()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(f"{base}/readyz") as response:
+                if response.status == 200:
+                    return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the leads service did not become ready")
+        await asyncio.sleep(0.2)
+
+
+async def gql(http: aiohttp.ClientSession, url: str, bearer: str, query: str) -> dict:  # type: ignore[type-arg]
+    async with http.post(url, json={"query": query},
+                         headers={"Authorization": f"Bearer {bearer}"}) as response:
+        body = await response.json()
+    if response.status != 200 or body.get("errors"):
+        raise RuntimeError(f"request failed: {response.status} {body}")
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def drained(conn: asyncpg.Connection) -> None:
+    for _ in range(600):
+        if await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the outbox relay did not drain")
+
+
+async def run_round(http: aiohttp.ClientSession, url: str, tokens: list[str],
+                    claims: int) -> tuple[float, list[str]]:
+    remaining = claims
+    claimed: list[str] = []
+
+    async def claimer(bearer: str) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            data = await gql(http, url, bearer, CLAIM)
+            claimed.extend(lead["id"] for lead in data["claimNextLeads"]["leads"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(claimer(t) for t in tokens))
+    return time.perf_counter() - started, claimed
+
+
+async def main(claimers: int, claims: int, workers: int, pool_size: int, rounds: int) -> None:
+    async with servers() as (server_url, nats_url):
+        name = f"crm_leads_bench_{uuid.uuid4().hex[:8]}"
+        await ensure_database(server_url, name)
+        url = with_database(server_url, name)
+        try:
+            await upgrade(MIGRATIONS, url)
+            org = uuid.uuid4()
+            await import_text(messy_csv(claims * rounds), org, None, database_url=url)
+            conn = await asyncpg.connect(_asyncpg_dsn(url))
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            with leads_process(url, nats_url, port, workers, pool_size) as service_cpu:
+                connector = aiohttp.TCPConnector(limit=claimers + 10)
+                async with aiohttp.ClientSession(connector=connector) as http:
+                    await wait_ready(http, base)
+                    tokens = [token(org) for _ in range(claimers)]
+                    for bearer in tokens:
+                        await gql(http, f"{base}/graphql", bearer, "{ me { id } }")
+                    await drained(conn)  # the import's events are not the claims' work
+                    all_claimed: list[str] = []
+                    for _ in range(rounds):
+                        cpu = (service_cpu.seconds(), postgres_cpu_seconds(),
+                               process_cpu_seconds())
+                        elapsed, claimed = await run_round(
+                            http, f"{base}/graphql", tokens, claims)
+                        service = (service_cpu.seconds() - cpu[0]) / claims * 1000
+                        pg_now = postgres_cpu_seconds()
+                        client = (process_cpu_seconds() - cpu[2]) / claims * 1000
+                        pg = "" if cpu[1] is None or pg_now is None else (
+                            f", PostgreSQL {(pg_now - cpu[1]) / claims * 1000:.2f}")
+                        relay_started = time.perf_counter()
+                        await drained(conn)
+                        print(f"{claims} claims by {claimers} concurrent claimers in "
+                              f"{elapsed:.2f} s: {claims / elapsed:.0f} claims/s; CPU ms/claim: "
+                              f"service {service:.2f}{pg}, client {client:.2f}; "
+                              f"{workers} worker(s), pool {pool_size}; relay drained "
+                              f"{time.perf_counter() - relay_started:.2f} s after; "
+                              f"{machine_load()}")
+                        assert len(claimed) == len(set(claimed)) == claims, "claims lost or doubled"
+                        all_claimed += claimed
+            owned = await conn.fetchval(
+                "SELECT count(*) FROM leads WHERE owner_id IS NOT NULL AND id = ANY($1::uuid[])",
+                all_claimed)
+            events = await conn.fetch(
+                "SELECT aggregate_id, count(*) AS n FROM outbox WHERE subject = $1 "
+                "GROUP BY aggregate_id", "crm.leads.lead.assigned")
+            unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            await conn.close()
+            assert owned == len(all_claimed), "a claimed lead has no owner"
+            assert len(events) == len(all_claimed) and all(e["n"] == 1 for e in events), (
+                "not one lead.assigned event per claim")
+            assert unsent == 0
+            print(f"checked: {len(all_claimed)} leads claimed once each, one lead.assigned "
+                  "event each, all published")
+        finally:
+            await drop_database(server_url, name)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--claimers", type=int, default=50)
     parser.add_argument("--claims", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes of the service")
     parser.add_argument("--pool-size", type=int, default=10,
-                        help="database connections (the service's default is 10)")
-    parser.add_argument("--no-relay", action="store_true")
+                        help="database connections per worker (the service's default is 10)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs one after another against the same service")
     args = parser.parse_args()
-    asyncio.run(main(args.claimers, args.claims, args.pool_size, not args.no_relay))
+    asyncio.run(main(args.claimers, args.claims, args.workers, args.pool_size, args.rounds))

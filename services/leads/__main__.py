@@ -1,20 +1,24 @@
-"""``python -m services.leads``: serve the leads subgraph."""
+"""``python -m services.leads``: serve the leads subgraph with ``CRM_LEADS_WORKERS`` worker
+processes."""
 
 from __future__ import annotations
 
 import uvicorn
 
-from crmkit.logs import configure_logging
 from crmkit.settings import load_settings
-from services.leads.app import create_app
 from services.leads.settings import LeadsSettings
 
 
 def main() -> None:
     settings = load_settings(LeadsSettings)
-    configure_logging("leads", settings.log_level)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.leads_port, log_config=None
+        "services.leads.app:create_app_from_environment",
+        factory=True,
+        workers=settings.leads_workers,
+        host=settings.host,
+        port=settings.leads_port,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -7,8 +7,9 @@ from functools import partial
 from starlette.applications import Starlette
 
 from crmkit.app import create_service_app
+from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
-from crmkit.settings import Settings
+from crmkit.settings import Settings, load_settings
 from services.leads.handlers import LeadsUnitOfWork
 from services.leads.schema import LeadsState, schema
 from services.leads.settings import LeadsSettings
@@ -22,6 +23,7 @@ def create_runtime(
     settings: Settings | None = None, *, database_url: str | None = None
 ) -> tuple[ServiceRuntime, LeadsState]:
     settings = settings or LeadsSettings()
+    database_url = database_url or getattr(settings, "leads_database_url", None)
     runtime = ServiceRuntime.create(SERVICE, settings, metadata, database_url=database_url)
     state = LeadsState(
         make_uow=partial(
@@ -37,3 +39,11 @@ def create_runtime(
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
     runtime, state = create_runtime(settings, database_url=database_url)
     return create_service_app(runtime, schema, state=state)
+
+
+def create_app_from_environment() -> Starlette:
+    """The app as ``python -m services.leads`` serves it, settings from the environment;
+    each uvicorn worker process calls this itself."""
+    settings = load_settings(LeadsSettings)
+    configure_logging("leads", settings.log_level)
+    return create_app(settings)

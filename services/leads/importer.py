@@ -36,6 +36,11 @@ Progress = Callable[[str, int, int], None]
 file; then ``dedupe`` and ``insert``."""
 
 CHUNK: Final = 10_000
+# Imports this large refresh the leads' statistics right after their commit (PostgreSQL's
+# advice after a bulk load): until autovacuum gets to it, the planner takes the new rows for
+# a handful and the claim's count of a member's leads walks the whole org (measured: ~10 ms
+# instead of ~0.1 ms a claim after an import of 6,000 leads into an empty table).
+ANALYZE_AFTER: Final = 1_000
 STAGING: Final = "lead_import_staging"
 _COLUMNS: Final = (
     "line", "id", "event_id", "company", "company_key", "contact_name", "email", "phone",
@@ -296,4 +301,7 @@ async def import_leads(
     await uow.commit()
     outbox_committed()  # rows written by SQL, not through uow.emit
     report_progress("insert", report.created_count, report.created_count)
+    if report.created_count >= ANALYZE_AFTER:
+        await session.execute(text("ANALYZE leads"))
+        await session.commit()
     return report

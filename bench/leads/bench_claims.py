@@ -1,7 +1,7 @@
 """Claims per second with 50 concurrent claimers on one pool, against the service as deployed.
 
     .venv/bin/python -m bench.leads.bench_claims [--claimers 50] [--claims 4000]
-        [--workers 1] [--pool-size 10] [--rounds 1]
+        [--workers 1] [--pool-size 50] [--rounds 1]
 
 The service runs the way ``python -m services.leads`` runs it: a uvicorn process (with
 ``--workers`` worker processes, ``CRM_LEADS_WORKERS``), each worker with its outbox relay
@@ -160,8 +160,10 @@ async def main(claimers: int, claims: int, workers: int, pool_size: int, rounds:
                 async with aiohttp.ClientSession(connector=connector) as http:
                     await wait_ready(http, base)
                     tokens = [token(org) for _ in range(claimers)]
-                    for bearer in tokens:
-                        await gql(http, f"{base}/graphql", bearer, "{ me { id } }")
+                    # Concurrently: registers the claimers and opens the pool's connections,
+                    # as in a service that has been serving for a while.
+                    await asyncio.gather(*(gql(http, f"{base}/graphql", bearer, "{ me { id } }")
+                                           for bearer in tokens))
                     await drained(conn)  # the import's events are not the claims' work
                     all_claimed: list[str] = []
                     for _ in range(rounds):
@@ -208,8 +210,11 @@ if __name__ == "__main__":
     parser.add_argument("--claims", type=int, default=4000)
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes of the service")
-    parser.add_argument("--pool-size", type=int, default=10,
-                        help="database connections per worker (the service's default is 10)")
+    parser.add_argument(
+        "--pool-size", type=int, default=50,
+        help="database connections per worker (CRM_DB_POOL_SIZE, default 10): at least the "
+             "concurrent requests, or the pool's overflow connections are closed on release "
+             "and reopened, a PostgreSQL backend start per request")
     parser.add_argument("--rounds", type=int, default=1,
                         help="runs one after another against the same service")
     args = parser.parse_args()

@@ -5,8 +5,9 @@ so a redelivered event finds it, is acked and skipped. A handler that keeps fail
 message to ``crm.dlq.<consumer>`` with the error, logged, after ``max_deliveries`` attempts.
 
 A pulled batch is applied in order, in one transaction (one commit per batch instead of one
-per event), its inbox rows written by one statement; an optional ``prepare`` hook sees the
-batch's fresh events first (a projection takes all the batch's locks in one round trip).
+per event), its inbox rows written by one statement. A consumer given a ``batch_handler``
+hands it the batch's fresh events together, in order (a projection then reads and writes a
+whole batch in a few round trips); otherwise ``handler`` gets them one by one.
 When any event of the batch fails, the batch is rolled back and its events are applied one
 transaction each, so only the failing event is retried or dead-lettered.
 
@@ -40,8 +41,8 @@ from crmkit.contracts import Envelope
 log = logging.getLogger("crm.inbox")
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
-# Called once per applied batch, before the handler, with the events not applied before.
-BatchHook = Callable[[list[Envelope], AsyncSession], Awaitable[None]]
+# Applies a batch's events not applied before, in order, within the batch's transaction.
+BatchHandler = Callable[[list[Envelope], AsyncSession], Awaitable[None]]
 
 
 class InboxConsumer:
@@ -59,11 +60,11 @@ class InboxConsumer:
         max_deliveries: int = 5,
         batch_size: int = 100,
         ack_wait_seconds: float = 30.0,
-        prepare: BatchHook | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name
         self._handler = handler
-        self._prepare = prepare
+        self._batch_handler = batch_handler
         i = inbox.c
         self._record_batch = (
             insert(inbox)
@@ -169,10 +170,11 @@ class InboxConsumer:
                 outcome.append(envelope.id in fresh)
                 fresh.discard(envelope.id)
             todo = [e for e, is_fresh in zip(envelopes, outcome, strict=True) if is_fresh]
-            if todo and self._prepare is not None:
-                await self._prepare(todo, session)
-            for envelope in todo:
-                await self._handler(envelope, session)
+            if todo and self._batch_handler is not None:
+                await self._batch_handler(todo, session)
+            else:
+                for envelope in todo:
+                    await self._handler(envelope, session)
         self.applied += outcome.count(True)
         self.skipped += outcome.count(False)
         return outcome

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crmkit.bus import ensure_streams, make_broker
 from crmkit.db import create_engine, service_database_url, session_factory
-from crmkit.inbox import BatchHook, Handler, InboxConsumer
+from crmkit.inbox import BatchHandler, Handler, InboxConsumer
 from crmkit.relay import OutboxRelay
 from crmkit.settings import Settings
 
@@ -79,7 +79,7 @@ class ServiceRuntime:
 
     def consume(
         self, name: str, handler: Handler, *, subject: str = "crm.>",
-        prepare: BatchHook | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> InboxConsumer:
         consumer = InboxConsumer(
             name,
@@ -89,7 +89,7 @@ class ServiceRuntime:
             subject=subject,
             stream=self.settings.stream_name,
             max_deliveries=self.settings.inbox_max_deliveries,
-            prepare=prepare,
+            batch_handler=batch_handler,
         )
         consumer.register(self.broker)
         self.consumers.append(consumer)

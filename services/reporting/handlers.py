@@ -19,7 +19,15 @@ from crmkit.contracts import leads as lead_events
 from crmkit.contracts import pipeline as pipe_events
 from services.reporting import repository as repo
 from services.reporting import tables as t
-from services.reporting.domain import OpportunityChange, Stage, funnel_delta, next_state
+from services.reporting.domain import (
+    Counters,
+    FunnelKey,
+    OpportunityChange,
+    OpportunityState,
+    Stage,
+    funnel_delta,
+    next_state,
+)
 
 # Live projectors take this lock shared for each event; a rebuild takes it exclusively for
 # the moment it drains the stream's tail and swaps the schemas, so no event can be applied to
@@ -32,18 +40,11 @@ Projector = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
 _key = column("_key", String)
 _PROJECTION_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(PROJECTION_LOCK))
-_OPPORTUNITY_LOCKS = select(  # the projection lock too: one round trip on the hot path
-    func.pg_advisory_xact_lock_shared(PROJECTION_LOCK),
-    func.pg_advisory_xact_lock_shared(
-        func.hashtextextended(bindparam("pipeline", type_=String), 0)
-    ),
-    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("opportunity", type_=String), 0)),
-)
 
 
-# A batch's locks in one round trip, in the order single events take them (projection, then
+# A run's locks in one round trip, in the order single events take them (projection, then
 # pipelines, then opportunities), each kind's keys sorted so two replicas never deadlock.
-_BATCH_LOCKS = select(
+_RUN_LOCKS = select(
     func.pg_advisory_xact_lock_shared(PROJECTION_LOCK),
     select(func.count(func.pg_advisory_xact_lock_shared(func.hashtextextended(_key, 0))))
     .select_from(func.unnest(bindparam("pipelines", type_=ARRAY(String))).alias("_key"))
@@ -52,26 +53,28 @@ _BATCH_LOCKS = select(
     .select_from(func.unnest(bindparam("opportunities", type_=ARRAY(String))).alias("_key"))
     .scalar_subquery(),
 )
-_LOCKED = "reporting.locked_opportunities"  # session.info key: opportunity locks held
 
 
-async def lock_batch(envelopes: list[Envelope], session: AsyncSession) -> None:
-    """The inbox consumers' batch hook: take every lock the batch's events need at once, so
-    each opportunity event then costs two round trips (read, write) instead of three."""
-    pipelines, opportunities = set(), set()
+async def project_batch(envelopes: list[Envelope], session: AsyncSession) -> None:
+    """The inbox consumers' batch handler: each run of consecutive opportunity events is
+    applied together (a few round trips for the whole run), other events one by one, in the
+    batch's order."""
+    run: list[Envelope] = []
     for envelope in envelopes:
         if PROJECTORS.get(envelope.type) is on_opportunity_event:
-            payload = envelope.payload
-            pipelines.add(_pipeline_key(envelope.org_id, payload["pipeline_id"]))
-            opportunities.add(_opportunity_key(envelope.org_id, payload["opportunity_id"]))
-    await session.execute(_BATCH_LOCKS, {"pipelines": sorted(pipelines),
-                                         "opportunities": sorted(opportunities)})
-    session.info[_LOCKED] = opportunities
+            run.append(envelope)
+            continue
+        if run:
+            await apply_opportunity_events(run, session)
+            run = []
+        await project(envelope, session)
+    if run:
+        await apply_opportunity_events(run, session)
 
 
 async def project(envelope: Envelope, session: AsyncSession) -> None:
-    """The inbox consumers' handler: hold the projection lock, then apply the event (the
-    opportunity projector takes the lock along with its own)."""
+    """Apply one event holding the projection lock (the opportunity projector takes the lock
+    along with its own)."""
     if PROJECTORS.get(envelope.type) not in (None, on_opportunity_event):
         await session.execute(_PROJECTION_LOCK_SHARED)
     await apply_event(envelope, session)
@@ -158,29 +161,39 @@ def _with(change: OpportunityChange, **values: object) -> OpportunityChange:
 
 
 async def on_opportunity_event(envelope: Envelope, session: AsyncSession) -> None:
-    change = opportunity_change(envelope)
-    org = envelope.org_id
-    opportunity_key = _opportunity_key(org, change.opportunity_id)
-    if opportunity_key not in session.info.get(_LOCKED, ()):
-        await session.execute(_OPPORTUNITY_LOCKS, {
-            "pipeline": _pipeline_key(org, change.pipeline_id),
-            "opportunity": opportunity_key,
-        })
-    old, stages = await repo.record_version_and_load(
-        session, org, change.opportunity_id, change.pipeline_id, _version_row(change)
+    await apply_opportunity_events([envelope], session)
+
+
+async def apply_opportunity_events(envelopes: list[Envelope], session: AsyncSession) -> None:
+    """Apply opportunity events in order: lock, read, fold in memory, write: four round trips
+    however many events (an opportunity may appear several times)."""
+    changes = [(envelope.org_id, opportunity_change(envelope)) for envelope in envelopes]
+    pipelines = sorted({(org, c.pipeline_id) for org, c in changes})
+    await session.execute(_RUN_LOCKS, {
+        "pipelines": sorted({_pipeline_key(org, p) for org, p in pipelines}),
+        "opportunities": sorted({_opportunity_key(org, c.opportunity_id) for org, c in changes}),
+    })
+    states, stages = await repo.record_versions_and_load(
+        session, [(org, _version_row(c)) for org, c in changes], pipelines
     )
-    # The furthest stage only moves when the event shows a stage not visited before.
-    shown = {change.stage_id} | ({change.from_stage_id} if change.from_stage_id else set())
-    needs_stages = old is None or not shown <= old.visited_stage_ids
-    if old is None:  # a new row: no stages came with it
-        stages = await repo.stages_of(session, org, change.pipeline_id)
-    new = next_state(old, change, stages)
-    if not needs_stages and old is not None:
-        new = replace(new, furthest_stage_id=old.furthest_stage_id)
-    if new == old:
-        return
-    delta = funnel_delta(old.facts if old else None, new.facts)
-    await repo.save_opportunity(session, org, new, exists=old is not None, delta=delta)
+    changed: dict[tuple[uuid.UUID, uuid.UUID], OpportunityState] = {}
+    deltas: list[tuple[uuid.UUID, dict[FunnelKey, Counters]]] = []
+    for org, change in changes:
+        ref = (org, change.opportunity_id)
+        old = states.get(ref)
+        new = next_state(old, change, stages[(org, change.pipeline_id)])
+        # The furthest stage only moves when the event shows a stage not visited before.
+        shown = {change.stage_id} | ({change.from_stage_id} if change.from_stage_id else set())
+        if old is not None and shown <= old.visited_stage_ids:
+            new = replace(new, furthest_stage_id=old.furthest_stage_id)
+        if new == old:
+            continue
+        deltas.append((org, funnel_delta(old.facts if old else None, new.facts)))
+        states[ref] = changed[ref] = new
+    if changed:
+        await repo.save_opportunities(
+            session, [(org, state) for (org, _), state in changed.items()], deltas
+        )
 
 
 def _version_row(change: OpportunityChange) -> dict[str, object]:

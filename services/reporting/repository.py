@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Row,
+    String,
     Uuid,
     and_,
     bindparam,
@@ -19,10 +20,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -107,24 +109,6 @@ async def save_pipeline(
                       ("pipeline_id", "name", "position", "probability", "kind", "removed")},
             )
         )
-
-
-_STAGES = (
-    select(t.pipeline_stages.c.stage_id, t.pipeline_stages.c.name,
-           t.pipeline_stages.c.position, t.pipeline_stages.c.probability,
-           t.pipeline_stages.c.kind)
-    .where(t.pipeline_stages.c.org_id == bindparam("org", type_=Uuid),
-           t.pipeline_stages.c.pipeline_id == bindparam("pipeline", type_=Uuid),
-           t.pipeline_stages.c.removed.is_(False))
-    .order_by(t.pipeline_stages.c.position)
-)
-
-
-async def stages_of(
-    session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID
-) -> list[Stage]:
-    rows = await session.execute(_STAGES, {"org": org_id, "pipeline": pipeline_id})
-    return [Stage(r.stage_id, r.name, r.position, r.probability, r.kind) for r in rows]
 
 
 async def pipeline_stages(
@@ -251,21 +235,22 @@ _STATE_COLUMNS = (
 def _state(row: Row[Any]) -> OpportunityState:
     values = dict(row._mapping)
     values.pop("org_id", None)
-    values.pop("pipeline_stages_json", None)
     values["visited_stage_ids"] = frozenset(values["visited_stage_ids"])
     values["version"] = int(values["version"])
     return OpportunityState(**values)
 
 
-# The opportunity path runs once per event, so its statements are built once, with bind
+# The opportunity path runs for every event, so its statements are built once, with bind
 # parameters: SQLAlchemy then reuses their compiled form instead of building and compiling
-# a statement per event (which cost more than the database work). The aggregate delta travels
-# as parallel arrays unnested into one upsert, whatever the number of rows it moves.
+# a statement per event (which cost more than the database work). They take a whole run of
+# events at once: rows travel as parallel arrays, unnested in the database, so a run costs
+# the same three round trips whatever its length.
 
 _o = t.opportunities.c
 _v = t.opportunity_versions.c
 _f = t.funnel_totals.c
-_VERSION_COLUMNS = tuple(c.name for c in t.opportunity_versions.c if c.name != "org_id")
+_s = t.pipeline_stages.c
+_VERSION_COLUMNS = tuple(c.name for c in t.opportunity_versions.c)
 _FUNNEL_KEY = ("pipeline_id", "stage_id", "status", "owner_id", "team", "currency",
                "close_month")
 _FUNNEL_COUNTERS = ("count", "amount", "weighted", "reached")
@@ -273,90 +258,95 @@ _TOTALS_KEY = ("org_id", "pipeline_id", "level", "owner_id", "stage_id", "status
                "currency", "close_month")
 
 
-def _param(name: str, column: Any) -> Any:
-    return bindparam(name, type_=column.type)
+def _unnest(name: str, column: Any) -> Any:
+    return func.unnest(bindparam(name, type_=ARRAY(column.type))).label(column.name)
 
 
-_s = t.pipeline_stages.c
-# The pipeline's stages ride along with the row (most events move an opportunity to a stage
-# it has not visited, and then the furthest stage needs them): one round trip instead of two.
-_STAGES_JSON = (
-    select(func.json_agg(aggregate_order_by(
-        func.json_build_array(_s.stage_id, _s.name, _s.position, _s.probability, _s.kind),
-        _s.position,
-    ), type_=JSON))
-    .where(_s.org_id == bindparam("org", type_=Uuid),
-           _s.pipeline_id == bindparam("pipeline", type_=Uuid), _s.removed.is_(False))
-    .scalar_subquery()
-    .label("pipeline_stages_json")
-)
+def _pairs(first: str, second: str) -> Any:
+    return select(func.unnest(bindparam(first, type_=ARRAY(Uuid))),
+                  func.unnest(bindparam(second, type_=ARRAY(Uuid))))
+
+
 _RECORD_AND_LOAD = (
-    select(t.opportunities, _STAGES_JSON)
-    .where(_o.org_id == bindparam("org", type_=Uuid),
-           _o.opportunity_id == bindparam("opp", type_=Uuid))
+    select(t.opportunities)
+    .where(tuple_(_o.org_id, _o.opportunity_id).in_(_pairs("orgs", "opps")))
     .with_for_update()
     .add_cte(
         insert(t.opportunity_versions)
-        .values(org_id=bindparam("org", type_=Uuid),
-                **{c: _param(f"v_{c}", _v[c]) for c in _VERSION_COLUMNS})
+        .from_select(list(_VERSION_COLUMNS),
+                     select(*(_unnest(f"v_{c}", _v[c]) for c in _VERSION_COLUMNS)))
         .on_conflict_do_nothing()
         .cte("recorded")
     )
 )
-
-_delta_rows = select(
-    bindparam("org", type_=Uuid).label("org_id"),
-    *(func.unnest(bindparam(f"f_{c}", type_=ARRAY(_f[c].type))).label(c)
-      for c in (*_FUNNEL_KEY, *_FUNNEL_COUNTERS)),
+_STAGES_OF_PIPELINES = (
+    select(_s.org_id, _s.pipeline_id, _s.stage_id, _s.name, _s.position, _s.probability, _s.kind)
+    .where(tuple_(_s.org_id, _s.pipeline_id).in_(_pairs("orgs", "pipelines")),
+           _s.removed.is_(False))
+    .order_by(_s.position)
 )
-_MOVE_FUNNEL = insert(t.funnel_deltas).from_select(
-    ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS], _delta_rows
+# unnest() flattens an array of arrays, so the visited stages travel as one text per row.
+_SAVE_COLUMNS = [c for c in ("org_id", *_STATE_COLUMNS) if c != "visited_stage_ids"]
+_saved_rows = select(
+    *(_unnest(f"o_{c}", _o[c]) for c in _SAVE_COLUMNS),
+    func.string_to_array(func.unnest(bindparam("o_visited", type_=ARRAY(String))), ",")
+    .cast(_o.visited_stage_ids.type).label("visited_stage_ids"),
 )
-_OPPORTUNITY_VALUES = {c: _param(f"o_{c}", _o[c]) for c in _STATE_COLUMNS}
-_INSERT_OPPORTUNITY = (
-    insert(t.opportunities)
-    .values(org_id=bindparam("org", type_=Uuid), **_OPPORTUNITY_VALUES)
-    .add_cte(_MOVE_FUNNEL.cte("moved"))
+_moved = insert(t.funnel_deltas).from_select(
+    ["org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS],
+    select(*(_unnest(f"f_{c}", t.funnel_deltas.c[c])
+             for c in ("org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS))),
 )
-_UPDATE_OPPORTUNITY = (
-    update(t.opportunities)
-    .where(_o.org_id == bindparam("org", type_=Uuid),
-           _o.opportunity_id == bindparam("opp", type_=Uuid))
-    .values({k: v for k, v in _OPPORTUNITY_VALUES.items() if k != "opportunity_id"})
-    .add_cte(_MOVE_FUNNEL.cte("moved"))
-)
+_save = insert(t.opportunities).from_select([*_SAVE_COLUMNS, "visited_stage_ids"], _saved_rows)
+_SAVE_OPPORTUNITIES = _save.on_conflict_do_update(
+    index_elements=["org_id", "opportunity_id"],
+    set_={c: _save.excluded[c] for c in _STATE_COLUMNS if c != "opportunity_id"},
+).add_cte(_moved.cte("moved"))
+
+OpportunityRef = tuple[uuid.UUID, uuid.UUID]  # (org, opportunity) or (org, pipeline)
 
 
-async def record_version_and_load(
-    session: AsyncSession, org_id: uuid.UUID, opportunity_id: uuid.UUID,
-    pipeline_id: uuid.UUID, version: dict[str, Any],
-) -> tuple[OpportunityState | None, list[Stage]]:
-    """Keep the event's version row, read (and lock) the opportunity and, when it exists, read
-    the stages of ``pipeline_id``: one round trip."""
-    params = {"org": org_id, "opp": opportunity_id, "pipeline": pipeline_id,
-              **{f"v_{c}": version[c] for c in _VERSION_COLUMNS}}
-    row = (await session.execute(_RECORD_AND_LOAD, params)).first()
-    if row is None:
-        return None, []
-    stages = [Stage(uuid.UUID(i), name, position, probability, kind)
-              for i, name, position, probability, kind in row.pipeline_stages_json or ()]
-    return _state(row), stages
+async def record_versions_and_load(
+    session: AsyncSession, versions: Sequence[tuple[uuid.UUID, Mapping[str, Any]]],
+    pipelines: Sequence[OpportunityRef],
+) -> tuple[dict[OpportunityRef, OpportunityState], dict[OpportunityRef, list[Stage]]]:
+    """Keep the events' version rows (``(org, version row)``), read and lock their
+    opportunities, and read the stages of ``pipelines`` (``(org, pipeline)``): two round
+    trips. Opportunities by ``(org, opportunity)``, stages by ``(org, pipeline)``."""
+    params: dict[str, Any] = {f"v_{c}": [row[c] for _, row in versions]
+                              for c in _VERSION_COLUMNS if c != "org_id"}
+    params["v_org_id"] = params["orgs"] = [org for org, _ in versions]
+    params["opps"] = [row["opportunity_id"] for _, row in versions]
+    rows = (await session.execute(_RECORD_AND_LOAD, params)).all()
+    states = {(row.org_id, row.opportunity_id): _state(row) for row in rows}
+    stages: dict[OpportunityRef, list[Stage]] = {ref: [] for ref in pipelines}
+    result = await session.execute(_STAGES_OF_PIPELINES, {
+        "orgs": [org for org, _ in pipelines], "pipelines": [p for _, p in pipelines],
+    })
+    for r in result:
+        stages[(r.org_id, r.pipeline_id)].append(
+            Stage(r.stage_id, r.name, r.position, r.probability, r.kind))
+    return states, stages
 
 
-async def save_opportunity(
-    session: AsyncSession, org_id: uuid.UUID, state: OpportunityState, *, exists: bool,
-    delta: Mapping[FunnelKey, Counters],
+async def save_opportunities(
+    session: AsyncSession, states: Sequence[tuple[uuid.UUID, OpportunityState]],
+    deltas: Sequence[tuple[uuid.UUID, Mapping[FunnelKey, Counters]]],
 ) -> None:
-    """Write the row and move the aggregate by ``delta``: one round trip."""
-    params: dict[str, Any] = {"org": org_id, "opp": state.opportunity_id}
-    for c in _STATE_COLUMNS:
-        params[f"o_{c}"] = getattr(state, c)
-    params["o_visited_stage_ids"] = sorted(state.visited_stage_ids, key=str)
+    """Write the rows (``(org, state)``, each opportunity once) and move the aggregate by the
+    deltas (``(org, delta)``): one round trip."""
+    params: dict[str, Any] = {"o_org_id": [org for org, _ in states]}
+    for c in _SAVE_COLUMNS[1:]:
+        params[f"o_{c}"] = [getattr(state, c) for _, state in states]
+    params["o_visited"] = [",".join(sorted(str(i) for i in state.visited_stage_ids))
+                           for _, state in states]
+    moved = [(org, key, counters) for org, delta in deltas for key, counters in delta.items()]
+    params["f_org_id"] = [org for org, _, _ in moved]
     for c in _FUNNEL_KEY:
-        params[f"f_{c}"] = [getattr(k, c) for k in delta]
+        params[f"f_{c}"] = [getattr(key, c) for _, key, _ in moved]
     for c in _FUNNEL_COUNTERS:
-        params[f"f_{c}"] = [getattr(v, c) for v in delta.values()]
-    await session.execute(_UPDATE_OPPORTUNITY if exists else _INSERT_OPPORTUNITY, params)
+        params[f"f_{c}"] = [getattr(counters, c) for _, _, counters in moved]
+    await session.execute(_SAVE_OPPORTUNITIES, params)
 
 
 # --- guarded upserts of the simpler read tables -----------------------------------------------

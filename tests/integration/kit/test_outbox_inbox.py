@@ -298,7 +298,7 @@ async def test_one_poisoned_event_in_a_batch_spares_the_others(
     assert await effect_counts(clean_db) == {i: 1 for i in ids if i != poisoned}
 
 
-async def test_a_batch_applies_each_fresh_event_once_after_its_prepare_hook(
+async def test_a_batch_handler_gets_each_fresh_event_once_in_order(
     clean_db: KitDb,
 ) -> None:
     org = uuid.uuid4()
@@ -307,22 +307,22 @@ async def test_a_batch_applies_each_fresh_event_once_after_its_prepare_hook(
                       aggregate_id=uuid.uuid4(), aggregate_version=1)
         for _ in range(4)
     ]
-    handled: list[uuid.UUID] = []
-    prepared: list[list[uuid.UUID]] = []
+    batches: list[list[uuid.UUID]] = []
 
-    async def handler(envelope: Envelope, session: AsyncSession) -> None:
-        handled.append(envelope.id)
-        await apply_effect(envelope, session)
+    async def one_by_one(envelope: Envelope, session: AsyncSession) -> None:
+        raise AssertionError("a consumer with a batch handler hands it every event")
 
-    async def prepare(envelopes: list[Envelope], session: AsyncSession) -> None:
-        prepared.append([e.id for e in envelopes])
+    async def together(envelopes: list[Envelope], session: AsyncSession) -> None:
+        batches.append([e.id for e in envelopes])
+        for envelope in envelopes:
+            await apply_effect(envelope, session)
 
-    consumer = InboxConsumer("kit-batch", handler, clean_db.sessions, inbox, prepare=prepare)
+    consumer = InboxConsumer("kit-batch", one_by_one, clean_db.sessions, inbox,
+                             batch_handler=together)
     assert await consumer.apply_all(events[:1]) == [True]
     # Already applied, fresh, the same fresh event again within the batch, fresh.
     batch = [events[0], events[1], events[2], events[1], events[3]]
     assert await consumer.apply_all(batch) == [False, True, True, False, True]
-    assert handled == [e.id for e in events]
-    assert prepared == [[events[0].id], [events[1].id, events[2].id, events[3].id]]
+    assert batches == [[events[0].id], [events[1].id, events[2].id, events[3].id]]
     assert set((await effect_counts(clean_db)).values()) == {1}
     assert len(await effect_counts(clean_db)) == 4

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from crmkit.testing.plugin import Org
 from services.reporting import tables as t
 from services.reporting.domain import RollupLevel
-from services.reporting.handlers import apply_event
+from services.reporting.handlers import apply_event, project_batch
 from services.reporting.repository import compact
 
 from .conftest import Reporting
@@ -168,6 +168,32 @@ async def test_reordered_and_repeated_events_give_the_same_figures(
         async with reporting.runtime.sessions() as session, session.begin():
             await apply_event(envelope, session)
     assert_matches(await funnel(reporting, org.token("admin")), sim.truth())
+
+
+async def test_runs_of_events_applied_together_give_the_same_figures(
+    reporting: Reporting, org: Org
+) -> None:
+    """The batch path without the inbox: shuffled events, some repeated, applied in chunks of
+    random length (an opportunity often several times in one run), two orgs interleaved."""
+    other = uuid.uuid4()
+    sims = [PipelineSimulator(org.id, seed=21, owners=owners(3)),
+            PipelineSimulator(other, seed=22, owners=owners(2))]
+    configured = [sim.configure() for sim in sims]
+    events = [e for sim in sims for e in sim.random_operations(250)]
+    rng = random.Random(9)
+    shuffled = events + rng.sample(events, 50)
+    rng.shuffle(shuffled)
+    shuffled = configured + shuffled + configured
+    while shuffled:
+        size = rng.randint(1, 60)
+        chunk, shuffled = shuffled[:size], shuffled[size:]
+        async with reporting.runtime.sessions() as session, session.begin():
+            await project_batch(chunk, session)
+    assert_matches(await funnel(reporting, org.token("admin")), sims[0].truth())
+    async with reporting.runtime.sessions() as session:
+        o = t.opportunities.c
+        count = await session.scalar(select(func.count()).where(o.org_id == other))
+    assert count == len(sims[1].opportunities)
 
 
 async def test_figures_never_cross_orgs_or_roles(

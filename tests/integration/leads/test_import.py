@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from crmkit.contracts.leads import LeadCreated
-from services.leads import events
+from services.leads import events, importer
 from services.leads.cli_import import import_file
 from services.leads.records import LeadRecord
 
@@ -25,7 +25,11 @@ MESSY = (
 )
 
 
-async def test_messy_file(leads_service, org):
+# Chunks of two rows: duplicates of earlier lines and of existing leads across chunks (the
+# leads written by the import's earlier chunks are lines of the file, not existing leads).
+@pytest.mark.parametrize("chunk", [10_000, 2])
+async def test_messy_file(leads_service, org, monkeypatch, chunk):
+    monkeypatch.setattr(importer, "CHUNK", chunk)
     admin = org.token("admin", team=None)
     existing = await leads_service.gql(admin, CREATE_LEAD, input={"company": "Old",
                                                                   "email": "EWA@existing.pl"})

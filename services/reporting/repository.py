@@ -3,6 +3,7 @@ same code writes the live schema or, through ``schema_translate_map``, a rebuild
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -111,25 +112,37 @@ async def save_pipeline(
         )
 
 
+def _stages_where(pipeline: Any) -> Any:
+    s = t.pipeline_stages.c
+    return (
+        select(s.pipeline_id, s.stage_id, s.name, s.position, s.probability, s.kind)
+        .where(s.org_id == bindparam("org", type_=Uuid), s.pipeline_id == pipeline,
+               s.removed.is_(False))
+        .order_by(s.position)
+    )
+
+
+_p = t.pipelines.c
+# Read per query, so built once (with bind parameters) rather than per request.
+_STAGES_OF_PIPELINE = _stages_where(bindparam("pipeline", type_=Uuid))
+_STAGES_OF_DEFAULT_PIPELINE = _stages_where(
+    select(_p.pipeline_id).where(_p.org_id == bindparam("org", type_=Uuid))
+    .order_by(_p.is_default.desc(), _p.name, _p.pipeline_id).limit(1)
+    .scalar_subquery()
+)
+
+
 async def pipeline_stages(
     session: AsyncSession, org_id: uuid.UUID, pipeline_id: uuid.UUID | None
 ) -> tuple[uuid.UUID | None, list[Stage]]:
     """The stages of ``pipeline_id``, or of the org's default pipeline when it is ``None``
     (one round trip either way)."""
-    p = t.pipelines.c
-    chosen: Any = pipeline_id
     if pipeline_id is None:
-        chosen = (
-            select(p.pipeline_id).where(p.org_id == org_id)
-            .order_by(p.is_default.desc(), p.name, p.pipeline_id).limit(1)
-            .scalar_subquery()
-        )
-    s = t.pipeline_stages.c
-    rows = (await session.execute(
-        select(s.pipeline_id, s.stage_id, s.name, s.position, s.probability, s.kind)
-        .where(s.org_id == org_id, s.pipeline_id == chosen, s.removed.is_(False))
-        .order_by(s.position)
-    )).all()
+        result = await session.execute(_STAGES_OF_DEFAULT_PIPELINE, {"org": org_id})
+    else:
+        result = await session.execute(_STAGES_OF_PIPELINE,
+                                       {"org": org_id, "pipeline": pipeline_id})
+    rows = result.all()
     if not rows:
         return pipeline_id, []
     return rows[0].pipeline_id, [Stage(r.stage_id, r.name, r.position, r.probability, r.kind)
@@ -420,26 +433,43 @@ async def compact(session: AsyncSession, limit: int = 20_000, *, lock: bool = Tr
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
+@functools.cache
+def _funnel_statement(level: RollupLevel, owner: bool, team: bool, months: bool) -> Any:
+    """The summed aggregate rows of one query shape (which filters it has), built once."""
+
+    def where(table: Any) -> list[ColumnElement[bool]]:
+        c = table.c
+        conditions = [c.org_id == bindparam("org", type_=Uuid),
+                      c.pipeline_id == bindparam("pipeline", type_=Uuid)]
+        if owner:
+            conditions.append(c.owner_id == bindparam("owner", type_=Uuid))
+        if team:
+            conditions.append(c.team == bindparam("team", type_=c.team.type))
+        if months:
+            conditions += [c.close_month >= bindparam("first_month", type_=c.close_month.type),
+                           c.close_month <= bindparam("last_month", type_=c.close_month.type)]
+        return conditions
+
+    f = aggregate(level, where).c
+    return (select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
+                   func.sum(f.weighted), func.sum(f.reached))
+            .group_by(f.stage_id, f.currency))
+
+
 async def funnel_rows(
     session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, close: CloseRange | None
 ) -> list[FunnelRow]:
     """Summed aggregate rows, plus the partial months of the close range from the read table."""
     rows: list[FunnelRow] = []
     if close is None or close.has_whole_months:
-
-        def where(table: Any) -> list[ColumnElement[bool]]:
-            conditions = [*scope_filter(table, scope), table.c.pipeline_id == pipeline_id]
-            if close is not None:
-                conditions += [table.c.close_month >= close.first_month,
-                               table.c.close_month <= close.last_month]
-            return conditions
-
-        f = aggregate(scope.level, where).c
-        result = await session.execute(
-            select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
-                   func.sum(f.weighted), func.sum(f.reached))
-            .group_by(f.stage_id, f.currency)
-        )
+        months = close is not None
+        statement = _funnel_statement(scope.level, scope.owner_id is not None,
+                                      scope.team is not None, months)
+        result = await session.execute(statement, {
+            "org": scope.org_id, "pipeline": pipeline_id, "owner": scope.owner_id,
+            "team": scope.team, "first_month": close.first_month if close else None,
+            "last_month": close.last_month if close else None,
+        })
         rows += [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], int(r[5])))
                  for r in result]
     for start, end in close.partial if close is not None else ():
@@ -501,19 +531,21 @@ async def versions_as_of(
 # --- money ------------------------------------------------------------------------------------
 
 
+_r = t.exchange_rates.c
+_RATES = (
+    select(
+        select(t.org_settings.c.base_currency)
+        .where(t.org_settings.c.org_id == bindparam("org", type_=Uuid))
+        .scalar_subquery(),
+        _r.currency, _r.rate,
+    )
+    .select_from(select(literal(1)).subquery())
+    .outerjoin(t.exchange_rates, _r.org_id == bindparam("org", type_=Uuid))
+)
+
+
 async def rates_of(session: AsyncSession, org_id: uuid.UUID, default_base: str) -> Rates:
     """The org's base currency and rates, in one round trip."""
-    base = (
-        select(t.org_settings.c.base_currency)
-        .where(t.org_settings.c.org_id == org_id)
-        .scalar_subquery()
-    )
-    r = t.exchange_rates.c
-    rows = (await session.execute(
-        select(base, r.currency, r.rate)
-        .select_from(select(literal(1)).subquery())
-        .outerjoin(t.exchange_rates, r.org_id == org_id)
-    )).all()
+    rows = (await session.execute(_RATES, {"org": org_id})).all()
     chosen = rows[0][0] if rows and rows[0][0] else default_base
     return Rates(chosen, {row[1]: Decimal(row[2]) for row in rows if row[1] is not None})
-

@@ -125,6 +125,13 @@ class InboxConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._subscription is not None:
+            # Messages that reach the pull inbox after the loop stopped would hold the
+            # connection's drain until its timeout (30 s of shutdown); unacked, they are
+            # redelivered to the durable consumer after the ack wait.
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
 
     async def _pull_loop(self) -> None:
         assert self._subscription is not None

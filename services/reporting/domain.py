@@ -24,11 +24,6 @@ HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
-def close_month(day: date | None) -> date | None:
-    """The first day of the month an opportunity is expected to close in."""
-    return None if day is None else day.replace(day=1)
-
-
 def weighted(amount: Decimal, probability: int) -> Decimal:
     return amount * Decimal(probability) / HUNDRED
 
@@ -60,7 +55,9 @@ class FunnelKey:
     owner_id: uuid.UUID
     team: str | None
     currency: str
-    close_month: date | None
+    # The expected close date: deltas and the day totals keep the day, the month totals
+    # its month.
+    close_date: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +105,7 @@ def contribution(facts: OpportunityFacts | None) -> dict[FunnelKey, Counters]:
             owner_id=facts.owner_id,
             team=facts.team,
             currency=facts.currency,
-            close_month=close_month(facts.expected_close_date),
+            close_date=facts.expected_close_date,
         )
 
     rows: dict[FunnelKey, Counters] = {}
@@ -141,7 +138,7 @@ def _key_order(item: tuple[FunnelKey, Counters]) -> tuple[str, ...]:
     k = item[0]
     return (
         str(k.pipeline_id), str(k.stage_id), k.status, str(k.owner_id), k.team or "",
-        k.currency, k.close_month.isoformat() if k.close_month else "",
+        k.currency, k.close_date.isoformat() if k.close_date else "",
     )
 
 

@@ -11,8 +11,10 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    Date,
     Row,
     String,
+    Table,
     Uuid,
     and_,
     bindparam,
@@ -190,47 +192,51 @@ async def recompute_pipeline(
     )
     # Deltas are folded by the compactor; hold its lock so none is half-way folded here.
     await session.execute(select(func.pg_advisory_xact_lock(COMPACTOR_LOCK)))
-    for table in (t.funnel_deltas, t.funnel_totals):
+    for table in (t.funnel_deltas, t.funnel_totals, t.funnel_day_totals):
         await session.execute(
             delete(table).where(table.c.org_id == org_id, table.c.pipeline_id == pipeline_id)
         )
-    month = func.date_trunc("month", o.expected_close_date).cast(t.funnel_totals.c.close_month.type)
     sits = or_(
         and_(o.stage_kind == "open", o.status == "open"),
         and_(o.stage_kind != "open", o.status != "open"),
     )
     in_stage = select(
         o.org_id, o.pipeline_id, o.stage_id.label("stage_id"), o.status, o.owner_id, o.team,
-        o.currency, month.label("close_month"), literal(1).label("count"),
+        o.currency, o.expected_close_date.label("close_date"), literal(1).label("count"),
         o.amount.label("amount"), (o.amount * o.probability / 100).label("weighted"),
         literal(0).label("reached"),
     ).where(o.org_id == org_id, o.pipeline_id == pipeline_id, sits)
     reached = select(
         o.org_id, o.pipeline_id, o.furthest_stage_id.label("stage_id"), o.status, o.owner_id,
-        o.team, o.currency, month.label("close_month"), literal(0), literal(0), literal(0),
+        o.team, o.currency, o.expected_close_date, literal(0), literal(0), literal(0),
         literal(1),
     ).where(o.org_id == org_id, o.pipeline_id == pipeline_id, o.furthest_stage_id.is_not(None))
     union = in_stage.union_all(reached).subquery()
-    await session.execute(_insert_rolled_up(union))
+    for totals in (t.funnel_totals, t.funnel_day_totals):
+        await session.execute(_insert_rolled_up(union, totals))
 
 
-def _insert_rolled_up(rows: Any) -> Any:
-    """INSERT into the totals of ``rows`` (owner-level figures keyed like the totals, without
-    a level), summed at every rollup level. The caller makes sure no key exists yet."""
+def _insert_rolled_up(rows: Any, totals: Table) -> Any:
+    """INSERT into ``totals`` (by month or by day) of ``rows`` (owner-level figures keyed like
+    the deltas), summed at every rollup level; add ON CONFLICT where keys may exist."""
     r = rows.c
+    by_month = totals is t.funnel_totals
+    key = _TOTALS_KEY if by_month else _DAY_TOTALS_KEY
+    close = (func.date_trunc("month", r.close_date).cast(Date).label("close_month")
+             if by_month else r.close_date.label("close_date"))
     levels = [
         select(r.org_id, r.pipeline_id, literal(level.value).label("level"),
                (r.owner_id if level is RollupLevel.OWNER else literal(NO_OWNER)).label("owner_id"),
                r.stage_id, r.status,
-               (literal(None, t.funnel_totals.c.team.type) if level is RollupLevel.ORG
+               (literal(None, totals.c.team.type) if level is RollupLevel.ORG
                 else r.team).label("team"),
-               r.currency, r.close_month, *(r[c] for c in _FUNNEL_COUNTERS))
+               r.currency, close, *(r[c] for c in _FUNNEL_COUNTERS))
         for level in RollupLevel
     ]
     leveled = union_all(*levels).subquery("leveled")
-    keys = [leveled.c[c] for c in _TOTALS_KEY]
-    return insert(t.funnel_totals).from_select(
-        [*_TOTALS_KEY, *_FUNNEL_COUNTERS],
+    keys = [leveled.c[c] for c in key]
+    return insert(totals).from_select(
+        [*key, *_FUNNEL_COUNTERS],
         select(*keys, *(func.sum(leveled.c[c]) for c in _FUNNEL_COUNTERS)).group_by(*keys),
     )
 
@@ -265,10 +271,12 @@ _f = t.funnel_totals.c
 _s = t.pipeline_stages.c
 _VERSION_COLUMNS = tuple(c.name for c in t.opportunity_versions.c)
 _FUNNEL_KEY = ("pipeline_id", "stage_id", "status", "owner_id", "team", "currency",
-               "close_month")
+               "close_date")
 _FUNNEL_COUNTERS = ("count", "amount", "weighted", "reached")
 _TOTALS_KEY = ("org_id", "pipeline_id", "level", "owner_id", "stage_id", "status", "team",
                "currency", "close_month")
+_DAY_TOTALS_KEY = ("org_id", "pipeline_id", "level", "owner_id", "close_date", "team",
+                   "stage_id", "status", "currency")
 
 
 def _unnest(name: str, column: Any) -> Any:
@@ -391,16 +399,28 @@ def scope_filter(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def aggregate(level: RollupLevel, where: Callable[[Any], list[ColumnElement[bool]]]) -> Any:
-    """The funnel aggregate as it stands: the totals rolled up to ``level`` plus the (owner
-    level) deltas not yet folded, both filtered by ``where(table)``; one statement, so one
-    snapshot. ``level`` must be one that ``where`` can filter exactly (``Scope.level``)."""
-    columns = ("stage_id", "status", "currency", "close_month", *_FUNNEL_COUNTERS)
-    totals = t.funnel_totals
+def aggregate(level: RollupLevel, where: Callable[[Any], list[ColumnElement[bool]]], *,
+              by_day: bool = False) -> Any:
+    """The funnel aggregate as it stands: the totals (by month, or ``by_day``) rolled up to
+    ``level`` plus the (owner level) deltas not yet folded, both filtered by ``where(table)``
+    (``close_month`` or ``close_date`` is the period column); one statement, so one snapshot.
+    ``level`` must be one that ``where`` can filter exactly (``Scope.level``)."""
+    totals = t.funnel_day_totals if by_day else t.funnel_totals
+    period = "close_date" if by_day else "close_month"
+    d = t.funnel_deltas.c
+    pending = select(
+        d.org_id, d.pipeline_id, d.owner_id, d.team, d.stage_id, d.status, d.currency,
+        d.close_date if by_day
+        else func.date_trunc("month", d.close_date).cast(Date).label("close_month"),
+        *(d[c] for c in _FUNNEL_COUNTERS),
+    ).subquery("pending")
+    columns = ("stage_id", "status", "currency", period, *_FUNNEL_COUNTERS)
+    # Above the owner level every total has NO_OWNER: saying so reads one index range.
+    rolled_up = [] if level is RollupLevel.OWNER else [totals.c.owner_id == NO_OWNER]
     return union_all(
         select(*(totals.c[c] for c in columns))
-        .where(totals.c.level == level.value, *where(totals)),
-        select(*(t.funnel_deltas.c[c] for c in columns)).where(*where(t.funnel_deltas)),
+        .where(totals.c.level == level.value, *rolled_up, *where(totals)),
+        select(*(pending.c[c] for c in columns)).where(*where(pending)),
     ).subquery("funnel")
 
 
@@ -408,10 +428,18 @@ COMPACTOR_LOCK = 0x5245504F5254 + 2
 _COMPACTABLE = select(func.max(t.funnel_deltas.c.id))
 
 
+def _fold(moved: Any, totals: Table, key: tuple[str, ...]) -> Any:
+    fold = _insert_rolled_up(moved, totals)
+    return fold.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: totals.c[c] + fold.excluded[c] for c in _FUNNEL_COUNTERS},
+    )
+
+
 async def compact(session: AsyncSession, limit: int = 20_000, *, lock: bool = True) -> int:
-    """Fold up to ``limit`` pending deltas into the totals (in the caller's transaction); the
-    number of total rows moved, 0 when nothing is pending or another compactor is at work.
-    ``lock=False`` for tables nobody else writes (a rebuild's)."""
+    """Fold up to ``limit`` pending deltas into the month and day totals (in the caller's
+    transaction); the number of day total rows moved, 0 when nothing is pending or another
+    compactor is at work. ``lock=False`` for tables nobody else writes (a rebuild's)."""
     if lock and not await session.scalar(select(func.pg_try_advisory_xact_lock(COMPACTOR_LOCK))):
         return 0
     d = t.funnel_deltas.c
@@ -423,19 +451,16 @@ async def compact(session: AsyncSession, limit: int = 20_000, *, lock: bool = Tr
     moved = delete(t.funnel_deltas).where(d.id <= upto).returning(
         *(d[c] for c in ("org_id", *_FUNNEL_KEY, *_FUNNEL_COUNTERS))
     ).cte("moved")
-    fold = _insert_rolled_up(moved)
-    result = await session.execute(
-        fold.on_conflict_do_update(
-            index_elements=list(_TOTALS_KEY),
-            set_={c: _f[c] + fold.excluded[c] for c in _FUNNEL_COUNTERS},
-        ).add_cte(moved)
-    )
+    months = _fold(moved, t.funnel_totals, _TOTALS_KEY).cte("months")
+    days = _fold(moved, t.funnel_day_totals, _DAY_TOTALS_KEY)
+    result = await session.execute(days.add_cte(moved, months))
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 @functools.cache
-def _funnel_statement(level: RollupLevel, owner: bool, team: bool, months: bool) -> Any:
-    """The summed aggregate rows of one query shape (which filters it has), built once."""
+def _funnel_statement(level: RollupLevel, owner: bool, team: bool, period: str | None) -> Any:
+    """The summed aggregate rows of one query shape (its filters, and ``period``: None, whole
+    ``months`` or ``days``), built once."""
 
     def where(table: Any) -> list[ColumnElement[bool]]:
         c = table.c
@@ -444,13 +469,16 @@ def _funnel_statement(level: RollupLevel, owner: bool, team: bool, months: bool)
         if owner:
             conditions.append(c.owner_id == bindparam("owner", type_=Uuid))
         if team:
-            conditions.append(c.team == bindparam("team", type_=c.team.type))
-        if months:
-            conditions += [c.close_month >= bindparam("first_month", type_=c.close_month.type),
-                           c.close_month <= bindparam("last_month", type_=c.close_month.type)]
+            conditions.append(c.team == bindparam("team", type_=String))
+        if period == "months":
+            conditions += [c.close_month >= bindparam("first", type_=Date),
+                           c.close_month <= bindparam("last", type_=Date)]
+        if period == "days":
+            conditions += [c.close_date >= bindparam("first", type_=Date),
+                           c.close_date <= bindparam("last", type_=Date)]
         return conditions
 
-    f = aggregate(level, where).c
+    f = aggregate(level, where, by_day=period == "days").c
     return (select(f.stage_id, f.currency, func.sum(f.count), func.sum(f.amount),
                    func.sum(f.weighted), func.sum(f.reached))
             .group_by(f.stage_id, f.currency))
@@ -459,46 +487,25 @@ def _funnel_statement(level: RollupLevel, owner: bool, team: bool, months: bool)
 async def funnel_rows(
     session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, close: CloseRange | None
 ) -> list[FunnelRow]:
-    """Summed aggregate rows, plus the partial months of the close range from the read table."""
+    """Summed aggregate rows: whole months from the month totals, the days of a close range
+    that starts or ends inside a month from the day totals."""
+    periods: list[tuple[str | None, date | None, date | None]] = []
+    if close is None:
+        periods.append((None, None, None))
+    else:
+        if close.has_whole_months:
+            periods.append(("months", close.first_month, close.last_month))
+        periods += [("days", start, end) for start, end in close.partial]
     rows: list[FunnelRow] = []
-    if close is None or close.has_whole_months:
-        months = close is not None
+    for period, first, last in periods:
         statement = _funnel_statement(scope.level, scope.owner_id is not None,
-                                      scope.team is not None, months)
+                                      scope.team is not None, period)
         result = await session.execute(statement, {
             "org": scope.org_id, "pipeline": pipeline_id, "owner": scope.owner_id,
-            "team": scope.team, "first_month": close.first_month if close else None,
-            "last_month": close.last_month if close else None,
+            "team": scope.team, "first": first, "last": last,
         })
         rows += [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], int(r[5])))
                  for r in result]
-    for start, end in close.partial if close is not None else ():
-        rows += await _partial_rows(session, scope, pipeline_id, start, end)
-    return rows
-
-
-async def _partial_rows(
-    session: AsyncSession, scope: Scope, pipeline_id: uuid.UUID, start: date, end: date
-) -> list[FunnelRow]:
-    o = t.opportunities.c
-    base = [*scope_filter(t.opportunities, scope), o.pipeline_id == pipeline_id,
-            o.expected_close_date >= start, o.expected_close_date <= end]
-    sits = or_(
-        and_(o.stage_kind == "open", o.status == "open"),
-        and_(o.stage_kind != "open", o.status != "open"),
-    )
-    in_stage = await session.execute(
-        select(o.stage_id, o.currency, func.count(), func.sum(o.amount),
-               func.sum(o.amount * o.probability / 100))
-        .where(*base, sits).group_by(o.stage_id, o.currency)
-    )
-    rows = [FunnelRow(r[0], r[1], Counters(int(r[2]), r[3], r[4], 0)) for r in in_stage]
-    reached = await session.execute(
-        select(o.furthest_stage_id, o.currency, func.count())
-        .where(*base, o.furthest_stage_id.is_not(None))
-        .group_by(o.furthest_stage_id, o.currency)
-    )
-    rows += [FunnelRow(r[0], r[1], Counters(reached=int(r[2]))) for r in reached]
     return rows
 
 

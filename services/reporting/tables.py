@@ -154,10 +154,39 @@ funnel_totals = Table(
     schema=PROJECTION_SCHEMA,
 )
 
+# The same totals by expected close day, for close ranges that start or end inside a month:
+# such a range reads at most a month's days at each end, however many opportunities there
+# are. Keyed day before team, so every level reads one index range per close range.
+funnel_day_totals = Table(
+    "funnel_day_totals",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("pipeline_id", Uuid, nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("close_date", Date),
+    Column("team", String(100)),
+    Column("stage_id", Uuid, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("weighted", MONEY, nullable=False),
+    Column("reached", BigInteger, nullable=False),
+    Index(
+        "ux_funnel_day_totals_key",
+        "org_id", "pipeline_id", "level", "owner_id", "close_date", "team", "stage_id",
+        "status", "currency",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
+    schema=PROJECTION_SCHEMA,
+)
+
 # Deltas appended by each event's transaction: no two events contend for a row (a hot
 # aggregate row would serialise every event touching it through its commit). The compactor
-# folds them into ``funnel_totals`` moments later; queries read totals plus pending deltas, in
-# one statement, so they are exact at all times.
+# folds them into ``funnel_totals`` and ``funnel_day_totals`` moments later; queries read
+# totals plus pending deltas, in one statement, so they are exact at all times.
 funnel_deltas = Table(
     "funnel_deltas",
     metadata,
@@ -169,7 +198,7 @@ funnel_deltas = Table(
     Column("owner_id", Uuid, nullable=False),
     Column("team", String(100)),
     Column("currency", String(3), nullable=False),
-    Column("close_month", Date),
+    Column("close_date", Date),
     Column("count", BigInteger, nullable=False),
     Column("amount", MONEY, nullable=False),
     Column("weighted", MONEY, nullable=False),

@@ -57,7 +57,7 @@ def total(rows: dict[FunnelKey, Counters]) -> Counters:
 def test_an_open_opportunity_counts_in_its_stage_with_its_weighted_amount() -> None:
     rows = contribution(facts(OFFER, probability=40))
     (key, counters), = rows.items()
-    assert key.stage_id == OFFER.id and key.close_month == date(2026, 3, 1)
+    assert key.stage_id == OFFER.id and key.close_date == date(2026, 3, 14)
     assert counters == Counters(count=1, amount=Decimal(1000), weighted=Decimal(400), reached=1)
 
 

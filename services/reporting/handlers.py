@@ -42,8 +42,8 @@ _key = column("_key", String)
 _PROJECTION_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(PROJECTION_LOCK))
 
 
-# A run's locks in one round trip, in the order single events take them (projection, then
-# pipelines, then opportunities), each kind's keys sorted so two replicas never deadlock.
+# Opportunity events' locks in one round trip: the projection lock shared, then the pipelines'
+# shared, then the opportunities' exclusive, each kind's keys sorted.
 _RUN_LOCKS = select(
     func.pg_advisory_xact_lock_shared(PROJECTION_LOCK),
     select(func.count(func.pg_advisory_xact_lock_shared(func.hashtextextended(_key, 0))))
@@ -59,17 +59,24 @@ async def project_batch(envelopes: list[Envelope], session: AsyncSession) -> Non
     """The inbox consumers' batch handler: each run of consecutive opportunity events is
     applied together (a few round trips for the whole run), other events one by one, in the
     batch's order."""
+    opportunity_events = [e for e in envelopes if PROJECTORS.get(e.type) is on_opportunity_event]
+    # All the batch's locks first, in one sorted order: two replicas never deadlock.
+    await _lock_opportunities(
+        [(e.org_id, e.payload["pipeline_id"], e.payload["opportunity_id"])
+         for e in opportunity_events],
+        session,
+    )
     run: list[Envelope] = []
     for envelope in envelopes:
         if PROJECTORS.get(envelope.type) is on_opportunity_event:
             run.append(envelope)
             continue
         if run:
-            await apply_opportunity_events(run, session)
+            await apply_opportunity_events(run, session, locked=True)
             run = []
         await project(envelope, session)
     if run:
-        await apply_opportunity_events(run, session)
+        await apply_opportunity_events(run, session, locked=True)
 
 
 async def project(envelope: Envelope, session: AsyncSession) -> None:
@@ -164,15 +171,29 @@ async def on_opportunity_event(envelope: Envelope, session: AsyncSession) -> Non
     await apply_opportunity_events([envelope], session)
 
 
-async def apply_opportunity_events(envelopes: list[Envelope], session: AsyncSession) -> None:
-    """Apply opportunity events in order: lock, read, fold in memory, write: four round trips
-    however many events (an opportunity may appear several times)."""
+async def _lock_opportunities(
+    refs: list[tuple[uuid.UUID, uuid.UUID | str, uuid.UUID | str]], session: AsyncSession
+) -> None:
+    """Lock (org, pipeline, opportunity) triples (ids as UUIDs or their JSON strings)."""
+    if refs:
+        await session.execute(_RUN_LOCKS, {
+            "pipelines": sorted({_pipeline_key(org, p) for org, p, _ in refs}),
+            "opportunities": sorted({_opportunity_key(org, o) for org, _, o in refs}),
+        })
+
+
+async def apply_opportunity_events(
+    envelopes: list[Envelope], session: AsyncSession, *, locked: bool = False
+) -> None:
+    """Apply opportunity events in order: lock (unless the caller holds the locks already),
+    read, fold in memory, write: four round trips however many events (an opportunity may
+    appear several times)."""
     changes = [(envelope.org_id, opportunity_change(envelope)) for envelope in envelopes]
     pipelines = sorted({(org, c.pipeline_id) for org, c in changes})
-    await session.execute(_RUN_LOCKS, {
-        "pipelines": sorted({_pipeline_key(org, p) for org, p in pipelines}),
-        "opportunities": sorted({_opportunity_key(org, c.opportunity_id) for org, c in changes}),
-    })
+    if not locked:
+        await _lock_opportunities(
+            [(org, c.pipeline_id, c.opportunity_id) for org, c in changes], session
+        )
     states, stages = await repo.record_versions_and_load(
         session, [(org, _version_row(c)) for org, c in changes], pipelines
     )

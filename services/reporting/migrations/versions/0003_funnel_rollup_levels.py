@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-26 20:10:00
 
 """
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ WITH contributions AS (
 """
 
 
-def _counters() -> list[sa.Column]:
+def _counters() -> list[sa.Column[Any]]:
     return [
         sa.Column('count', sa.BigInteger(), nullable=False),
         sa.Column('amount', sa.Numeric(precision=20, scale=4), nullable=False),

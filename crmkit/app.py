@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import OperationDefinitionNode, parse
 from graphql.error import GraphQLError
@@ -20,8 +21,8 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.federation import Schema
 
-from crmkit.auth import InvalidToken, TokenVerifier
-from crmkit.graphql import GraphQLContext
+from crmkit.auth import Caller, InvalidToken, TokenVerifier
+from crmkit.graphql import DirectExecutor, GraphQLContext
 from crmkit.logs import request_id_var
 from crmkit.runtime import ServiceRuntime
 
@@ -88,10 +89,53 @@ async def _run(app: SubgraphApp, request: Request) -> Response:
         return PlainTextResponse(error.reason, status_code=error.status_code)
 
 
+def _json_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:
+    """``(query, variables, operationName)`` of a plain JSON GraphQL request, else None."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(payload, dict) or payload.keys() - _PLAIN_KEYS:
+        return None
+    query = payload.get("query")
+    variables = payload.get("variables")
+    name = payload.get("operationName")
+    if (
+        not isinstance(query, str)
+        or not (variables is None or isinstance(variables, dict))
+        or not (name is None or isinstance(name, str))
+    ):
+        return None
+    return query, variables, name
+
+
+_PLAIN_KEYS = {"query", "variables", "operationName"}
+
+
 def graphql_endpoint(
     schema: Schema, verifier: TokenVerifier, state: Any, *, graphiql: bool
 ) -> Callable[[Request], Awaitable[Response]]:
     app = SubgraphApp(schema, verifier, state, graphiql)
+    direct = DirectExecutor(schema)
+
+    async def run(request: Request, caller: Caller) -> Response:
+        """A valid query or mutation POSTed as JSON runs on the direct executor; everything
+        else (GraphiQL, GET, errors, multipart) through strawberry's view."""
+        if request.method == "POST" and request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            operation = _json_operation(await request.body())
+            if operation is not None:
+                query, variables, name = operation
+                document = direct.prepare(query, name)
+                if document is not None:
+                    context = GraphQLContext(
+                        caller=caller, request_id=request_id_var.get() or "", state=state
+                    )
+                    body = await direct.execute(document, variables, name, context)
+                    return Response(body, media_type="application/json")
+        request.scope["crm.caller"] = caller
+        return await _run(app, request)
 
     async def endpoint(request: Request) -> Response:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
@@ -117,10 +161,10 @@ def graphql_endpoint(
                     request.scope["crm.caller"] = None
                     return await _run(app, request)
         try:
-            request.scope["crm.caller"] = verifier.verify_header(authorization)
+            caller = verifier.verify_header(authorization)
         except InvalidToken as error:
             return unauthenticated(str(error))
-        return await _run(app, request)
+        return await run(request, caller)
 
     return endpoint
 

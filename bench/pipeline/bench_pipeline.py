@@ -25,21 +25,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import psutil  # type: ignore[import-untyped]
 from sqlalchemy import text
 
-from bench.pipeline.load import Dataset, existing, load
+from bench.pipeline import loadgen
+from bench.pipeline.load import Dataset, existing, load, vacuum
 from bench.servers import bench_servers, machine, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import create_engine, drop_database, ensure_database, with_database
@@ -60,13 +63,7 @@ query($filter: OpportunityFilter, $after: String) {
 }
 """
 
-MOVE = """
-mutation($id: ID!, $stageId: ID!, $v: Int!) {
-  moveOpportunity(id: $id, stageId: $stageId, expectedVersion: $v) {
-    __typename ... on OpportunityPayload { opportunity { version } }
-  }
-}
-"""
+MOVE = loadgen.MOVE
 
 
 def load_average() -> str:
@@ -115,8 +112,8 @@ def service(database_url: str, nats_url: str, port: int,
         "CRM_LOG_LEVEL": "WARNING",
         "CRM_PIPELINE_PORT": str(port),
         "CRM_PIPELINE_WORKERS": str(workers),
-        # A shared PostgreSQL allows 100 connections in all.
-        "CRM_DB_POOL_SIZE": "8",
+        # A shared PostgreSQL allows 100 connections in all: 16 (+16 overflow) per service.
+        "CRM_DB_POOL_SIZE": str(max(4, 16 // workers)),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "services.pipeline"], env=environment,
@@ -211,66 +208,85 @@ async def movable(engine: Any, data: Dataset, count: int) -> list[tuple[str, int
     return [(str(r.id), r.version) for r in rows]
 
 
-class Mover:
-    """Moves its opportunities Identification <-> Qualification, one at a time each."""
+class Usage:
+    """CPU seconds of each party during a phase: the service's processes, the PostgreSQL
+    backends serving the benchmark database, the NATS server if it runs here, and the whole
+    machine (the rest is other people's work).
 
-    def __init__(self, client: httpx.AsyncClient, data: Dataset,
-                 opportunities: list[tuple[str, int]]) -> None:
-        self.client = client
-        self.bearer = token(data, "admin")
-        ordered = data.pipeline.ordered_stages()
-        self.stages = (str(ordered[0].id), str(ordered[1].id))
-        self.free: asyncio.Queue[tuple[str, int, int]] = asyncio.Queue()
-        for opp_id, version in opportunities:
-            self.free.put_nowait((opp_id, version, 1))
-        self.latencies: list[float] = []
-        self.failures = 0
+    Backends come and go with the service's pool overflow, so they are sampled every 0.2 s
+    during the phase; a backend that ends loses at most its last 0.2 s."""
 
-    async def move_one(self, scheduled: float) -> None:
-        opp_id, version, target = await self.free.get()
+    def __init__(self, service: ServiceCpu, engine: Any) -> None:
+        self.service = service
+        self.engine = engine
+        self._processes: dict[int, psutil.Process] = {}
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    def _cpu(self, pid: int) -> float | None:
         try:
-            data = await gql(self.client, self.bearer, MOVE, {
-                "id": opp_id, "stageId": self.stages[target], "v": version})
-            result = data["moveOpportunity"]
-            if result["__typename"] != "OpportunityPayload":
-                raise RuntimeError(str(result))
-            version, target = result["opportunity"]["version"], 1 - target
-        except Exception:
-            self.failures += 1
+            process = self._processes.setdefault(pid, psutil.Process(pid))
+            times = process.cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
+
+    async def _sample(self, first: bool) -> None:
+        async with self.engine.connect() as conn:
+            pids = list((await conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"))).scalars())
+        pids += [p.pid for p in psutil.Process().children(recursive=True)
+                 if p.name().startswith("nats-server")]
+        for pid in pids:
+            seconds = self._cpu(pid)
+            if seconds is not None:
+                # A backend first seen during the phase started within it (at zero).
+                self._first.setdefault(pid, seconds if first else 0.0)
+                self._last[pid] = seconds
+
+    def _machine(self) -> float:
+        machine = psutil.cpu_times()
+        return float(sum(machine) - machine.idle - getattr(machine, "iowait", 0.0))
+
+    @contextlib.asynccontextmanager
+    async def measure(self) -> AsyncIterator[dict[str, float]]:
+        """Yields a dict that holds the CPU seconds used, once the block has ended."""
+        self._first.clear()
+        self._last.clear()
+        await self._sample(first=True)
+        service, machine = self.service.seconds(), self._machine()
+        used: dict[str, float] = {}
+        stop = asyncio.Event()
+
+        async def sampler() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.2)
+                await self._sample(first=False)
+
+        task = asyncio.create_task(sampler())
+        try:
+            yield used
         finally:
-            self.latencies.append(time.perf_counter() - scheduled)
-            self.free.put_nowait((opp_id, version, target))
+            stop.set()
+            await task
+            nats = {p.pid for p in psutil.Process().children(recursive=True)
+                    if p.name().startswith("nats-server")}
+            used["service"] = self.service.seconds() - service
+            used["machine"] = self._machine() - machine
+            used["postgres"] = sum(self._last[p] - self._first[p] for p in self._last
+                                   if p not in nats)
+            used["nats"] = sum(self._last[p] - self._first[p] for p in self._last if p in nats)
 
 
-async def bench_moves_open_loop(mover: Mover, rate: float, seconds: float) -> str:
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.1
-    tasks = []
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(mover.move_one(scheduled)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    return (f"offered {rate:.0f}/s for {seconds:.0f} s: completed {len(mover.latencies)} in "
-            f"{elapsed:.1f} s = {len(mover.latencies) / elapsed:.0f}/s, failures "
-            f"{mover.failures}; latency {summary(mover.latencies)}")
-
-
-async def bench_moves_closed_loop(mover: Mover, concurrency: int, seconds: float) -> str:
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            await mover.move_one(time.perf_counter())
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return (f"closed loop, {concurrency} in flight: {len(mover.latencies) / elapsed:.0f}/s, "
-            f"failures {mover.failures}; latency {summary(mover.latencies)}")
+def timeline(outcome: loadgen.Outcome) -> str:
+    """The p99 latency (ms) of the requests due in each second of the phase: a stall shows
+    as a few bad seconds, overload as a climb."""
+    seconds: dict[int, list[float]] = {}
+    for due, latency in zip(outcome.due, outcome.latencies, strict=True):
+        seconds.setdefault(int(due), []).append(latency * 1000)
+    return " ".join(f"{percentile(seconds[s], 0.99):.0f}" for s in sorted(seconds))
 
 
 async def outbox_backlog(engine: Any) -> int:
@@ -279,22 +295,43 @@ async def outbox_backlog(engine: Any) -> int:
             "SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one())
 
 
-async def moves_with_cpu(run: Any, mover: Mover, engine: Any, cpu: ServiceCpu) -> str:
-    """A move phase, then the wait for the relay to publish its events: the CPU per move
-    counts the relay's share too."""
-    before, client_before = cpu.seconds(), time.process_time()
-    line: str = await run
-    client_ms = (time.process_time() - client_before) / max(1, len(mover.latencies)) * 1000
-    drain_started = time.perf_counter()
-    backlog = await outbox_backlog(engine)
-    while backlog and time.perf_counter() - drain_started < 60:
-        await asyncio.sleep(0.05)
+async def move_phase(pool: ProcessPoolExecutor, plan: loadgen.Plan, engine: Any,
+                     usage: Usage) -> str:
+    """One move phase in the load generator's process, then the wait for the relay to
+    publish its events: the CPU per move counts the relay's share too."""
+    load_before = load_average()
+    async with usage.measure() as used:
+        outcome: loadgen.Outcome = await asyncio.get_running_loop().run_in_executor(
+            pool, loadgen.run, plan)
+        drain_started = time.perf_counter()
         backlog = await outbox_backlog(engine)
-    drained = time.perf_counter() - drain_started
-    cpu_ms = (cpu.seconds() - before) / max(1, len(mover.latencies)) * 1000
-    return (f"{line}\n  service CPU {cpu_ms:.2f} ms/move (relay included), load generator "
-            f"CPU {client_ms:.2f} ms/move; outbox drained {drained:.2f} s after the phase, "
-            f"{backlog} unsent")
+        while backlog and time.perf_counter() - drain_started < 60:
+            await asyncio.sleep(0.05)
+            backlog = await outbox_backlog(engine)
+        drained = time.perf_counter() - drain_started
+    done = len(outcome.latencies)
+    per_move = {k: v / max(1, done) * 1000 for k, v in used.items()}
+    wall = outcome.elapsed + drained
+    cores = os.cpu_count() or 1
+    if plan.mode == "open":
+        head = f"open loop, offered {plan.rate:.0f}/s for {plan.seconds:.0f} s"
+    else:
+        head = f"closed loop, {plan.concurrency} in flight for {plan.seconds:.0f} s"
+    lines = [
+        f"{head}: {done} moves in {outcome.elapsed:.1f} s = {done / outcome.elapsed:.0f}/s, "
+        f"failures {outcome.failures}",
+        f"  latency {summary(outcome.latencies)}",
+        f"  CPU per move: service {per_move['service']:.2f} ms (relay included), PostgreSQL "
+        f"backends {per_move['postgres']:.2f} ms, NATS {per_move['nats']:.2f} ms, load "
+        f"generator {outcome.cpu_seconds / max(1, done) * 1000:.2f} ms",
+        f"  machine busy {used['machine'] / wall / cores * 100:.0f}% of {cores} cores "
+        f"({used['machine'] / max(1, done) * 1000:.2f} ms per move, everyone's work "
+        f"included); load average {load_before} -> {load_average()}",
+        f"  outbox drained {drained:.2f} s after the phase, {backlog} unsent",
+    ]
+    lines.append(f"  p99 per second: {timeline(outcome)}")
+    lines += [f"  failure: {f}" for f in outcome.first_failures]
+    return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -309,6 +346,8 @@ async def main(args: argparse.Namespace) -> None:
             data = await existing(engine) if args.keep else None
             if data is None:
                 data = await load(engine, args.count)
+            else:
+                print(f"reused the loaded database; VACUUM took {await vacuum(engine):.1f} s")
             async with engine.connect() as conn:
                 count = (await conn.execute(text("SELECT count(*) FROM opportunities"))).scalar()
             print(f"{count:,} opportunities in org {data.org_id}")
@@ -317,23 +356,35 @@ async def main(args: argparse.Namespace) -> None:
                 async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
                     print(f"service workers: {args.workers}; load average at start: "
                           f"{load_average()}")
-                    print("\nopportunities(first: 50), sequential, walking pages:")
-                    for line in await bench_queries(client, data, args.rounds, cpu):
-                        print(line)
-                    # Three disjoint sets: each mover knows its opportunities' versions.
-                    opportunities = await movable(engine, data, 6000)
-                    third = len(opportunities) // 3
-                    sets = [opportunities[i * third:(i + 1) * third] for i in range(3)]
-                    print("\nmoveOpportunity:")
-                    await bench_moves_open_loop(Mover(client, data, sets[0]), args.rate, 3)
-                    mover = Mover(client, data, sets[1])
-                    print(await moves_with_cpu(
-                        bench_moves_open_loop(mover, args.rate, args.seconds), mover, engine,
-                        cpu))
-                    mover = Mover(client, data, sets[2])
-                    print(await moves_with_cpu(
-                        bench_moves_closed_loop(mover, 32, args.closed_seconds), mover, engine,
-                        cpu))
+                    if not args.skip_lists:
+                        print("\nopportunities(first: 50), sequential, walking pages:")
+                        for line in await bench_queries(client, data, args.rounds, cpu):
+                            print(line)
+                    # A set of its own for each phase: it knows its opportunities' versions.
+                    phases = 2 + args.repeat
+                    opportunities = await movable(engine, data, 2000 * phases)
+                    share = len(opportunities) // phases
+                    sets = [opportunities[i * share:(i + 1) * share] for i in range(phases)]
+                    admin = token(data, "admin")
+                    stages = tuple(str(s.id) for s in data.pipeline.ordered_stages()[:2])
+
+                    def plan(i: int, mode: Literal["open", "closed"],
+                             seconds: float) -> loadgen.Plan:
+                        return loadgen.Plan(base, admin, (stages[0], stages[1]), sets[i],
+                                            mode, seconds, rate=args.rate,
+                                            concurrency=args.concurrency)
+
+                    usage = Usage(cpu, engine)
+                    print("\nmoveOpportunity (load generator in its own process):")
+                    spawn = multiprocessing.get_context("spawn")
+                    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                        await asyncio.get_running_loop().run_in_executor(pool, loadgen.ready)
+                        await move_phase(pool, plan(0, "open", 3), engine, usage)  # warm-up
+                        for i in range(args.repeat):
+                            print(await move_phase(pool, plan(1 + i, "open", args.seconds),
+                                                   engine, usage))
+                        print(await move_phase(pool, plan(phases - 1, "closed",
+                                                          args.closed_seconds), engine, usage))
                     print(f"load average at the end: {load_average()}")
         finally:
             await engine.dispose()
@@ -349,6 +400,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--closed-seconds", type=float, default=15.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=1, help="open-loop phases")
+    parser.add_argument("--skip-lists", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true")
     asyncio.run(main(parser.parse_args()))

@@ -5,7 +5,8 @@ the process's CPU milliseconds per request (``time.process_time``), which is far
 sensitive to other load on the machine than wall-clock latency. ``--profile`` prints the
 top of a cProfile run of the same requests.
 
-    python -m bench.pipeline.cpu DATABASE_URL [--requests 300] [--profile]
+    python -m bench.pipeline.cpu DATABASE_URL [--requests 300] [--only list|move]
+        [--profile [cprofile|pyinstrument]] [--no-relay] [--loop uvloop|asyncio]
 
 Events go to an embedded NATS started here (a shared one would hand the service other
 tests' lead conversions).
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from sqlalchemy import text
 
 from bench.pipeline.bench_pipeline import LIST, MOVE
@@ -83,23 +85,35 @@ def admin_token(data: Dataset) -> str:
 
 
 async def measure(name: str, count: int, op: Callable[[int], Awaitable[None]],
-                  profile: bool) -> None:
+                  profile: str | None) -> None:
     for i in range(min(20, count)):  # warm-up: caches, pool connections
         await op(i)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile() if profile == "cprofile" else None
+    sampler = None
+    if profile == "pyinstrument":
+        # A sampling profiler distorts far less than cProfile (not a dependency: install it).
+        from pyinstrument import Profiler
+
+        sampler = Profiler(interval=0.0002, async_mode="disabled")
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
+    if sampler:
+        sampler.start()
     for i in range(count):
         await op(i)
     if profiler:
         profiler.disable()
+    if sampler:
+        sampler.stop()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"{name}: {cpu / count * 1000:.2f} ms CPU/request, {wall / count * 1000:.2f} ms "
           f"wall/request (n={count})")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    if sampler:
+        print(sampler.output_text(color=False, unicode=False))
 
 
 async def main(args: argparse.Namespace, nats_url: str) -> None:
@@ -130,8 +144,11 @@ async def main(args: argparse.Namespace, nats_url: str) -> None:
             info = page["opportunities"]["pageInfo"]
             cursors[k] = info["endCursor"] if info["hasNextPage"] else None
 
-        await measure("opportunities(first: 50), filtered", args.requests, list_page,
-                      args.profile)
+        if args.only in (None, "list"):
+            await measure("opportunities(first: 50), filtered", args.requests, list_page,
+                          args.profile)
+        if args.only == "list":
+            return
 
         first, second = (str(s.id) for s in data.pipeline.ordered_stages()[:2])
         async with engine.connect() as conn:
@@ -164,13 +181,21 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database_url")
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="cprofile",
+                        choices=["cprofile", "pyinstrument"])
+    parser.add_argument("--only", choices=["list", "move"])
     parser.add_argument("--no-relay", action="store_true")
+    # uvicorn serves on uvloop; the default here is the same loop.
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     work = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     nats = EmbeddedNats(work / "nats")
     nats.start()
     try:
-        asyncio.run(main(parser.parse_args(), nats.url))
+        arguments = parser.parse_args()
+        if arguments.loop == "uvloop":
+            uvloop.run(main(arguments, nats.url))
+        else:
+            asyncio.run(main(arguments, nats.url))
     finally:
         nats.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -138,3 +138,38 @@ def test_production_tokens_are_verified_against_the_jwks(
     forged = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256", headers={"kid": "rsa-1"})
     with pytest.raises(InvalidToken):
         verifier.verify(forged)
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = hs_verifier()
+    token = mint_dev_token(secret=DEV_JWT_SECRET, member_id=MEMBER, org_id=ORG,
+                           roles=["rep"], ttl_seconds=30)
+    checks = 0
+    real_decode = jwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        nonlocal checks
+        checks += 1
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first
+    assert checks == 1
+    # Past its expiry the remembered answer is dropped and the token checked again (PyJWT
+    # reads its own clock, to which the token is still valid).
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 31)
+    assert verifier.verify(token) == first
+    assert checks == 2
+
+
+def test_a_refused_token_is_not_remembered() -> None:
+    verifier = hs_verifier()
+    token = mint_dev_token(secret="another-secret-of-sufficient-length-1234", member_id=MEMBER,
+                           org_id=ORG, roles=["rep"])
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(token)

@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -109,7 +110,8 @@ async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
         await asyncio.sleep(0.2)
 
 
-async def gql(http: aiohttp.ClientSession, url: str, bearer: str, query: str) -> dict:  # type: ignore[type-arg]
+async def gql(http: aiohttp.ClientSession, url: str, bearer: str, query: str
+              ) -> dict[str, Any]:
     async with http.post(url, json={"query": query},
                          headers={"Authorization": f"Bearer {bearer}"}) as response:
         body = await response.json()

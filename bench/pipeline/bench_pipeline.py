@@ -46,7 +46,7 @@ from bench.pipeline.load import Dataset, existing, load, vacuum
 from bench.servers import bench_servers, machine, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import create_engine, drop_database, ensure_database, with_database
-from crmkit.embedded import free_port
+from crmkit.embedded import EmbeddedPostgres, free_port
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
 
@@ -214,11 +214,14 @@ class Usage:
     machine (the rest is other people's work).
 
     Backends come and go with the service's pool overflow, so they are sampled every 0.2 s
-    during the phase; a backend that ends loses at most its last 0.2 s."""
+    during the phase; a backend that ends loses at most its last 0.2 s. On a server of the
+    benchmark's own (``postgres_pid``) all its processes count (WAL writer, checkpointer...).
+    """
 
-    def __init__(self, service: ServiceCpu, engine: Any) -> None:
+    def __init__(self, service: ServiceCpu, engine: Any, postgres_pid: int | None) -> None:
         self.service = service
         self.engine = engine
+        self.postgres_pid = postgres_pid
         self._processes: dict[int, psutil.Process] = {}
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
@@ -232,10 +235,14 @@ class Usage:
         return float(times.user + times.system)
 
     async def _sample(self, first: bool) -> None:
-        async with self.engine.connect() as conn:
-            pids = list((await conn.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"))).scalars())
+        if self.postgres_pid is not None:
+            server = psutil.Process(self.postgres_pid)
+            pids = [self.postgres_pid, *(p.pid for p in server.children())]
+        else:
+            async with self.engine.connect() as conn:
+                pids = list((await conn.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"))).scalars())
         pids += [p.pid for p in psutil.Process().children(recursive=True)
                  if p.name().startswith("nats-server")]
         for pid in pids:
@@ -322,7 +329,8 @@ async def move_phase(pool: ProcessPoolExecutor, plan: loadgen.Plan, engine: Any,
         f"failures {outcome.failures}",
         f"  latency {summary(outcome.latencies)}",
         f"  CPU per move: service {per_move['service']:.2f} ms (relay included), PostgreSQL "
-        f"backends {per_move['postgres']:.2f} ms, NATS {per_move['nats']:.2f} ms, load "
+        f"{'server' if usage.postgres_pid else 'backends'} {per_move['postgres']:.2f} ms, "
+        f"NATS {per_move['nats']:.2f} ms, load "
         f"generator {outcome.cpu_seconds / max(1, done) * 1000:.2f} ms",
         f"  machine busy {used['machine'] / wall / cores * 100:.0f}% of {cores} cores "
         f"({used['machine'] / max(1, done) * 1000:.2f} ms per move, everyone's work "
@@ -334,8 +342,27 @@ async def move_phase(pool: ProcessPoolExecutor, plan: loadgen.Plan, engine: Any,
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def own_postgres(directory: str | None) -> Iterator[int | None]:
+    """With ``--postgres-dir``: an embedded PostgreSQL kept in that directory (so ``--keep``
+    keeps its data between runs), the benchmark's alone: its WAL and CPU are not shared with
+    other work on the machine's server. Yields its postmaster's pid."""
+    if directory is None or os.environ.get("CRM_BENCH_DATABASE_URL"):
+        yield None
+        return
+    postgres = EmbeddedPostgres(Path(directory))
+    postgres.start()
+    os.environ["CRM_BENCH_DATABASE_URL"] = postgres.url
+    try:
+        yield int((postgres.pgdata / "postmaster.pid").read_text().split()[0])
+    finally:
+        del os.environ["CRM_BENCH_DATABASE_URL"]
+        postgres.stop()
+
+
 async def main(args: argparse.Namespace) -> None:
-    with bench_servers() as (server_url, nats_url):
+    with own_postgres(args.postgres_dir) as postgres_pid, bench_servers() as (server_url,
+                                                                              nats_url):
         url = with_database(server_url, DATABASE)
         if not args.keep:
             await drop_database(server_url, DATABASE)
@@ -374,7 +401,7 @@ async def main(args: argparse.Namespace) -> None:
                                             mode, seconds, rate=args.rate,
                                             concurrency=args.concurrency)
 
-                    usage = Usage(cpu, engine)
+                    usage = Usage(cpu, engine, postgres_pid)
                     print("\nmoveOpportunity (load generator in its own process):")
                     spawn = multiprocessing.get_context("spawn")
                     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
@@ -405,4 +432,5 @@ if __name__ == "__main__":
     parser.add_argument("--skip-lists", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--postgres-dir", help="run an embedded PostgreSQL kept in this folder")
     asyncio.run(main(parser.parse_args()))

@@ -96,6 +96,11 @@ class _Connection(asyncio.Protocol):
         if self.answer is not None and not self.answer.done():
             self.answer.set_exception(error)
 
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(exc or ConnectionError("connection closed"))
 
@@ -112,23 +117,35 @@ class _Connection(asyncio.Protocol):
 
 
 class _Client:
-    """Up to ``limit`` connections; a request waits for a free one (that wait counts)."""
+    """Up to ``limit`` connections; a request waits for a free one (that wait counts).
+    A connection idle for ``IDLE_SECONDS`` is closed here before the server's keep-alive
+    timeout (uvicorn: 5 s) can close it under a request being sent."""
+
+    IDLE_SECONDS = 3.0
 
     def __init__(self, base_url: str, limit: int) -> None:
         host, _, port = base_url.removeprefix("http://").partition(":")
         self.host, self.port = host, int(port or 80)
         self.limit = limit
-        self.idle: list[_Connection] = []
+        self.idle: list[tuple[_Connection, float]] = []
         self.opened = 0
         self.freed = asyncio.Event()
 
     async def post(self, request: bytes) -> tuple[int, bytes]:
-        while not self.idle and self.opened >= self.limit:
-            self.freed.clear()
-            await self.freed.wait()
-        if self.idle:
-            connection = self.idle.pop()
-        else:
+        connection = None
+        while connection is None:
+            while not self.idle and self.opened >= self.limit:
+                self.freed.clear()
+                await self.freed.wait()
+            if not self.idle:
+                break
+            candidate, since = self.idle.pop()  # the most recently used
+            if candidate.closed or time.monotonic() - since > self.IDLE_SECONDS:
+                candidate.close()
+                self.opened -= 1
+            else:
+                connection = candidate
+        if connection is None:
             self.opened += 1
             try:
                 _, connection = await asyncio.get_running_loop().create_connection(
@@ -142,13 +159,12 @@ class _Client:
             if connection.closed:
                 self.opened -= 1
             else:
-                self.idle.append(connection)
+                self.idle.append((connection, time.monotonic()))
             self.freed.set()
 
     def close(self) -> None:
-        for connection in self.idle:
-            if connection.transport is not None:
-                connection.transport.close()
+        for connection, _ in self.idle:
+            connection.close()
 
 
 class _Mover:

@@ -8,16 +8,21 @@
 
 The service runs the way ``python -m services.pipeline`` runs it, with ``--workers``
 processes (``CRM_PIPELINE_WORKERS``; relay, consumers and overdue worker in each, publishing
-every event to JetStream); the load generator runs here, on the same machine. Besides
-latency, each phase reports the service's CPU time per request (all its processes), which
-other load on the machine disturbs far less than wall-clock latency.
+every event to JetStream). Moves are driven from a process of their own (``loadgen.py``, a
+minimal HTTP/1.1 client); lists from here, sequentially. Besides latency, each phase
+reports CPU time per request: the service's (all its processes), and for moves also
+PostgreSQL's, NATS's, the load generator's and the whole machine's, which tells this work
+from other people's on a shared machine.
 
     python -m bench.pipeline.bench_pipeline [--count 1000000] [--rate 300] [--seconds 30]
-                                            [--workers 2]
+        [--closed-seconds 15] [--concurrency 32] [--repeat 1] [--workers 2] [--skip-lists]
+        [--keep] [--postgres-dir DIR]
 
 PostgreSQL/NATS: CRM_BENCH_DATABASE_URL / CRM_BENCH_NATS_URL, or embedded servers (prefer an
 embedded NATS: on a shared one the service also consumes other tests' conversions).
-``--keep`` keeps (and on the next run reuses) the loaded database.
+``--keep`` keeps (and on the next run reuses, after a VACUUM) the loaded database;
+``--postgres-dir DIR`` runs an embedded PostgreSQL kept in DIR, so that ``--keep`` works
+without a shared server.
 """
 
 from __future__ import annotations

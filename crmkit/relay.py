@@ -6,6 +6,8 @@
   one after another, stopping at the first failure.
 - A broker outage delays events, never loses them: rows stay unsent until JetStream acks.
   A re-publish after a crash carries the same ``Nats-Msg-Id`` and the stream drops it.
+- Sent rows are kept for ``retention_seconds`` (to see what went out), then deleted by the
+  relay in small batches while it is idle, at most once a minute, so the table stays small.
 
 Cost: a batch is a few round trips on the pooled asyncpg connection (statements prepared
 once per connection), whatever its size, so under a steady stream of commits the relay
@@ -54,6 +56,18 @@ ORDER BY o.seq
 
 _MARK_SENT = "UPDATE {table} SET sent_at = now() WHERE seq = ANY($1::bigint[])"
 
+# Oldest first by primary key: sent rows gather at the low end of ``seq``.
+_PRUNE = """
+DELETE FROM {table} WHERE seq IN (
+    SELECT seq FROM {table}
+    WHERE sent_at < now() - make_interval(secs => $1)
+    ORDER BY seq
+    LIMIT $2
+)
+"""
+PRUNE_INTERVAL_SECONDS = 60.0
+PRUNE_BATCH = 5_000
+
 
 class OutboxRelay:
     def __init__(
@@ -67,6 +81,7 @@ class OutboxRelay:
         idle_poll_seconds: float = 0.25,
         publish_timeout: float = 5.0,
         linger_seconds: float = 0.01,
+        retention_seconds: float = 86_400.0,
     ) -> None:
         self._engine = engine
         self._stream = stream
@@ -78,6 +93,9 @@ class OutboxRelay:
         name = outbox.name
         self._claim_sql = _CLAIM.format(table=name)
         self._mark_sql = _MARK_SENT.format(table=name)
+        self._prune_sql = _PRUNE.format(table=name)
+        self._retention = retention_seconds
+        self._pruned_at = time.monotonic()
         self._wake = asyncio.Event()
         self.published = 0
         self.batches = 0
@@ -100,6 +118,20 @@ class OutboxRelay:
                 await conn.execute(self._mark_sql, sent)
         self.published += len(sent)
         return len(sent)
+
+    async def prune(self) -> int:
+        """Delete sent rows older than the retention; how many were deleted."""
+        async with _driver_connection(self._engine) as conn:
+            return await self._prune(conn)
+
+    async def _prune(self, conn: asyncpg.Connection) -> int:
+        deleted = 0
+        while True:
+            status = await conn.execute(self._prune_sql, self._retention, PRUNE_BATCH)
+            count = int(status.split()[-1])
+            deleted += count
+            if count < PRUNE_BATCH:
+                return deleted
 
     async def _publish(self, rows: list[Any]) -> list[int]:
         if len(rows) == 1:
@@ -166,6 +198,9 @@ class OutboxRelay:
             if count > 0:
                 # Events are flowing: let the next ones gather for one batch.
                 await _sleep_or_stop(stop, self._linger - (time.monotonic() - started))
+            elif time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
+                self._pruned_at = time.monotonic()
+                await self._prune(conn)
             if not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait(stop), self._idle_poll)

@@ -112,6 +112,7 @@ class ServiceRuntime:
                 self.broker,
                 stream=self.settings.stream_name,
                 batch_size=self.settings.outbox_batch_size,
+                retention_seconds=self.settings.outbox_retention_hours * 3600,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
         self._stop.clear()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Sent outbox rows are kept this long (to see what went out), then deleted.
+    outbox_retention_hours: float = Field(default=24.0, ge=0, le=24 * 366)
     inbox_max_deliveries: int = Field(default=5, ge=1, le=100)
     stream_name: str = "CRM"
     default_lead_cap: int = Field(default=50, ge=0, le=100_000)

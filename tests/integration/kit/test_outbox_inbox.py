@@ -326,3 +326,27 @@ async def test_a_batch_handler_gets_each_fresh_event_once_in_order(
     assert batches == [[events[0].id], [events[1].id, events[2].id, events[3].id]]
     assert set((await effect_counts(clean_db)).values()) == {1}
     assert len(await effect_counts(clean_db)) == 4
+
+
+async def test_sent_rows_are_pruned_after_the_retention_and_unsent_ones_never(
+    clean_db: KitDb, broker: NatsBroker
+) -> None:
+    await create_widgets(clean_db, 6)
+    relay = OutboxRelay(clean_db.engine, outbox, broker, stream=STREAM, retention_seconds=3600)
+    assert await relay.relay_once() == 6
+    await create_widgets(clean_db, 2)  # not published yet
+    async with clean_db.engine.begin() as conn:
+        sent = (await conn.execute(
+            select(outbox.c.seq).where(outbox.c.sent_at.is_not(None)).order_by(outbox.c.seq)
+        )).scalars().all()
+        # Four of the sent rows went out two hours ago, two just now.
+        await conn.execute(
+            update(outbox).where(outbox.c.seq.in_(sent[:4]))
+            .values(sent_at=func.now() - text("interval '2 hours'"))
+        )
+    assert await relay.prune() == 4
+    async with clean_db.engine.connect() as conn:
+        left = (await conn.execute(select(outbox.c.seq, outbox.c.sent_at))).all()
+    assert sorted(seq for seq, _ in left if seq in sent) == sorted(sent[4:])
+    assert sum(1 for _, sent_at in left if sent_at is None) == 2
+    assert await relay.prune() == 0

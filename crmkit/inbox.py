@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
@@ -31,8 +33,20 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import String, Table, Uuid, bindparam, func, literal, select
+from sqlalchemy import (
+    Float,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.bus import DLQ_STREAM, dlq_subject
@@ -41,6 +55,8 @@ from crmkit.contracts import Envelope
 log = logging.getLogger("crm.inbox")
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+PRUNE_INTERVAL_SECONDS = 3600.0
+PRUNE_BATCH = 5_000
 # Applies a batch's events not applied before, in order, within the batch's transaction.
 BatchHandler = Callable[[list[Envelope], AsyncSession], Awaitable[None]]
 
@@ -58,6 +74,7 @@ class InboxConsumer:
         subject: str = "crm.>",
         stream: str = "CRM",
         max_deliveries: int = 5,
+        retention_seconds: float = 7 * 86_400.0,
         batch_size: int = 100,
         ack_wait_seconds: float = 30.0,
         batch_handler: BatchHandler | None = None,
@@ -84,6 +101,20 @@ class InboxConsumer:
         self._subject = subject
         self._stream = stream
         self._max_deliveries = max_deliveries
+        self._retention = retention_seconds
+        self._pruned_at = time.monotonic()
+        i = inbox.c
+        # A batch at a time, so no delete holds many locks or runs long; the filter on the
+        # consumer rides on the primary key.
+        self._prune_batch = delete(inbox).where(
+            tuple_(i.consumer, i.event_id).in_(
+                select(i.consumer, i.event_id)
+                .where(i.consumer == name,
+                       i.processed_at < func.now() - func.make_interval(
+                           0, 0, 0, 0, 0, 0, bindparam("retention", type_=Float)))
+                .limit(PRUNE_BATCH)
+            )
+        )
         self._batch_size = batch_size
         self._ack_wait = ack_wait_seconds
         self._broker: NatsBroker | None = None
@@ -138,8 +169,14 @@ class InboxConsumer:
         while self._running:
             try:
                 messages = await self._subscription.fetch(self._batch_size, timeout=1.0)
-            except TimeoutError:
-                continue  # nothing new
+            except TimeoutError:  # nothing new: a moment for housekeeping
+                if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
+                    self._pruned_at = time.monotonic()
+                    try:
+                        await self.prune()
+                    except Exception as error:
+                        log.warning("consumer %s could not prune its inbox: %s", self.name, error)
+                continue
             except NatsError as error:
                 log.warning("consumer %s cannot fetch, retrying: %s", self.name, error)
                 await asyncio.sleep(0.5)
@@ -154,6 +191,20 @@ class InboxConsumer:
                 # Unacked messages come back after the ack wait; keep the loop alive.
                 log.exception("consumer %s could not settle a batch", self.name)
                 await asyncio.sleep(0.5)
+
+    async def prune(self) -> int:
+        """Delete this consumer's inbox rows older than the retention; how many. Redelivery
+        happens within minutes (ack wait, negative-ack backoff), and the relay's re-publish
+        after a crash within the stream's duplicate window, so days of rows dedupe plenty."""
+        deleted = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                result = await session.execute(self._prune_batch,
+                                               {"retention": self._retention})
+            count = int(cast(CursorResult[Any], result).rowcount or 0)
+            deleted += count
+            if count < PRUNE_BATCH:
+                return deleted
 
     async def _record(self, session: AsyncSession, envelopes: list[Envelope]) -> set[uuid.UUID]:
         """The batch's inbox rows; the ids of the events this consumer had not applied yet."""

@@ -89,6 +89,7 @@ class ServiceRuntime:
             subject=subject,
             stream=self.settings.stream_name,
             max_deliveries=self.settings.inbox_max_deliveries,
+            retention_seconds=self.settings.inbox_retention_days * 86_400,
             batch_handler=batch_handler,
         )
         consumer.register(self.broker)

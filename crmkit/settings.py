@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Sent outbox rows are kept this long (to see what went out), then deleted.
     outbox_retention_hours: float = Field(default=24.0, ge=0, le=24 * 366)
     inbox_max_deliveries: int = Field(default=5, ge=1, le=100)
+    # Applied-event rows are kept this long for deduplication, then deleted.
+    inbox_retention_days: float = Field(default=7.0, gt=0, le=3660)
     stream_name: str = "CRM"
     default_lead_cap: int = Field(default=50, ge=0, le=100_000)
 

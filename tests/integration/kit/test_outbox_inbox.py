@@ -350,3 +350,33 @@ async def test_sent_rows_are_pruned_after_the_retention_and_unsent_ones_never(
     assert sorted(seq for seq, _ in left if seq in sent) == sorted(sent[4:])
     assert sum(1 for _, sent_at in left if sent_at is None) == 2
     assert await relay.prune() == 0
+
+
+async def test_a_consumer_prunes_only_its_own_inbox_rows_past_the_retention(
+    clean_db: KitDb,
+) -> None:
+    org = uuid.uuid4()
+    events = [
+        Envelope.wrap(WidgetCreated(widget_id=uuid.uuid4(), name="w"), org_id=org,
+                      aggregate_id=uuid.uuid4(), aggregate_version=1)
+        for _ in range(5)
+    ]
+    mine = InboxConsumer("kit-prune-mine", apply_effect, clean_db.sessions, inbox,
+                         retention_seconds=3600)
+    other = InboxConsumer("kit-prune-other", apply_effect, clean_db.sessions, inbox,
+                          retention_seconds=3600)
+    await mine.apply_all(events)
+    await other.apply_all(events)
+    async with clean_db.engine.begin() as conn:  # three of each consumer's rows are old
+        await conn.execute(
+            update(inbox).where(inbox.c.event_id.in_([e.id for e in events[:3]]))
+            .values(processed_at=func.now() - text("interval '2 hours'"))
+        )
+    assert await mine.prune() == 3
+    async with clean_db.engine.connect() as conn:
+        left = (await conn.execute(select(inbox.c.consumer, func.count())
+                                   .where(inbox.c.consumer.like("kit-prune-%"))
+                                   .group_by(inbox.c.consumer))).all()
+    assert dict(left) == {"kit-prune-mine": 2, "kit-prune-other": 5}
+    # A pruned event delivered again is applied again: why rows are kept for days.
+    assert await mine.apply_all(events[:1]) == [True]

@@ -34,7 +34,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.pipeline import loadgen
-from bench.pipeline.bench_pipeline import service, token
+from bench.pipeline.bench_pipeline import service, timeline, token
 from bench.pipeline.load import Dataset, load
 from bench.servers import bench_servers, machine, today
 from crmkit.contracts import Envelope
@@ -153,6 +153,13 @@ async def run(rate: float, seconds: float, opportunities: int, workers: int) -> 
           f"{percentile(lags, 0.99):.0f} ms | {lags[-1]:.0f} ms | {statistics.mean(lags):.0f} ms |")
     print(f"  move latency (from each request's due time): p50 {percentile(moves, 0.5):.1f} ms, "
           f"p99 {percentile(moves, 0.99):.1f} ms")
+    print(f"  move p99 of each second (ms): {timeline(outcome)}")
+    by_second: dict[int, list[float]] = {}
+    for i, t in occurred.items():
+        if t >= started:
+            by_second.setdefault(int(t - started), []).append((visible[i] - t) * 1000)
+    print("  lag p99 of each second (ms): " + " ".join(
+        f"{percentile(sorted(v), 0.99):.0f}" for _, v in sorted(by_second.items())))
     for failure in outcome.first_failures:
         print(f"  failure: {failure}")
 

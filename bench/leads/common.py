@@ -54,6 +54,16 @@ def postgres_cpu_seconds() -> float | None:
     return total / ticks
 
 
+def pids_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by the given (running) processes."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

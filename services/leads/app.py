@@ -12,6 +12,7 @@ from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
 from services.leads.handlers import LeadsUnitOfWork
+from services.leads.import_worker import prestart
 from services.leads.schema import LeadsState, schema
 from services.leads.settings import LeadsSettings
 from services.leads.tables import metadata
@@ -39,14 +40,17 @@ def create_runtime(
 
 def create_app(
     settings: Settings | None = None, *, database_url: str | None = None,
-    freeze_gc: bool = False,
+    freeze_gc: bool = False, import_worker: bool = False,
 ) -> Starlette:
     """``freeze_gc``: after start-up, move every object made so far out of the cyclic
     garbage collector's reach (a served process): full collections would otherwise walk the
-    loaded schema's and libraries' objects again and again while serving."""
+    loaded schema's and libraries' objects again and again while serving. ``import_worker``:
+    start the CSV import's worker process at start-up instead of on the first large import."""
     runtime, state = create_runtime(settings, database_url=database_url)
 
     async def on_startup() -> None:
+        if import_worker:
+            prestart()
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -59,4 +63,4 @@ def create_app_from_environment() -> Starlette:
     each uvicorn worker process calls this itself."""
     settings = load_settings(LeadsSettings)
     configure_logging("leads", settings.log_level)
-    return create_app(settings, freeze_gc=True)
+    return create_app(settings, freeze_gc=True, import_worker=True)

@@ -58,6 +58,7 @@ class CsvFormatError(InvalidInput):
 
     def __init__(self, message: str) -> None:
         super().__init__(InvalidInput.field("csv", message).problems)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@ Python, checked in one statement against the org's leads (and, in Python, agains
 lines of the file), and the new ones COPYed straight into ``leads`` with their
 ``lead.created`` outbox rows.
 
-Validation of the next chunk runs in a thread while PostgreSQL checks and writes the
-current one, so the two work at the same time instead of one after the other. Lead ids,
-event ids and the outbox envelopes are made in Python (orjson): building them with
-``jsonb_build_object`` cost PostgreSQL ~25 us a row. Binary COPY into the tables writes the
-rows in multi-row batches (an ``INSERT ... SELECT`` inserts them one by one).
+The next chunk is validated and encoded (:mod:`services.leads.import_chunks`: ids, binary
+COPY tuples of the leads and of their outbox envelopes) in the service's import worker process
+(a thread for small files) while PostgreSQL checks and writes the current one, so the two
+work at the same time and the service process itself only dedupes and streams the tuples.
+Building the envelopes with ``jsonb_build_object`` cost PostgreSQL ~25 us a row; binary COPY
+writes the rows in multi-row batches (an ``INSERT ... SELECT`` inserts them one by one).
 
 All or nothing: the whole import is one transaction, so a failed import leaves nothing
 behind, and running the same file again is safe (rows that made it in come back as
@@ -18,21 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import asyncpg
 from sqlalchemy import text
 
-from crmkit.contracts.leads import LeadCreated
 from crmkit.uow import outbox_committed
-from services.leads.csv_import import CsvRows, InvalidRow, ParsedRow
-from services.leads.domain import LeadFields
-from services.leads.events import lead_created_envelope_json
+from services.leads.csv_import import InvalidRow
 from services.leads.handlers import LeadsUnitOfWork
+from services.leads.import_chunks import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    LEAD_COLUMNS,
+    OUTBOX_COLUMNS,
+    EncodedChunk,
+    ImportParams,
+)
+from services.leads.import_worker import ImportChunks
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; per chunk of the file ``parse`` (rows read so far) then
@@ -48,13 +54,9 @@ CHUNK: Final = 5_000
 # a handful and the claim's count of a member's leads walks the whole org (measured: ~10 ms
 # instead of ~0.1 ms a claim after an import of 6,000 leads into an empty table).
 ANALYZE_AFTER: Final = 1_000
-_LEAD_COLUMNS: Final = (
-    "id", "org_id", "company", "company_key", "contact_name", "email", "phone", "website",
-    "domain", "source", "notes", "tags", "priority", "status", "import_id", "created_by",
-)
-_OUTBOX_COLUMNS: Final = ("event_id", "subject", "aggregate_id", "envelope")
 _KEYS: Final = ("email", "phone", "domain and company")
 _NO_EARLIER: Final = (None, None, None)
+
 
 @dataclass(frozen=True, slots=True)
 class CreatedRow:
@@ -99,18 +101,6 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-def _random_uuids(count: int) -> list[uuid.UUID]:
-    """Version 4 UUIDs from one read of the OS's random source (uuid4() reads it per id)."""
-    data = os.urandom(16 * count)
-    clear = ~(0xF000 << 64 | 0xC000 << 48) & (1 << 128) - 1
-    bits = 0x4000 << 64 | 0x8000 << 48
-    return [
-        uuid.UUID(int=int.from_bytes(data[i : i + 16]) & clear | bits)
-        for i in range(0, 16 * count, 16)
-    ]
-
-
-
 # The org's oldest lead per key for each row of a chunk, leads of this import excluded (the
 # earlier lines of the file are matched in Python). One index probe per key and row.
 _EXISTING = """
@@ -132,62 +122,6 @@ WHERE m.email_lead IS NOT NULL OR m.phone_lead IS NOT NULL OR m.domain_lead IS N
 """
 
 
-class FirstLines:
-    """First line of the file holding each dedupe key: a row whose key was seen on an
-    earlier line repeats that line."""
-
-    def __init__(self) -> None:
-        self._seen: tuple[dict[Any, int], dict[Any, int], dict[Any, int]] = ({}, {}, {})
-
-    def earlier(self, line: int, f: LeadFields) -> tuple[int | None, int | None, int | None]:
-        """Per key (email, phone, domain and company): the earlier line, else ``None``."""
-        keys = (f.email, f.phone,
-                (f.domain, f.company_key)
-                if f.domain is not None and f.company_key is not None else None)
-        found: list[int | None] = []
-        for key, seen in zip(keys, self._seen, strict=True):
-            first = None if key is None else seen.setdefault(key, line)
-            found.append(None if first is None or first == line else first)
-        return found[0], found[1], found[2]
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """One chunk of the file, validated, with what it needs to be deduped and written."""
-
-    rows: list[ParsedRow]
-    invalid: list[InvalidRow]
-    earlier: list[tuple[int | None, int | None, int | None]]
-    keys: list[list[Any]]
-    """Columns of the existing-lead check: lines, emails, phones, domains, company keys."""
-    leads: list[tuple[Any, ...]]
-    events: list[tuple[Any, ...]]
-
-
-def _batch(
-    rows: list[ParsedRow], invalid: list[InvalidRow], first_lines: FirstLines, *,
-    org_id: uuid.UUID, actor_id: uuid.UUID | None, import_id: uuid.UUID, created_at: str,
-) -> _Batch:
-    lead_ids = _random_uuids(len(rows))
-    event_ids = _random_uuids(len(rows))
-    leads: list[tuple[Any, ...]] = []
-    events: list[tuple[Any, ...]] = []
-    subject = LeadCreated.TYPE
-    for row, lead_id, event_id in zip(rows, lead_ids, event_ids, strict=True):
-        f = row.fields
-        leads.append((lead_id, org_id, f.company, f.company_key, f.contact_name, f.email,
-                      f.phone, f.website, f.domain, f.source, f.notes, list(f.tags),
-                      f.priority, "NEW", import_id, actor_id))
-        events.append((event_id, subject, lead_id, lead_created_envelope_json(
-            event_id=event_id, lead_id=lead_id, org_id=org_id, actor_id=actor_id,
-            import_id=import_id, created_at=created_at, fields=f)))
-    keys: list[list[Any]] = [[r.line for r in rows], [r.fields.email for r in rows],
-                             [r.fields.phone for r in rows], [r.fields.domain for r in rows],
-                             [r.fields.company_key for r in rows]]
-    earlier = [first_lines.earlier(r.line, r.fields) for r in rows]
-    return _Batch(rows, invalid, earlier, keys, leads, events)
-
-
 def _duplicate(
     line: int, existing: tuple[Any, Any, Any] | None, earlier: tuple[int | None, ...]
 ) -> DuplicateRow | None:
@@ -207,31 +141,45 @@ def _duplicate(
                         duplicate_of_line=min(lines) if lines else None)
 
 
-async def _write_batch(
-    raw: asyncpg.Connection, batch: _Batch, org_id: uuid.UUID, import_id: uuid.UUID,
+async def _copy(raw: asyncpg.Connection, table: str, columns: tuple[str, ...],
+                tuples: list[bytes]) -> None:
+    """Binary COPY of tuples encoded by :mod:`services.leads.import_chunks`."""
+    payload = b"".join([COPY_HEADER, *tuples, COPY_TRAILER])
+
+    async def source() -> AsyncIterator[bytes]:
+        yield payload
+
+    await raw.copy_to_table(table, source=source(), columns=columns, format="binary")
+
+
+async def _write_chunk(
+    raw: asyncpg.Connection, chunk: EncodedChunk, org_id: uuid.UUID, import_id: uuid.UUID,
     report: ImportReport, *, dry_run: bool,
 ) -> None:
     """Dedupe one chunk, then COPY its new leads and their events."""
     matches = {r["line"]: (r["email_lead"], r["phone_lead"], r["domain_lead"])
-               for r in await raw.fetch(_EXISTING, org_id, *batch.keys, import_id)}
-    new: list[int] = []
-    for index, (row, earlier) in enumerate(zip(batch.rows, batch.earlier, strict=True)):
+               for r in await raw.fetch(_EXISTING, org_id, chunk.lines, *chunk.keys,
+                                        import_id)}
+    leads: list[bytes] = []
+    events: list[bytes] = []
+    created, earlier_lines = report.created, chunk.earlier
+    for index, line in enumerate(chunk.lines):
+        earlier = earlier_lines.get(index)
         # Most rows are new: no match and no earlier line.
-        if earlier == _NO_EARLIER and row.line not in matches:
+        if earlier is None and line not in matches:
             duplicate = None
         else:
-            duplicate = _duplicate(row.line, matches.get(row.line), earlier)
+            duplicate = _duplicate(line, matches.get(line), earlier or _NO_EARLIER)
         if duplicate is None:
-            new.append(index)
-            report.created.append(CreatedRow(row.line, batch.leads[index][0]))
+            created.append(CreatedRow(line, chunk.lead_id(index)))
+            leads.append(chunk.leads[index])
+            events.append(chunk.events[index])
         else:
             report.duplicates.append(duplicate)
-    if dry_run or not new:
+    if dry_run or not leads:
         return
-    await raw.copy_records_to_table("leads", records=[batch.leads[i] for i in new],
-                                    columns=_LEAD_COLUMNS)
-    await raw.copy_records_to_table("outbox", records=[batch.events[i] for i in new],
-                                    columns=_OUTBOX_COLUMNS)
+    await _copy(raw, "leads", LEAD_COLUMNS, leads)
+    await _copy(raw, "outbox", OUTBOX_COLUMNS, events)
 
 
 async def import_leads(
@@ -240,10 +188,7 @@ async def import_leads(
     report_progress = progress or _noop
     repo = uow.repo
     settings = await repo.org_settings(cmd.org_id)
-    reader = CsvRows(cmd.csv_text, settings.default_region)
-    report = ImportReport(
-        import_id=uuid.uuid4(), dry_run=cmd.dry_run, ignored_columns=reader.ignored_columns,
-    )
+    report = ImportReport(import_id=uuid.uuid4(), dry_run=cmd.dry_run)
 
     session = uow.session
     await repo.lock_org_lead_creation(cmd.org_id)
@@ -253,33 +198,32 @@ async def import_leads(
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
 
-    chunks = reader.chunks(CHUNK)
-    first_lines = FirstLines()
-    created_at = now.isoformat()
-
-    def next_batch() -> _Batch | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        return _batch(*chunk, first_lines, org_id=cmd.org_id, actor_id=cmd.actor_id,
-                      import_id=report.import_id, created_at=created_at)
-
-    # Parsing is CPU work in a thread: the next chunk is read while this one is written, and
-    # the event loop keeps answering other requests meanwhile.
-    pending = asyncio.ensure_future(asyncio.to_thread(next_batch))
+    chunks = ImportChunks(cmd.csv_text, ImportParams(
+        org_id=cmd.org_id, actor_id=cmd.actor_id, import_id=report.import_id,
+        created_at=now.isoformat(), region=settings.default_region,
+    ))
     try:
-        while (batch := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(next_batch))
-            report.invalid += batch.invalid
-            report.total_rows += len(batch.rows) + len(batch.invalid)
-            report_progress("parse", report.total_rows, 0)
-            await _write_batch(raw, batch, cmd.org_id, report.import_id, report,
-                               dry_run=cmd.dry_run)
-            report_progress("stage", report.created_count, 0)
+        await chunks.start()
+        report.ignored_columns = chunks.ignored_columns
+        # The next chunk is validated (in the worker process or a thread) while this one is
+        # checked and written, and the event loop keeps answering other requests meanwhile.
+        pending = asyncio.ensure_future(chunks.next(CHUNK))
+        try:
+            while (chunk := await pending) is not None:
+                pending = asyncio.ensure_future(chunks.next(CHUNK))
+                report.invalid += chunk.invalid
+                report.total_rows += len(chunk.lines) + len(chunk.invalid)
+                report_progress("parse", report.total_rows, 0)
+                await _write_chunk(raw, chunk, cmd.org_id, report.import_id, report,
+                                   dry_run=cmd.dry_run)
+                report_progress("stage", report.created_count, 0)
+        finally:
+            # On an error the worker still finishes its chunk; never leave it unawaited.
+            with contextlib.suppress(Exception):
+                await pending
     finally:
-        # On an error the thread still finishes its chunk; never leave it unawaited.
         with contextlib.suppress(Exception):
-            await pending
+            await chunks.finish()
     report_progress("dedupe", report.created_count, report.created_count)
 
     if cmd.dry_run:

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from crmkit.contracts.leads import LeadCreated
-from services.leads import events, importer
+from services.leads import events, import_worker, importer
 from services.leads.cli_import import import_file
 from services.leads.records import LeadRecord
 
@@ -27,9 +27,11 @@ MESSY = (
 
 # Chunks of two rows: duplicates of earlier lines and of existing leads across chunks (the
 # leads written by the import's earlier chunks are lines of the file, not existing leads).
-@pytest.mark.parametrize("chunk", [10_000, 2])
-async def test_messy_file(leads_service, org, monkeypatch, chunk):
+# Validated in a thread (small files) and in the import worker process (large files).
+@pytest.mark.parametrize(("chunk", "in_process"), [(10_000, False), (2, False), (2, True)])
+async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
     monkeypatch.setattr(importer, "CHUNK", chunk)
+    monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
     admin = org.token("admin", team=None)
     existing = await leads_service.gql(admin, CREATE_LEAD, input={"company": "Old",
                                                                   "email": "EWA@existing.pl"})
@@ -80,9 +82,13 @@ async def test_messy_file(leads_service, org, monkeypatch, chunk):
 
 
 @pytest.mark.parametrize(
-    "csv", ["", "email;telefon\na@a.pl;601234567\n", "firma;company\nA;B\n"]
+    "csv", ["", "email;telefon\na@a.pl;601234567\n", "firma;company\nA;B\n",
+            "firma\nA\n" + "x" * 200_000 + "\n"]
 )
-async def test_unusable_files_are_validation_errors(leads_service, org, csv):
+@pytest.mark.parametrize("in_process", [False, True])
+async def test_unusable_files_are_validation_errors(leads_service, org, csv, in_process,
+                                                    monkeypatch):
+    monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
     result = (await leads_service.gql(org.token("admin"), IMPORT, csv=csv))["importLeads"]
     assert result["__typename"] == "ValidationError"
 

@@ -153,8 +153,13 @@ class CsvRows:
 
     def chunks(self, size: int) -> Iterator[tuple[list[ParsedRow], list[InvalidRow]]]:
         """(valid rows, invalid rows) of up to ``size`` records at a time, in file order."""
-        while not self._finished:
-            yield self._chunk(size)
+        while (chunk := self.next_chunk(size)) is not None:
+            yield chunk
+
+    def next_chunk(self, size: int) -> tuple[list[ParsedRow], list[InvalidRow]] | None:
+        """The next (valid rows, invalid rows) of up to ``size`` records; ``None`` after the
+        end of the file."""
+        return None if self._finished else self._chunk(size)
 
     def _chunk(self, size: int) -> tuple[list[ParsedRow], list[InvalidRow]]:
         rows: list[ParsedRow] = []

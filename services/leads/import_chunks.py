@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import struct
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -152,7 +151,6 @@ class ChunkEncoder:
         self._reader = CsvRows(text, params.region)
         self.columns = self._reader.columns
         self.ignored_columns = self._reader.ignored_columns
-        self._chunks: Iterator[tuple[list[ParsedRow], list[InvalidRow]]] | None = None
         self._first_lines = FirstLines()
         self._params = params
         self._org = _UUID_FIELD + params.org_id.bytes
@@ -165,9 +163,7 @@ class ChunkEncoder:
 
     def next(self, size: int) -> EncodedChunk | None:
         """The next chunk of up to ``size`` records; ``None`` after the end of the file."""
-        if self._chunks is None:
-            self._chunks = self._reader.chunks(size)
-        chunk = next(self._chunks, None)
+        chunk = self._reader.next_chunk(size)
         return None if chunk is None else self._encode(*chunk)
 
     def _encode(self, rows: list[ParsedRow], invalid: list[InvalidRow]) -> EncodedChunk:

@@ -49,6 +49,8 @@ it is not known before the end of the file; then ``dedupe`` and ``insert`` with 
 # chunk's writes (after Python is done) are short; large enough that per-statement costs
 # do not matter.
 CHUNK: Final = 5_000
+# The first chunk is smaller: PostgreSQL has nothing to do until it has been validated.
+FIRST_CHUNK: Final = 1_000
 # Imports this large refresh the leads' statistics right after their commit (PostgreSQL's
 # advice after a bulk load): until autovacuum gets to it, the planner takes the new rows for
 # a handful and the claim's count of a member's leads walks the whole org (measured: ~10 ms
@@ -235,7 +237,7 @@ async def import_leads(
         report.ignored_columns = chunks.ignored_columns
         # The next chunk is validated (in the worker process or a thread) while this one is
         # checked and written, and the event loop keeps answering other requests meanwhile.
-        pending = asyncio.ensure_future(chunks.next(CHUNK))
+        pending = asyncio.ensure_future(chunks.next(min(FIRST_CHUNK, CHUNK)))
         try:
             while (chunk := await pending) is not None:
                 pending = asyncio.ensure_future(chunks.next(CHUNK))

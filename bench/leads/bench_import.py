@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.leads.bench_import [--rows 100000]
 
-Measures ``services.leads.cli_import.import_text`` end to end (parse and validate every row,
-COPY into the staging table, set-based dedupe in the file and against existing leads, insert
-of the leads and of their ``lead.created`` outbox rows, commit), then the time the outbox
-relay takes to publish every event to JetStream.
+Measures ``services.leads.cli_import.import_text`` end to end (parse and validate every row in
+the import worker process, dedupe in the file and against existing leads chunk by chunk,
+binary COPY of the leads and of their ``lead.created`` outbox rows, commit, ANALYZE), then
+the time the outbox relay takes to publish every event to JetStream. CPU time is reported
+for the service process, the import worker and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -110,10 +110,6 @@ class OutboxRelay:
 
     async def _relay_batch(self, conn: asyncpg.Connection) -> int:
         async with conn.transaction():
-            # Marking rows sent need not wait for its WAL flush: a mark lost in a crash only
-            # re-publishes those events, which the stream (Nats-Msg-Id) and the consumers'
-            # inbox drop. Under a busy disk that flush would hold back the next batch.
-            await conn.execute("SET LOCAL synchronous_commit TO OFF")
             rows = await conn.fetch(self._claim_sql, self._batch_size)
             if not rows:
                 return 0

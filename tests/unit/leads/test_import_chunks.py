@@ -150,3 +150,10 @@ async def test_unreadable_files_raise_the_format_error(in_process):
         while await chunks.next(10) is not None:
             pass
     await chunks.finish()
+
+
+def test_prestart_starts_the_worker_once():
+    import_worker.prestart()
+    import_worker.prestart()
+    assert import_worker.worker_pool() is import_worker.worker_pool()
+    assert len(import_worker.worker_pids()) == 1

@@ -34,6 +34,10 @@ from crmkit.uow import on_outbox_commit
 
 log = logging.getLogger("crm.relay")
 
+# A claimed row goes out only when no earlier unsent row of its aggregate is outside the batch
+# (held by another relay). The check is a LATERAL probe with LIMIT 1 so that it stays a few
+# index lookups per claimed row: written as NOT EXISTS, PostgreSQL turned it into a hash anti
+# join over every unsent row (36 ms a batch with 90,000 waiting, 3.5 ms this way).
 _CLAIM = """
 WITH batch AS (
     SELECT seq, aggregate_id FROM {table}
@@ -41,16 +45,22 @@ WITH batch AS (
     ORDER BY seq
     LIMIT $1
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    SELECT array_agg(seq) AS seqs FROM batch
 )
 SELECT o.seq, o.event_id, o.subject, o.aggregate_id, o.envelope::text AS envelope
 FROM {table} o JOIN batch b ON b.seq = o.seq
-WHERE NOT EXISTS (
-    SELECT 1 FROM {table} earlier
-    WHERE earlier.aggregate_id = b.aggregate_id
-      AND earlier.sent_at IS NULL
-      AND earlier.seq < b.seq
-      AND earlier.seq NOT IN (SELECT seq FROM batch)
-)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS blockers FROM (
+        SELECT 1 FROM {table} earlier
+        WHERE earlier.aggregate_id = b.aggregate_id
+          AND earlier.sent_at IS NULL
+          AND earlier.seq < b.seq
+          AND earlier.seq <> ALL ((SELECT seqs FROM claimed)::bigint[])
+        LIMIT 1
+    ) blocking
+) waits
+WHERE waits.blockers = 0
 ORDER BY o.seq
 """
 

@@ -6,12 +6,19 @@ import contextlib
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+import psutil  # type: ignore[import-untyped]
+
 from crmkit.embedded import EmbeddedNats, EmbeddedPostgres
+from crmkit.settings import DEV_JWT_SECRET
 
 
 @contextlib.contextmanager
@@ -36,6 +43,56 @@ def bench_servers() -> Iterator[tuple[str, str]]:
         if postgres:
             postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+class ServiceCpu:
+    """CPU seconds used by a service's processes (uvicorn's supervisor and workers)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._seen: dict[int, psutil.Process] = {}
+
+    def seconds(self) -> float:
+        total = 0.0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            process = self._seen.setdefault(process.pid, process)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+
+@contextlib.contextmanager
+def service_process(module: str, port: int, nats_url: str,
+                    settings: Mapping[str, str]) -> Iterator[tuple[str, ServiceCpu]]:
+    """``python -m <module>`` as deployed (prod settings, dev token key, warnings only, plus
+    ``settings``), once its /readyz answers: (base URL, its CPU)."""
+    environment = {
+        **os.environ,
+        "CRM_ENVIRONMENT": "prod",
+        "CRM_NATS_URL": nats_url,
+        "CRM_JWT_SECRET": DEV_JWT_SECRET,
+        "CRM_LOG_LEVEL": "WARNING",
+        **settings,
+    }
+    child = subprocess.Popen([sys.executable, "-m", module], env=environment)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or child.poll() is not None:
+                raise RuntimeError(f"{module} did not become ready")
+            time.sleep(0.2)
+        yield base, ServiceCpu(child.pid)
+    finally:
+        child.terminate()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def machine() -> str:

@@ -227,11 +227,11 @@ class InboxConsumer:
             for envelope in envelopes:
                 outcome.append(envelope.id in fresh)
                 fresh.discard(envelope.id)
-            todo = [e for e, is_fresh in zip(envelopes, outcome, strict=True) if is_fresh]
-            if todo and self._batch_handler is not None:
-                await self._batch_handler(todo, session)
+            fresh_events = [e for e, new in zip(envelopes, outcome, strict=True) if new]
+            if fresh_events and self._batch_handler is not None:
+                await self._batch_handler(fresh_events, session)
             else:
-                for envelope in todo:
+                for envelope in fresh_events:
                     await self._handler(envelope, session)
         self.applied += outcome.count(True)
         self.skipped += outcome.count(False)

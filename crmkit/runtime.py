@@ -53,6 +53,9 @@ class ServiceRuntime:
         database_url: str | None = None,
         run_relay: bool = True,
     ) -> ServiceRuntime:
+        # A service's own database setting (``CRM_PIPELINE_DATABASE_URL``...) wins over the
+        # database named after it on CRM_DATABASE_URL's server.
+        database_url = database_url or getattr(settings, f"{service}_database_url", None)
         if settings.database_url is None and database_url is None:
             raise SystemExit("invalid setting CRM_DATABASE_URL: required to run a service")
         if settings.nats_url is None:

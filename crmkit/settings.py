@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Literal, TypeVar, overload
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "crm-dev-secret-change-me-in-production-0123456789"
@@ -56,10 +56,13 @@ class Settings(BaseSettings):
     stream_name: str = "CRM"
     default_lead_cap: int = Field(default=50, ge=0, le=100_000)
 
-    @field_validator("database_url")
+    # Every ``*database_url``: this one and the services' own (``CRM_PIPELINE_DATABASE_URL``...).
+    @field_validator("*")
     @classmethod
-    def _postgres_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql", "postgres")):
+    def _postgres_url(cls, value: object, info: ValidationInfo) -> object:
+        if (info.field_name or "").endswith("database_url") and value is not None and not (
+            isinstance(value, str) and value.startswith(("postgresql", "postgres"))
+        ):
             raise ValueError("must be a postgresql:// URL")
         return value
 

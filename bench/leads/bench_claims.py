@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,7 +29,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import psutil  # type: ignore[import-untyped]
 
 from bench.leads.common import (
     MIGRATIONS,
@@ -43,42 +39,20 @@ from bench.leads.common import (
     servers,
     token,
 )
+from bench.servers import ServiceCpu, service_process
 from crmkit.db import _asyncpg_dsn, drop_database, ensure_database, with_database
 from crmkit.embedded import free_port
 from crmkit.migrations import upgrade
-from crmkit.settings import DEV_JWT_SECRET
 from services.leads.cli_import import import_text
 
 CLAIM = "mutation { claimNextLeads(count: 1) { ... on ClaimPayload { leads { id } } } }"
 
 
-class ServiceCpu:
-    """CPU seconds used by the service's processes (uvicorn's supervisor and workers)."""
-
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self._seen: dict[int, psutil.Process] = {}
-
-    def seconds(self) -> float:
-        total = 0.0
-        for process in [self.root, *self.root.children(recursive=True)]:
-            process = self._seen.setdefault(process.pid, process)
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
-
-
 @contextlib.contextmanager
 def leads_process(database_url: str, nats_url: str, port: int, workers: int,
                   pool_size: int) -> Iterator[ServiceCpu]:
-    environment = {
-        **os.environ,
-        "CRM_ENVIRONMENT": "prod",
+    with service_process("services.leads", port, nats_url, {
         "CRM_LEADS_DATABASE_URL": database_url,
-        "CRM_NATS_URL": nats_url,
-        "CRM_JWT_SECRET": DEV_JWT_SECRET,
-        "CRM_LOG_LEVEL": "WARNING",
         "CRM_LEADS_PORT": str(port),
         "CRM_LEADS_WORKERS": str(workers),
         "CRM_DB_POOL_SIZE": str(pool_size),
@@ -86,28 +60,8 @@ def leads_process(database_url: str, nats_url: str, port: int, workers: int,
         "CRM_DEFAULT_LEAD_CAP": "100000",
         # Not part of this measurement.
         "CRM_IDLE_RETURN_INTERVAL_SECONDS": "86400",
-    }
-    child = subprocess.Popen([sys.executable, "-m", "services.leads"], env=environment)
-    try:
-        yield ServiceCpu(child.pid)
-    finally:
-        child.terminate()
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-
-
-async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        with contextlib.suppress(aiohttp.ClientError):
-            async with http.get(f"{base}/readyz") as response:
-                if response.status == 200:
-                    return
-        if time.monotonic() > deadline:
-            raise RuntimeError("the leads service did not become ready")
-        await asyncio.sleep(0.2)
+    }) as (_, cpu):
+        yield cpu
 
 
 async def gql(http: aiohttp.ClientSession, url: str, bearer: str, query: str
@@ -160,7 +114,6 @@ async def main(claimers: int, claims: int, workers: int, pool_size: int, rounds:
             with leads_process(url, nats_url, port, workers, pool_size) as service_cpu:
                 connector = aiohttp.TCPConnector(limit=claimers + 10)
                 async with aiohttp.ClientSession(connector=connector) as http:
-                    await wait_ready(http, base)
                     tokens = [token(org) for _ in range(claimers)]
                     # Concurrently: registers the claimers and opens the pool's connections,
                     # as in a service that has been serving for a while.

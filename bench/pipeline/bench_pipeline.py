@@ -33,8 +33,6 @@ import contextlib
 import multiprocessing
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -48,7 +46,7 @@ from sqlalchemy import text
 
 from bench.pipeline import loadgen
 from bench.pipeline.load import Dataset, existing, load, vacuum
-from bench.servers import bench_servers, machine, today
+from bench.servers import ServiceCpu, bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import create_engine, drop_database, ensure_database, with_database
 from crmkit.embedded import EmbeddedPostgres, free_port
@@ -87,61 +85,17 @@ def summary(samples: list[float]) -> str:
             f"(n={len(ms)})")
 
 
-class ServiceCpu:
-    """CPU seconds used by the service's processes (uvicorn's supervisor and workers)."""
-
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self._seen: dict[int, psutil.Process] = {}
-
-    def seconds(self) -> float:
-        total = 0.0
-        for process in [self.root, *self.root.children(recursive=True)]:
-            # Keep the Process objects: their CPU times stay readable while they live.
-            process = self._seen.setdefault(process.pid, process)
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
-
-
 @contextlib.contextmanager
 def service(database_url: str, nats_url: str, port: int,
             workers: int) -> Iterator[tuple[str, ServiceCpu]]:
-    environment = {
-        **os.environ,
-        "CRM_ENVIRONMENT": "prod",
+    with service_process("services.pipeline", port, nats_url, {
         "CRM_PIPELINE_DATABASE_URL": database_url,
-        "CRM_NATS_URL": nats_url,
-        "CRM_JWT_SECRET": DEV_JWT_SECRET,
-        "CRM_LOG_LEVEL": "WARNING",
         "CRM_PIPELINE_PORT": str(port),
         "CRM_PIPELINE_WORKERS": str(workers),
         # A shared PostgreSQL allows 100 connections in all: 16 (+16 overflow) per service.
         "CRM_DB_POOL_SIZE": str(max(4, 16 // workers)),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "services.pipeline"], env=environment,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError("the pipeline service did not become ready")
-            time.sleep(0.2)
-        yield base, ServiceCpu(child.pid)
-    finally:
-        child.terminate()
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    }) as served:
+        yield served
 
 
 def token(data: Dataset, role: str, owner_index: int | None = None) -> str:
@@ -202,14 +156,16 @@ async def bench_queries(client: httpx.AsyncClient, data: Dataset, rounds: int,
     return lines
 
 
-async def movable(engine: Any, data: Dataset, count: int) -> list[tuple[str, int]]:
-    """Open opportunities in Identification that meet Qualification's gate."""
-    first = str(data.pipeline.first_stage().id)
+async def movable(engine: Any, data: Dataset, count: int | None = None,
+                  stage: uuid.UUID | None = None) -> list[tuple[str, int]]:
+    """Open opportunities in ``stage`` (Identification by default) that meet Qualification's
+    gate, ``count`` at most."""
     async with engine.connect() as conn:
         rows = (await conn.execute(text(
             "SELECT id, version FROM opportunities WHERE org_id = :org AND stage_id = :stage "
             "AND contact_made_at IS NOT NULL AND next_contact_at IS NOT NULL LIMIT :n"),
-            {"org": data.org_id, "stage": first, "n": count})).all()
+            {"org": data.org_id, "stage": str(stage or data.pipeline.first_stage().id),
+             "n": count})).all()
     return [(str(r.id), r.version) for r in rows]
 
 

@@ -19,19 +19,15 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import httpx
-import psutil
 from sqlalchemy import text
 
-from bench.servers import bench_servers, machine, today
+from bench.servers import ServiceCpu, bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as ev
@@ -107,45 +103,18 @@ async def seed(runtime, size: int) -> dict[str, object]:  # type: ignore[no-unty
 
 @contextlib.contextmanager
 def service(server_url: str, database_url: str, nats_url: str,
-            port: int) -> Iterator[tuple[str, psutil.Process]]:
+            port: int) -> Iterator[tuple[str, ServiceCpu]]:
     """The reporting service as deployed: its own process, as ``python -m services.reporting``
     runs it (consumers and compactor included)."""
-    environment = {
-        **os.environ,
-        "CRM_ENVIRONMENT": "prod",
+    with service_process("services.reporting", port, nats_url, {
         "CRM_DATABASE_URL": server_url,
         "CRM_REPORTING_DATABASE_URL": database_url,
-        "CRM_NATS_URL": nats_url,
-        "CRM_JWT_SECRET": DEV_JWT_SECRET,
-        "CRM_LOG_LEVEL": "WARNING",
         "CRM_REPORTING_PORT": str(port),
-    }
-    child = subprocess.Popen([sys.executable, "-m", "services.reporting"], env=environment)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError("the reporting service did not become ready")
-            time.sleep(0.2)
-        yield base, psutil.Process(child.pid)
-    finally:
-        child.terminate()
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    }) as served:
+        yield served
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-async def measure(client: aiohttp.ClientSession, url: str, process: psutil.Process, token: str,
+async def measure(client: aiohttp.ClientSession, url: str, service_cpu: ServiceCpu, token: str,
                   variables: dict[str, str], queries: int) -> tuple[float, float, float]:
     """p50 and p95 of sequential requests, and the service's CPU per request."""
     timings = []
@@ -154,7 +123,7 @@ async def measure(client: aiohttp.ClientSession, url: str, process: psutil.Proce
     cpu = 0.0
     for n in range(queries + 20):
         if n == 20:  # after the warm-up
-            cpu = cpu_seconds(process)
+            cpu = service_cpu.seconds()
         started = time.perf_counter()
         async with client.post(url, json=body, headers=headers) as response:
             payload = await response.json()
@@ -163,7 +132,7 @@ async def measure(client: aiohttp.ClientSession, url: str, process: psutil.Proce
         assert payload["data"]["salesFunnel"]["stages"], payload
         if n >= 20:
             timings.append(elapsed * 1000)
-    cpu = (cpu_seconds(process) - cpu) / queries * 1000
+    cpu = (service_cpu.seconds() - cpu) / queries * 1000
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.95)], cpu
 
@@ -181,7 +150,7 @@ async def run(sizes: list[int], queries: int, port: int) -> None:
         try:
             seeded = [await seed(runtime, size) for size in sizes]
             await runtime.engine.dispose()
-            with service(server_url, url, nats_url, port) as (base, process):
+            with service(server_url, url, nats_url, port) as (base, service_cpu):
                 async with aiohttp.ClientSession() as client:
                     for size, data in zip(sizes, seeded, strict=True):
                         org = data["org"]
@@ -202,7 +171,7 @@ async def run(sizes: list[int], queries: int, port: int) -> None:
                              {"closeFrom": "2026-04-10", "closeTo": "2026-06-20"}),
                         ]
                         for label, tok, variables in cases:
-                            p50, p95, cpu = await measure(client, f"{base}/graphql", process,
+                            p50, p95, cpu = await measure(client, f"{base}/graphql", service_cpu,
                                                           tok, variables, queries)
                             results.append((size, label, p50, p95, cpu))
                             print(f"  {size:>9,}  {label:<38} p50 {p50:6.2f} ms  "

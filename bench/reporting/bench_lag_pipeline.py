@@ -31,11 +31,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
 from bench.pipeline import loadgen
-from bench.pipeline.bench_pipeline import service, timeline, token
-from bench.pipeline.load import Dataset, load
+from bench.pipeline.bench_pipeline import movable, percentile, service, timeline, token
+from bench.pipeline.load import load
 from bench.servers import bench_servers, machine, today
 from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as ev
@@ -52,19 +51,6 @@ REPORTING_MIGRATIONS = ROOT / "services" / "reporting" / "migrations"
 STAGE_CHANGED = ev.OpportunityStageChanged.TYPE
 UPDATE_STAGE = """mutation ($id: ID!, $p: Int!) {
   updateStage(stageId: $id, patch: {probability: $p}) { __typename } }"""
-
-
-async def in_stage(engine, data: Dataset, stage: uuid.UUID) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT id, version FROM opportunities WHERE org_id = :org AND stage_id = :stage "
-            "AND status = 'open' AND contact_made_at IS NOT NULL "
-            "AND next_contact_at IS NOT NULL"), {"org": data.org_id, "stage": stage})).all()
-    return [(str(r.id), r.version) for r in rows]
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(rate: float, seconds: float, opportunities: int, workers: int) -> None:
@@ -120,7 +106,7 @@ async def run(rate: float, seconds: float, opportunities: int, workers: int) -> 
                                 phase_seconds: float) -> tuple[loadgen.Outcome, float]:
                     plan = loadgen.Plan(
                         base_url=base, bearer=admin, stages=(str(source), str(target)),
-                        opportunities=await in_stage(engine, data, source), mode="open",
+                        opportunities=await movable(engine, data, stage=source), mode="open",
                         seconds=phase_seconds, rate=phase_rate)
                     started = time.time()
                     return await loop.run_in_executor(pool, loadgen.run, plan), started
@@ -141,7 +127,7 @@ async def run(rate: float, seconds: float, opportunities: int, workers: int) -> 
 
     done = len(outcome.latencies) - outcome.failures
     lags = sorted((visible[i] - t) * 1000 for i, t in occurred.items() if t >= started)
-    moves = sorted(x * 1000 for x in outcome.latencies)
+    moves = [x * 1000 for x in outcome.latencies]
     print(f"\nmoveOpportunity in the pipeline service -> reporting's funnel, {today()}, "
           f"{machine()}")
     print(f"offered {rate:.0f}/s for {seconds:.0f} s: {done} moves answered in "
@@ -159,7 +145,7 @@ async def run(rate: float, seconds: float, opportunities: int, workers: int) -> 
         if t >= started:
             by_second.setdefault(int(t - started), []).append((visible[i] - t) * 1000)
     print("  lag p99 of each second (ms): " + " ".join(
-        f"{percentile(sorted(v), 0.99):.0f}" for _, v in sorted(by_second.items())))
+        f"{percentile(v, 0.99):.0f}" for _, v in sorted(by_second.items())))
     for failure in outcome.first_failures:
         print(f"  failure: {failure}")
 

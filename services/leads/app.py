@@ -25,7 +25,6 @@ def create_runtime(
     settings: Settings | None = None, *, database_url: str | None = None
 ) -> tuple[ServiceRuntime, LeadsState]:
     settings = settings or LeadsSettings()
-    database_url = database_url or getattr(settings, "leads_database_url", None)
     runtime = ServiceRuntime.create(SERVICE, settings, metadata, database_url=database_url)
     state = LeadsState(
         make_uow=partial(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import orjson
-
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts.leads import (
     AccountCreated,
@@ -19,7 +17,6 @@ from crmkit.contracts.leads import (
     LeadUpdated,
     MemberUpdated,
 )
-from services.leads.domain import LeadFields
 from services.leads.records import AccountRecord, LeadRecord
 
 EMITS: tuple[type[Event], ...] = (
@@ -125,25 +122,3 @@ def lead_assigned(
         previous_owner_id=previous_owner, previous_team=previous_team, status=lead.status,
         previous_status=previous_status, assigned_at=lead.assigned_at,
     )
-
-
-def lead_created_envelope_json(
-    *, event_id: uuid.UUID, lead_id: uuid.UUID, org_id: uuid.UUID, actor_id: uuid.UUID | None,
-    import_id: uuid.UUID, created_at: str, fields: LeadFields,
-) -> str:
-    """The ``lead.created`` envelope of an imported lead as JSON, in the exact shape of
-    ``Envelope.wrap(lead_created(record))`` (a test compares the two); built directly because
-    an import makes 100,000 of them and pydantic costs ~40 us each. ``created_at`` is the
-    ISO 8601 form of the leads' ``created_at`` (formatted once per import)."""
-    return orjson.dumps({
-        "id": event_id, "type": LeadCreated.TYPE, "version": LeadCreated.VERSION,
-        "occurred_at": created_at, "org_id": org_id, "actor_id": actor_id,
-        "aggregate_id": lead_id, "aggregate_version": 1,
-        "payload": {
-            "lead_id": lead_id, "company": fields.company, "contact_name": fields.contact_name,
-            "email": fields.email, "phone": fields.phone, "website": fields.website,
-            "domain": fields.domain, "source": fields.source, "priority": fields.priority,
-            "tags": fields.tags, "status": "NEW", "owner_id": None, "team": None,
-            "created_via": "import", "import_id": import_id, "created_at": created_at,
-        },
-    }).decode()

@@ -22,8 +22,6 @@ def create_runtime(
     settings: Settings | None = None, *, database_url: str | None = None
 ) -> ServiceRuntime:
     settings = settings or load_settings(PipelineSettings)
-    if database_url is None and isinstance(settings, PipelineSettings):
-        database_url = settings.pipeline_database_url
     runtime = ServiceRuntime.create("pipeline", settings, metadata, database_url=database_url)
     register(runtime)
     return runtime

@@ -23,8 +23,6 @@ def create_runtime(
     consumer_prefix: str = CONSUMER_PREFIX,
 ) -> ServiceRuntime:
     settings = settings or load_settings(ReportingSettings)
-    if database_url is None and isinstance(settings, ReportingSettings):
-        database_url = settings.reporting_database_url
     # Reporting publishes nothing: its outbox stays empty, so no relay runs.
     runtime = ServiceRuntime.create(
         "reporting", settings, metadata, database_url=database_url, run_relay=False

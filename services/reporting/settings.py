@@ -21,10 +21,3 @@ class ReportingSettings(Settings):
         if not valid_currency(value):
             raise ValueError("must be an ISO 4217 code such as EUR")
         return value
-
-    @field_validator("reporting_database_url")
-    @classmethod
-    def _postgres_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql", "postgres")):
-            raise ValueError("must be a postgresql:// URL")
-        return value

@@ -8,6 +8,8 @@ survives a rebuild.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -123,6 +125,16 @@ opportunity_versions = Table(
     schema=PROJECTION_SCHEMA,
 )
 
+def _funnel_counters() -> list[Column[Any]]:
+    """What every funnel row adds up (see ``domain.Counters``)."""
+    return [
+        Column("count", BigInteger, nullable=False),
+        Column("amount", MONEY, nullable=False),
+        Column("weighted", MONEY, nullable=False),
+        Column("reached", BigInteger, nullable=False),
+    ]
+
+
 # The maintained funnel aggregate: moved by deltas in the same transaction as each event.
 # Each total is kept at three levels (``domain.RollupLevel``): per owner, per team (owner
 # ``NO_OWNER``) and per org (owner ``NO_OWNER``, no team); the compactor folds a delta into all
@@ -139,10 +151,7 @@ funnel_totals = Table(
     Column("team", String(100)),
     Column("currency", String(3), nullable=False),
     Column("close_month", Date),
-    Column("count", BigInteger, nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("weighted", MONEY, nullable=False),
-    Column("reached", BigInteger, nullable=False),
+    *_funnel_counters(),
     Index(
         "ux_funnel_totals_key",
         "org_id", "pipeline_id", "level", "owner_id", "stage_id", "status", "team",
@@ -169,10 +178,7 @@ funnel_day_totals = Table(
     Column("stage_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("count", BigInteger, nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("weighted", MONEY, nullable=False),
-    Column("reached", BigInteger, nullable=False),
+    *_funnel_counters(),
     Index(
         "ux_funnel_day_totals_key",
         "org_id", "pipeline_id", "level", "owner_id", "close_date", "team", "stage_id",
@@ -199,10 +205,7 @@ funnel_deltas = Table(
     Column("team", String(100)),
     Column("currency", String(3), nullable=False),
     Column("close_date", Date),
-    Column("count", BigInteger, nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("weighted", MONEY, nullable=False),
-    Column("reached", BigInteger, nullable=False),
+    *_funnel_counters(),
     Index("ix_funnel_deltas_pipeline", "org_id", "pipeline_id"),
     schema=PROJECTION_SCHEMA,
 )

@@ -53,6 +53,16 @@ async def apply_effect(envelope: Envelope, session: AsyncSession) -> None:
     )
 
 
+def widget_events(count: int) -> list[Envelope]:
+    """Events of ``count`` new widgets of one org, not written anywhere."""
+    org = uuid.uuid4()
+    return [
+        Envelope.wrap(WidgetCreated(widget_id=uuid.uuid4(), name="w"), org_id=org,
+                      aggregate_id=uuid.uuid4(), aggregate_version=1)
+        for _ in range(count)
+    ]
+
+
 async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await predicate():
@@ -301,12 +311,7 @@ async def test_one_poisoned_event_in_a_batch_spares_the_others(
 async def test_a_batch_handler_gets_each_fresh_event_once_in_order(
     clean_db: KitDb,
 ) -> None:
-    org = uuid.uuid4()
-    events = [
-        Envelope.wrap(WidgetCreated(widget_id=uuid.uuid4(), name="w"), org_id=org,
-                      aggregate_id=uuid.uuid4(), aggregate_version=1)
-        for _ in range(4)
-    ]
+    events = widget_events(4)
     batches: list[list[uuid.UUID]] = []
 
     async def one_by_one(envelope: Envelope, session: AsyncSession) -> None:
@@ -355,12 +360,7 @@ async def test_sent_rows_are_pruned_after_the_retention_and_unsent_ones_never(
 async def test_a_consumer_prunes_only_its_own_inbox_rows_past_the_retention(
     clean_db: KitDb,
 ) -> None:
-    org = uuid.uuid4()
-    events = [
-        Envelope.wrap(WidgetCreated(widget_id=uuid.uuid4(), name="w"), org_id=org,
-                      aggregate_id=uuid.uuid4(), aggregate_version=1)
-        for _ in range(5)
-    ]
+    events = widget_events(5)
     mine = InboxConsumer("kit-prune-mine", apply_effect, clean_db.sessions, inbox,
                          retention_seconds=3600)
     other = InboxConsumer("kit-prune-other", apply_effect, clean_db.sessions, inbox,

@@ -8,10 +8,9 @@ import pytest
 
 from crmkit.contracts import Envelope
 from crmkit.contracts.leads import LeadCreated
-from services.leads import events, import_worker
+from services.leads import import_worker
 from services.leads.csv_import import CsvFormatError, parse_csv
-from services.leads.domain import LeadFields
-from services.leads.import_chunks import ChunkEncoder, ImportParams, lead_created_envelope
+from services.leads.import_chunks import ChunkEncoder, ImportParams
 
 CSV = (
     "\ufeffFirma;Osoba kontaktowa;E-mail;Telefon;Strona WWW;Tagi;Priorytet;Uwagi\n"
@@ -105,22 +104,6 @@ def test_earlier_lines_are_found_across_chunks():
     assert [c.lines for c in chunks] == [[2], [5, 6], [7]]
     assert [c.earlier for c in chunks] == [{}, {1: (2, None, 2)}, {}]
     assert _fields(chunks[0].leads[0])[15] is None
-
-
-@pytest.mark.parametrize("fields", [
-    LeadFields(company="ACME \"Sp. z o.o.\"", contact_name="Zażółć Gęślą", email="a@acme.pl",
-               phone="+48601234567", website="https://acme.pl/x", domain="acme.pl",
-               company_key="acme", source="targi", notes="line\\one", tags=("a", "b"),
-               priority=7),
-    LeadFields(contact_name="Only a person"),
-])
-def test_envelope_bytes_match_the_text_envelope(fields):
-    ids = {k: uuid.uuid4() for k in ("event_id", "lead_id", "org_id", "actor_id", "import_id")}
-    as_text = events.lead_created_envelope_json(
-        **ids, created_at=CREATED_AT, fields=fields)  # type: ignore[arg-type]
-    as_bytes = lead_created_envelope(
-        **{k: str(v) for k, v in ids.items()}, created_at=CREATED_AT, fields=fields)
-    assert as_bytes.decode() == as_text
 
 
 async def test_worker_process_and_thread_give_the_same_chunks():

@@ -11,6 +11,7 @@ from crmkit.contracts import Envelope
 from crmkit.contracts.leads import LeadCreated
 from services.leads import events, normalise
 from services.leads.domain import LeadFields
+from services.leads.import_chunks import lead_created_envelope
 from services.leads.records import LeadRecord
 
 
@@ -38,9 +39,9 @@ def _record(fields: LeadFields, lead_id: uuid.UUID, org_id: uuid.UUID, actor: uu
 def test_import_envelope_is_what_the_python_side_emits(fields):
     lead_id, event_id, org_id, actor, import_id = (uuid.uuid4() for _ in range(5))
     created_at = datetime(2026, 11, 26, 17, 1, 2, 345678, tzinfo=UTC)
-    text = events.lead_created_envelope_json(
-        event_id=event_id, lead_id=lead_id, org_id=org_id, actor_id=actor,
-        import_id=import_id, created_at=created_at.isoformat(), fields=fields,
+    text = lead_created_envelope(
+        event_id=str(event_id), lead_id=str(lead_id), org_id=str(org_id), actor_id=str(actor),
+        import_id=str(import_id), created_at=created_at.isoformat(), fields=fields,
     )
     record = _record(fields, lead_id, org_id, actor, import_id, created_at)
     expected = Envelope.wrap(

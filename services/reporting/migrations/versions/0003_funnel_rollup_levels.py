@@ -54,6 +54,26 @@ def _counters() -> list[sa.Column[Any]]:
     ]
 
 
+def _create_deltas(close_column: str) -> None:
+    """The deltas table, keyed by close day (this revision) or month (the one before)."""
+    op.create_table('funnel_deltas',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
+    sa.Column('stage_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('owner_id', sa.Uuid(), nullable=False),
+    sa.Column('team', sa.String(length=100), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column(close_column, sa.Date(), nullable=True),
+    *_counters(),
+    sa.PrimaryKeyConstraint('id'),
+    schema='reporting'
+    )
+    op.create_index('ix_funnel_deltas_pipeline', 'funnel_deltas', ['org_id', 'pipeline_id'],
+                    unique=False, schema='reporting')
+
+
 def upgrade() -> None:
     """The aggregate is recomputed from the opportunity rows (the deltas pending at this
     moment are already in those rows)."""
@@ -95,22 +115,7 @@ def upgrade() -> None:
                     ['org_id', 'pipeline_id', 'level', 'owner_id', 'close_date', 'team',
                      'stage_id', 'status', 'currency'],
                     unique=True, schema='reporting', postgresql_nulls_not_distinct=True)
-    op.create_table('funnel_deltas',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
-    sa.Column('org_id', sa.Uuid(), nullable=False),
-    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
-    sa.Column('stage_id', sa.Uuid(), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('owner_id', sa.Uuid(), nullable=False),
-    sa.Column('team', sa.String(length=100), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('close_date', sa.Date(), nullable=True),
-    *_counters(),
-    sa.PrimaryKeyConstraint('id'),
-    schema='reporting'
-    )
-    op.create_index('ix_funnel_deltas_pipeline', 'funnel_deltas', ['org_id', 'pipeline_id'],
-                    unique=False, schema='reporting')
+    _create_deltas('close_date')
     keys = "org_id, pipeline_id, level, owner_id, stage_id, status, team, currency"
     op.execute(
         f"{LEVELED} INSERT INTO reporting.funnel_totals ({keys}, close_month, count, amount, "
@@ -140,19 +145,4 @@ def downgrade() -> None:
                     unique=False, schema='reporting')
     op.create_index('ix_funnel_totals_month', 'funnel_totals', ['org_id', 'close_month'],
                     unique=False, schema='reporting')
-    op.create_table('funnel_deltas',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
-    sa.Column('org_id', sa.Uuid(), nullable=False),
-    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
-    sa.Column('stage_id', sa.Uuid(), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('owner_id', sa.Uuid(), nullable=False),
-    sa.Column('team', sa.String(length=100), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('close_month', sa.Date(), nullable=True),
-    *_counters(),
-    sa.PrimaryKeyConstraint('id'),
-    schema='reporting'
-    )
-    op.create_index('ix_funnel_deltas_pipeline', 'funnel_deltas', ['org_id', 'pipeline_id'],
-                    unique=False, schema='reporting')
+    _create_deltas('close_month')

@@ -280,3 +280,87 @@ def test_another_org_sees_nothing_of_it(system: RunningSystem) -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+  __typename ... on OpportunityPayload { opportunity { id version } } } }"""
+PIPELINE_CHANGE = "{ __typename ... on PipelinePayload { pipeline { stages { id name } } } }"
+FUNNEL_NOW = """query($asOf: DateTime) { salesFunnel(asOf: $asOf) { __typename
+  ... on SalesFunnel { stages { name count amounts { converted { currency amount } } } } } }"""
+
+
+def test_stages_reopening_rates_and_analytics_through_the_gateway(
+    team: dict[str, Client],
+) -> None:
+    """What the first test leaves out, each through the gateway: an admin changing the
+    stages, a stale version refused, a lost deal reopened, the funnel as it stood before,
+    exchange rates and the analytics."""
+    admin, manager, rep = team["admin"], team["manager"], team["rep"]
+    close = (dt.date.today() + dt.timedelta(days=45)).isoformat()
+    created = {}
+    for name, amount, currency in (("Atlas CRM", "1000", "PLN"), ("Borealis", "500", "EUR")):
+        result = rep(CREATE, {"input": {"name": name, "amount": amount, "currency": currency,
+                                        "expectedCloseDate": close}})["createOpportunity"]
+        created[name] = typed(result, "OpportunityPayload")["opportunity"]
+    atlas, borealis = created["Atlas CRM"], created["Borealis"]
+
+    # The admin changes the stages; the pipeline's event reaches reporting's funnel.
+    pipeline = admin("{ pipelines { id stages { id name } } }")["pipelines"][0]
+    stages = {s["name"]: s["id"] for s in pipeline["stages"]}
+    updated = admin(
+        "mutation($s: ID!) { updateStage(stageId: $s, patch: {probability: 15}) "
+        + PIPELINE_CHANGE + " }", {"s": stages["Identification"]},
+    )["updateStage"]
+    typed(updated, "PipelinePayload")
+    added = admin(
+        'mutation($p: ID!) { addStage(pipelineId: $p, input: {name: "Demo", probability: 30}, '
+        "position: 3) " + PIPELINE_CHANGE + " }", {"p": pipeline["id"]},
+    )["addStage"]
+    assert "Demo" in [s["name"] for s in typed(added, "PipelinePayload")["pipeline"]["stages"]]
+
+    def funnel(as_of: str | None = None) -> dict[str, dict[str, Any]]:
+        result = admin(FUNNEL_NOW, {"asOf": as_of})["salesFunnel"]
+        return {s["name"]: s for s in typed(result, "SalesFunnel")["stages"]}
+
+    eventually(lambda: "Demo" in funnel() and funnel()["Identification"]["count"] == 2)
+
+    # A stale version is refused with the current one, and changes nothing.
+    stale = move(rep, atlas["id"], stages["Qualification"], atlas["version"] - 1)
+    assert stale["__typename"] == "VersionConflict", stale
+
+    # Lost, seen in the funnel and the analytics, then reopened by the manager.
+    reasons = rep("{ lostReasons { id code } }")["lostReasons"]
+    price = next(r["id"] for r in reasons if r["code"] == "price")
+    lost = rep("mutation($id: ID!, $r: ID!) { markLost(id: $id, reasonId: $r) { __typename } }",
+               {"id": borealis["id"], "r": price})["markLost"]
+    assert lost["__typename"] == "OpportunityPayload", lost
+    eventually(lambda: funnel()["Lost"]["count"] == 1)
+    while_lost = dt.datetime.now(dt.UTC).isoformat()
+    analytics = admin("""{ salesAnalytics { __typename ... on SalesAnalytics {
+        winRate { wonCount lostCount } lostReasons { label count }
+        forecast { count } leaderboard { name lostCount } } } }""")["salesAnalytics"]
+    typed(analytics, "SalesAnalytics")
+    assert analytics["winRate"] == {"wonCount": 0, "lostCount": 1}
+    assert [r["count"] for r in analytics["lostReasons"]] == [1]
+    assert sum(m["count"] for m in analytics["forecast"]) == 1  # only Atlas is open
+    assert {"name": "Rita Rep", "lostCount": 1} in analytics["leaderboard"]
+    reopened = manager("mutation($id: ID!) { reopenOpportunity(id: $id) { __typename } }",
+                       {"id": borealis["id"]})["reopenOpportunity"]
+    assert reopened["__typename"] == "OpportunityPayload", reopened
+    history = rep("query($id: ID!) { opportunity(id: $id) { history { toStageId } } }",
+                  {"id": borealis["id"]})["opportunity"]["history"]
+    assert [h["toStageId"] for h in history] == [stages["Lost"], stages["Identification"]]
+    eventually(lambda: funnel()["Lost"]["count"] == 0)
+    assert funnel(while_lost)["Lost"]["count"] == 1  # as it stood then, from the history
+
+    # With an exchange rate the open amounts are also given in the base currency.
+    for mutation, variables in (
+        ('mutation { setBaseCurrency(currency: "PLN") { __typename } }', {}),
+        ('mutation { setExchangeRate(currency: "EUR", rate: "4.30") { __typename } }', {}),
+    ):
+        answer = next(iter(admin(mutation, variables).values()))
+        assert answer["__typename"] == "ExchangeRates", answer
+    converted = funnel()["Identification"]["amounts"]["converted"]
+    assert (converted["currency"], Decimal(converted["amount"])) == ("PLN", Decimal("3150"))
+    refused = rep('mutation { setExchangeRate(currency: "USD", rate: "4") { __typename } }')
+    assert refused["setExchangeRate"]["__typename"] == "Forbidden"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -176,8 +177,13 @@ def create_service_app(
     state: Any,
     on_startup: Callable[[], Awaitable[None]] | None = None,
     manage_runtime: bool = True,
+    freeze_gc: bool = False,
 ) -> Starlette:
-    """A starlette app serving one subgraph; ``state`` reaches resolvers as ``context.state``."""
+    """A starlette app serving one subgraph; ``state`` reaches resolvers as ``context.state``.
+
+    ``freeze_gc`` (a served process): after start-up, move every object made so far out of
+    the cyclic garbage collector's reach; a full collection over the ~140,000 objects of the
+    loaded schema and libraries otherwise stalls every request in flight for ~100 ms."""
     settings = runtime.settings
     verifier = TokenVerifier.from_settings(settings)
     service = runtime.service
@@ -203,6 +209,9 @@ def create_service_app(
             await runtime.start()
         if on_startup is not None:
             await on_startup()
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from functools import partial
 
 from starlette.applications import Starlette
@@ -41,20 +40,17 @@ def create_app(
     settings: Settings | None = None, *, database_url: str | None = None,
     freeze_gc: bool = False, import_worker: bool = False,
 ) -> Starlette:
-    """``freeze_gc``: after start-up, move every object made so far out of the cyclic
-    garbage collector's reach (a served process): full collections would otherwise walk the
-    loaded schema's and libraries' objects again and again while serving. ``import_worker``:
-    start the CSV import's worker process at start-up instead of on the first large import."""
+    """``freeze_gc``: see ``crmkit.app.create_service_app`` (a served process).
+    ``import_worker``: start the CSV import's worker process at start-up instead of on the
+    first large import."""
     runtime, state = create_runtime(settings, database_url=database_url)
 
     async def on_startup() -> None:
         if import_worker:
             prestart()
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
 
-    return create_service_app(runtime, schema, state=state, on_startup=on_startup)
+    return create_service_app(runtime, schema, state=state, on_startup=on_startup,
+                              freeze_gc=freeze_gc)
 
 
 def create_app_from_environment() -> Starlette:

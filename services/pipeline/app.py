@@ -3,8 +3,6 @@ overdue-activity worker."""
 
 from __future__ import annotations
 
-import gc
-
 from starlette.applications import Starlette
 
 from crmkit.app import create_service_app
@@ -46,19 +44,15 @@ def create_app(
     runtime: ServiceRuntime | None = None,
     freeze_gc: bool = False,
 ) -> Starlette:
-    """``freeze_gc``: after start-up, move every object made so far out of the cyclic
-    garbage collector's reach (a served process): a full collection over the ~140,000
-    objects of the loaded schema and libraries stalls every request for ~100 ms."""
+    """``freeze_gc``: see ``crmkit.app.create_service_app`` (a served process)."""
     runtime = runtime or create_runtime(settings, database_url=database_url)
     state = PipelineState(runtime.sessions, runtime.outbox)
 
     async def on_startup() -> None:
         start_overdue_worker(runtime, state)
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
 
-    app = create_service_app(runtime, create_schema(), state=state, on_startup=on_startup)
+    app = create_service_app(runtime, create_schema(), state=state, on_startup=on_startup,
+                             freeze_gc=freeze_gc)
     app.state.runtime = runtime
     return app
 

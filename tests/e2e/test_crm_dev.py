@@ -35,20 +35,27 @@ def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
 
 
 def wait_for_line(process: subprocess.Popen[str], needle: str, seconds: float) -> list[str]:
+    """The output up to the line holding ``needle``. Reads the pipe itself: a selector on the
+    buffered text stream never fires again for lines that arrived in the same read as the
+    previous one, and those would wait unseen."""
     assert process.stdout is not None
+    fd = process.stdout.fileno()
     lines: list[str] = []
+    pending = b""
     selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not selector.select(timeout=0.5):
             continue
-        line = process.stdout.readline()
-        if not line:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        lines.append(line)
-        if needle in line:
-            return lines
+        *complete, pending = (pending + chunk).split(b"\n")
+        for raw in complete:
+            lines.append(raw.decode(errors="replace") + "\n")
+            if needle in lines[-1]:
+                return lines
     raise AssertionError(f"'{needle}' not printed in {seconds}s:\n{''.join(lines)}")
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -63,3 +64,17 @@ def run_env(target_metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def outbox_envelope_as_json() -> None:
+    """Migration step: the outbox's envelope column from jsonb to json (ADR 0006)."""
+    op.alter_column("outbox", "envelope", type_=postgresql.JSON(),
+                    existing_type=postgresql.JSONB(), existing_nullable=False,
+                    postgresql_using="envelope::json")
+
+
+def outbox_envelope_as_jsonb() -> None:
+    """The downgrade of :func:`outbox_envelope_as_json`."""
+    op.alter_column("outbox", "envelope", type_=postgresql.JSONB(),
+                    existing_type=postgresql.JSON(), existing_nullable=False,
+                    postgresql_using="envelope::jsonb")

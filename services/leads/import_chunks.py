@@ -192,7 +192,7 @@ class ChunkEncoder:
             )
             events.append(b"".join((
                 b"\x00\x04", _UUID_FIELD, event_ids[16 * index : 16 * index + 16], subject,
-                _UUID_FIELD, lead_id, (len(envelope) + 1).to_bytes(4), b"\x01", envelope,
+                _UUID_FIELD, lead_id, len(envelope).to_bytes(4), envelope,
             )))
             found = earlier_of(row.line, f)
             if found != (None, None, None):

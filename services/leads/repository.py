@@ -138,12 +138,12 @@ claimed AS (
 ),
 events AS (
     INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
-    SELECT e.event_id, CAST(:subject AS text), e.id, jsonb_build_object(
+    SELECT e.event_id, CAST(:subject AS text), e.id, json_build_object(
         'id', e.event_id, 'type', CAST(:subject AS text),
         'version', CAST(:event_version AS integer), 'occurred_at', now(),
         'org_id', e.org_id, 'actor_id', CAST(:member_id AS uuid),
         'aggregate_id', e.id, 'aggregate_version', e.version,
-        'payload', jsonb_build_object(
+        'payload', json_build_object(
             'lead_id', e.id, 'owner_id', e.owner_id, 'team', e.owner_team,
             'owner_lead_cap', CAST(:cap AS integer), 'assigned_by', CAST(:member_id AS uuid),
             'via', 'claim', 'previous_owner_id', NULL, 'previous_team', NULL,

@@ -208,7 +208,7 @@ WITH moved AS (
     SELECT $11, $1, moved.id, $12, $3, $5, $13, $14 FROM moved
 ), event AS (
     INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
-    SELECT $15, $16, moved.id, CAST($17::text AS jsonb) FROM moved
+    SELECT $15, $16, moved.id, CAST($17::text AS json) FROM moved
 )
 SELECT id FROM moved
 """

@@ -52,11 +52,17 @@ async def drop_database(server_url: str, database: str) -> None:
         await conn.close()
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    """An engine holding at most ``pool_size`` connections, opened as needed and kept.
+
+    No overflow: SQLAlchemy closes an overflow connection when it is returned to a full pool,
+    so a service under steady concurrency above the pool size kept starting PostgreSQL
+    backends (measured: PostgreSQL CPU per lead claim 1.8 ms with 10 + 10 overflow, 0.95 ms
+    with every connection kept)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "crm"}},
     )

@@ -109,7 +109,7 @@ class ServiceRuntime:
             # The relay gets connections of its own: a service busy with requests must not
             # starve the publishing of its events.
             self._relay_engine = create_engine(str(self.engine.url.render_as_string(
-                hide_password=False)), pool_size=1)
+                hide_password=False)), pool_size=2)
             self.relay = OutboxRelay(
                 self._relay_engine,
                 self.outbox,

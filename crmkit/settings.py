@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     reporting_url: str | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections a service process holds at most (opened as needed, then kept).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Sent outbox rows are kept this long (to see what went out), then deleted.
     outbox_retention_hours: float = Field(default=24.0, ge=0, le=24 * 366)

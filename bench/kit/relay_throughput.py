@@ -51,7 +51,7 @@ async def run(events: int, aggregates: int, relay_counts: list[int]) -> None:
     with bench_servers() as (server_url, nats_url):
         name = f"crm_bench_{uuid.uuid4().hex[:6]}"
         await ensure_database(server_url, name)
-        engine = create_engine(with_database(server_url, name), pool_size=8)
+        engine = create_engine(with_database(server_url, name), pool_size=16)
         metadata = MetaData()
         outbox = outbox_table(metadata)
         async with engine.begin() as conn:

@@ -92,8 +92,8 @@ def service(database_url: str, nats_url: str, port: int,
         "CRM_PIPELINE_DATABASE_URL": database_url,
         "CRM_PIPELINE_PORT": str(port),
         "CRM_PIPELINE_WORKERS": str(workers),
-        # A shared PostgreSQL allows 100 connections in all: 16 (+16 overflow) per service.
-        "CRM_DB_POOL_SIZE": str(max(4, 16 // workers)),
+        # A shared PostgreSQL allows 100 connections in all: 32 per service.
+        "CRM_DB_POOL_SIZE": str(max(8, 32 // workers)),
     }) as served:
         yield served
 

@@ -113,7 +113,7 @@ class FakePipeline:
 async def produce(pipeline_url: str, nats_url: str, org: str, rate: int, seconds: int,
                   opportunities: int, out: str) -> None:
     """The pipeline side, in a process of its own: commits to the outbox, the kit's relay."""
-    engine = create_engine(pipeline_url, pool_size=8)
+    engine = create_engine(pipeline_url, pool_size=16)
     metadata = MetaData()
     outbox = outbox_table(metadata)
     async with engine.begin() as conn:

@@ -29,7 +29,7 @@ async def import_text(
     progress: Progress | None = None,
     dry_run: bool = False,
 ) -> ImportReport:
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=2)
     try:
         uow = LeadsUnitOfWork(
             session_factory(engine), outbox, default_lead_cap=LeadsSettings().default_lead_cap

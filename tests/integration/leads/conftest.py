@@ -64,7 +64,7 @@ async def leads_service(migrated_database: Any, crm_servers: Any) -> Any:
         database_url=crm_servers.database_url,
         nats_url=crm_servers.nats_url,
         jwt_secret=DEV_JWT_SECRET,
-        db_pool_size=30,
+        db_pool_size=60,
         default_lead_cap=50,
     )
     runtime, state = create_runtime(settings, database_url=url)

@@ -166,10 +166,9 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes of the service")
     parser.add_argument(
-        "--pool-size", type=int, default=50,
-        help="database connections per worker (CRM_DB_POOL_SIZE, default 10): at least the "
-             "concurrent requests, or the pool's overflow connections are closed on release "
-             "and reopened, a PostgreSQL backend start per request")
+        "--pool-size", type=int, default=20,
+        help="most database connections per worker (CRM_DB_POOL_SIZE; the service's "
+             "default is 20)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="runs one after another against the same service")
     args = parser.parse_args()

@@ -1,7 +1,8 @@
 """Reading lead CSV files: encoding, separator, English/Polish headers, row validation.
 
 Pure: takes the file's text and returns validated rows and per-line problems; the database
-side (staging table, dedupe, insert) lives in :mod:`services.leads.importer`.
+side (dedupe against the org's leads, COPY, all or nothing) lives in
+:mod:`services.leads.importer` (ADR 0007).
 """
 
 from __future__ import annotations

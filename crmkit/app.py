@@ -26,6 +26,7 @@ from crmkit.auth import Caller, InvalidToken, TokenVerifier
 from crmkit.graphql import DirectExecutor, GraphQLContext
 from crmkit.logs import request_id_var
 from crmkit.runtime import ServiceRuntime
+from crmkit.settings import MAX_BODY_BYTES
 
 log = logging.getLogger("crm.http")
 
@@ -36,8 +37,6 @@ LATENCY = Histogram(
     ["service", "path"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-
-MAX_BODY_BYTES = 12 * 1024 * 1024
 
 
 def unauthenticated(message: str) -> JSONResponse:

@@ -12,6 +12,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "crm-dev-secret-change-me-in-production-0123456789"
+# The largest request body a service or the gateway reads: a 10 MB CSV import (importLeads)
+# with room for its JSON escaping.
+MAX_BODY_BYTES = 12 * 1024 * 1024
 
 
 class Settings(BaseSettings):

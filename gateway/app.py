@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from crmkit.settings import MAX_BODY_BYTES
 from gateway.engine import Gateway
 from gateway.metrics import GatewayMetrics
 
@@ -95,7 +96,7 @@ def create_app(
     gateway: Gateway | Callable[[], Awaitable[Gateway]],
     *,
     verify: TokenCheck,
-    max_body_bytes: int = 1024 * 1024,
+    max_body_bytes: int = MAX_BODY_BYTES,
     graphiql: bool = False,
 ) -> GatewayApp:
     """The edge app; `gateway` may be a coroutine factory run at start-up (compose in dev)."""

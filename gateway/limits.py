@@ -15,13 +15,15 @@ from graphql import (
     SelectionSetNode,
 )
 
+from crmkit.settings import MAX_BODY_BYTES
+
 
 @dataclass(frozen=True)
 class Limits:
     max_depth: int = 15
     max_aliases: int = 30
     max_operation_bytes: int = 64 * 1024
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +15,7 @@ from enum import StrEnum
 import jwt
 
 from crmkit.settings import Settings
+from crmkit.tokens import VerifiedTokenCache
 
 
 class Role(StrEnum):
@@ -91,10 +91,10 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
 class TokenVerifier:
     """Verifies bearer tokens: HS256 with the shared dev key, or asymmetric keys from a JWKS.
 
-    A token that verified is remembered (bounded, for at most ``CACHE_SECONDS`` and never past
-    its ``exp``): a client sends the same token with every request, and PyJWT's checks cost
-    about 0.1 ms of CPU each time. ``CACHE_SECONDS`` is below PyJWKClient's own key cache
-    lifetime, so a key withdrawn from the JWKS stops working no later than without this.
+    A token that verified is remembered (:class:`crmkit.tokens.VerifiedTokenCache`, bounded,
+    for at most ``CACHE_SECONDS`` and never past its ``exp``). ``CACHE_SECONDS`` is below
+    PyJWKClient's own key cache lifetime, so a key withdrawn from the JWKS stops working no
+    later than without the cache.
     """
 
     CACHE_SECONDS = 60.0
@@ -114,7 +114,9 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._audience = audience
         self._issuer = issuer
-        self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._verified = VerifiedTokenCache(
+            self._verify, size=self.CACHE_SIZE, max_age=self.CACHE_SECONDS
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -130,20 +132,9 @@ class TokenVerifier:
         )
 
     def verify(self, token: str) -> Caller:
-        now = time.time()
-        known = self._verified.get(token)
-        if known is not None:
-            if now < known[1]:
-                return known[0]
-            del self._verified[token]
-        caller, expires = self._verify(token)
-        self._verified[token] = (caller, min(expires, now + self.CACHE_SECONDS))
-        if len(self._verified) > self.CACHE_SIZE:
-            self._verified.popitem(last=False)
-        return caller
+        return self._verified(token)
 
-    def _verify(self, token: str) -> tuple[Caller, float]:
-        """The caller and the token's expiry time, or ``InvalidToken``."""
+    def _verify(self, token: str) -> Caller:
         try:
             key: object = self._secret
             if self._jwks is not None:
@@ -162,8 +153,7 @@ class TokenVerifier:
             raise InvalidToken(f"token key cannot be resolved: {error}") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"token is invalid: {error}") from None
-        # ``exp`` is required and checked by PyJWT, so it is a number here.
-        return caller_from_claims(claims), float(claims["exp"])
+        return caller_from_claims(claims)
 
     def verify_header(self, authorization: str | None) -> Caller:
         if not authorization:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import cast
+
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -70,3 +74,28 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# Hot paths (the relay, pipeline moves, lead claims and imports) run their statements on the
+# asyncpg connection beneath SQLAlchemy: its statement handling cost more than PostgreSQL's
+# work there.
+@contextlib.asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection's asyncpg connection, outside any transaction (each statement
+    commits on its own); dropped from the pool if it broke."""
+    async with engine.connect() as pooled:
+        raw = await pooled.get_raw_connection()
+        conn = cast(asyncpg.Connection, raw.driver_connection)
+        try:
+            yield conn
+        except BaseException:
+            if conn.is_closed():
+                await pooled.invalidate()
+            raise
+
+
+async def session_driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection of the session's transaction (begun if it was not)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return cast(asyncpg.Connection, raw.driver_connection)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,8 +177,8 @@ class DirectExecutor:
 
     def __init__(self, schema: FederationSchema, maxsize: int = 2048) -> None:
         self._schema = schema
-        self._maxsize = maxsize
-        self._prepared: OrderedDict[tuple[str, str | None], DocumentNode | None] = OrderedDict()
+        # Declined documents are remembered too (as None), so they are not parsed again.
+        self._prepared = functools.lru_cache(maxsize=maxsize)(self._check)
         extensions = schema.get_extensions()
         self.enabled = not schema.directives and all(
             isinstance(e, self._KNOWN) for e in extensions
@@ -191,18 +191,7 @@ class DirectExecutor:
         """The parsed document when it validates and names one query or mutation to run."""
         if not self.enabled:
             return None
-        key = (query, operation_name)
-        try:
-            document = self._prepared[key]
-            self._prepared.move_to_end(key)
-            return document
-        except KeyError:
-            pass
-        document = self._check(query, operation_name)
-        self._prepared[key] = document
-        if len(self._prepared) > self._maxsize:
-            self._prepared.popitem(last=False)
-        return document
+        return self._prepared(query, operation_name)
 
     def _check(self, query: str, operation_name: str | None) -> DocumentNode | None:
         try:

@@ -103,7 +103,6 @@ class InboxConsumer:
         self._max_deliveries = max_deliveries
         self._retention = retention_seconds
         self._pruned_at = time.monotonic()
-        i = inbox.c
         # A batch at a time, so no delete holds many locks or runs long; the filter on the
         # consumer rides on the primary key.
         self._prune_batch = delete(inbox).where(

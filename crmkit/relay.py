@@ -22,14 +22,14 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 from faststream.nats import NatsBroker
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crmkit.db import driver_connection
 from crmkit.uow import on_outbox_commit
 
 log = logging.getLogger("crm.relay")
@@ -115,7 +115,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events were published."""
-        async with _driver_connection(self._engine) as conn:
+        async with driver_connection(self._engine) as conn:
             return await self._relay_batch(conn)
 
     async def _relay_batch(self, conn: asyncpg.Connection) -> int:
@@ -131,7 +131,7 @@ class OutboxRelay:
 
     async def prune(self) -> int:
         """Delete sent rows older than the retention; how many were deleted."""
-        async with _driver_connection(self._engine) as conn:
+        async with driver_connection(self._engine) as conn:
             return await self._prune(conn)
 
     async def _prune(self, conn: asyncpg.Connection) -> int:
@@ -185,7 +185,7 @@ class OutboxRelay:
             while not stop.is_set():
                 done = self.batches
                 try:
-                    async with _driver_connection(self._engine) as conn:
+                    async with driver_connection(self._engine) as conn:
                         await self._serve(conn, stop)
                 except Exception as error:
                     if self.batches > done:
@@ -222,20 +222,6 @@ class OutboxRelay:
         finally:
             for w in waiters:
                 w.cancel()
-
-
-@contextlib.asynccontextmanager
-async def _driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection's asyncpg connection; dropped from the pool if it broke."""
-    async with engine.connect() as pooled:
-        raw = await pooled.get_raw_connection()
-        conn = cast(asyncpg.Connection, raw.driver_connection)
-        try:
-            yield conn
-        except BaseException:
-            if conn.is_closed():
-                await pooled.invalidate()
-            raise
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

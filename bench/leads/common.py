@@ -95,34 +95,42 @@ async def servers() -> AsyncIterator[tuple[str, str]]:
 
 
 @contextlib.asynccontextmanager
-async def leads_service(
-    pool_size: int = 20, *, relay: bool = True
-) -> AsyncIterator[tuple[Any, Any, str]]:
-    """(runtime, httpx client, leads database url) of a fresh leads service; ``relay=False``
-    leaves its outbox relay off (as when the relay runs in a process of its own)."""
+async def leads_database() -> AsyncIterator[tuple[str, str, str]]:
+    """(PostgreSQL server url, NATS url, leads database url) of a fresh, migrated leads
+    database, dropped afterwards."""
     async with servers() as (server_url, nats_url):
         name = f"crm_leads_bench_{uuid.uuid4().hex[:8]}"
         await ensure_database(server_url, name)
         url = with_database(server_url, name)
         try:
             await upgrade(MIGRATIONS, url)
-            settings = LeadsSettings(
-                environment="test", database_url=server_url, nats_url=nats_url,
-                db_pool_size=pool_size, default_lead_cap=100_000,
-            )
-            runtime, state = create_runtime(settings, database_url=url)
-            runtime.run_relay = relay
-            app = create_service_app(runtime, schema, state=state)
-            await runtime.start()
-            try:
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://leads",
-                                             timeout=120) as client:
-                    yield runtime, client, url
-            finally:
-                await runtime.stop()
+            yield server_url, nats_url, url
         finally:
             await drop_database(server_url, name)
+
+
+@contextlib.asynccontextmanager
+async def leads_service(
+    pool_size: int = 20, *, relay: bool = True
+) -> AsyncIterator[tuple[Any, Any, str]]:
+    """(runtime, httpx client, leads database url) of a fresh leads service; ``relay=False``
+    leaves its outbox relay off (as when the relay runs in a process of its own)."""
+    async with leads_database() as (server_url, nats_url, url):
+        settings = LeadsSettings(
+            environment="test", database_url=server_url, nats_url=nats_url,
+            db_pool_size=pool_size, default_lead_cap=100_000,
+        )
+        runtime, state = create_runtime(settings, database_url=url)
+        runtime.run_relay = relay
+        app = create_service_app(runtime, schema, state=state)
+        await runtime.start()
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://leads",
+                                         timeout=120) as client:
+                yield runtime, client, url
+        finally:
+            await runtime.stop()
 
 
 async def relay_drained(runtime: Any) -> None:

@@ -3,23 +3,15 @@ processes."""
 
 from __future__ import annotations
 
-import uvicorn
-
+from crmkit.serve import serve_workers
 from crmkit.settings import load_settings
 from services.leads.settings import LeadsSettings
 
 
 def main() -> None:
     settings = load_settings(LeadsSettings)
-    uvicorn.run(
-        "services.leads.app:create_app_from_environment",
-        factory=True,
-        workers=settings.leads_workers,
-        host=settings.host,
-        port=settings.leads_port,
-        log_config=None,
-        access_log=False,
-    )
+    serve_workers("services.leads.app:create_app_from_environment",
+                  workers=settings.leads_workers, host=settings.host, port=settings.leads_port)
 
 
 if __name__ == "__main__":

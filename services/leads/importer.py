@@ -27,6 +27,7 @@ from typing import Any, Final
 import asyncpg
 from sqlalchemy import text
 
+from crmkit.db import session_driver_connection
 from crmkit.uow import outbox_committed
 from services.leads.csv_import import InvalidRow
 from services.leads.handlers import LeadsUnitOfWork
@@ -224,9 +225,7 @@ async def import_leads(
     await repo.lock_org_lead_creation(cmd.org_id)
     # The leads' created_at (their column default) and the events' timestamps.
     now = (await session.execute(text("SELECT now()"))).scalar_one()
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    assert raw is not None
+    raw = await session_driver_connection(session)
 
     chunks = ImportChunks(cmd.csv_text, ImportParams(
         org_id=cmd.org_id, actor_id=cmd.actor_id, import_id=report.import_id,

@@ -63,11 +63,6 @@ def normalise_email(raw: str | None) -> str | None:
     return value
 
 
-def _region_code(country_code: int) -> str | None:
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
-    return regions[0] if regions and regions[0] != "001" else None
-
-
 @lru_cache(maxsize=512)
 def _region_has_no_national_prefix(region: str) -> int | None:
     """The country code of ``region`` when its national numbers are dialled as they are

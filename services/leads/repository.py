@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
 from crmkit.contracts.leads import LeadAssigned
+from crmkit.db import session_driver_connection
 from services.leads.domain import ACTIVE_STATUSES, DedupeKeys, LeadStatus
 from services.leads.records import (
     AccountRecord,
@@ -377,11 +378,7 @@ class LeadsRepository:
         return LeadRecord.from_row((await self.session.execute(statement)).one())
 
     async def _driver(self) -> asyncpg.Connection:
-        """The asyncpg connection of the session's transaction (begun if it was not)."""
-        connection = await self.session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        return raw  # type: ignore[no-any-return]
+        return await session_driver_connection(self.session)
 
     async def lock_claimer(self, org_id: uuid.UUID, member_id: uuid.UUID) -> Claimer | None:
         """Lock the member row (serialises one member's claims and assignments, so the cap

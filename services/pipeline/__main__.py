@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-import uvicorn
-
+from crmkit.serve import serve_workers
 from crmkit.settings import load_settings
 from services.pipeline.settings import PipelineSettings
 
 
 def main() -> None:
     settings = load_settings(PipelineSettings)
-    uvicorn.run(
-        "services.pipeline.app:create_app_from_environment",
-        factory=True,
-        workers=settings.pipeline_workers,
-        host=settings.host,
-        port=settings.pipeline_port,
-        log_config=None,
-        access_log=False,
-    )
+    serve_workers("services.pipeline.app:create_app_from_environment",
+                  workers=settings.pipeline_workers, host=settings.host,
+                  port=settings.pipeline_port)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ mapped straight into the domain objects. Everything else stays in ``repository.p
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
@@ -25,15 +23,6 @@ from services.pipeline.tables import opportunities, pipelines, stages
 
 # An asyncpg row (the package ships no type hints): read by column name.
 Record: TypeAlias = Mapping[str, Any]
-
-
-@contextlib.asynccontextmanager
-async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection's asyncpg driver connection, outside any transaction: each
-    statement commits on its own, so a statement that must be atomic is written as one."""
-    async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        yield cast(asyncpg.Connection, raw.driver_connection)
 
 
 # ------------------------------------------------------------------------ row mapping

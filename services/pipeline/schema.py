@@ -23,6 +23,7 @@ from strawberry.federation.types import FieldSet
 
 from crmkit import graphql as kit
 from crmkit.auth import Caller
+from crmkit.db import driver_connection
 from crmkit.errors import DomainError, InvalidInput, ProblemCollector
 from crmkit.uow import outbox_committed
 from services.pipeline import direct
@@ -52,7 +53,7 @@ class PipelineState:
         """A driver connection for the hot paths' SQL (``direct``)."""
         engine = self.sessions.kw["bind"]
         assert isinstance(engine, AsyncEngine)
-        return direct.connection(engine)
+        return driver_connection(engine)
 
 
 class PipelineSource:

@@ -1,4 +1,5 @@
-"""A small least-recently-used cache for parsed documents and query plans."""
+"""A small least-recently-used cache (the gateway's parsed documents and query plans,
+verified tokens)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 
 from crmkit.auth import InvalidToken, TokenVerifier, mint_dev_token
 from crmkit.settings import DEV_JWT_SECRET
-from gateway.tokens import VerifiedTokenCache
+from crmkit.tokens import VerifiedTokenCache
 
 
 class Clock:

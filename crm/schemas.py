@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import cast
 
 from crm.stack import ROOT, available_services
 from crmkit.graphql import federation_sdl
+from crmkit.serve import ServiceModule
 from crmkit.settings import Settings
 
 SUPERGRAPH = ROOT / "gateway" / "supergraph.graphql"
@@ -18,9 +20,8 @@ def sdl_file(service: str) -> Path:
 
 def subgraph_sdl(service: str) -> str:
     """The SDL the service's code answers to ``{ _service { sdl } }``."""
-    module = importlib.import_module(f"services.{service}.schema")
-    schema = module.schema if hasattr(module, "schema") else module.create_schema()
-    return federation_sdl(schema)
+    app = cast(ServiceModule, importlib.import_module(f"services.{service}.app"))
+    return federation_sdl(app.create_schema())
 
 
 def routing_urls(settings: Settings) -> dict[str, str]:

@@ -21,9 +21,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.federation import Schema
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
 from crmkit.auth import Caller, InvalidToken, TokenVerifier
-from crmkit.graphql import DirectExecutor, GraphQLContext
+from crmkit.graphql import DirectExecutor, GraphQLContext, public_errors
 from crmkit.logs import request_id_var
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import MAX_BODY_BYTES
@@ -80,6 +82,12 @@ class SubgraphApp(GraphQL[GraphQLContext, None]):
         return GraphQLContext(
             caller=caller, request_id=request_id_var.get() or "", state=self._state
         )
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        if result.errors:
+            response["errors"] = list(public_errors(result.errors, request_id_var.get() or ""))
+        return response
 
 
 async def _run(app: SubgraphApp, request: Request) -> Response:
@@ -170,7 +178,7 @@ def graphql_endpoint(
 
 
 def create_service_app(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[Any],
     schema: Schema,
     *,
     state: Any,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from crmkit.values import InvalidValue
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -59,6 +65,16 @@ class ProblemCollector:
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(FieldProblem(tuple(path.split(".")), message))
+
+    def value(self, path: str, make: Callable[[], T]) -> T | None:
+        """``make()``, or None with its :class:`~crmkit.values.InvalidValue` problems noted
+        under ``path`` (a part such as ``amount`` is appended: ``opportunity.amount``)."""
+        try:
+            return make()
+        except InvalidValue as error:
+            for part, message in error.problems:
+                self.add(".".join(p for p in (path, part) if p), message)
+            return None
 
     def raise_if_any(self) -> None:
         if self.problems:

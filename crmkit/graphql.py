@@ -1,14 +1,21 @@
-"""GraphQL plumbing shared by the subgraphs: context, typed errors, Relay paging."""
+"""GraphQL plumbing shared by the subgraphs: the context, the typed errors, the schema with
+its limits and error policy, and the direct executor.
+
+Mutations answer refusals with typed errors (:mod:`crmkit.results`); queries raise a GraphQL
+error with ``extensions.code``. Anything else a resolver raises is a bug: the client sees
+"internal error" with the request id, never the exception's text, and the traceback goes to
+the log (:func:`public_errors`).
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
+import logging
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import orjson
 import strawberry
@@ -32,18 +39,32 @@ from strawberry.schema.schema import validate_document
 
 from crmkit import errors
 from crmkit.auth import Caller
+from crmkit.paging import Page
+from crmkit.values import InvalidValue, parse_id
 
 FEDERATION_VERSION = "2.9"
-MAX_PAGE_SIZE = 200
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+
+log = logging.getLogger("crm.graphql")
+T = TypeVar("T")
 
 
 @dataclass
 class GraphQLContext:
-    """What every resolver gets: the verified caller, the request id and the service's state."""
+    """What every resolver gets: the verified caller, the request id and the service's state,
+    plus per-request values shared by its resolvers (data loaders: :meth:`shared`)."""
 
     caller: Caller
     request_id: str
     state: Any
+    _shared: dict[Hashable, object] = field(default_factory=dict)
+
+    def shared(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The request's one value under ``key``, made on first use (e.g. one DataLoader per
+        batch function, so every resolver of the request feeds the same batch)."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return cast(T, self._shared[key])
 
 
 # Error types appear in several subgraphs with identical shape, hence shareable.
@@ -80,7 +101,7 @@ class VersionConflict:
 CommonError = ValidationError | NotFound | Forbidden | VersionConflict
 
 
-def error_result(error: errors.DomainError) -> Any:
+def error_result(error: errors.DomainError) -> CommonError:
     """The GraphQL form of a kit error; services map their own domain errors first."""
     if isinstance(error, errors.InvalidInput):
         return ValidationError(
@@ -98,40 +119,70 @@ def error_result(error: errors.DomainError) -> Any:
 
 @strawberry.federation.type(shareable=True)
 class PageInfo:
+    """A connection page's place (:mod:`crmkit.paging` gives its one meaning)."""
+
     has_next_page: bool
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
 
-
-def encode_cursor(*parts: object) -> str:
-    raw = "|".join(str(p) for p in parts)
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str, arity: int) -> list[str]:
-    """Parts of a cursor made by :func:`encode_cursor`; ``InvalidInput`` when tampered with."""
-    try:
-        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise errors.InvalidInput.field("after", "is not a valid cursor") from None
-    if len(parts) != arity:
-        raise errors.InvalidInput.field("after", "is not a valid cursor")
-    return parts
-
-
-def page_size(first: int | None, default: int = 50) -> int:
-    size = default if first is None else first
-    if size < 0 or size > MAX_PAGE_SIZE:
-        raise errors.InvalidInput.field("first", f"must be between 0 and {MAX_PAGE_SIZE}")
-    return size
+    @classmethod
+    def of(cls, page: Page[T]) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
+        )
 
 
 def parse_uuid(value: str, path: str = "id") -> uuid.UUID:
+    """The id an argument names; ``InvalidInput`` at ``path`` when it names none."""
     try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise errors.InvalidInput.field(path, "is not a valid id") from None
+        return parse_id(value)
+    except InvalidValue as error:
+        raise errors.InvalidInput.field(path, error.problems[0][1]) from None
+
+
+class ServiceSchema(FederationSchema):
+    """A subgraph's schema: logs an unexpected resolver exception with its traceback once;
+    deliberate errors (GraphQL errors, invalid documents) are the client's business."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: object | None = None
+    ) -> None:
+        for error in errors:
+            if unexpected(error):
+                log.error(
+                    "unexpected error at %s: %s", ".".join(map(str, error.path or ())), error,
+                    exc_info=error.original_error,
+                )
+
+
+def unexpected(error: GraphQLError) -> bool:
+    """A resolver raised something other than a GraphQL error: a bug, not an answer."""
+    return error.path is not None and error.original_error is not None and not isinstance(
+        error.original_error, GraphQLError
+    )
+
+
+def public_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str, Any]]:
+    """What the client sees of ``errors``: deliberate ones as they are, unexpected ones as
+    "internal error" with the request id (the log has the traceback under the same id)."""
+    shown: list[dict[str, Any]] = []
+    for error in errors:
+        if not unexpected(error):
+            shown.append(dict(error.formatted))
+            continue
+        masked: dict[str, Any] = {
+            "message": f"internal error (request {request_id})",
+            "path": error.path,
+            "extensions": {"code": INTERNAL_ERROR, "requestId": request_id},
+        }
+        if error.locations:
+            masked["locations"] = [loc._asdict() for loc in error.locations]
+        shown.append(masked)
+    return shown
 
 
 def build_schema(
@@ -148,7 +199,7 @@ def build_schema(
         max_depth_rule(max_depth, None, None),
         max_aliases_rule(max_aliases),
     ]
-    return FederationSchema(
+    return ServiceSchema(
         query=query,
         mutation=mutation,
         types=types or [],
@@ -236,7 +287,7 @@ class DirectExecutor:
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             self._schema._process_errors(result.errors)  # logs them, as strawberry does
-            response["errors"] = [e.formatted for e in result.errors]
+            response["errors"] = public_errors(result.errors, context.request_id)
         if result.extensions:
             response["extensions"] = result.extensions
         try:

@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.bus import DLQ_STREAM, dlq_subject
 from crmkit.contracts import Envelope
+from crmkit.outbox import wake_relay_after
 
 log = logging.getLogger("crm.inbox")
 
@@ -219,21 +220,31 @@ class InboxConsumer:
 
     async def apply_all(self, envelopes: list[Envelope]) -> list[bool]:
         """Apply events in order in one transaction; all or none of their effects commit."""
-        async with self._sessions() as session, session.begin():
-            fresh = await self._record(session, envelopes)
-            # An event delivered twice within one batch is applied once, at its first place.
-            outcome = []
-            for envelope in envelopes:
-                outcome.append(envelope.id in fresh)
-                fresh.discard(envelope.id)
-            fresh_events = [e for e, new in zip(envelopes, outcome, strict=True) if new]
-            if fresh_events and self._batch_handler is not None:
-                await self._batch_handler(fresh_events, session)
-            else:
-                for envelope in fresh_events:
-                    await self._handler(envelope, session)
+        async with self._sessions() as session:
+            async with session.begin():
+                outcome = await self._apply_in(session, envelopes)
+            wake_relay_after(session)
         self.applied += outcome.count(True)
         self.skipped += outcome.count(False)
+        return outcome
+
+    def matches(self, subject: str) -> bool:
+        """True when this consumer's subject filter takes ``subject`` (NATS wildcards)."""
+        return subject_matches(self._subject, subject)
+
+    async def _apply_in(self, session: AsyncSession, envelopes: list[Envelope]) -> list[bool]:
+        fresh = await self._record(session, envelopes)
+        # An event delivered twice within one batch is applied once, at its first place.
+        outcome = []
+        for envelope in envelopes:
+            outcome.append(envelope.id in fresh)
+            fresh.discard(envelope.id)
+        fresh_events = [e for e, new in zip(envelopes, outcome, strict=True) if new]
+        if fresh_events and self._batch_handler is not None:
+            await self._batch_handler(fresh_events, session)
+        else:
+            for envelope in fresh_events:
+                await self._handler(envelope, session)
         return outcome
 
     async def apply_messages(self, messages: list[Msg]) -> None:
@@ -297,6 +308,17 @@ class InboxConsumer:
             "consumer %s dead-lettered a message from %s: %s", self.name, message.subject, reason
         )
         await message.ack()
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, ``>`` one or more trailing tokens."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > index
+        if index >= len(tokens) or (token != "*" and token != tokens[index]):
+            return False
+    return len(tokens) == len(wanted)
 
 
 def _deliveries(message: Msg) -> int:

@@ -30,7 +30,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crmkit.db import driver_connection
-from crmkit.uow import on_outbox_commit
+from crmkit.outbox import on_outbox_commit
 
 log = logging.getLogger("crm.relay")
 

@@ -1,32 +1,69 @@
-"""What one service process runs besides HTTP: its database, the bus, the relay, consumers."""
+"""What one service process runs besides HTTP: its database, the bus, the relay, the inbox
+consumers and the periodic workers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream.nats import NatsBroker
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crmkit.bus import ensure_streams, make_broker
+from crmkit.contracts import Envelope
 from crmkit.db import create_engine, service_database_url, session_factory
-from crmkit.inbox import BatchHandler, Handler, InboxConsumer
+from crmkit.inbox import InboxConsumer
+from crmkit.outbox import InboxUnitOfWork, SqlUnitOfWork
 from crmkit.relay import OutboxRelay
 from crmkit.settings import Settings
+from crmkit.uow import UnitOfWork
 
 log = logging.getLogger("crm.runtime")
 
+R = TypeVar("R")
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+Subscriber = Callable[[Envelope, UnitOfWork[R]], Awaitable[None]]
+"""``async def on_x(envelope, uow)``: applies one event; opens and commits ``uow`` itself."""
+BatchSubscriber = Callable[[list[Envelope], UnitOfWork[R]], Awaitable[None]]
+"""Applies a pulled batch's new events together, in order, in one transaction."""
+Job = Callable[[], Awaitable[object]]
+"""One pass of a periodic worker; a truthy result means it found work (run again soon)."""
+
+
+async def run_periodically(
+    job: Job,
+    stop: asyncio.Event,
+    *,
+    interval: float,
+    busy_interval: float | None = None,
+    log: logging.Logger = log,
+) -> None:
+    """The loop of :meth:`ServiceRuntime.every`, until ``stop`` is set."""
+    busy = interval if busy_interval is None else busy_interval
+    failures = 0
+    while not stop.is_set():
+        try:
+            found = await job()
+            failures = 0
+            pause = busy if found else interval
+        except Exception:
+            failures += 1
+            log.exception("periodic job failed (%d in a row); retrying", failures)
+            pause = min(interval * 2 ** (failures - 1), max(interval, 30.0))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
 
 
 @dataclass
-class ServiceRuntime:
-    """Database engine, broker, outbox relay and inbox consumers of one service."""
+class ServiceRuntime(Generic[R]):
+    """Database engine, broker, outbox relay, inbox consumers and periodic workers of one
+    service. ``repository`` builds the service's repository over a session: every unit of work
+    of the service (:meth:`uow`, and each subscriber's) carries one."""
 
     service: str
     settings: Settings
@@ -34,6 +71,7 @@ class ServiceRuntime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     broker: NatsBroker
+    repository: Callable[[AsyncSession], R]
     consumers: list[InboxConsumer] = field(default_factory=list)
     run_relay: bool = True
     relay: OutboxRelay | None = None
@@ -49,10 +87,11 @@ class ServiceRuntime:
         service: str,
         settings: Settings,
         metadata: MetaData,
+        repository: Callable[[AsyncSession], R],
         *,
         database_url: str | None = None,
         run_relay: bool = True,
-    ) -> ServiceRuntime:
+    ) -> ServiceRuntime[R]:
         # A service's own database setting (``CRM_PIPELINE_DATABASE_URL``...) wins over the
         # database named after it on CRM_DATABASE_URL's server.
         database_url = database_url or getattr(settings, f"{service}_database_url", None)
@@ -69,6 +108,7 @@ class ServiceRuntime:
             engine=engine,
             sessions=session_factory(engine),
             broker=make_broker(settings.nats_url),
+            repository=repository,
             run_relay=run_relay,
         )
 
@@ -80,24 +120,74 @@ class ServiceRuntime:
     def inbox(self) -> Table:
         return self.metadata.tables["inbox"]
 
-    def consume(
-        self, name: str, handler: Handler, *, subject: str = "crm.>",
-        batch_handler: BatchHandler | None = None,
+    @property
+    def has_outbox(self) -> bool:
+        return "outbox" in self.metadata.tables
+
+    def uow(self) -> SqlUnitOfWork[R]:
+        """A unit of work of its own transaction (a request's)."""
+        return SqlUnitOfWork(self.sessions, self.outbox, self.repository)
+
+    def subscribe(
+        self,
+        name: str,
+        subject: str,
+        subscriber: Subscriber[R],
+        *,
+        batch: BatchSubscriber[R] | None = None,
     ) -> InboxConsumer:
+        """A durable inbox consumer ``name`` (plus ``settings.consumer_suffix``) of the events
+        on ``subject`` (NATS wildcards). Each event reaches ``subscriber`` with a unit of work
+        riding on the inbox transaction, so its effect, its own events and the inbox row
+        commit together; ``batch`` takes a pulled batch's new events at once instead."""
+        outbox = self.outbox if self.has_outbox else None
+        repository = self.repository
+
+        async def one(envelope: Envelope, session: AsyncSession) -> None:
+            await subscriber(envelope, InboxUnitOfWork(session, outbox, repository(session)))
+
+        async def many(envelopes: list[Envelope], session: AsyncSession) -> None:
+            assert batch is not None
+            await batch(envelopes, InboxUnitOfWork(session, outbox, repository(session)))
+
         consumer = InboxConsumer(
-            name,
-            handler,
+            name + self.settings.consumer_suffix,
+            one,
             self.sessions,
             self.inbox,
             subject=subject,
             stream=self.settings.stream_name,
             max_deliveries=self.settings.inbox_max_deliveries,
             retention_seconds=self.settings.inbox_retention_days * 86_400,
-            batch_handler=batch_handler,
+            batch_handler=many if batch is not None else None,
         )
         consumer.register(self.broker)
         self.consumers.append(consumer)
         return consumer
+
+    async def deliver(self, envelope: Envelope) -> bool:
+        """Apply ``envelope`` through every consumer of its subject, as the bus would (tests);
+        False when none applied it (none takes it, or each had applied it already)."""
+        applied = [await c.apply(envelope) for c in self.consumers if c.matches(envelope.type)]
+        return any(applied)
+
+    def every(
+        self,
+        name: str,
+        job: Job,
+        *,
+        interval: float,
+        busy_interval: float | None = None,
+    ) -> None:
+        """Run ``job`` from start-up to shutdown: again after ``busy_interval`` when it found
+        work (a truthy result), after ``interval`` when it did not. A failure is logged and
+        retried after ``interval``, doubling while failures repeat (at most ``max(interval,
+        30 s)``). Several processes may run the same job: jobs claim their rows (``SKIP
+        LOCKED``) or take an advisory lock."""
+        worker_log = logging.getLogger(f"crm.{self.service}.{name}")
+        self.spawn(lambda stop: run_periodically(
+            job, stop, interval=interval, busy_interval=busy_interval, log=worker_log
+        ))
 
     async def start(self) -> None:
         await self.broker.connect()

@@ -1,20 +1,78 @@
-"""Serving a service's app with uvicorn worker processes (``python -m services.<name>``)."""
+"""One shape for every service, and serving it: ``python -m services.<name>``.
+
+Every ``services/<name>/app.py`` provides (see :class:`ServiceModule`)::
+
+    SERVICE = "documents"
+    SETTINGS = DocumentsSettings                      # the service's Settings class
+
+    def create_runtime(settings) -> ServiceRuntime    # database, bus, subscribers, workers
+    def create_schema() -> Schema                     # the subgraph (also `crm schemas`)
+    def create_app(settings, *, runtime=None, served=False) -> Starlette
+
+and its ``__main__.py`` is ``serve(app)``. ``served`` is true in a served process (not in
+tests): the app then freezes the garbage collector after start-up and starts what only a
+served process needs.
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
+from typing import Any, Protocol, cast
+
 import uvicorn
+from starlette.applications import Starlette
+from strawberry.federation import Schema
+
+from crmkit.logs import configure_logging
+from crmkit.runtime import ServiceRuntime
+from crmkit.settings import Settings, load_settings
+
+_SERVED_MODULE = "CRM_SERVED_APP_MODULE"
 
 
-def serve_workers(app_factory: str, *, workers: int, host: str, port: int) -> None:
-    """Serve ``module:function`` with ``workers`` processes. Each worker calls the factory
-    itself, so each has its own pools, relay and consumers (a built app cannot be shared
-    between processes)."""
+class ServiceModule(Protocol):
+    """What every service's ``app`` module provides."""
+
+    @property
+    def __name__(self) -> str: ...
+
+    @property
+    def SERVICE(self) -> str: ...
+
+    @property
+    def SETTINGS(self) -> type[Settings]: ...
+
+    def create_runtime(self, settings: Any) -> ServiceRuntime[Any]: ...
+
+    def create_schema(self) -> Schema: ...
+
+    def create_app(
+        self, settings: Any, *, runtime: ServiceRuntime[Any] | None = None, served: bool = False
+    ) -> Starlette: ...
+
+
+def serve(service: ServiceModule) -> None:
+    """Serve a service's app module on its port with its worker processes
+    (``CRM_<SERVICE>_WORKERS``, default 1). Each worker process builds the app itself
+    (:func:`served_app`), so each has its own pools, relay, consumers and workers."""
+    settings = load_settings(service.SETTINGS)
+    os.environ[_SERVED_MODULE] = service.__name__
     uvicorn.run(
-        app_factory,
+        f"{__name__}:served_app",
         factory=True,
-        workers=workers,
-        host=host,
-        port=port,
+        workers=settings.service_workers(service.SERVICE),
+        host=settings.host,
+        port=settings.service_port(service.SERVICE),
         log_config=None,
         access_log=False,
     )
+
+
+def served_app() -> Starlette:
+    """The app of the module :func:`serve` was given, settings from the environment (uvicorn
+    calls this in every worker process)."""
+    service = cast(ServiceModule, importlib.import_module(os.environ[_SERVED_MODULE]))
+    settings = load_settings(service.SETTINGS)
+    configure_logging(service.SERVICE, settings.log_level)
+    return service.create_app(settings, served=True)

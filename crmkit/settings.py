@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Applied-event rows are kept this long for deduplication, then deleted.
     inbox_retention_days: float = Field(default=7.0, gt=0, le=3660)
     stream_name: str = "CRM"
+    # Appended to every durable consumer's name: a new name reads the stream from its start
+    # (each test session and benchmark run gets consumers of its own on a shared NATS).
+    consumer_suffix: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9_-]*$")
     default_lead_cap: int = Field(default=50, ge=0, le=100_000)
 
     # Every ``*database_url``: this one and the services' own (``CRM_PIPELINE_DATABASE_URL``...).
@@ -87,6 +90,12 @@ class Settings(BaseSettings):
     def service_port(self, service: str) -> int:
         port: int = getattr(self, f"{service}_port")
         return port
+
+    def service_workers(self, service: str) -> int:
+        """Worker processes serving the service (``CRM_<SERVICE>_WORKERS`` where it has the
+        setting, else one)."""
+        workers: int = getattr(self, f"{service}_workers", 1)
+        return workers
 
     def subgraph_url(self, service: str) -> str:
         configured: str | None = getattr(self, f"{service}_url")

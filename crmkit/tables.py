@@ -1,6 +1,9 @@
-"""Tables every service database carries: the outbox and the inbox."""
+"""Tables every service database carries (the outbox and the inbox) and the columns every
+service's tables share."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -61,3 +64,18 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("subject", String(200), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+def created_at() -> Column[datetime]:
+    """When the row was made (the database's clock unless given)."""
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def updated_at() -> Column[datetime]:
+    """When the row last changed (set by whoever changes it)."""
+    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def timestamps() -> tuple[Column[datetime], Column[datetime]]:
+    """``created_at`` and ``updated_at``."""
+    return created_at(), updated_at()

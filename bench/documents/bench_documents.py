@@ -29,8 +29,9 @@ from bench.servers import bench_servers, machine, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import drop_database, ensure_database, with_database
 from crmkit.migrations import upgrade
-from crmkit.settings import DEV_JWT_SECRET, Settings
-from services.documents.app import build_service
+from crmkit.settings import DEV_JWT_SECRET
+from services.documents.app import create_app, create_runtime
+from services.documents.settings import DocumentsSettings
 
 MIGRATIONS = Path(services.documents.__file__).parent / "migrations"
 
@@ -81,10 +82,11 @@ async def run(requests: int, library_size: int) -> None:
         await ensure_database(server_url, name)
         url = with_database(server_url, name)
         await upgrade(MIGRATIONS, url)
-        settings = Settings(environment="test", database_url=server_url, nats_url=nats_url)
-        service = build_service(settings, database_url=url)
-        await service.runtime.start()
-        transport = httpx.ASGITransport(app=service.app)
+        settings = DocumentsSettings(environment="test", database_url=server_url,
+                                     nats_url=nats_url, documents_database_url=url)
+        runtime = create_runtime(settings)
+        await runtime.start()
+        transport = httpx.ASGITransport(app=create_app(settings, runtime=runtime))
         org = uuid.uuid4()
         admin = token(org, "admin")
         try:
@@ -175,7 +177,7 @@ async def run(requests: int, library_size: int) -> None:
                     f"{(time.perf_counter() - started) * 1000:.0f} ms"
                 )
         finally:
-            await service.runtime.stop()
+            await runtime.stop()
             await drop_database(server_url, name)
     print(f"machine: {machine()}; date: {today()}")
 

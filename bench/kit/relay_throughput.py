@@ -18,9 +18,9 @@ from bench.servers import bench_servers, machine, today
 from crmkit.bus import ensure_stream, ensure_streams, make_broker
 from crmkit.contracts import Envelope, Event
 from crmkit.db import create_engine, drop_database, ensure_database, session_factory, with_database
+from crmkit.outbox import SqlUnitOfWork
 from crmkit.relay import OutboxRelay
 from crmkit.tables import outbox_table
-from crmkit.uow import UnitOfWork
 
 STREAM = "BENCH"
 
@@ -36,7 +36,7 @@ async def fill(sessions, outbox, events: int, aggregates: int) -> None:  # type:
     ids = [uuid.uuid4() for _ in range(aggregates)]
     per_commit = 1000
     for start in range(0, events, per_commit):
-        async with UnitOfWork(sessions, outbox) as uow:
+        async with SqlUnitOfWork(sessions, outbox, lambda session: session) as uow:
             for n in range(start, min(events, start + per_commit)):
                 uow.emit(
                     Envelope.wrap(

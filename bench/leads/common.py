@@ -16,14 +16,12 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from crmkit.app import create_service_app
 from crmkit.auth import mint_dev_token
 from crmkit.db import drop_database, ensure_database, with_database
 from crmkit.embedded import EmbeddedNats, EmbeddedPostgres
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
-from services.leads.app import create_runtime
-from services.leads.schema import schema
+from services.leads.app import create_app, create_runtime
 from services.leads.settings import LeadsSettings
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "leads" / "migrations"
@@ -118,11 +116,11 @@ async def leads_service(
     async with leads_database() as (server_url, nats_url, url):
         settings = LeadsSettings(
             environment="test", database_url=server_url, nats_url=nats_url,
-            db_pool_size=pool_size, default_lead_cap=100_000,
+            db_pool_size=pool_size, default_lead_cap=100_000, leads_database_url=url,
         )
-        runtime, state = create_runtime(settings, database_url=url)
+        runtime = create_runtime(settings)
         runtime.run_relay = relay
-        app = create_service_app(runtime, schema, state=state)
+        app = create_app(settings, runtime=runtime)
         await runtime.start()
         try:
             transport = httpx.ASGITransport(app=app)

@@ -123,8 +123,9 @@ async def main(args: argparse.Namespace, nats_url: str) -> None:
         raise SystemExit("no loaded data: run bench_pipeline --keep first")
     settings = PipelineSettings(environment="prod", database_url=args.database_url,
                                 nats_url=nats_url, jwt_secret=DEV_JWT_SECRET,
-                                log_level="WARNING", pipeline_overdue_interval_seconds=3600)
-    runtime = create_runtime(settings, database_url=args.database_url)
+                                log_level="WARNING", pipeline_overdue_interval_seconds=3600,
+                                pipeline_database_url=args.database_url)
+    runtime = create_runtime(settings)
     # Without the relay: the request path alone (the events stay in the outbox).
     runtime.run_relay = not args.no_relay
     app: Asgi = create_app(settings, runtime=runtime)

@@ -144,8 +144,8 @@ async def run(sizes: list[int], queries: int, port: int) -> None:
         url = with_database(server_url, name)
         await upgrade(MIGRATIONS, url)
         settings = ReportingSettings(database_url=server_url, nats_url=nats_url,
-                                     jwt_secret=DEV_JWT_SECRET)
-        runtime = create_runtime(settings, database_url=url)  # to seed; never started
+                                     jwt_secret=DEV_JWT_SECRET, reporting_database_url=url)
+        runtime = create_runtime(settings)  # to seed; never started
         results = []
         try:
             seeded = [await seed(runtime, size) for size in sizes]

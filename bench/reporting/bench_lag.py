@@ -41,10 +41,10 @@ from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as ev
 from crmkit.db import create_engine, drop_database, ensure_database, session_factory, with_database
 from crmkit.migrations import upgrade
+from crmkit.outbox import outbox_committed, stage_events
 from crmkit.relay import OutboxRelay
 from crmkit.settings import DEV_JWT_SECRET
 from crmkit.tables import outbox_table
-from crmkit.uow import outbox_committed, stage_events
 from services.reporting import queries
 from services.reporting.app import create_runtime
 from services.reporting.settings import ReportingSettings
@@ -172,9 +172,10 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
         await upgrade(MIGRATIONS, reporting_url)
 
         settings = ReportingSettings(database_url=server_url, nats_url=nats_url,
-                                     jwt_secret=DEV_JWT_SECRET)
-        runtime = create_runtime(settings, database_url=reporting_url,
-                                 consumer_prefix=f"reporting-lag-{suffix}")
+                                     jwt_secret=DEV_JWT_SECRET,
+                                     reporting_database_url=reporting_url,
+                                     consumer_suffix=f"-lag-{suffix}")
+        runtime = create_runtime(settings)
         visible: dict[str, float] = {}
         received: dict[str, float] = {}
         for consumer in runtime.consumers:

@@ -67,9 +67,10 @@ async def run(rate: float, seconds: float, opportunities: int, workers: int) -> 
         first, second = (s.id for s in data.pipeline.ordered_stages()[:2])
 
         settings = ReportingSettings(database_url=server_url, nats_url=nats_url,
-                                     jwt_secret=DEV_JWT_SECRET)
-        runtime = create_runtime(settings, database_url=reporting_url,
-                                 consumer_prefix=f"reporting-lag-{suffix}")
+                                     jwt_secret=DEV_JWT_SECRET,
+                                     reporting_database_url=reporting_url,
+                                     consumer_suffix=f"-lag-{suffix}")
+        runtime = create_runtime(settings)
         occurred: dict[uuid.UUID, float] = {}
         visible: dict[uuid.UUID, float] = {}
         for consumer in runtime.consumers:

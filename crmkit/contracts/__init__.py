@@ -3,6 +3,9 @@
 Every event travels in an :class:`Envelope`; its ``type`` is also its NATS subject,
 ``crm.<service>.<entity>.<verb-in-past-tense>``. Changes are additive; a breaking change is a
 new ``VERSION`` of the event.
+
+Fields use the kit's value types (:mod:`crmkit.values`): a producer cannot build an event its
+consumers would refuse, because both validate it with the same rules.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import builtins
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crmkit.values import Money
 
 E = TypeVar("E", bound="Event")
 
@@ -26,12 +31,21 @@ class Event(BaseModel):
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    MONEY: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """``(amount field, currency field)`` pairs checked together as :class:`Money` (both may
+    be None together)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("TYPE")
         if event_type is not None:
             REGISTRY[event_type] = cls
+
+    @model_validator(mode="after")
+    def _money(self) -> Self:
+        for amount_field, currency_field in self.MONEY:
+            Money.optional(getattr(self, amount_field), getattr(self, currency_field))
+        return self
 
 
 class Envelope(BaseModel):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from crmkit.contracts import Event
+from crmkit.values import Amount, CurrencyCode
 
 DocumentKind = Literal["OFFER_TEMPLATE", "PRICE_LIST", "NDA", "CONTRACT", "OTHER"]
 
@@ -21,6 +21,7 @@ class OfferIssued(Event):
     """An offer was issued to the client for an opportunity (meets the ``offer_issued`` gate)."""
 
     TYPE = "crm.documents.offer.issued"
+    MONEY = (("amount", "currency"),)
 
     offer_id: uuid.UUID
     opportunity_id: uuid.UUID
@@ -29,8 +30,8 @@ class OfferIssued(Event):
     issued_at: datetime | None = None
     # Added fields (optional, so older consumers and producers stay compatible).
     template_version: int | None = None
-    amount: Decimal | None = None
-    currency: str | None = None
+    amount: Amount | None = None
+    currency: CurrencyCode | None = None
     issued_by: uuid.UUID | None = None
 
 

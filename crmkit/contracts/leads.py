@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Final, Literal
 
 from crmkit.contracts import Event
+from crmkit.values import Amount, CurrencyCode, Name
 
 LEAD_STATUSES: Final = ("NEW", "ASSIGNED", "CONTACTED", "QUALIFIED", "DISQUALIFIED", "CONVERTED")
 ACTIVE_STATUSES: Final = frozenset({"NEW", "ASSIGNED", "CONTACTED", "QUALIFIED"})
@@ -139,12 +139,14 @@ class LeadConverted(Event):
     """A lead became a client and an opportunity; pipeline creates it with ``opportunity_id``."""
 
     TYPE = "crm.leads.lead.converted"
+    MONEY = (("amount", "currency"),)
 
     lead_id: uuid.UUID
     opportunity_id: uuid.UUID
-    name: str
-    amount: Decimal
-    currency: str
+    name: Name
+    """The opportunity's name."""
+    amount: Amount
+    currency: CurrencyCode
     expected_close_date: date | None = None
     account_id: uuid.UUID
     contact_id: uuid.UUID | None = None

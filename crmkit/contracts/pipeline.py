@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from crmkit.contracts import Event
+from crmkit.values import Amount, CurrencyCode, Name
 
 OpportunityStatus = Literal["open", "won", "lost"]
 StageKind = Literal["open", "won", "lost"]
@@ -36,8 +36,10 @@ Requirement = Literal[
 class OpportunitySnapshot(Event):
     """Fields every opportunity event carries: the opportunity as it is after the change."""
 
+    MONEY = (("amount", "currency"),)
+
     opportunity_id: uuid.UUID
-    name: str
+    name: Name
     owner_id: uuid.UUID
     team: str | None = None
     account_id: uuid.UUID | None = None
@@ -46,8 +48,8 @@ class OpportunitySnapshot(Event):
     stage_name: str = ""
     stage_kind: StageKind = "open"
     status: OpportunityStatus
-    amount: Decimal
-    currency: str
+    amount: Amount
+    currency: CurrencyCode
     probability: int
     expected_close_date: date | None = None
     created_at: datetime | None = None

@@ -26,7 +26,7 @@ from crmkit.errors import (
     ProblemCollector,
     VersionConflictError,
 )
-from crmkit.graphql import decode_cursor, encode_cursor
+from crmkit.paging import decode_cursor, encode_cursor
 from services.documents import domain as d
 from services.documents.repository import DocumentsRepository, DocumentsUnitOfWork
 

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.auth import Caller
-from crmkit.uow import UnitOfWork
+from crmkit.outbox import SqlUnitOfWork
 from services.documents.domain import (
     Content,
     Document,
@@ -375,9 +375,8 @@ class DocumentsRepository:
         )
 
 
-class DocumentsUnitOfWork(UnitOfWork):
+class DocumentsUnitOfWork(SqlUnitOfWork[DocumentsRepository]):
     """The kit's unit of work with this service's repository over its session."""
 
-    @property
-    def repo(self) -> DocumentsRepository:
-        return DocumentsRepository(self.session)
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table) -> None:
+        super().__init__(sessions, outbox, DocumentsRepository)

@@ -21,6 +21,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.federation import Schema
 
 from crmkit.auth import Caller
 from crmkit.errors import DomainError, InvalidInput
@@ -33,9 +34,9 @@ from crmkit.graphql import (
     VersionConflict,
     build_schema,
     error_result,
-    page_size,
     parse_uuid,
 )
+from crmkit.paging import page_size
 from services.documents import domain as d
 from services.documents import handlers as h
 from services.documents.repository import DocumentsRepository, DocumentsUnitOfWork
@@ -596,4 +597,5 @@ class Mutation:
         return result
 
 
-schema = build_schema(query=Query, mutation=Mutation, types=[Opportunity])
+def create_schema() -> Schema:
+    return build_schema(query=Query, mutation=Mutation, types=[Opportunity])

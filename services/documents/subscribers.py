@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from crmkit.contracts import Envelope
+from crmkit.runtime import ServiceRuntime
+from crmkit.uow import UnitOfWork
+from services.documents.events import OPPORTUNITY_CONSUMER, OPPORTUNITY_SUBJECT
 from services.documents.handlers import record_opportunity
 from services.documents.repository import DocumentsRepository
 
 
-async def on_opportunity_event(envelope: Envelope, session: AsyncSession) -> None:
-    """Runs inside the inbox transaction, so the read model and the inbox row commit together."""
-    await record_opportunity(envelope, DocumentsRepository(session))
+async def on_opportunity_event(
+    envelope: Envelope, uow: UnitOfWork[DocumentsRepository]
+) -> None:
+    await record_opportunity(envelope, uow.repo)
+
+
+def register(runtime: ServiceRuntime[DocumentsRepository]) -> None:
+    runtime.subscribe(OPPORTUNITY_CONSUMER, OPPORTUNITY_SUBJECT, on_opportunity_event)

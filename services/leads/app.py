@@ -1,61 +1,66 @@
-"""The leads service's starlette app."""
+"""The leads service: the subgraph, the relay and the idle-return worker (the kit's service
+shape, :mod:`crmkit.serve`)."""
 
 from __future__ import annotations
 
 from functools import partial
 
 from starlette.applications import Starlette
+from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
-from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
-from crmkit.settings import Settings, load_settings
+from services.leads import schema
 from services.leads.handlers import LeadsUnitOfWork
 from services.leads.import_worker import prestart
-from services.leads.schema import LeadsState, schema
+from services.leads.repository import LeadsRepository
+from services.leads.schema import LeadsState
 from services.leads.settings import LeadsSettings
 from services.leads.tables import metadata
-from services.leads.workers import idle_return_worker
+from services.leads.workers import return_idle_leads_once
 
 SERVICE = "leads"
+SETTINGS = LeadsSettings
 
 
-def create_runtime(
-    settings: Settings | None = None, *, database_url: str | None = None
-) -> tuple[ServiceRuntime, LeadsState]:
-    settings = settings or LeadsSettings()
-    runtime = ServiceRuntime.create(SERVICE, settings, metadata, database_url=database_url)
-    state = LeadsState(
-        make_uow=partial(
-            LeadsUnitOfWork, runtime.sessions, runtime.outbox,
-            default_lead_cap=settings.default_lead_cap,
-        ),
+def create_runtime(settings: LeadsSettings) -> ServiceRuntime[LeadsRepository]:
+    runtime = ServiceRuntime.create(
+        SERVICE, settings, metadata,
+        partial(LeadsRepository, default_lead_cap=settings.default_lead_cap),
     )
-    interval = getattr(settings, "idle_return_interval_seconds", 3600.0)
-    runtime.spawn(lambda stop: idle_return_worker(state.make_uow, interval, stop))
-    return runtime, state
+    make_uow = _uow_factory(runtime, settings)
+    runtime.every(
+        "idle-return", lambda: return_idle_leads_once(make_uow),
+        interval=settings.idle_return_interval_seconds,
+    )
+    return runtime
+
+
+def _uow_factory(
+    runtime: ServiceRuntime[LeadsRepository], settings: LeadsSettings
+) -> partial[LeadsUnitOfWork]:
+    return partial(LeadsUnitOfWork, runtime.sessions, runtime.outbox,
+                   default_lead_cap=settings.default_lead_cap)
+
+
+def create_schema() -> Schema:
+    return schema.make_schema()
 
 
 def create_app(
-    settings: Settings | None = None, *, database_url: str | None = None,
-    freeze_gc: bool = False, import_worker: bool = False,
+    settings: LeadsSettings,
+    *,
+    runtime: ServiceRuntime[LeadsRepository] | None = None,
+    served: bool = False,
 ) -> Starlette:
-    """``freeze_gc``: see ``crmkit.app.create_service_app`` (a served process).
-    ``import_worker``: start the CSV import's worker process at start-up instead of on the
-    first large import."""
-    runtime, state = create_runtime(settings, database_url=database_url)
+    """A served process also starts the CSV import's worker process at start-up instead of
+    on the first large import."""
+    runtime = runtime or create_runtime(settings)
+    state = LeadsState(make_uow=_uow_factory(runtime, settings))
 
     async def on_startup() -> None:
-        if import_worker:
+        if served:
             prestart()
 
-    return create_service_app(runtime, schema, state=state, on_startup=on_startup,
-                              freeze_gc=freeze_gc)
-
-
-def create_app_from_environment() -> Starlette:
-    """The app as ``python -m services.leads`` serves it, settings from the environment;
-    each uvicorn worker process calls this itself."""
-    settings = load_settings(LeadsSettings)
-    configure_logging("leads", settings.log_level)
-    return create_app(settings, freeze_gc=True, import_worker=True)
+    return create_service_app(runtime, create_schema(), state=state, on_startup=on_startup,
+                              freeze_gc=served)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
 from crmkit.auth import Caller
 from crmkit.errors import DomainError, ForbiddenError, ProblemCollector
+from crmkit.values import Money, clean_text
 from services.leads import normalise
 from services.leads.nip import InvalidNip, normalise_nip
 
@@ -381,19 +382,13 @@ def build_account_fields(
 
 def validate_money(
     amount: Decimal | str, currency: str, problems: ProblemCollector, prefix: str
-) -> tuple[Decimal, str]:
-    try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
-    except InvalidOperation:
-        problems.add(f"{prefix}amount", "is not a number")
-        value = Decimal(0)
-    if not value.is_finite() or value < 0:
-        problems.add(f"{prefix}amount", "must be a non-negative amount")
-    elif value.as_tuple().exponent < -4:  # type: ignore[operator]
-        problems.add(f"{prefix}amount", "has more than 4 decimal places")
-    elif value >= Decimal("1e15"):
-        problems.add(f"{prefix}amount", "is too large")
-    code = currency.strip().upper()
-    if len(code) != 3 or not code.isascii() or not code.isalpha():
-        problems.add(f"{prefix}currency", "must be an ISO 4217 code such as PLN or EUR")
-    return value, code
+) -> Money | None:
+    """The kit's money rule (what the pipeline accepts for the converted deal); the code may
+    come in any case, with spaces around it."""
+    return problems.value(prefix.rstrip("."), lambda: Money.of(amount, currency.strip().upper()))
+
+
+def validate_deal_name(name: str, problems: ProblemCollector, path: str) -> str | None:
+    """The converted opportunity's name: inner whitespace collapsed, then the kit's rule for
+    a name (what the pipeline accepts)."""
+    return problems.value(path, lambda: clean_text(" ".join(name.split()), max_length=200))

@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Self
+from functools import partial
+from typing import Any
 
 from sqlalchemy import Table, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +26,7 @@ from crmkit.errors import (
     ProblemCollector,
     VersionConflictError,
 )
-from crmkit.uow import UnitOfWork
+from crmkit.outbox import SqlUnitOfWork
 from services.leads import domain, events, normalise
 from services.leads.domain import LeadStatus
 from services.leads.records import (
@@ -38,24 +39,13 @@ from services.leads.records import (
 from services.leads.repository import LeadsRepository, PoolFilter
 
 
-class LeadsUnitOfWork(UnitOfWork):
+class LeadsUnitOfWork(SqlUnitOfWork[LeadsRepository]):
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], outbox: Table, *, default_lead_cap: int
     ) -> None:
-        super().__init__(sessions, outbox)
-        self.default_lead_cap = default_lead_cap
-        self._repo: LeadsRepository | None = None
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self._repo = LeadsRepository(self.session, self.default_lead_cap)
-        return self
-
-    @property
-    def repo(self) -> LeadsRepository:
-        if self._repo is None:
-            raise RuntimeError("unit of work used outside 'async with'")
-        return self._repo
+        super().__init__(
+            sessions, outbox, partial(LeadsRepository, default_lead_cap=default_lead_cap)
+        )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -730,15 +720,14 @@ async def convert_lead(cmd: ConvertLead, uow: LeadsUnitOfWork) -> Conversion:
     pipeline service to create the opportunity with."""
     caller = cmd.caller
     problems = ProblemCollector()
-    opportunity_name = normalise.clean_text(cmd.opportunity.name, max_length=300) if (
-        cmd.opportunity.name and len(cmd.opportunity.name) <= 300) else None
-    if opportunity_name is None:
-        problems.add("opportunity.name", "is required (at most 300 characters)")
-    amount, currency = domain.validate_money(
+    # The rules of the contract's fields: the pipeline accepts the event this builds.
+    opportunity_name = domain.validate_deal_name(cmd.opportunity.name, problems,
+                                                 "opportunity.name")
+    money = domain.validate_money(
         cmd.opportunity.amount, cmd.opportunity.currency, problems, "opportunity."
     )
     problems.raise_if_any()
-    assert opportunity_name is not None
+    assert opportunity_name is not None and money is not None
 
     lead = await _visible_lead(uow, caller, cmd.lead_id)
     if lead.owner_id is not None and lead.owner_id != caller.member_id and not caller.is_manager:
@@ -791,10 +780,11 @@ async def convert_lead(cmd: ConvertLead, uow: LeadsUnitOfWork) -> Conversion:
         "opportunity_id": opportunity_id,
     })
     _emit(uow, caller, caller.org_id, lead.id, lead.version, LeadConverted(
-        lead_id=lead.id, opportunity_id=opportunity_id, name=opportunity_name, amount=amount,
-        currency=currency, expected_close_date=cmd.opportunity.expected_close_date,
-        account_id=account.id, contact_id=contact.id if contact else None, owner_id=owner_id,
-        team=owner_team, status=lead.status, previous_status=previous.status,
+        lead_id=lead.id, opportunity_id=opportunity_id, name=opportunity_name,
+        amount=money.amount, currency=money.currency.code,
+        expected_close_date=cmd.opportunity.expected_close_date, account_id=account.id,
+        contact_id=contact.id if contact else None, owner_id=owner_id, team=owner_team,
+        status=lead.status, previous_status=previous.status,
         previous_owner_id=previous.owner_id if previous.owner_id != owner_id else None,
         account_created=account_created, company=lead.company, converted_by=caller.member_id,
     ))

@@ -28,7 +28,7 @@ import asyncpg
 from sqlalchemy import text
 
 from crmkit.db import session_driver_connection
-from crmkit.uow import outbox_committed
+from crmkit.outbox import outbox_committed
 from services.leads.csv_import import InvalidRow
 from services.leads.handlers import LeadsUnitOfWork
 from services.leads.import_chunks import (

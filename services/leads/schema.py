@@ -24,13 +24,12 @@ from crmkit.graphql import (
     ValidationError,
     VersionConflict,
     build_schema,
-    decode_cursor,
-    encode_cursor,
     error_result,
-    page_size,
     parse_uuid,
 )
-from crmkit.uow import outbox_committed
+from crmkit.outbox import outbox_committed
+from crmkit.paging import decode_cursor, encode_cursor, page_size
+from crmkit.results import query_error
 from services.leads import domain, handlers, importer
 from services.leads.domain import LeadStatus as DomainLeadStatus
 from services.leads.handlers import LeadsUnitOfWork
@@ -615,7 +614,7 @@ def _page(items: list[Any], size: int) -> tuple[list[tuple[str, Any]], PageInfo]
 
 
 def _raise_graphql(error: errors.DomainError) -> Exception:
-    return ValueError(error.message)
+    return query_error(error)
 
 
 @strawberry.type
@@ -958,5 +957,3 @@ def make_schema() -> Schema:
     # The kit's schema caches parsing and validation per document.
     return build_schema(query=Query, mutation=Mutation, types=[Member, Account, Contact, Lead])
 
-
-schema = make_schema()

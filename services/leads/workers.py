@@ -1,9 +1,8 @@
-"""Background work of the leads service: idle return of leads to the pool."""
+"""Background work of the leads service: idle return of leads to the pool (run periodically
+by the kit's worker, :meth:`crmkit.runtime.ServiceRuntime.every`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -25,18 +24,6 @@ async def return_idle_leads_once(make_uow: Callable[[], LeadsUnitOfWork]) -> int
             returned += count
             if count == 0:
                 break
+    if returned:
+        log.info("returned %d idle leads to the pool", returned)
     return returned
-
-
-async def idle_return_worker(
-    make_uow: Callable[[], LeadsUnitOfWork], interval: float, stop: asyncio.Event
-) -> None:
-    while not stop.is_set():
-        try:
-            returned = await return_idle_leads_once(make_uow)
-            if returned:
-                log.info("returned %d idle leads to the pool", returned)
-        except Exception:
-            log.exception("idle return failed; will retry")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)

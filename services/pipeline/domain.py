@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from crmkit.auth import Caller
@@ -22,26 +22,15 @@ from crmkit.errors import (
     ProblemCollector,
     VersionConflictError,
 )
+from crmkit.values import InvalidValue, Money, clean_text
 
 NAME_MAX = 200
 STAGE_NAME_MAX = 80
 TEXT_MAX = 10_000
 SUBJECT_MAX = 300
 REASON_LABEL_MAX = 120
-MAX_AMOUNT = Decimal("1e15")
 MAX_STAGES = 30
 
-# ISO 4217 active codes (without funds, precious metals and testing codes).
-_ISO_4217 = (
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
-    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
-    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
-    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
-    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
-    SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD
-    TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG"""
-)
-CURRENCIES = frozenset(_ISO_4217.split())
 
 
 class Locale(StrEnum):
@@ -462,39 +451,24 @@ class StageChange:
 
 
 def check_name(value: str, path: str, problems: ProblemCollector, limit: int = NAME_MAX) -> None:
-    stripped = value.strip()
-    if not stripped:
-        problems.add(path, "must not be empty")
-    elif len(stripped) > limit:
-        problems.add(path, f"must be at most {limit} characters")
+    problems.value(path, lambda: clean_text(value, max_length=limit))
 
 
-def check_currency(value: str, path: str, problems: ProblemCollector) -> None:
-    if value not in CURRENCIES:
-        problems.add(path, "is not an ISO 4217 currency code")
-
-
-def check_amount(value: Decimal, path: str, problems: ProblemCollector) -> None:
+def check_money(
+    amount: Decimal, currency: str, problems: ProblemCollector, amount_path: str,
+    currency_path: str,
+) -> None:
+    """The kit's money rule (ISO 4217 code, non-negative, the currency's decimal places)."""
     try:
-        finite = value.is_finite()
-    except (InvalidOperation, AttributeError):
-        finite = False
-    if not finite:
-        problems.add(path, "must be a number")
-    elif value < 0:
-        problems.add(path, "must not be negative")
-    elif value >= MAX_AMOUNT:
-        problems.add(path, "is too large")
-    elif value != value.quantize(CENT):
-        problems.add(path, "must have at most 2 decimal places")
-
-
-CENT = Decimal("0.01")
+        Money.of(amount, currency)
+    except InvalidValue as error:
+        for part, message in error.problems:
+            problems.add(amount_path if part == "amount" else currency_path, message)
 
 
 def money(value: Decimal) -> Decimal:
     """Amounts are kept with exactly two decimal places, as stored."""
-    return value.quantize(CENT)
+    return value.quantize(Decimal("0.01"))
 
 
 def check_text(value: str | None, path: str, problems: ProblemCollector) -> None:
@@ -514,8 +488,7 @@ class NewOpportunity:
 def validate_new_opportunity(data: NewOpportunity, prefix: str = "input.") -> None:
     problems = ProblemCollector()
     check_name(data.name, f"{prefix}name", problems)
-    check_amount(data.amount, f"{prefix}amount", problems)
-    check_currency(data.currency, f"{prefix}currency", problems)
+    check_money(data.amount, data.currency, problems, f"{prefix}amount", f"{prefix}currency")
     problems.raise_if_any()
 
 
@@ -590,16 +563,18 @@ def apply_patch(opp: Opportunity, patch: OpportunityPatch, now: datetime) -> lis
     problems = ProblemCollector()
     if patch.name is not None:
         check_name(patch.name, "patch.name", problems)
-    if patch.amount is not None:
-        check_amount(patch.amount, "patch.amount", problems)
-    if patch.currency is not None:
-        check_currency(patch.currency, "patch.currency", problems)
+    currency = patch.currency if patch.currency is not None else opp.currency
+    if patch.amount is not None or patch.currency is not None:
+        amount = patch.amount if patch.amount is not None else opp.amount
+        check_money(amount, currency, problems, "patch.amount", "patch.currency")
     if patch.probability is not None and not 0 <= patch.probability <= 100:
         problems.add("patch.probability", "must be between 0 and 100")
-    if patch.budget_amount is not None:
-        check_amount(patch.budget_amount, "patch.budgetAmount", problems)
-    if patch.budget_currency is not None:
-        check_currency(patch.budget_currency, "patch.budgetCurrency", problems)
+    if patch.budget_amount is not None or patch.budget_currency is not None:
+        budget = patch.budget_amount if patch.budget_amount is not None else (
+            opp.qualification.budget_amount or Decimal(0))
+        budget_currency = patch.budget_currency or opp.qualification.budget_currency or currency
+        check_money(budget, budget_currency, problems, "patch.budgetAmount",
+                    "patch.budgetCurrency")
     for name, value in patch.text.items():
         if name not in EDITABLE_TEXT:
             problems.add(f"patch.{name}", "is not an editable field")

@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Protocol
 
 import asyncpg
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
@@ -21,7 +20,8 @@ from crmkit.contracts import pipeline as c
 from crmkit.contracts.documents import OfferIssued
 from crmkit.contracts.leads import LeadConverted
 from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
-from crmkit.uow import UnitOfWork, stage_events
+from crmkit.outbox import SqlUnitOfWork
+from crmkit.uow import UnitOfWork
 from services.pipeline import direct, events
 from services.pipeline import domain as d
 from services.pipeline.pipeline_cache import PipelineCache
@@ -32,44 +32,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Work(Protocol):
-    """What a handler needs: the repository, somewhere to put events, and a commit."""
-
-    @property
-    def repo(self) -> PipelineRepository: ...
-
-    def emit(self, *events: Envelope) -> None: ...
-
-    async def commit(self) -> None: ...
+Work = UnitOfWork[PipelineRepository]
+"""What a handler needs: the repository, somewhere to put events, and a commit."""
 
 
-class PipelineUnitOfWork(UnitOfWork):
-    @property
-    def repo(self) -> PipelineRepository:
-        return PipelineRepository(self.session)
-
-
-class InboxWork:
-    """A unit of work riding on an inbox consumer's transaction: ``commit`` stages the
-    events in the outbox and leaves the commit to the consumer, which also records the
-    inbox row."""
-
-    def __init__(self, session: AsyncSession, outbox: Table) -> None:
-        self._session = session
-        self._outbox = outbox
-        self._events: list[Envelope] = []
-
-    @property
-    def repo(self) -> PipelineRepository:
-        return PipelineRepository(self._session)
-
-    def emit(self, *events: Envelope) -> None:
-        self._events.extend(events)
-
-    async def commit(self) -> None:
-        await stage_events(self._session, self._outbox, self._events)
-        await self._session.flush()
-        self._events = []
+class PipelineUnitOfWork(SqlUnitOfWork[PipelineRepository]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table) -> None:
+        super().__init__(sessions, outbox, PipelineRepository)
 
 
 # ----------------------------------------------------------------------- set-up
@@ -612,7 +581,7 @@ async def apply_lead_converted(envelope: Envelope, uow: Work) -> d.Opportunity |
         return None
     pipeline = await default_pipeline(envelope.org_id, uow, envelope.actor_id)
     data = d.NewOpportunity(
-        name=event.name[: d.NAME_MAX], amount=event.amount, currency=event.currency,
+        name=event.name, amount=event.amount, currency=event.currency,
         expected_close_date=event.expected_close_date, account_id=event.account_id,
     )
     opp = d.open_opportunity(

@@ -22,10 +22,12 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from crmkit import graphql as kit
+from crmkit import paging
 from crmkit.auth import Caller
 from crmkit.db import driver_connection
 from crmkit.errors import DomainError, InvalidInput, ProblemCollector
-from crmkit.uow import outbox_committed
+from crmkit.outbox import outbox_committed
+from crmkit.results import query_error
 from services.pipeline import direct
 from services.pipeline import domain as d
 from services.pipeline import handlers as h
@@ -400,11 +402,11 @@ class Opportunity:
         caller = _caller(info)
         async with _state(info).sessions() as session:
             found = await PipelineRepository(session).activity_page(
-                caller, ActivityQuery(opportunity_id=self.domain.id), limit=kit.MAX_PAGE_SIZE,
+                caller, ActivityQuery(opportunity_id=self.domain.id), limit=paging.MAX_PAGE_SIZE,
                 after=None,
             )
         now = h.utcnow()
-        return [Activity.of(a, now) for a in found[: kit.MAX_PAGE_SIZE]]
+        return [Activity.of(a, now) for a in found[: paging.MAX_PAGE_SIZE]]
 
     @classmethod
     async def resolve_reference(
@@ -649,8 +651,8 @@ def _filter(f: OpportunityFilter | None) -> h.OpportunityFilter:
 
 
 def _query_error(error: DomainError) -> Exception:
-    # Queries have no result union: a refusal becomes a GraphQL error with the message.
-    return ValueError(error.message)
+    # Queries have no result union: a refusal becomes a GraphQL error with a code.
+    return query_error(error)
 
 
 async def _opportunity_connection(
@@ -658,10 +660,10 @@ async def _opportunity_connection(
 ) -> OpportunityConnection:
     caller = _caller(info)
     try:
-        size = kit.page_size(first)
+        size = paging.page_size(first)
         cursor = None
         if after:
-            at, raw_id = kit.decode_cursor(after, 2)
+            at, raw_id = paging.decode_cursor(after, 2)
             try:
                 cursor = (datetime.fromisoformat(at), uuid.UUID(raw_id))
             except ValueError:
@@ -695,7 +697,7 @@ async def _opportunity_connection(
     pipelines = PipelineSource(state, caller.org_id, known)
     edges = [
         OpportunityEdge(
-            cursor=kit.encode_cursor(o.created_at.isoformat(), o.id),
+            cursor=paging.encode_cursor(o.created_at.isoformat(), o.id),
             node=Opportunity.of(o, pipelines),
         )
         for o in page
@@ -715,10 +717,10 @@ async def _activity_connection(
 ) -> ActivityConnection:
     caller = _caller(info)
     try:
-        size = kit.page_size(first)
+        size = paging.page_size(first)
         cursor = None
         if after:
-            at, raw_id = kit.decode_cursor(after, 2)
+            at, raw_id = paging.decode_cursor(after, 2)
             try:
                 cursor = (datetime.fromisoformat(at), uuid.UUID(raw_id))
             except ValueError:
@@ -731,7 +733,8 @@ async def _activity_connection(
         )
     now = h.utcnow()
     edges = [
-        ActivityEdge(cursor=kit.encode_cursor(a.due_at.isoformat(), a.id), node=Activity.of(a, now))
+        ActivityEdge(cursor=paging.encode_cursor(a.due_at.isoformat(), a.id),
+                     node=Activity.of(a, now))
         for a in rows[:size]
     ]
     return ActivityConnection(

@@ -1,53 +1,48 @@
-"""The reporting service's starlette app."""
+"""The reporting service: the subgraph, the projections' inbox consumers and the funnel's
+compactor (the kit's service shape, :mod:`crmkit.serve`). It publishes nothing: its outbox
+stays empty, so no relay runs."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
 from crmkit.db import session_factory
 from crmkit.runtime import ServiceRuntime
-from crmkit.settings import Settings, load_settings
-from services.reporting.compactor import compact_forever
-from services.reporting.events import CONSUMER_PREFIX
-from services.reporting.schema import ReportingState, schema
+from services.reporting import schema, subscribers
+from services.reporting.compactor import BUSY_PAUSE_SECONDS, IDLE_PAUSE_SECONDS, compact_once
+from services.reporting.repository import Projections
+from services.reporting.schema import ReportingState
 from services.reporting.settings import ReportingSettings
-from services.reporting.subscribers import register
 from services.reporting.tables import metadata
 
+SERVICE = "reporting"
+SETTINGS = ReportingSettings
 
-def create_runtime(
-    settings: Settings | None = None,
-    *,
-    database_url: str | None = None,
-    consumer_prefix: str = CONSUMER_PREFIX,
-) -> ServiceRuntime:
-    settings = settings or load_settings(ReportingSettings)
-    # Reporting publishes nothing: its outbox stays empty, so no relay runs.
+
+def create_runtime(settings: ReportingSettings) -> ServiceRuntime[Projections]:
     runtime = ServiceRuntime.create(
-        "reporting", settings, metadata, database_url=database_url, run_relay=False
+        SERVICE, settings, metadata, Projections, run_relay=False
     )
-    register(runtime, prefix=consumer_prefix)
-    runtime.spawn(lambda stop: compact_forever(runtime.sessions, stop))
+    subscribers.register(runtime)
+    sessions = runtime.sessions
+    runtime.every("compactor", lambda: compact_once(sessions),
+                  interval=IDLE_PAUSE_SECONDS, busy_interval=BUSY_PAUSE_SECONDS)
     return runtime
 
 
-def base_currency(settings: Settings) -> str:
-    """The default base currency (kit ``Settings`` without the reporting fields get EUR)."""
-    if isinstance(settings, ReportingSettings):
-        return settings.reporting_base_currency
-    return ReportingSettings.model_fields["reporting_base_currency"].get_default() or "EUR"
+def create_schema() -> Schema:
+    return schema.create_schema()
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: ReportingSettings,
     *,
-    database_url: str | None = None,
-    runtime: ServiceRuntime | None = None,
+    runtime: ServiceRuntime[Projections] | None = None,
+    served: bool = False,
 ) -> Starlette:
-    runtime = runtime or create_runtime(settings, database_url=database_url)
+    runtime = runtime or create_runtime(settings)
     readers = session_factory(runtime.engine.execution_options(isolation_level="AUTOCOMMIT"))
-    state = ReportingState(runtime.sessions, readers, base_currency(runtime.settings))
-    app = create_service_app(runtime, schema, state=state)
-    app.state.runtime = runtime  # type: ignore[attr-defined]
-    return app
+    state = ReportingState(runtime.sessions, readers, settings.reporting_base_currency)
+    return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)

@@ -18,6 +18,7 @@ from enum import IntEnum
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, InvalidInput
+from crmkit.values import CURRENCIES
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -209,7 +210,8 @@ def money_totals(amounts: Mapping[str, Decimal], rates: Rates | None) -> MoneyTo
 
 
 def valid_currency(code: str) -> bool:
-    return len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()
+    """The kit's currency rule, the one every service applies."""
+    return code in CURRENCIES
 
 
 # --- the funnel -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ same code writes the live schema or, through ``schema_translate_map``, a rebuild
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +46,14 @@ from services.reporting.domain import (
     Scope,
     Stage,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Projections:
+    """The read tables, over one session: what the service's units of work carry."""
+
+    session: AsyncSession
+
 
 # --- pipelines --------------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from crmkit.graphql import (
     NotFound,
     ValidationError,
     build_schema,
-    error_result,
     parse_uuid,
 )
+from crmkit.results import ErrorUnion
 from services.reporting import domain, queries
 
 # --- state ------------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ class Query:
                     base_currency=state.base_currency,
                 )
         except errors.DomainError as error:
-            return error_result(error)  # type: ignore[no-any-return]
+            return FUNNEL_ERRORS.result(error)
         return _funnel(funnel)
 
     @strawberry.field(description="The caller's own day: meetings, tasks, follow-ups, "  # type: ignore[untyped-decorator]
@@ -468,7 +468,7 @@ class Query:
             parsed.period()
             domain.resolve_scope(info.context.caller, parsed.owner_id, parsed.team)
         except errors.DomainError as error:
-            return error_result(error)  # type: ignore[no-any-return]
+            return ERRORS.result(error)
         return SalesAnalytics(_caller=info.context.caller, _filter=parsed, _state=_state(info))
 
     @strawberry.field
@@ -478,6 +478,12 @@ class Query:
             rates = await queries.exchange_rates(session, info.context.caller,
                                                  state.base_currency)
         return _rates(rates)
+
+
+FUNNEL_ERRORS: ErrorUnion[ValidationError | NotFound | Forbidden] = ErrorUnion(
+    ValidationError, NotFound, Forbidden
+)
+ERRORS: ErrorUnion[ValidationError | Forbidden] = ErrorUnion(ValidationError, Forbidden)
 
 
 @strawberry.type
@@ -511,7 +517,7 @@ async def _change_rates(info: Info[GraphQLContext, None], change: Any) -> Exchan
             rates = await queries.exchange_rates(session, info.context.caller,
                                                  state.base_currency)
     except errors.DomainError as error:
-        return error_result(error)  # type: ignore[no-any-return]
+        return ERRORS.result(error)
     return _rates(rates)
 
 
@@ -531,5 +537,3 @@ def create_schema() -> Schema:
         ],
     )
 
-
-schema = create_schema()

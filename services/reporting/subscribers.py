@@ -1,14 +1,26 @@
-"""Bus subscribers: the inbox consumers, each handing events to the projection."""
+"""Bus subscribers: one inbox consumer per producing service, each handing its events to the
+projection (a pulled batch at once: the projection reads and writes a batch in a few round
+trips)."""
 
 from __future__ import annotations
 
+from crmkit.contracts import Envelope
 from crmkit.runtime import ServiceRuntime
+from crmkit.uow import UnitOfWork
 from services.reporting.events import CONSUMED_SUBJECTS, CONSUMER_PREFIX
 from services.reporting.handlers import project, project_batch
+from services.reporting.repository import Projections
 
 
-def register(runtime: ServiceRuntime, *, prefix: str = CONSUMER_PREFIX) -> None:
-    """Durable consumers ``<prefix>-pipeline``, ``-leads``, ``-documents``."""
+async def on_event(envelope: Envelope, uow: UnitOfWork[Projections]) -> None:
+    await project(envelope, uow.repo.session)
+
+
+async def on_batch(envelopes: list[Envelope], uow: UnitOfWork[Projections]) -> None:
+    await project_batch(envelopes, uow.repo.session)
+
+
+def register(runtime: ServiceRuntime[Projections]) -> None:
+    """Durable consumers ``reporting-pipeline``, ``-leads``, ``-documents``."""
     for suffix, subject in CONSUMED_SUBJECTS.items():
-        runtime.consume(f"{prefix}-{suffix}", project, subject=subject,
-                        batch_handler=project_batch)
+        runtime.subscribe(f"{CONSUMER_PREFIX}-{suffix}", subject, on_event, batch=on_batch)

@@ -4,78 +4,44 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
-from sqlalchemy import select
 
 import services.documents
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts.pipeline import OpportunityCreated
-from crmkit.settings import DEV_JWT_SECRET, Settings
+from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Servers
-from services.documents.app import DocumentsService, build_service
-from services.documents.tables import outbox
+from services.documents import app
 
 MIGRATIONS = Path(services.documents.__file__).parent / "migrations"
+Api = ServiceClient[Any]
 
 
-@dataclass
-class Api:
-    """Posts GraphQL operations as a member of an org; every answer must be a 200."""
+async def deliver(
+    api: Api, event: Event, org_id: uuid.UUID, aggregate_id: uuid.UUID,
+    version: int,
+) -> bool:
+    """Apply a pipeline event through the service's inbox consumer, as the bus would."""
+    return await api.deliver(
+        Envelope.wrap(event, org_id=org_id, aggregate_id=aggregate_id, aggregate_version=version)
+    )
 
-    client: httpx.AsyncClient
-    service: DocumentsService
 
-    async def call(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        return cast(dict[str, Any], response.json())
-
-    async def data(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
-        body = await self.call(token, query, **variables)
-        assert "errors" not in body, body["errors"]
-        return cast(dict[str, Any], body["data"])
-
-    async def events(self, org_id: uuid.UUID) -> list[Envelope]:
-        """The org's outbox, in the order it was written."""
-        async with self.service.runtime.sessions() as session:
-            rows = await session.execute(
-                select(outbox.c.envelope)
-                .where(outbox.c.envelope["org_id"].astext == str(org_id))
-                .order_by(outbox.c.seq)
-            )
-            return [Envelope.model_validate(r.envelope) for r in rows]
-
-    async def deliver(
-        self, event: Event, org_id: uuid.UUID, aggregate_id: uuid.UUID, version: int
-    ) -> bool:
-        """Apply a pipeline event through the service's inbox consumer, as the bus would."""
-        envelope = Envelope.wrap(
-            event, org_id=org_id, aggregate_id=aggregate_id, aggregate_version=version
-        )
-        return await self.service.runtime.consumers[0].apply(envelope)
-
-    async def opportunity(
-        self,
-        org_id: uuid.UUID,
-        owner_id: uuid.UUID,
-        team: str | None = "alpha",
-        opportunity_id: uuid.UUID | None = None,
-    ) -> uuid.UUID:
-        """Tell the service about an opportunity, as the pipeline's created event does."""
-        opportunity_id = opportunity_id or uuid.uuid4()
-        await self.deliver(
-            opportunity_created(opportunity_id, owner_id, team), org_id, opportunity_id, 1
-        )
-        return opportunity_id
+async def opportunity(
+    api: Api,
+    org_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    team: str | None = "alpha",
+    opportunity_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Tell the service about an opportunity, as the pipeline's created event does."""
+    opportunity_id = opportunity_id or uuid.uuid4()
+    await deliver(api, opportunity_created(opportunity_id, owner_id, team), org_id,
+                  opportunity_id, 1)
+    return opportunity_id
 
 
 def opportunity_created(
@@ -96,30 +62,10 @@ def opportunity_created(
 
 
 @pytest.fixture(scope="session")
-async def documents_service(
-    crm_servers: Servers, migrated_database: Any
-) -> AsyncIterator[DocumentsService]:
+async def api(crm_servers: Servers, migrated_database: Any) -> AsyncIterator[Api]:
     url = await migrated_database("documents", MIGRATIONS)
-    settings = Settings(
-        environment="test",
-        database_url=crm_servers.database_url,
-        nats_url=crm_servers.nats_url,
-        jwt_secret=DEV_JWT_SECRET,
-    )
-    # A consumer name of its own, so a reused NATS server holds no position from an old run.
-    service = build_service(
-        settings, database_url=url, consumer_name=f"documents-test-{uuid.uuid4().hex[:8]}"
-    )
-    await service.runtime.start()
-    yield service
-    await service.runtime.stop()
-
-
-@pytest.fixture
-async def api(documents_service: DocumentsService) -> AsyncIterator[Api]:
-    transport = httpx.ASGITransport(app=documents_service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://documents") as client:
-        yield Api(client=client, service=documents_service)
+    async with service_client(app, service_settings(app, crm_servers, url)) as client:
+        yield client
 
 
 # --- operations -------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ async def test_each_mutation_emits_its_events_exactly_once(api: Api, org: Org) -
         )
     )["issueOffer"]["offer"]
 
-    events = await api.events(org.id)
+    events = await api.events(org_id=org.id)
     assert [(e.type, str(e.aggregate_id), e.aggregate_version) for e in events] == [
         ("crm.documents.folder.created", folder["id"], 1),
         ("crm.documents.folder.access_changed", folder["id"], 2),
@@ -78,7 +78,7 @@ async def test_refused_mutations_emit_nothing(api: Api, org: Org) -> None:
     admin, rep = org.token("admin"), org.token("rep")
     folder_id = await make_folder(api, admin)
     document_id = await make_document(api, admin, folder_id, kind="NDA", content="x")
-    before = len(await api.events(org.id))
+    before = len(await api.events(org_id=org.id))
     await api.data(rep, CREATE_FOLDER, name="Nope")
     await api.data(admin, CREATE_FOLDER, name="")
     await api.data(admin, SET_FOLDER_ACCESS, id=folder_id, groups=["x"], expected=7)
@@ -87,11 +87,11 @@ async def test_refused_mutations_emit_nothing(api: Api, org: Org) -> None:
     await api.data(
         admin, ISSUE_OFFER, opportunity=str(uuid.uuid4()), template=document_id, values=[]
     )
-    assert len(await api.events(org.id)) == before
+    assert len(await api.events(org_id=org.id)) == before
 
 
 async def test_the_relay_publishes_an_issued_offer_to_the_bus_once(api: Api, org: Org) -> None:
-    js = api.service.runtime.broker.config.connection_state.stream
+    js = api.runtime.broker.config.connection_state.stream
     subscription = await js.pull_subscribe(
         OfferIssued.TYPE,
         stream="CRM",
@@ -113,7 +113,7 @@ async def test_the_relay_publishes_an_issued_offer_to_the_bus_once(api: Api, org
         # Wait until the relay has marked every outbox row of the org as sent.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            async with api.service.runtime.sessions() as session:
+            async with api.runtime.sessions() as session:
                 unsent = await session.scalar(
                     select(func.count())
                     .select_from(outbox)

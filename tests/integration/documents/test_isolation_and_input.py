@@ -70,7 +70,7 @@ async def test_an_org_never_reads_or_changes_another_orgs_library_or_offers(
     for field, mutation, variables in attempts:
         result = (await api.data(theirs, mutation, **variables))[field]
         assert result["__typename"] == "NotFound", field
-    assert (await api.events(other_org.id)) == []
+    assert (await api.events(org_id=other_org.id)) == []
     # Our rows are untouched.
     listed = (await api.data(ours, OFFERS, opportunity=opportunity))["offers"]
     assert [o["id"] for o in listed] == [offer["id"]]

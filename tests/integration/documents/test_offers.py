@@ -21,8 +21,10 @@ from .conftest import (
     OFFER_VALUES,
     OFFERS,
     Api,
+    deliver,
     make_document,
     make_folder,
+    opportunity,
     opportunity_created,
 )
 
@@ -91,7 +93,7 @@ async def test_an_offer_is_rendered_from_the_templates_latest_or_chosen_version(
 async def test_missing_values_are_all_reported_and_nothing_is_written(api: Api, org: Org) -> None:
     admin = org.token("admin")
     template_id = await _template(api, org)
-    before = len(await api.events(org.id))
+    before = len(await api.events(org_id=org.id))
     result = (
         await api.data(
             admin,
@@ -106,7 +108,7 @@ async def test_missing_values_are_all_reported_and_nothing_is_written(api: Api, 
         ["values", "client"],
         ["values", "price"],
     ]
-    assert len(await api.events(org.id)) == before
+    assert len(await api.events(org_id=org.id)) == before
 
 
 async def test_only_an_offer_template_the_caller_sees_renders(api: Api, org: Org) -> None:
@@ -148,7 +150,7 @@ async def test_offer_visibility_follows_the_opportunity_owner_and_team(api: Api,
     beta_manager = org.token("manager", team="beta")
     admin = org.token("admin", team=None)
     template_id = await _template(api, org)
-    opportunity_id = await api.opportunity(org.id, owner_id, "alpha")
+    opportunity_id = await opportunity(api, org.id, owner_id, "alpha")
 
     issued = (
         await api.data(
@@ -184,11 +186,11 @@ async def test_offer_visibility_follows_the_opportunity_owner_and_team(api: Api,
             "changed": ["owner_id"],
         }
     )
-    await api.deliver(moved, org.id, opportunity_id, 2)
+    await deliver(api, moved, org.id, opportunity_id, 2)
     assert (await api.data(teammate, OFFERS, opportunity=str(opportunity_id)))["offers"]
     assert not (await api.data(owner, OFFERS, opportunity=str(opportunity_id)))["offers"]
     # A late, older event changes nothing.
-    await api.deliver(
+    await deliver(api,
         opportunity_created(opportunity_id, owner_id, "alpha"), org.id, opportunity_id, 1
     )
     assert not (await api.data(owner, OFFERS, opportunity=str(opportunity_id)))["offers"]
@@ -254,12 +256,12 @@ async def test_opportunity_events_on_the_bus_feed_the_read_model(api: Api, org: 
         aggregate_id=opportunity_id,
         aggregate_version=1,
     )
-    broker = api.service.runtime.broker
+    broker = api.runtime.broker
     await broker.publish(envelope.to_json(), subject=envelope.subject, stream="CRM")
     deadline = time.monotonic() + 30
     row = None
     while row is None and time.monotonic() < deadline:
-        async with api.service.runtime.sessions() as session:
+        async with api.runtime.sessions() as session:
             row = (
                 await session.execute(
                     select(opportunity_access).where(

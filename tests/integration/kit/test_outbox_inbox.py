@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.contracts import Envelope
 from crmkit.inbox import InboxConsumer
+from crmkit.outbox import SqlUnitOfWork
 from crmkit.relay import OutboxRelay
-from crmkit.uow import UnitOfWork
 
 from .conftest import STREAM, KitDb, StartConsumer, WidgetCreated, effects, inbox, outbox, widgets
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 async def create_widgets(db: KitDb, count: int, org_id: uuid.UUID | None = None) -> list[uuid.UUID]:
     org = org_id or uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(count)]
-    async with UnitOfWork(db.sessions, outbox) as uow:
+    async with SqlUnitOfWork(db.sessions, outbox, lambda session: session) as uow:
         for widget_id in ids:
             await uow.session.execute(
                 insert(widgets).values(id=widget_id, org_id=org, name=f"w-{widget_id}")
@@ -89,7 +89,7 @@ def relay_for(db: KitDb, broker: NatsBroker, batch_size: int = 100) -> OutboxRel
 async def test_events_commit_with_the_change_or_not_at_all(clean_db: KitDb) -> None:
     org = uuid.uuid4()
     widget_id = uuid.uuid4()
-    async with UnitOfWork(clean_db.sessions, outbox) as uow:
+    async with SqlUnitOfWork(clean_db.sessions, outbox, lambda session: session) as uow:
         await uow.session.execute(insert(widgets).values(id=widget_id, org_id=org, name="x"))
         uow.emit(
             Envelope.wrap(
@@ -232,7 +232,7 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
 ) -> None:
     org = uuid.uuid4()
     aggregates = [uuid.uuid4() for _ in range(20)]
-    async with UnitOfWork(clean_db.sessions, outbox) as uow:
+    async with SqlUnitOfWork(clean_db.sessions, outbox, lambda session: session) as uow:
         for version in range(1, 31):
             for aggregate in aggregates:
                 uow.emit(

@@ -45,7 +45,8 @@ async def client(
     clean_db: KitDb, test_settings: Callable[..., Settings]
 ) -> AsyncIterator[httpx.AsyncClient]:
     runtime = ServiceRuntime.create(
-        "kittest", test_settings(), metadata, database_url=clean_db.url, run_relay=False
+        "kittest", test_settings(), metadata, lambda session: session,
+        database_url=clean_db.url, run_relay=False,
     )
     app = create_service_app(runtime, build_schema(query=Query), state=runtime)
     await runtime.start()

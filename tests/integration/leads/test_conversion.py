@@ -14,12 +14,12 @@ OPPORTUNITY = {"name": "Pilot", "amount": "12500.50", "currency": "pln",
 
 
 async def claimed_lead(svc, token, **fields):
-    data = await svc.gql(token, CREATE_LEAD, input={"company": "Delta Sp. z o.o.",
+    data = await svc.data(token, CREATE_LEAD, input={"company": "Delta Sp. z o.o.",
                                                       "contactName": "Ewa Nowak",
                                                       "email": "ewa@delta.pl", **fields},
                          allow=True)
     lead_id = data["createLead"]["lead"]["id"]
-    await svc.gql(token, CLAIM, id=lead_id)
+    await svc.data(token, CLAIM, id=lead_id)
     return lead_id
 
 
@@ -27,7 +27,7 @@ async def test_convert_creates_account_contact_and_announces_opportunity(leads_s
     member_id = uuid.uuid4()
     token = org.token("rep", member_id=member_id, team="alpha")
     lead_id = await claimed_lead(leads_service, token)
-    result = (await leads_service.gql(
+    result = (await leads_service.data(
         token, CONVERT, id=lead_id, opp=OPPORTUNITY, account={"nip": "123-456-32-18"}
     ))["convertLead"]
     assert result["__typename"] == "ConvertLeadPayload"
@@ -39,7 +39,7 @@ async def test_convert_creates_account_contact_and_announces_opportunity(leads_s
     assert result["account"]["contacts"] == [
         {"id": result["contact"]["id"], "name": "Ewa Nowak", "email": "ewa@delta.pl"}
     ]
-    [event] = await leads_service.events(org.id, LeadConverted.TYPE)
+    [event] = await leads_service.events(org_id=org.id, type=LeadConverted.TYPE)
     converted = event.parse(LeadConverted)
     assert str(converted.opportunity_id) == result["opportunityId"] == (
         result["lead"]["opportunityId"])
@@ -47,19 +47,19 @@ async def test_convert_creates_account_contact_and_announces_opportunity(leads_s
         Decimal("12500.50"), "PLN", member_id, "alpha"
     )
     assert str(converted.account_id) == result["account"]["id"]
-    [created] = await leads_service.events(org.id, AccountCreated.TYPE)
+    [created] = await leads_service.events(org_id=org.id, type=AccountCreated.TYPE)
     assert created.parse(AccountCreated).source_lead_id == uuid.UUID(lead_id)
 
-    again = (await leads_service.gql(token, CONVERT, id=lead_id, opp=OPPORTUNITY))["convertLead"]
+    again = (await leads_service.data(token, CONVERT, id=lead_id, opp=OPPORTUNITY))["convertLead"]
     assert again["__typename"] == "InvalidLeadState"
-    assert len(await leads_service.events(org.id, LeadConverted.TYPE)) == 1
+    assert len(await leads_service.events(org_id=org.id, type=LeadConverted.TYPE)) == 1
 
     # A second lead of the same company links the existing account (matched by domain).
     second = await claimed_lead(leads_service, token, email="jan@delta.pl", contactName="Jan")
-    linked = (await leads_service.gql(token, CONVERT, id=second, opp=OPPORTUNITY))["convertLead"]
+    linked = (await leads_service.data(token, CONVERT, id=second, opp=OPPORTUNITY))["convertLead"]
     assert linked["accountCreated"] is False
     assert linked["account"]["id"] == result["account"]["id"]
-    assert len(await leads_service.events(org.id, AccountCreated.TYPE)) == 1
+    assert len(await leads_service.events(org_id=org.id, type=AccountCreated.TYPE)) == 1
 
 
 @pytest.mark.parametrize(
@@ -75,24 +75,24 @@ async def test_bad_conversion_input_changes_nothing(leads_service, org, opportun
                                                     path):
     token = org.token("rep")
     lead_id = await claimed_lead(leads_service, token)
-    result = (await leads_service.gql(token, CONVERT, id=lead_id, opp=opportunity,
+    result = (await leads_service.data(token, CONVERT, id=lead_id, opp=opportunity,
                                       account=account))["convertLead"]
     assert result["__typename"] == "ValidationError"
     assert path in [f["path"] for f in result["fields"]]
-    assert await leads_service.events(org.id, LeadConverted.TYPE) == []
-    assert await leads_service.events(org.id, AccountCreated.TYPE) == []
+    assert await leads_service.events(org_id=org.id, type=LeadConverted.TYPE) == []
+    assert await leads_service.events(org_id=org.id, type=AccountCreated.TYPE) == []
 
 
 async def test_convert_to_a_given_account(leads_service, org):
     token = org.token("rep")
-    created = await leads_service.gql(token, """
+    created = await leads_service.data(token, """
         mutation { createAccount(input: {name: "Omega", website: "https://omega.com"}) {
           ... on AccountPayload { account { id domain } } } }""")
     account_id = created["createAccount"]["account"]["id"]
     lead_id = await claimed_lead(leads_service, token, email="x@elsewhere.pl")
-    result = (await leads_service.gql(token, CONVERT, id=lead_id, opp=OPPORTUNITY,
+    result = (await leads_service.data(token, CONVERT, id=lead_id, opp=OPPORTUNITY,
                                       accountId=account_id))["convertLead"]
     assert result["account"]["id"] == account_id and result["accountCreated"] is False
-    missing = (await leads_service.gql(token, CONVERT, id=await claimed_lead(
+    missing = (await leads_service.data(token, CONVERT, id=await claimed_lead(
         leads_service, token), opp=OPPORTUNITY, accountId=str(uuid.uuid4())))["convertLead"]
     assert missing["__typename"] == "NotFound"

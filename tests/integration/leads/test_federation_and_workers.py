@@ -27,18 +27,18 @@ query($reps: [_Any!]!) {
 async def test_entities_resolve_within_the_callers_org(leads_service, org, other_org):
     member_id = uuid.uuid4()
     token = org.token("rep", member_id=member_id, team="alpha", name="Kasia")
-    await leads_service.gql(token, ME)
-    account = (await leads_service.gql(token, """
+    await leads_service.data(token, ME)
+    account = (await leads_service.data(token, """
         mutation { createAccount(input: {name: "Sigma", nip: "5260250274"}) {
           ... on AccountPayload { account { id } } } }"""))["createAccount"]["account"]["id"]
-    contact = (await leads_service.gql(token, """
+    contact = (await leads_service.data(token, """
         mutation($a: ID!) {
           createContact(accountId: $a, input: {name: "Olek", phone: "601 000 000"}) {
             ... on ContactPayload { contact { id phone } } } }""", a=account))["createContact"]
     assert contact["contact"]["phone"] == "+48601000000"
-    lead = (await leads_service.gql(token, CREATE_LEAD, input={"company": "Lambda"}))
+    lead = (await leads_service.data(token, CREATE_LEAD, input={"company": "Lambda"}))
     lead_id = lead["createLead"]["lead"]["id"]
-    await leads_service.gql(token, CLAIM, id=lead_id)
+    await leads_service.data(token, CLAIM, id=lead_id)
     reps = [
         {"__typename": "Member", "id": str(member_id)},
         {"__typename": "Account", "id": account},
@@ -46,12 +46,12 @@ async def test_entities_resolve_within_the_callers_org(leads_service, org, other
         {"__typename": "Lead", "id": lead_id},
         {"__typename": "Member", "id": "nonsense"},
     ]
-    found = (await leads_service.gql(token, ENTITIES, reps=reps))["_entities"]
+    found = (await leads_service.data(token, ENTITIES, reps=reps))["_entities"]
     assert found[0] == {"__typename": "Member", "id": str(member_id), "name": "Kasia",
                         "team": "alpha", "roles": ["rep"], "leadCap": 50, "activeLeadCount": 1}
     assert found[1]["name"] == "Sigma" and found[2]["name"] == "Olek"
     assert found[3]["status"] == "ASSIGNED" and found[4] is None
-    stranger = (await leads_service.gql(other_org.token("admin"), ENTITIES, reps=reps[:4]))
+    stranger = (await leads_service.data(other_org.token("admin"), ENTITIES, reps=reps[:4]))
     assert stranger["_entities"] == [None, None, None, None]
 
 
@@ -59,24 +59,24 @@ async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_ser
     admin = org.token("admin", team=None)
     rep_id = uuid.uuid4()
     rep = org.token("rep", member_id=rep_id)
-    await leads_service.gql(rep, ME)
-    lead_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Idle"}))[
+    await leads_service.data(rep, ME)
+    lead_id = (await leads_service.data(admin, CREATE_LEAD, input={"company": "Idle"}))[
         "createLead"]["lead"]["id"]
-    await leads_service.gql(rep, CLAIM, id=lead_id)
+    await leads_service.data(rep, CLAIM, id=lead_id)
     await leads_service.sql(
         "UPDATE leads SET status_changed_at = now() - interval '10 days', "
         "assigned_at = now() - interval '10 days' WHERE id = :id", id=lead_id)
-    await return_idle_leads_once(leads_service.state.make_uow)
-    assert await leads_service.events(org.id, LeadReleased.TYPE) == []
+    await return_idle_leads_once(leads_service.runtime.uow)
+    assert await leads_service.events(org_id=org.id, type=LeadReleased.TYPE) == []
 
-    bad = (await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": 0}))
+    bad = (await leads_service.data(admin, SETTINGS, input={"idleReturnDays": 0}))
     assert bad["updateLeadSettings"]["__typename"] == "ValidationError"
-    forbidden = (await leads_service.gql(rep, SETTINGS, input={"idleReturnDays": 7}))
+    forbidden = (await leads_service.data(rep, SETTINGS, input={"idleReturnDays": 7}))
     assert forbidden["updateLeadSettings"]["__typename"] == "Forbidden"
-    ok = (await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": 7}))
+    ok = (await leads_service.data(admin, SETTINGS, input={"idleReturnDays": 7}))
     assert ok["updateLeadSettings"]["settings"]["idleReturnDays"] == 7
-    await return_idle_leads_once(leads_service.state.make_uow)
-    [event] = await leads_service.events(org.id, LeadReleased.TYPE)
+    await return_idle_leads_once(leads_service.runtime.uow)
+    [event] = await leads_service.events(org_id=org.id, type=LeadReleased.TYPE)
     released = event.parse(LeadReleased)
     assert (released.previous_owner_id, released.reason, released.released_by) == (
         rep_id, "idle_return", None
@@ -84,7 +84,7 @@ async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_ser
     rows = await leads_service.sql("SELECT owner_id, status FROM leads WHERE id = :id",
                                    id=lead_id)
     assert rows == [(None, "NEW")]
-    await leads_service.gql(admin, SETTINGS, input={"idleReturnDays": None})
+    await leads_service.data(admin, SETTINGS, input={"idleReturnDays": None})
 
 
 async def test_events_reach_the_bus_once(leads_service, crm_servers, org):
@@ -96,13 +96,13 @@ async def test_events_reach_the_bus_once(leads_service, crm_servers, org):
                                           deliver_policy=nats.js.api.DeliverPolicy.NEW)
         admin = org.token("admin", team=None)
         rep = org.token("rep")
-        await leads_service.gql(rep, ME)
-        lead_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Bus"}))[
+        await leads_service.data(rep, ME)
+        lead_id = (await leads_service.data(admin, CREATE_LEAD, input={"company": "Bus"}))[
             "createLead"]["lead"]["id"]
-        await leads_service.gql(rep, CLAIM, id=lead_id)
-        next_id = (await leads_service.gql(admin, CREATE_LEAD, input={"company": "Bus 2"}))[
+        await leads_service.data(rep, CLAIM, id=lead_id)
+        next_id = (await leads_service.data(admin, CREATE_LEAD, input={"company": "Bus 2"}))[
             "createLead"]["lead"]["id"]
-        claimed = (await leads_service.gql(rep, CLAIM_NEXT, count=1))["claimNextLeads"]
+        claimed = (await leads_service.data(rep, CLAIM_NEXT, count=1))["claimNextLeads"]
         assert [lead["id"] for lead in claimed["leads"]] == [next_id]
 
         async def collect() -> None:

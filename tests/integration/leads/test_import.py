@@ -33,15 +33,15 @@ async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
     monkeypatch.setattr(importer, "CHUNK", chunk)
     monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
     admin = org.token("admin", team=None)
-    existing = await leads_service.gql(admin, CREATE_LEAD, input={"company": "Old",
+    existing = await leads_service.data(admin, CREATE_LEAD, input={"company": "Old",
                                                                   "email": "EWA@existing.pl"})
     existing_id = existing["createLead"]["lead"]["id"]
 
-    dry = (await leads_service.gql(admin, IMPORT, csv=MESSY, dryRun=True))["importLeads"]
+    dry = (await leads_service.data(admin, IMPORT, csv=MESSY, dryRun=True))["importLeads"]
     assert dry["dryRun"] is True and dry["createdCount"] == 3
-    assert len(await leads_service.events(org.id, LeadCreated.TYPE)) == 1  # only "Old"
+    assert len(await leads_service.events(org_id=org.id, type=LeadCreated.TYPE)) == 1  # only "Old"
 
-    report = (await leads_service.gql(admin, IMPORT, csv=MESSY))["importLeads"]
+    report = (await leads_service.data(admin, IMPORT, csv=MESSY))["importLeads"]
     assert report["totalRows"] == 7 and report["ignoredColumns"] == ["Kolumna X"]
     assert [row["line"] for row in report["created"]] == [2, 4, 9]
     assert [(i["line"], i["reason"].split()[0]) for i in report["invalid"]] == [
@@ -53,14 +53,14 @@ async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
         {"line": 8, "matchedOn": ["email"], "existingLeadId": existing_id,
          "duplicateOfLine": None},
     ]
-    acme = (await leads_service.gql(admin, LEAD, id=report["created"][0]["leadId"]))["lead"]
+    acme = (await leads_service.data(admin, LEAD, id=report["created"][0]["leadId"]))["lead"]
     assert (acme["email"], acme["phone"], acme["domain"], acme["source"]) == (
         "jan@acme.pl", "+48601234567", "acme.pl", "targi"
     )
-    epsilon = (await leads_service.gql(admin, LEAD, id=report["created"][2]["leadId"]))["lead"]
+    epsilon = (await leads_service.data(admin, LEAD, id=report["created"][2]["leadId"]))["lead"]
     assert epsilon["company"] == "Epsilon; Sp. j."
 
-    created = await leads_service.events(org.id, LeadCreated.TYPE)
+    created = await leads_service.events(org_id=org.id, type=LeadCreated.TYPE)
     assert len(created) == 4
     imported = {str(e.aggregate_id): e for e in created[1:]}
     assert set(imported) == {row["leadId"] for row in report["created"]}
@@ -75,10 +75,10 @@ async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
             assert envelope.actor_id is not None
 
     # Running the same file again is safe: every row is now a duplicate.
-    rerun = (await leads_service.gql(admin, IMPORT, csv=MESSY))["importLeads"]
+    rerun = (await leads_service.data(admin, IMPORT, csv=MESSY))["importLeads"]
     assert rerun["createdCount"] == 0
     assert {d["line"] for d in rerun["duplicates"]} == {2, 4, 6, 8, 9}
-    assert len(await leads_service.events(org.id, LeadCreated.TYPE)) == 4
+    assert len(await leads_service.events(org_id=org.id, type=LeadCreated.TYPE)) == 4
 
 
 @pytest.mark.parametrize(
@@ -89,12 +89,12 @@ async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
 async def test_unusable_files_are_validation_errors(leads_service, org, csv, in_process,
                                                     monkeypatch):
     monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
-    result = (await leads_service.gql(org.token("admin"), IMPORT, csv=csv))["importLeads"]
+    result = (await leads_service.data(org.token("admin"), IMPORT, csv=csv))["importLeads"]
     assert result["__typename"] == "ValidationError"
 
 
 async def test_reps_may_not_import(leads_service, org):
-    result = (await leads_service.gql(org.token("rep"), IMPORT, csv=MESSY))["importLeads"]
+    result = (await leads_service.data(org.token("rep"), IMPORT, csv=MESSY))["importLeads"]
     assert result["__typename"] == "Forbidden"
 
 
@@ -111,10 +111,10 @@ async def test_failed_import_leaves_nothing_and_can_be_rerun(leads_service, org,
     url = str(leads_service.runtime.engine.url.render_as_string(hide_password=False))
     with pytest.raises(RuntimeError):
         await import_file(path, org.id, None, database_url=url, progress=fail_at_insert)
-    assert await leads_service.events(org.id, LeadCreated.TYPE) == []
+    assert await leads_service.events(org_id=org.id, type=LeadCreated.TYPE) == []
     progress = []
     report = await import_file(path, org.id, uuid.uuid4(), database_url=url,
                                progress=lambda *args: progress.append(args))
     assert report.created_count == 2
     assert progress[-1] == ("insert", 2, 2) and stages == ["parse", "stage", "dedupe"]
-    assert len(await leads_service.events(org.id, LeadCreated.TYPE)) == 2
+    assert len(await leads_service.events(org_id=org.id, type=LeadCreated.TYPE)) == 2

@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from crmkit.contracts.leads import LeadAssigned, LeadReleased, MemberUpdated
+from crmkit.outbox import on_outbox_commit
 from services.leads.events import lead_assigned
 from services.leads.records import LeadRecord
 
@@ -28,7 +29,7 @@ async def pool(svc, org, count, **fields):
     token = org.token("admin")
     ids = []
     for i in range(count):
-        data = await svc.gql(token, CREATE_LEAD, input={"company": f"Pool {uuid.uuid4()}",
+        data = await svc.data(token, CREATE_LEAD, input={"company": f"Pool {uuid.uuid4()}",
                                                          **fields, "priority": fields.get(
                                                              "priority", 0)})
         ids.append(data["createLead"]["lead"]["id"])
@@ -39,7 +40,7 @@ async def pool(svc, org, count, **fields):
 async def member(svc, org, role="rep", team="alpha"):
     member_id = uuid.uuid4()
     token = org.token(role, member_id=member_id, team=team)
-    await svc.gql(token, ME)
+    await svc.data(token, ME)
     return member_id, token
 
 
@@ -48,17 +49,17 @@ async def test_claim_next_takes_priority_then_age_within_cap(leads_service, org)
     high = await pool(leads_service, org, 2, priority=9)
     _, admin = await member(leads_service, org, "admin", None)
     rep, token = await member(leads_service, org)
-    await leads_service.gql(admin, SET_CAP, member=str(rep), cap=4)
-    result = (await leads_service.gql(token, CLAIM_NEXT, count=10))["claimNextLeads"]
+    await leads_service.data(admin, SET_CAP, member=str(rep), cap=4)
+    result = (await leads_service.data(token, CLAIM_NEXT, count=10))["claimNextLeads"]
     assert [lead["id"] for lead in result["leads"]] == [*high, *low[:2]]
     assert (result["requested"], result["leadCap"], result["activeLeads"]) == (10, 4, 4)
     assert all(lead["status"] == "ASSIGNED" and lead["ownerId"] == str(rep)
                for lead in result["leads"])
-    again = (await leads_service.gql(token, CLAIM_NEXT, count=1))["claimNextLeads"]
+    again = (await leads_service.data(token, CLAIM_NEXT, count=1))["claimNextLeads"]
     assert again["leads"] == [] and again["activeLeads"] == 4
-    one = (await leads_service.gql(token, CLAIM, id=low[2]))["claimLead"]
+    one = (await leads_service.data(token, CLAIM, id=low[2]))["claimLead"]
     assert one["__typename"] == "CapExceeded" and one["fits"] == 0
-    envelopes = await leads_service.events(org.id, LeadAssigned.TYPE)
+    envelopes = await leads_service.events(org_id=org.id, type=LeadAssigned.TYPE)
     events = [e.parse(LeadAssigned) for e in envelopes]
     assert len(events) == 4 and {e.via for e in events} == {"claim"}
     assert all(e.assigned_by == rep and e.owner_lead_cap == 4 and e.team == "alpha"
@@ -79,23 +80,23 @@ async def test_claim_filter_and_release(leads_service, org):
     [fair] = await pool(leads_service, org, 1, source="fair")
     await pool(leads_service, org, 2, source="web")
     rep, token = await member(leads_service, org)
-    result = (await leads_service.gql(token, CLAIM_NEXT, count=5,
+    result = (await leads_service.data(token, CLAIM_NEXT, count=5,
                                       filter={"source": "fair"}))["claimNextLeads"]
     assert [lead["id"] for lead in result["leads"]] == [fair]
-    released = (await leads_service.gql(token, RELEASE, id=fair))["releaseLead"]["lead"]
+    released = (await leads_service.data(token, RELEASE, id=fair))["releaseLead"]["lead"]
     assert (released["ownerId"], released["status"]) == (None, "NEW")
-    twice = (await leads_service.gql(token, RELEASE, id=fair))["releaseLead"]
+    twice = (await leads_service.data(token, RELEASE, id=fair))["releaseLead"]
     assert twice["__typename"] == "InvalidLeadState"
-    [event] = await leads_service.events(org.id, LeadReleased.TYPE)
+    [event] = await leads_service.events(org_id=org.id, type=LeadReleased.TYPE)
     payload = event.parse(LeadReleased)
     assert (payload.previous_owner_id, payload.released_by, payload.reason) == (
         rep, rep, "released"
     )
     other_rep, other = await member(leads_service, org)
-    assert (await leads_service.gql(other, CLAIM, id=fair))["claimLead"]["lead"]["ownerId"] == (
+    assert (await leads_service.data(other, CLAIM, id=fair))["claimLead"]["lead"]["ownerId"] == (
         str(other_rep)
     )
-    stolen = (await leads_service.gql(token, CLAIM, id=fair))["claimLead"]
+    stolen = (await leads_service.data(token, CLAIM, id=fair))["claimLead"]
     assert stolen["__typename"] == "NotFound"  # someone else's lead is invisible to a rep
 
 
@@ -103,26 +104,28 @@ async def test_assignment_respects_cap_all_or_nothing(leads_service, org):
     ids = await pool(leads_service, org, 5)
     rep, _ = await member(leads_service, org, team="alpha")
     manager_id, manager = await member(leads_service, org, "manager", team="alpha")
-    capped = (await leads_service.gql(manager, SET_CAP, member=str(rep), cap=3))["setLeadCap"]
+    capped = (await leads_service.data(manager, SET_CAP, member=str(rep), cap=3))["setLeadCap"]
     assert capped["member"]["leadCap"] == 3 and capped["member"]["customLeadCap"] == 3
-    refused = (await leads_service.gql(manager, ASSIGN, ids=ids, member=str(rep)))["assignLeads"]
+    refused = (await leads_service.data(manager, ASSIGN, ids=ids, member=str(rep)))["assignLeads"]
     assert refused["__typename"] == "CapExceeded"
     assert (refused["fits"], refused["requested"], refused["leadCap"], refused["activeLeads"]) == (
         3, 5, 3, 0
     )
     for lead_id in ids:
-        assert (await leads_service.gql(manager, LEAD, id=lead_id))["lead"]["ownerId"] is None
-    assert await leads_service.events(org.id, LeadAssigned.TYPE) == []
-    done = (await leads_service.gql(manager, ASSIGN, ids=ids[:3], member=str(rep)))["assignLeads"]
+        assert (await leads_service.data(manager, LEAD, id=lead_id))["lead"]["ownerId"] is None
+    assert await leads_service.events(org_id=org.id, type=LeadAssigned.TYPE) == []
+    done = (await leads_service.data(manager, ASSIGN, ids=ids[:3], member=str(rep)))["assignLeads"]
     assert {lead["ownerId"] for lead in done["leads"]} == {str(rep)}
-    events = [e.parse(LeadAssigned) for e in await leads_service.events(org.id, LeadAssigned.TYPE)]
+    assigned = await leads_service.events(org_id=org.id, type=LeadAssigned.TYPE)
+    events = [e.parse(LeadAssigned) for e in assigned]
     assert [(e.via, e.assigned_by, e.owner_id) for e in events] == [
         ("assignment", manager_id, rep)] * 3
     # Reassigning one of them to a member with room moves it and names the previous owner.
     second, _ = await member(leads_service, org, team="alpha")
-    moved = (await leads_service.gql(manager, REASSIGN, id=ids[0], member=str(second)))
+    moved = (await leads_service.data(manager, REASSIGN, id=ids[0], member=str(second)))
     assert moved["reassignLead"]["lead"]["ownerId"] == str(second)
-    last = (await leads_service.events(org.id, LeadAssigned.TYPE))[-1].parse(LeadAssigned)
+    assigned = await leads_service.events(org_id=org.id, type=LeadAssigned.TYPE)
+    last = assigned[-1].parse(LeadAssigned)
     assert (last.via, last.previous_owner_id) == ("reassignment", rep)
 
 
@@ -133,26 +136,26 @@ async def test_assignment_permissions(leads_service, org):
     _, rep = await member(leads_service, org)
     _, admin = await member(leads_service, org, "admin", team=None)
     for token in (alpha_manager, rep):
-        result = (await leads_service.gql(token, ASSIGN, ids=[lead], member=str(beta_rep)))
+        result = (await leads_service.data(token, ASSIGN, ids=[lead], member=str(beta_rep)))
         assert result["assignLeads"]["__typename"] == "Forbidden"
-        cap = (await leads_service.gql(token, SET_CAP, member=str(beta_rep), cap=1))
+        cap = (await leads_service.data(token, SET_CAP, member=str(beta_rep), cap=1))
         assert cap["setLeadCap"]["__typename"] == "Forbidden"
-    ok = (await leads_service.gql(admin, ASSIGN, ids=[lead], member=str(beta_rep)))
+    ok = (await leads_service.data(admin, ASSIGN, ids=[lead], member=str(beta_rep)))
     assert ok["assignLeads"]["__typename"] == "LeadsPayload"
-    unknown = (await leads_service.gql(admin, ASSIGN, ids=[lead], member=str(uuid.uuid4())))
+    unknown = (await leads_service.data(admin, ASSIGN, ids=[lead], member=str(uuid.uuid4())))
     assert unknown["assignLeads"]["__typename"] == "NotFound"
-    cap_events = await leads_service.events(org.id, MemberUpdated.TYPE)
+    cap_events = await leads_service.events(org_id=org.id, type=MemberUpdated.TYPE)
     assert all(e.parse(MemberUpdated).changed == ["registered"] for e in cap_events)
 
 
 async def test_cap_change_is_announced(leads_service, org):
     rep, _ = await member(leads_service, org)
     _, admin = await member(leads_service, org, "admin", team=None)
-    await leads_service.gql(admin, SET_CAP, member=str(rep), cap=7)
-    await leads_service.gql(admin, SET_CAP, member=str(rep), cap=7)  # unchanged: no event
-    await leads_service.gql(admin, SET_CAP, member=str(rep), cap=None)
+    await leads_service.data(admin, SET_CAP, member=str(rep), cap=7)
+    await leads_service.data(admin, SET_CAP, member=str(rep), cap=7)  # unchanged: no event
+    await leads_service.data(admin, SET_CAP, member=str(rep), cap=None)
     updates = [e.parse(MemberUpdated)
-               for e in await leads_service.events(org.id, MemberUpdated.TYPE)]
+               for e in await leads_service.events(org_id=org.id, type=MemberUpdated.TYPE)]
     changes = [(u.member_id, u.previous_lead_cap, u.lead_cap, u.lead_cap_override)
                for u in updates if u.changed == ["lead_cap"]]
     assert changes == [(rep, 50, 7, 7), (rep, 7, 50, None)]
@@ -162,19 +165,19 @@ async def test_fifty_concurrent_claimers_never_share_a_lead_or_exceed_a_cap(lead
     # 300 pool leads in one statement through the import (fast), then 50 claimers racing.
     csv = "company;email\n" + "".join(f"Race {i};race{i}@race{i}.pl\n" for i in range(300))
     _, admin = await member(leads_service, org, "admin", team=None)
-    report = (await leads_service.gql(admin, IMPORT, csv=csv))["importLeads"]
+    report = (await leads_service.data(admin, IMPORT, csv=csv))["importLeads"]
     assert report["createdCount"] == 300
     lead_ids = {row["leadId"] for row in report["created"]}
     claimers = [await member(leads_service, org, team=f"t{i % 5}") for i in range(50)]
     caps = {}
     for i, (member_id, _) in enumerate(claimers):
         caps[member_id] = 3 + i % 6  # 3..8: 271 in total, the pool nearly runs dry
-        await leads_service.gql(admin, SET_CAP, member=str(member_id), cap=caps[member_id])
+        await leads_service.data(admin, SET_CAP, member=str(member_id), cap=caps[member_id])
 
     async def claim_until_full(token):
         got = []
         for _ in range(12):
-            result = (await leads_service.gql(token, CLAIM_NEXT, count=2))["claimNextLeads"]
+            result = (await leads_service.data(token, CLAIM_NEXT, count=2))["claimNextLeads"]
             got.extend(lead["id"] for lead in result["leads"])
         return got
 
@@ -189,16 +192,16 @@ async def test_fifty_concurrent_claimers_never_share_a_lead_or_exceed_a_cap(lead
     for (member_id, _), got in zip(claimers, results, strict=True):
         assert held.get(member_id, 0) == len(got) <= caps[member_id]
     assert sum(held.values()) == sum(caps.values()) == 271
-    events = await leads_service.events(org.id, LeadAssigned.TYPE)
+    events = await leads_service.events(org_id=org.id, type=LeadAssigned.TYPE)
     assert Counter(str(e.aggregate_id) for e in events) == Counter(claimed)
 
 
-async def test_a_claim_wakes_the_relay_instead_of_notifying(leads_service, org, monkeypatch):
-    wakes = []
-    monkeypatch.setattr(leads_service.state, "wake_relay", lambda: wakes.append(1))
+async def test_a_claim_wakes_the_relay_instead_of_notifying(leads_service, org, request):
     await pool(leads_service, org, 1)
     _, token = await member(leads_service, org)
-    first = (await leads_service.gql(token, CLAIM_NEXT, count=5))["claimNextLeads"]
+    wakes = []
+    request.addfinalizer(on_outbox_commit(lambda: wakes.append(1)))
+    first = (await leads_service.data(token, CLAIM_NEXT, count=5))["claimNextLeads"]
     assert len(first["leads"]) == 1 and wakes == [1]
-    empty = (await leads_service.gql(token, CLAIM_NEXT, count=5))["claimNextLeads"]
+    empty = (await leads_service.data(token, CLAIM_NEXT, count=5))["claimNextLeads"]
     assert empty["leads"] == [] and wakes == [1]

@@ -9,69 +9,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import text
 
-from crmkit.contracts import Envelope
-from crmkit.runtime import ServiceRuntime
-from crmkit.settings import DEV_JWT_SECRET
+from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Org, Servers
-from services.pipeline.app import create_app, create_runtime
+from services.pipeline import app
+from services.pipeline.repository import PipelineRepository
 from services.pipeline.schema import PipelineState
-from services.pipeline.settings import PipelineSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "pipeline" / "migrations"
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class Service:
-    runtime: ServiceRuntime
-    client: httpx.AsyncClient
-    state: PipelineState
+Service = ServiceClient[PipelineRepository]
 
-    async def gql(
-        self, token: str, query: str, variables: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """The ``data`` of a GraphQL answer; fails the test on a non-200 or on errors."""
-        response = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert not body.get("errors"), body
-        data: dict[str, Any] = body["data"]
-        return data
 
-    async def raw(
-        self, token: str, query: str, variables: dict[str, Any] | None = None
-    ) -> httpx.Response:
-        return await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+def state_of(service: Service) -> PipelineState:
+    """A resolvers' state over the service's runtime (for the overdue pass and fast paths)."""
+    return PipelineState(service.runtime.sessions, service.runtime.outbox)
 
-    async def events(self, aggregate_id: uuid.UUID | str) -> list[Envelope]:
-        """Every event written to the outbox for one aggregate, in order."""
-        async with self.runtime.engine.connect() as conn:
-            rows = await conn.execute(
-                text("SELECT envelope FROM outbox WHERE aggregate_id = :id ORDER BY seq"),
-                {"id": str(aggregate_id)},
-            )
-            return [Envelope.model_validate(r.envelope) for r in rows]
 
-    async def event_types(self, aggregate_id: uuid.UUID | str) -> list[str]:
-        return [e.type.removeprefix("crm.pipeline.") for e in await self.events(aggregate_id)]
-
-    async def sql(self, statement: str, **params: Any) -> Any:
-        async with self.runtime.engine.begin() as conn:
-            result = await conn.execute(text(statement), params)
-            return result.all() if result.returns_rows else result.rowcount
+async def event_types(service: Service, aggregate_id: uuid.UUID | str) -> list[str]:
+    """The aggregate's events in the outbox, in order, without the ``crm.pipeline.`` prefix."""
+    return [e.type.removeprefix("crm.pipeline.")
+            for e in await service.events(aggregate_id=aggregate_id)]
 
 
 @pytest.fixture(scope="session")
@@ -79,21 +41,10 @@ async def pipeline_service(
     crm_servers: Servers, migrated_database: Callable[..., Awaitable[str]]
 ) -> AsyncIterator[Service]:
     url = await migrated_database("pipeline", MIGRATIONS)
-    settings = PipelineSettings(
-        environment="test",
-        database_url=crm_servers.database_url,
-        nats_url=crm_servers.nats_url,
-        jwt_secret=DEV_JWT_SECRET,
-        # Tests drive the overdue pass themselves; the background one runs once at start.
-        pipeline_overdue_interval_seconds=3600,
-    )
-    runtime = create_runtime(settings, database_url=url)
-    app = create_app(settings, runtime=runtime)
-    await runtime.start()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pipeline") as client:
-        yield Service(runtime, client, PipelineState(runtime.sessions, runtime.outbox))
-    await runtime.stop()
+    # Tests drive the overdue pass themselves; the background one runs once at start.
+    settings = service_settings(app, crm_servers, url, pipeline_overdue_interval_seconds=3600)
+    async with service_client(app, settings) as client:
+        yield client
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
@@ -257,7 +208,7 @@ async def create_opportunity(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {"name": "Fleet renewal", "amount": "1200.50", "currency": "EUR"}
     values.update(input)
-    data = await service.gql(token, CREATE, {"input": values})
+    data = await service.data(token, CREATE, {"input": values})
     result = data["createOpportunity"]
     assert result["__typename"] == "OpportunityPayload", result
     opportunity: dict[str, Any] = result["opportunity"]
@@ -266,6 +217,6 @@ async def create_opportunity(
 
 async def stages(service: Service, token: str) -> dict[str, str]:
     """Stage name -> id in the org's default pipeline."""
-    data = await service.gql(token, PIPELINES)
+    data = await service.data(token, PIPELINES)
     default = next(p for p in data["pipelines"] if p["isDefault"])
     return {s["name"]: s["id"] for s in default["stages"]}

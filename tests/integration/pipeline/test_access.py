@@ -14,6 +14,7 @@ from .conftest import (
     People,
     Service,
     create_opportunity,
+    event_types,
     stages,
 )
 
@@ -41,17 +42,17 @@ async def test_access_matrix(
         "other org admin": (outsiders.admin, False, False),
     }
     for who, (token, sees_rep, sees_beta) in matrix.items():
-        got = await pipeline_service.gql(token, GET, {"id": rep_opp["id"]})
+        got = await pipeline_service.data(token, GET, {"id": rep_opp["id"]})
         assert (got["opportunity"] is not None) == sees_rep, who
-        got = await pipeline_service.gql(token, GET, {"id": beta_opp["id"]})
+        got = await pipeline_service.data(token, GET, {"id": beta_opp["id"]})
         assert (got["opportunity"] is not None) == sees_beta, who
         listed = {e["node"]["id"] for e in
-                  (await pipeline_service.gql(token, LIST))["opportunities"]["edges"]}
+                  (await pipeline_service.data(token, LIST))["opportunities"]["edges"]}
         assert (rep_opp["id"] in listed) == sees_rep, who
         assert (beta_opp["id"] in listed) == sees_beta, who
         assert foreign["id"] not in listed or token == outsiders.admin, who
         # Changing follows seeing: a hidden opportunity is answered as missing.
-        data = await pipeline_service.gql(token, UPDATE, {
+        data = await pipeline_service.data(token, UPDATE, {
             "id": rep_opp["id"], "v": 1, "patch": {"lessonsLearned": who}})
         result = data["updateOpportunity"]
         if sees_rep:
@@ -59,9 +60,9 @@ async def test_access_matrix(
         else:
             assert result["__typename"] == "NotFound", who
     # Exactly the three who may change it did (each a version later), nobody else.
-    events = await pipeline_service.event_types(rep_opp["id"])
+    events = await event_types(pipeline_service, rep_opp["id"])
     assert events.count("opportunity.updated") == 1  # the later ones conflicted on v1
-    hidden = await pipeline_service.gql(outsiders.admin, GET, {"id": foreign["id"]})
+    hidden = await pipeline_service.data(outsiders.admin, GET, {"id": foreign["id"]})
     assert hidden["opportunity"] is not None
 
 
@@ -71,22 +72,22 @@ async def test_other_org_cannot_touch_anything(
     s = await stages(pipeline_service, people.rep)
     opp = await create_opportunity(pipeline_service, people.rep)
     for token in (outsiders.admin, outsiders.manager, outsiders.rep):
-        moved = await pipeline_service.gql(token, MOVE, {
+        moved = await pipeline_service.data(token, MOVE, {
             "id": opp["id"], "stageId": s["Qualification"], "v": 1})
         assert moved["moveOpportunity"]["__typename"] == "NotFound"
-        scheduled = await pipeline_service.gql(token, SCHEDULE, {"input": {
+        scheduled = await pipeline_service.data(token, SCHEDULE, {"input": {
             "opportunityId": opp["id"], "kind": "CALL", "dueAt": "2030-01-01T10:00:00Z",
             "subject": "x"}})
         assert scheduled["scheduleActivity"]["__typename"] == "NotFound"
         # Another org's stage id is unknown in this org.
         other = await stages(pipeline_service, token)
         assert set(other.values()).isdisjoint(s.values())
-        config = await pipeline_service.gql(token, """
+        config = await pipeline_service.data(token, """
             mutation($id: ID!) { updateStage(stageId: $id, patch: {name: "Hacked"}) {
               __typename } }""", {"id": s["Offer"]})
         assert config["updateStage"]["__typename"] in ("NotFound", "Forbidden")
-    assert await pipeline_service.event_types(opp["id"]) == ["opportunity.created"]
-    names = {st["name"] for p in (await pipeline_service.gql(people.admin, PIPELINES))[
+    assert await event_types(pipeline_service, opp["id"]) == ["opportunity.created"]
+    names = {st["name"] for p in (await pipeline_service.data(people.admin, PIPELINES))[
         "pipelines"] for st in p["stages"]}
     assert "Hacked" not in names
 
@@ -95,7 +96,7 @@ async def test_creating_for_someone_else(pipeline_service: Service, people: Peop
     from .conftest import CREATE
 
     async def create(token: str, **extra: str) -> dict[str, object]:
-        data = await pipeline_service.gql(token, CREATE, {"input": {
+        data = await pipeline_service.data(token, CREATE, {"input": {
             "name": "x", "amount": "1", "currency": "PLN", **extra}})
         result: dict[str, object] = data["createOpportunity"]
         return result
@@ -115,7 +116,7 @@ async def test_stage_configuration_is_admin_only(
     pipeline_service: Service, people: People
 ) -> None:
     s = await stages(pipeline_service, people.admin)
-    pipeline_id = (await pipeline_service.gql(people.admin, PIPELINES))["pipelines"][0]["id"]
+    pipeline_id = (await pipeline_service.data(people.admin, PIPELINES))["pipelines"][0]["id"]
     mutations = [
         ("updateStage", 'updateStage(stageId: "{}", patch: {{name: "X"}})'.format(s["Offer"])),
         ("addStage", f'addStage(pipelineId: "{pipeline_id}", input: {{name: "Demo"}})'),
@@ -127,7 +128,7 @@ async def test_stage_configuration_is_admin_only(
     ]
     for token in (people.rep, people.manager):
         for name, call in mutations:
-            data = await pipeline_service.gql(token, f"mutation {{ {call} {{ __typename }} }}")
+            data = await pipeline_service.data(token, f"mutation {{ {call} {{ __typename }} }}")
             assert data[name]["__typename"] == "Forbidden", (name, token)
     rows = await pipeline_service.sql(
         "SELECT count(*) FROM outbox WHERE subject = 'crm.pipeline.pipeline.configured' "

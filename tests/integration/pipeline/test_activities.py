@@ -24,7 +24,9 @@ from .conftest import (
     People,
     Service,
     create_opportunity,
+    event_types,
     stages,
+    state_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -46,7 +48,7 @@ async def schedule(
     service: Service, token: str, opp_id: str, due: datetime, kind: str = "CALL",
     subject: str = "Call the CFO",
 ) -> dict[str, Any]:
-    data = await service.gql(token, SCHEDULE, {"input": {
+    data = await service.data(token, SCHEDULE, {"input": {
         "opportunityId": opp_id, "kind": kind, "dueAt": due.isoformat(), "subject": subject}})
     result: dict[str, Any] = data["scheduleActivity"]
     assert result["__typename"] == "ActivityPayload", result
@@ -67,36 +69,36 @@ async def test_activity_lifecycle_events_and_next_contact(
     first = await schedule(pipeline_service, people.rep, opp["id"], later, "MEETING")
     second = await schedule(pipeline_service, people.rep, opp["id"], soon, "EMAIL")
     assert first["owner"] == {"id": str(people.rep_id)} and first["status"] == "OPEN"
-    state = (await pipeline_service.gql(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
+    state = (await pipeline_service.data(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
     assert at(state["opportunity"]["nextContactAt"]) == soon
     assert state["opportunity"]["contactMade"] is False
 
-    moved = (await pipeline_service.gql(people.rep, RESCHEDULE, {
+    moved = (await pipeline_service.data(people.rep, RESCHEDULE, {
         "id": second["id"], "dueAt": (later + timedelta(days=1)).isoformat()}))
     assert moved["rescheduleActivity"]["activity"]["version"] == 2
-    state = (await pipeline_service.gql(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
+    state = (await pipeline_service.data(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
     assert at(state["opportunity"]["nextContactAt"]) == later
 
-    done = (await pipeline_service.gql(people.rep, COMPLETE, {
+    done = (await pipeline_service.data(people.rep, COMPLETE, {
         "id": first["id"], "outcome": "Wants a demo"}))["completeActivity"]["activity"]
     assert done["status"] == "DONE" and done["outcome"] == "Wants a demo"
     assert done["completedAt"] is not None
-    cancelled = await pipeline_service.gql(people.rep, CANCEL, {"id": second["id"]})
+    cancelled = await pipeline_service.data(people.rep, CANCEL, {"id": second["id"]})
     assert cancelled["cancelActivity"]["activity"]["status"] == "CANCELLED"
-    state = (await pipeline_service.gql(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
+    state = (await pipeline_service.data(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
     assert state["opportunity"] == {"nextContactAt": None, "contactMade": True}
 
-    again = await pipeline_service.gql(people.rep, CANCEL, {"id": second["id"]})
+    again = await pipeline_service.data(people.rep, CANCEL, {"id": second["id"]})
     assert again["cancelActivity"]["__typename"] == "ValidationError"
 
-    first_events = await pipeline_service.events(first["id"])
+    first_events = await pipeline_service.events(aggregate_id=first["id"])
     assert [e.type for e in first_events] == [ActivityScheduled.TYPE, ActivityCompleted.TYPE]
     completed = first_events[1].parse(ActivityCompleted)
     assert completed.opportunity_id == uuid.UUID(opp["id"]) and completed.team == "alpha"
     assert completed.owner_id == people.rep_id and completed.kind == "meeting"
     assert completed.status == "done" and completed.completed_at is not None
     assert [e.aggregate_version for e in first_events] == [1, 2]
-    second_events = await pipeline_service.events(second["id"])
+    second_events = await pipeline_service.events(aggregate_id=second["id"])
     assert [e.type for e in second_events] == [
         ActivityScheduled.TYPE, ActivityRescheduled.TYPE, ActivityCancelled.TYPE]
     assert second_events[1].parse(ActivityRescheduled).previous_due_at == soon
@@ -108,8 +110,8 @@ async def test_completing_a_task_is_not_a_contact(
     opp = await create_opportunity(pipeline_service, people.rep)
     task = await schedule(pipeline_service, people.rep, opp["id"],
                           datetime.now(UTC) + timedelta(hours=1), "TASK")
-    await pipeline_service.gql(people.rep, COMPLETE, {"id": task["id"]})
-    state = (await pipeline_service.gql(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
+    await pipeline_service.data(people.rep, COMPLETE, {"id": task["id"]})
+    state = (await pipeline_service.data(people.rep, NEXT_CONTACT, {"id": opp["id"]}))
     assert state["opportunity"]["contactMade"] is False
 
 
@@ -129,11 +131,11 @@ async def test_schedule_validation(
     opp = await create_opportunity(pipeline_service, people.rep)
     values = {"opportunityId": opp["id"], "kind": "CALL", "dueAt": "2030-01-01T10:00:00Z",
               "subject": "Call", **input}
-    data = await pipeline_service.gql(people.rep, SCHEDULE, {"input": values})
+    data = await pipeline_service.data(people.rep, SCHEDULE, {"input": values})
     result = data["scheduleActivity"]
     assert result["__typename"] == "ValidationError", result
     assert {".".join(f["path"]) for f in result["fields"]} == paths
-    assert await pipeline_service.event_types(opp["id"]) == ["opportunity.created"]
+    assert await event_types(pipeline_service, opp["id"]) == ["opportunity.created"]
 
 
 async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
@@ -145,28 +147,28 @@ async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
             for m in (5, 10, 15)]
     future = await schedule(pipeline_service, people.rep, opp["id"], now + timedelta(days=1))
     done = await schedule(pipeline_service, people.rep, opp["id"], now - timedelta(minutes=1))
-    await pipeline_service.gql(people.rep, COMPLETE, {"id": done["id"]})
+    await pipeline_service.data(people.rep, COMPLETE, {"id": done["id"]})
 
     # Several passes at once (several replicas), then again (a restart).
-    await asyncio.gather(*(announce_all(pipeline_service.state, batch_size=1)
+    await asyncio.gather(*(announce_all(state_of(pipeline_service), batch_size=1)
                            for _ in range(4)))
-    await announce_all(pipeline_service.state)
+    await announce_all(state_of(pipeline_service))
     for activity in past:
-        events = await pipeline_service.events(activity["id"])
+        events = await pipeline_service.events(aggregate_id=activity["id"])
         assert [e.type for e in events] == [ActivityScheduled.TYPE, ActivityOverdue.TYPE]
         overdue = events[1].parse(ActivityOverdue)
         assert overdue.status == "open" and overdue.owner_id == people.rep_id
         assert events[1].aggregate_version == 2
-    assert await pipeline_service.event_types(future["id"]) == ["activity.scheduled"]
-    assert await pipeline_service.event_types(done["id"]) == [
+    assert await event_types(pipeline_service, future["id"]) == ["activity.scheduled"]
+    assert await event_types(pipeline_service, done["id"]) == [
         "activity.scheduled", "activity.completed"]
 
     # Rescheduled into the past again: announced once more, for the new due time.
-    await pipeline_service.gql(people.rep, RESCHEDULE, {
+    await pipeline_service.data(people.rep, RESCHEDULE, {
         "id": past[0]["id"], "dueAt": (now - timedelta(seconds=1)).isoformat()})
-    await announce_all(pipeline_service.state)
-    await announce_all(pipeline_service.state)
-    assert (await pipeline_service.event_types(past[0]["id"])).count("activity.overdue") == 2
+    await announce_all(state_of(pipeline_service))
+    await announce_all(state_of(pipeline_service))
+    assert (await event_types(pipeline_service, past[0]["id"])).count("activity.overdue") == 2
 
 
 async def test_calendar_and_overdue_queries(pipeline_service: Service, people: People) -> None:
@@ -181,28 +183,28 @@ async def test_calendar_and_overdue_queries(pipeline_service: Service, people: P
         activities(from: $from, to: $to, ownerId: $owner, first: $first, after: $after) {
           edges { cursor node { id subject } } pageInfo { hasNextPage endCursor } } }"""
     window = {"from": base.isoformat(), "to": (base + timedelta(days=1)).isoformat()}
-    page = (await pipeline_service.gql(people.rep, calendar, {**window, "first": 2}))
+    page = (await pipeline_service.data(people.rep, calendar, {**window, "first": 2}))
     subjects = [e["node"]["subject"] for e in page["activities"]["edges"]]
     assert subjects == ["slot 1", "slot 2"]
     assert page["activities"]["pageInfo"]["hasNextPage"] is True
-    rest = (await pipeline_service.gql(people.rep, calendar, {
+    rest = (await pipeline_service.data(people.rep, calendar, {
         **window, "after": page["activities"]["pageInfo"]["endCursor"]}))
     assert [e["node"]["subject"] for e in rest["activities"]["edges"]] == ["slot 3"]
     # The rep sees only their own; the manager sees the team's, filterable by owner.
-    manager_view = await pipeline_service.gql(people.manager, calendar, window)
+    manager_view = await pipeline_service.data(people.manager, calendar, window)
     assert len(manager_view["activities"]["edges"]) == 4
-    only_rep = await pipeline_service.gql(people.manager, calendar, {
+    only_rep = await pipeline_service.data(people.manager, calendar, {
         **window, "owner": str(people.rep_id)})
     assert len(only_rep["activities"]["edges"]) == 3
     assert manager_own["id"] not in {e["node"]["id"] for e in only_rep["activities"]["edges"]}
-    bad = await pipeline_service.raw(people.rep, calendar, {
+    bad = await pipeline_service.post(people.rep, calendar, {
         "from": window["to"], "to": window["from"]})
     assert bad.status_code == 200 and "must be after from" in bad.json()["errors"][0]["message"]
     assert len(mine) == 4
 
     late = await schedule(pipeline_service, people.rep, opp["id"],
                           datetime.now(UTC) - timedelta(hours=2))
-    overdue = await pipeline_service.gql(people.rep, """
+    overdue = await pipeline_service.data(people.rep, """
       { overdueActivities { edges { node { id overdue } } } }""")
     nodes = [e["node"] for e in overdue["overdueActivities"]["edges"]]
     assert nodes == [{"id": late["id"], "overdue": True}]
@@ -212,7 +214,7 @@ async def test_no_next_contact_and_stale_queries(
     pipeline_service: Service, people: People
 ) -> None:
     s = await stages(pipeline_service, people.admin)
-    await pipeline_service.gql(people.admin, """
+    await pipeline_service.data(people.admin, """
         mutation($id: ID!) { updateStage(stageId: $id, patch: {rottingDays: 7}) {
           __typename } }""", {"id": s["Identification"]})
     fresh = await create_opportunity(pipeline_service, people.rep, name="Fresh")
@@ -226,7 +228,7 @@ async def test_no_next_contact_and_stale_queries(
 
     async def ids(query: str) -> set[str]:
         selection = "{ edges { node { id isStale } } }"
-        data = await pipeline_service.gql(people.rep, f"{{ {query} {selection} }}")
+        data = await pipeline_service.data(people.rep, f"{{ {query} {selection} }}")
         return {e["node"]["id"] for e in next(iter(data.values()))["edges"]}
 
     assert await ids("opportunitiesWithoutNextContact") == {fresh["id"], rotting["id"]}
@@ -234,7 +236,7 @@ async def test_no_next_contact_and_stale_queries(
     assert await ids("opportunities(filter: {stale: true})") == {rotting["id"]}
     assert await ids("opportunities(filter: {noNextContact: true, text: \"rot\"})") == {
         rotting["id"]}
-    data = await pipeline_service.gql(people.rep, "query($id: ID!) { opportunity(id: $id) { "
+    data = await pipeline_service.data(people.rep, "query($id: ID!) { opportunity(id: $id) { "
                                       "isStale } }", {"id": rotting["id"]})
     assert data["opportunity"]["isStale"] is True
 
@@ -242,21 +244,24 @@ async def test_no_next_contact_and_stale_queries(
 async def test_the_background_worker_announces_and_stops(
     pipeline_service: Service, people: People
 ) -> None:
-    from services.pipeline.overdue import run_overdue_worker
+    """A runtime of the service as served (its periodic overdue pass every 50 ms) against
+    the tests' database: it announces the late activity once, and stops with the runtime."""
+    from services.pipeline import app
+
+    from .conftest import eventually
 
     opp = await create_opportunity(pipeline_service, people.rep)
     late = await schedule(pipeline_service, people.rep, opp["id"],
                           datetime.now(UTC) - timedelta(minutes=1))
-    stop = asyncio.Event()
-    worker = asyncio.create_task(
-        run_overdue_worker(stop, pipeline_service.state, interval=0.05, batch_size=10))
+    settings = pipeline_service.runtime.settings.model_copy(update={
+        "pipeline_overdue_interval_seconds": 0.05, "consumer_suffix": "-overdue-worker"})
+    runtime = app.create_runtime(settings)
+    await runtime.start()
+    try:
+        async def announced() -> bool:
+            return "activity.overdue" in await event_types(pipeline_service, late["id"])
 
-    async def announced() -> bool:
-        return "activity.overdue" in await pipeline_service.event_types(late["id"])
-
-    from .conftest import eventually
-
-    await eventually(announced)
-    stop.set()
-    await asyncio.wait_for(worker, 5)
-    assert (await pipeline_service.event_types(late["id"])).count("activity.overdue") == 1
+        await eventually(announced)
+    finally:
+        await asyncio.wait_for(runtime.stop(), 15)
+    assert (await event_types(pipeline_service, late["id"])).count("activity.overdue") == 1

@@ -28,6 +28,7 @@ from .conftest import (
     People,
     Service,
     create_opportunity,
+    event_types,
     stages,
 )
 
@@ -44,7 +45,7 @@ async def test_create_puts_it_in_identification_and_emits_created_once(
     assert opp["stage"] == {"id": opp["stageId"], "name": "Identification", "kind": "OPEN"}
     assert (opp["status"], opp["probability"], opp["version"]) == ("OPEN", 10, 1)
     assert opp["ownerId"] == str(people.rep_id) and opp["team"] == "alpha"
-    events = await pipeline_service.events(opp["id"])
+    events = await pipeline_service.events(aggregate_id=opp["id"])
     assert [e.type for e in events] == [OpportunityCreated.TYPE]
     created = events[0].parse(OpportunityCreated)
     assert created.owner_id == people.rep_id and created.team == "alpha"
@@ -90,7 +91,7 @@ async def test_bad_input_gets_a_validation_error_and_writes_nothing(
     from .conftest import CREATE
 
     values = {"name": "Fleet", "amount": "10", "currency": "EUR", **input}
-    data = await pipeline_service.gql(people.rep, CREATE, {"input": values})
+    data = await pipeline_service.data(people.rep, CREATE, {"input": values})
     result = data["createOpportunity"]
     assert result["__typename"] == "ValidationError"
     assert {".".join(f["path"]) for f in result["fields"]} == paths
@@ -105,11 +106,11 @@ async def test_malformed_scalars_are_graphql_errors_not_500s(
 ) -> None:
     from .conftest import CREATE
 
-    response = await pipeline_service.raw(
+    response = await pipeline_service.post(
         people.rep, CREATE, {"input": {"name": "x", "amount": "lots", "currency": "EUR"}}
     )
     assert response.status_code == 200 and response.json()["errors"]
-    response = await pipeline_service.raw(people.rep, "{ opportunity(id: \"nope\") { id } }")
+    response = await pipeline_service.post(people.rep, "{ opportunity(id: \"nope\") { id } }")
     assert response.status_code == 200
     assert "not a valid id" in response.json()["errors"][0]["message"]
 
@@ -118,7 +119,7 @@ async def test_update_changes_fields_and_emits_updated_with_the_changed_names(
     pipeline_service: Service, people: People
 ) -> None:
     opp = await create_opportunity(pipeline_service, people.rep)
-    data = await pipeline_service.gql(people.rep, UPDATE, {
+    data = await pipeline_service.data(people.rep, UPDATE, {
         "id": opp["id"], "v": 1,
         "patch": {"name": "Fleet renewal 2026", "needs": "40 vans", "budgetAmount": "50000",
                   "decisionMakers": "CFO"},
@@ -126,19 +127,19 @@ async def test_update_changes_fields_and_emits_updated_with_the_changed_names(
     updated = data["updateOpportunity"]["opportunity"]
     assert updated["version"] == 2 and updated["name"] == "Fleet renewal 2026"
     assert updated["qualification"]["budget"] == {"amount": "50000.00", "currency": "EUR"}
-    events = await pipeline_service.events(opp["id"])
+    events = await pipeline_service.events(aggregate_id=opp["id"])
     assert [e.type for e in events] == [OpportunityCreated.TYPE, OpportunityUpdated.TYPE]
     payload = events[1].parse(OpportunityUpdated)
     assert set(payload.changed) == {"name", "needs", "budget_amount", "budget_currency",
                                     "decision_makers"}
     assert events[1].aggregate_version == 2
     # An edit that changes nothing writes nothing.
-    data = await pipeline_service.gql(people.rep, UPDATE, {
+    data = await pipeline_service.data(people.rep, UPDATE, {
         "id": opp["id"], "v": 2, "patch": {"name": "Fleet renewal 2026"}})
     assert data["updateOpportunity"]["opportunity"]["version"] == 2
-    assert len(await pipeline_service.events(opp["id"])) == 2
+    assert len(await pipeline_service.events(aggregate_id=opp["id"])) == 2
     # Clearing.
-    data = await pipeline_service.gql(people.rep, UPDATE, {
+    data = await pipeline_service.data(people.rep, UPDATE, {
         "id": opp["id"], "v": 2, "patch": {"clear": ["needs", "budget"]}})
     qualification = data["updateOpportunity"]["opportunity"]["qualification"]
     assert qualification["needs"] is None and qualification["budget"] is None
@@ -148,9 +149,9 @@ async def test_update_with_a_stale_version_is_a_conflict(
     pipeline_service: Service, people: People
 ) -> None:
     opp = await create_opportunity(pipeline_service, people.rep)
-    await pipeline_service.gql(people.rep, UPDATE, {"id": opp["id"], "v": 1,
+    await pipeline_service.data(people.rep, UPDATE, {"id": opp["id"], "v": 1,
                                                     "patch": {"name": "A"}})
-    data = await pipeline_service.gql(people.rep, UPDATE, {"id": opp["id"], "v": 1,
+    data = await pipeline_service.data(people.rep, UPDATE, {"id": opp["id"], "v": 1,
                                                            "patch": {"name": "B"}})
     assert data["updateOpportunity"]["__typename"] == "VersionConflict"
     assert data["updateOpportunity"]["currentVersion"] == 2
@@ -158,13 +159,13 @@ async def test_update_with_a_stale_version_is_a_conflict(
 
 async def test_update_validation(pipeline_service: Service, people: People) -> None:
     opp = await create_opportunity(pipeline_service, people.rep)
-    data = await pipeline_service.gql(people.rep, UPDATE, {
+    data = await pipeline_service.data(people.rep, UPDATE, {
         "id": opp["id"], "v": 1,
         "patch": {"amount": "-3", "currency": "ABC", "probability": 120, "clear": ["name"]}})
     result = data["updateOpportunity"]
     assert result["__typename"] == "ValidationError"
     assert {".".join(f["path"]) for f in result["fields"]} == {"patch.clear.0"}
-    data = await pipeline_service.gql(people.rep, UPDATE, {
+    data = await pipeline_service.data(people.rep, UPDATE, {
         "id": opp["id"], "v": 1, "patch": {"amount": "-3", "currency": "ABC",
                                            "probability": 120}})
     assert {".".join(f["path"]) for f in data["updateOpportunity"]["fields"]} == {
@@ -174,7 +175,7 @@ async def test_update_validation(pipeline_service: Service, people: People) -> N
 async def _schedule(service: Service, token: str, opp_id: str, kind: str = "CALL",
                     due: datetime | None = None) -> dict[str, Any]:
     due = due or datetime.now(UTC) + timedelta(days=1)
-    data = await service.gql(token, SCHEDULE, {"input": {
+    data = await service.data(token, SCHEDULE, {"input": {
         "opportunityId": opp_id, "kind": kind, "dueAt": due.isoformat(), "subject": "Call"}})
     result: dict[str, Any] = data["scheduleActivity"]
     assert result["__typename"] == "ActivityPayload", result
@@ -190,7 +191,7 @@ async def test_gate_matrix(pipeline_service: Service, people: People) -> None:
     opp_id = opp["id"]
 
     async def move(stage: str, version: int) -> dict[str, Any]:
-        data = await pipeline_service.gql(people.rep, MOVE, {
+        data = await pipeline_service.data(people.rep, MOVE, {
             "id": opp_id, "stageId": s[stage], "v": version})
         result: dict[str, Any] = data["moveOpportunity"]
         return result
@@ -206,13 +207,13 @@ async def test_gate_matrix(pipeline_service: Service, people: People) -> None:
         assert refused["__typename"] == "GateNotSatisfied", refused
         assert refused["missing"] == missing and refused["stageName"] == stage
     # Nothing changed and nothing was emitted.
-    assert await pipeline_service.event_types(opp_id) == ["opportunity.created"]
+    assert await event_types(pipeline_service, opp_id) == ["opportunity.created"]
 
     # A scheduled call meets next_contact_scheduled only.
     call = await _schedule(pipeline_service, people.rep, opp_id)
     assert (await move("Qualification", 1))["missing"] == ["CONTACT_MADE"]
     # Completing it is a contact, but then nothing is scheduled any more.
-    await pipeline_service.gql(people.rep, COMPLETE, {"id": call["id"], "outcome": "Keen"})
+    await pipeline_service.data(people.rep, COMPLETE, {"id": call["id"], "outcome": "Keen"})
     assert (await move("Qualification", 1))["missing"] == ["NEXT_CONTACT_SCHEDULED"]
     await _schedule(pipeline_service, people.rep, opp_id, kind="MEETING")
     moved = await move("Qualification", 1)
@@ -220,10 +221,10 @@ async def test_gate_matrix(pipeline_service: Service, people: People) -> None:
     assert moved["opportunity"]["version"] == 2 and moved["opportunity"]["probability"] == 25
 
     assert (await move("Offer", 2))["missing"] == ["NEEDS", "BUDGET"]
-    await pipeline_service.gql(people.rep, UPDATE, {"id": opp_id, "v": 2,
+    await pipeline_service.data(people.rep, UPDATE, {"id": opp_id, "v": 2,
                                                     "patch": {"needs": "vans"}})
     assert (await move("Offer", 3))["missing"] == ["BUDGET"]
-    await pipeline_service.gql(people.rep, UPDATE, {"id": opp_id, "v": 3,
+    await pipeline_service.data(people.rep, UPDATE, {"id": opp_id, "v": 3,
                                                     "patch": {"budgetAmount": "9000"}})
     assert (await move("Offer", 4))["__typename"] == "OpportunityPayload"
     assert (await move("Negotiation", 5))["missing"] == ["OFFER_ISSUED"]
@@ -235,7 +236,7 @@ async def test_move_records_history_and_emits_stage_changed_once(
     pipeline_service: Service, people: People
 ) -> None:
     s = await stages(pipeline_service, people.admin)
-    admin_stage = await pipeline_service.gql(people.admin, """
+    admin_stage = await pipeline_service.data(people.admin, """
         mutation($id: ID!) { updateStage(stageId: $id, patch: {requirements: []}) {
           __typename } }""", {"id": s["Qualification"]})
     assert admin_stage["updateStage"]["__typename"] == "PipelinePayload"
@@ -243,10 +244,10 @@ async def test_move_records_history_and_emits_stage_changed_once(
     await pipeline_service.sql(
         "UPDATE opportunities SET stage_entered_at = now() - interval '2 hours' WHERE id = :id",
         id=uuid.UUID(opp["id"]))
-    data = await pipeline_service.gql(people.rep, MOVE, {
+    data = await pipeline_service.data(people.rep, MOVE, {
         "id": opp["id"], "stageId": s["Qualification"], "v": 1})
     assert data["moveOpportunity"]["opportunity"]["stage"]["name"] == "Qualification"
-    events = await pipeline_service.events(opp["id"])
+    events = await pipeline_service.events(aggregate_id=opp["id"])
     assert [e.type for e in events] == [OpportunityCreated.TYPE, OpportunityStageChanged.TYPE]
     change = events[1].parse(OpportunityStageChanged)
     assert (change.from_stage_id, change.to_stage_id) == (
@@ -254,7 +255,7 @@ async def test_move_records_history_and_emits_stage_changed_once(
     assert change.from_stage_name == "Identification" and change.to_stage_name == "Qualification"
     assert 7190 <= change.seconds_in_previous_stage <= 7300
     assert events[1].aggregate_version == 2 and change.probability == 25
-    history = await pipeline_service.gql(people.rep, """
+    history = await pipeline_service.data(people.rep, """
         query($id: ID!) { opportunity(id: $id) { history {
           fromStageId toStageId secondsInPreviousStage changedBy { id } } } }""",
         {"id": opp["id"]})
@@ -269,12 +270,12 @@ async def test_move_validation(pipeline_service: Service, people: People) -> Non
     opp = await create_opportunity(pipeline_service, people.rep)
     for stage_id, path in [(str(uuid.uuid4()), "stageId"), ("junk", "stageId"),
                            (s["Won"], "stageId"), (s["Identification"], "stageId")]:
-        data = await pipeline_service.gql(people.rep, MOVE, {
+        data = await pipeline_service.data(people.rep, MOVE, {
             "id": opp["id"], "stageId": stage_id, "v": 1})
         result = data["moveOpportunity"]
         assert result["__typename"] == "ValidationError", result
         assert result["fields"][0]["path"] == [path]
-    missing = await pipeline_service.gql(people.rep, MOVE, {
+    missing = await pipeline_service.data(people.rep, MOVE, {
         "id": str(uuid.uuid4()), "stageId": s["Offer"], "v": 1})
     assert missing["moveOpportunity"]["__typename"] == "NotFound"
 
@@ -290,7 +291,7 @@ async def test_two_concurrent_moves_with_the_same_version_exactly_one_wins(
             "UPDATE opportunities SET contact_made_at = now(), needs = 'x', budget_amount = 1 "
             "WHERE id = :id", id=uuid.UUID(opp["id"]))
         results = await asyncio.gather(*(
-            pipeline_service.gql(people.rep, MOVE, {"id": opp["id"], "stageId": s[name],
+            pipeline_service.data(people.rep, MOVE, {"id": opp["id"], "stageId": s[name],
                                                     "v": 1})
             for name in ("Qualification", "Offer")
         ))
@@ -299,7 +300,7 @@ async def test_two_concurrent_moves_with_the_same_version_exactly_one_wins(
         conflict = next(r["moveOpportunity"] for r in results
                         if r["moveOpportunity"]["__typename"] == "VersionConflict")
         assert conflict["currentVersion"] == 2
-        assert await pipeline_service.event_types(opp["id"]) == [
+        assert await event_types(pipeline_service, opp["id"]) == [
             "opportunity.created", "opportunity.stage_changed"]
         rows = await pipeline_service.sql(
             "SELECT count(*) FROM stage_history WHERE opportunity_id = :id",
@@ -310,49 +311,49 @@ async def test_two_concurrent_moves_with_the_same_version_exactly_one_wins(
 async def test_won_lost_reopen(pipeline_service: Service, people: People) -> None:
     s = await stages(pipeline_service, people.rep)
     opp = await create_opportunity(pipeline_service, people.rep)
-    refused = (await pipeline_service.gql(people.rep, WON, {"id": opp["id"]}))["markWon"]
+    refused = (await pipeline_service.data(people.rep, WON, {"id": opp["id"]}))["markWon"]
     assert refused["__typename"] == "GateNotSatisfied" and refused["missing"] == ["CLOSE_COMMENT"]
-    stale = (await pipeline_service.gql(people.rep, WON, {"id": opp["id"], "comment": "ok",
+    stale = (await pipeline_service.data(people.rep, WON, {"id": opp["id"], "comment": "ok",
                                                           "v": 7}))["markWon"]
     assert stale["__typename"] == "VersionConflict"
-    won = (await pipeline_service.gql(people.rep, WON, {
+    won = (await pipeline_service.data(people.rep, WON, {
         "id": opp["id"], "comment": "Signed 3 years"}))["markWon"]["opportunity"]
     assert (won["status"], won["stage"]["name"], won["probability"]) == ("WON", "Won", 100)
     assert won["closeComment"] == "Signed 3 years" and won["version"] == 2
-    events = await pipeline_service.events(opp["id"])
+    events = await pipeline_service.events(aggregate_id=opp["id"])
     assert [e.type for e in events] == [
         OpportunityCreated.TYPE, OpportunityStageChanged.TYPE, OpportunityWon.TYPE]
     assert events[2].parse(OpportunityWon).comment == "Signed 3 years"
     assert {e.aggregate_version for e in events[1:]} == {2}
 
     # A rep may not reopen; their manager may.
-    forbidden = (await pipeline_service.gql(people.rep, REOPEN, {"id": opp["id"]}))
+    forbidden = (await pipeline_service.data(people.rep, REOPEN, {"id": opp["id"]}))
     assert forbidden["reopenOpportunity"]["__typename"] == "Forbidden"
-    reopened = (await pipeline_service.gql(people.manager, REOPEN, {"id": opp["id"]}))
+    reopened = (await pipeline_service.data(people.manager, REOPEN, {"id": opp["id"]}))
     back = reopened["reopenOpportunity"]["opportunity"]
     assert (back["status"], back["stageId"], back["version"]) == ("OPEN", s["Identification"], 3)
     assert back["closeComment"] is None
-    assert (await pipeline_service.event_types(opp["id"]))[-2:] == [
+    assert (await event_types(pipeline_service, opp["id"]))[-2:] == [
         "opportunity.stage_changed", "opportunity.reopened"]
 
-    reasons = await pipeline_service.gql(people.rep, "{ lostReasons { id label code } }")
+    reasons = await pipeline_service.data(people.rep, "{ lostReasons { id label code } }")
     price = next(r for r in reasons["lostReasons"] if r["code"] == "price")
-    refused = (await pipeline_service.gql(people.rep, LOST, {"id": opp["id"]}))["markLost"]
+    refused = (await pipeline_service.data(people.rep, LOST, {"id": opp["id"]}))["markLost"]
     assert refused["__typename"] == "GateNotSatisfied" and refused["missing"] == ["CLOSE_REASON"]
-    unknown = (await pipeline_service.gql(people.rep, LOST, {
+    unknown = (await pipeline_service.data(people.rep, LOST, {
         "id": opp["id"], "reasonId": str(uuid.uuid4())}))["markLost"]
     assert unknown["__typename"] == "ValidationError"
-    lost = (await pipeline_service.gql(people.rep, LOST, {
+    lost = (await pipeline_service.data(people.rep, LOST, {
         "id": opp["id"], "reasonId": price["id"], "comment": "Too dear"}))["markLost"]
     assert lost["opportunity"]["status"] == "LOST" and lost["opportunity"]["probability"] == 0
-    event = (await pipeline_service.events(opp["id"]))[-1]
+    event = (await pipeline_service.events(aggregate_id=opp["id"]))[-1]
     payload = event.parse(OpportunityLost)
     assert (payload.close_reason_label, payload.comment) == ("Price", "Too dear")
     assert payload.close_reason_id == uuid.UUID(price["id"])
-    again = (await pipeline_service.gql(people.rep, WON, {"id": opp["id"], "comment": "x"}))
+    again = (await pipeline_service.data(people.rep, WON, {"id": opp["id"], "comment": "x"}))
     assert again["markWon"]["__typename"] == "ValidationError"
-    moved = await pipeline_service.gql(people.rep, MOVE, {
+    moved = await pipeline_service.data(people.rep, MOVE, {
         "id": opp["id"], "stageId": s["Identification"], "v": 4})
     assert moved["moveOpportunity"]["__typename"] == "ValidationError"
-    types = await pipeline_service.event_types(opp["id"])
+    types = await event_types(pipeline_service, opp["id"])
     assert types.count("opportunity.lost") == 1 and types.count("opportunity.won") == 1

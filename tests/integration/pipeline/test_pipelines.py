@@ -23,7 +23,7 @@ PIPELINE_RESULT = """
 
 
 async def configure(service: Service, token: str, call: str, **variables: Any) -> dict[str, Any]:
-    data = await service.gql(token, "mutation({}) {{ result: {} {{ {} }} }}".format(
+    data = await service.data(token, "mutation({}) {{ result: {} {{ {} }} }}".format(
         ", ".join(f"${k}: {v[0]}" for k, v in variables.items()), call, PIPELINE_RESULT),
         {k: v[1] for k, v in variables.items()})
     result: dict[str, Any] = data["result"]
@@ -33,13 +33,13 @@ async def configure(service: Service, token: str, call: str, **variables: Any) -
 async def test_polish_locale_names_the_default_stages_and_reasons(
     pipeline_service: Service, people: People
 ) -> None:
-    data = await pipeline_service.gql(people.admin, """
+    data = await pipeline_service.data(people.admin, """
         mutation { setOrganizationLocale(locale: PL) {
           __typename ... on OrganizationSettingsPayload { settings { locale } } } }""")
     assert data["setOrganizationLocale"]["settings"] == {"locale": "PL"}
     assert list(await stages(pipeline_service, people.rep)) == [
         "Identyfikacja", "Kwalifikacja", "Oferta", "Negocjacje", "Wygrana", "Przegrana"]
-    reasons = await pipeline_service.gql(people.rep, "{ lostReasons { label } }")
+    reasons = await pipeline_service.data(people.rep, "{ lostReasons { label } }")
     assert [r["label"] for r in reasons["lostReasons"]][:3] == ["Cena", "Konkurencja",
                                                                 "Brak budżetu"]
 
@@ -47,7 +47,7 @@ async def test_polish_locale_names_the_default_stages_and_reasons(
 async def test_default_pipeline_in_english_with_its_gates(
     pipeline_service: Service, people: People
 ) -> None:
-    data = await pipeline_service.gql(people.rep, PIPELINES)
+    data = await pipeline_service.data(people.rep, PIPELINES)
     (pipeline,) = data["pipelines"]
     assert pipeline["isDefault"] and pipeline["name"] == "Sales"
     assert [(s["name"], s["kind"], s["probability"], s["requirements"])
@@ -59,11 +59,11 @@ async def test_default_pipeline_in_english_with_its_gates(
         ("Won", "WON", 100, ["CLOSE_COMMENT"]),
         ("Lost", "LOST", 0, ["CLOSE_REASON"]),
     ]
-    (event,) = await pipeline_service.events(pipeline["id"])
+    (event,) = await pipeline_service.events(aggregate_id=pipeline["id"])
     configured = event.parse(PipelineConfigured)
     assert next(s.name for s in configured.stages) == "Identification"
     assert configured.stages[1].requirements == ["contact_made", "next_contact_scheduled"]
-    reasons = await pipeline_service.gql(people.rep, "{ lostReasons { code } }")
+    reasons = await pipeline_service.data(people.rep, "{ lostReasons { code } }")
     assert [r["code"] for r in reasons["lostReasons"]] == [
         "price", "competitor", "no_budget", "no_decision", "no_contact", "timing", "other"]
 
@@ -72,7 +72,7 @@ async def test_add_rename_reorder_and_remove_stages(
     pipeline_service: Service, people: People
 ) -> None:
     s = await stages(pipeline_service, people.admin)
-    pipeline_id = (await pipeline_service.gql(people.admin, PIPELINES))["pipelines"][0]["id"]
+    pipeline_id = (await pipeline_service.data(people.admin, PIPELINES))["pipelines"][0]["id"]
     added = await configure(
         pipeline_service, people.admin,
         "addStage(pipelineId: $p, input: $input, position: 2)",
@@ -110,13 +110,13 @@ async def test_add_rename_reorder_and_remove_stages(
     assert removed["__typename"] == "PipelinePayload"
     assert s["Identification"] not in [st["id"] for st in removed["pipeline"]["stages"]]
     assert [st["position"] for st in removed["pipeline"]["stages"]] == list(range(6))
-    got = await pipeline_service.gql(people.rep, """query($id: ID!) { opportunity(id: $id) {
+    got = await pipeline_service.data(people.rep, """query($id: ID!) { opportunity(id: $id) {
         stageId version history { fromStageId toStageId } } }""", {"id": opp["id"]})
     assert got["opportunity"]["stageId"] == demo["id"] and got["opportunity"]["version"] == 2
     assert got["opportunity"]["history"] == [
         {"fromStageId": s["Identification"], "toStageId": demo["id"]}]
 
-    events = await pipeline_service.events(pipeline_id)
+    events = await pipeline_service.events(aggregate_id=pipeline_id)
     assert len(events) == 5 and {e.type for e in events} == {PipelineConfigured.TYPE}
     last = events[-1].parse(PipelineConfigured)
     assert last.removed_stage_ids == [uuid.UUID(s["Identification"])]
@@ -152,7 +152,7 @@ async def test_stage_validation(
 async def test_second_pipeline_and_moves_stay_within_a_pipeline(
     pipeline_service: Service, people: People
 ) -> None:
-    created = await pipeline_service.gql(people.admin, """mutation { createPipeline(
+    created = await pipeline_service.data(people.admin, """mutation { createPipeline(
         name: "Renewals") { __typename ... on PipelinePayload { pipeline { id isDefault
         stages { id name } } } } }""")
     second = created["createPipeline"]["pipeline"]
@@ -160,28 +160,28 @@ async def test_second_pipeline_and_moves_stay_within_a_pipeline(
     opp = await create_opportunity(pipeline_service, people.rep, pipelineId=second["id"])
     assert opp["pipelineId"] == second["id"]
     default = await stages(pipeline_service, people.rep)
-    moved = await pipeline_service.gql(people.rep, MOVE, {
+    moved = await pipeline_service.data(people.rep, MOVE, {
         "id": opp["id"], "stageId": default["Qualification"], "v": 1})
     assert moved["moveOpportunity"]["__typename"] == "ValidationError"
 
 
 async def test_lost_reason_catalogue(pipeline_service: Service, people: People) -> None:
-    added = await pipeline_service.gql(people.admin, """mutation { addLostReason(
+    added = await pipeline_service.data(people.admin, """mutation { addLostReason(
         label: "Weather") { __typename ... on LostReasonPayload { lostReason { id label } } } }""")
     reason = added["addLostReason"]["lostReason"]
-    duplicate = await pipeline_service.gql(people.admin, """mutation { addLostReason(
+    duplicate = await pipeline_service.data(people.admin, """mutation { addLostReason(
         label: "weather") { __typename } }""")
     assert duplicate["addLostReason"]["__typename"] == "ValidationError"
-    retired = await pipeline_service.gql(people.admin, """mutation($id: ID!) {
+    retired = await pipeline_service.data(people.admin, """mutation($id: ID!) {
         updateLostReason(id: $id, active: false) { __typename } }""", {"id": reason["id"]})
     assert retired["updateLostReason"]["__typename"] == "LostReasonPayload"
-    active = await pipeline_service.gql(people.rep, "{ lostReasons { label } }")
+    active = await pipeline_service.data(people.rep, "{ lostReasons { label } }")
     assert "Weather" not in [r["label"] for r in active["lostReasons"]]
-    every = await pipeline_service.gql(people.admin, "{ lostReasons(includeInactive: true) "
+    every = await pipeline_service.data(people.admin, "{ lostReasons(includeInactive: true) "
                                        "{ label active } }")
     assert {"label": "Weather", "active": False} in every["lostReasons"]
     opp = await create_opportunity(pipeline_service, people.rep)
-    lost = await pipeline_service.gql(people.rep, """mutation($id: ID!, $r: ID!) {
+    lost = await pipeline_service.data(people.rep, """mutation($id: ID!, $r: ID!) {
         markLost(id: $id, reasonId: $r) { __typename } }""",
         {"id": opp["id"], "r": reason["id"]})
     assert lost["markLost"]["__typename"] == "ValidationError"

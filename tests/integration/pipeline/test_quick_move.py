@@ -20,6 +20,7 @@ from .conftest import (
     People,
     Service,
     create_opportunity,
+    event_types,
     eventually,
     stages,
 )
@@ -34,7 +35,7 @@ query { opportunities(first: 10) { edges { node { id stage { name } } } } }
 async def _ready_for_qualification(service: Service, token: str) -> str:
     opp = await create_opportunity(service, token)
     due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    data = await service.gql(token, SCHEDULE, {"input": {
+    data = await service.data(token, SCHEDULE, {"input": {
         "opportunityId": opp["id"], "kind": "CALL", "dueAt": due, "subject": "Call"}})
     assert data["scheduleActivity"]["__typename"] == "ActivityPayload"
     await service.sql("UPDATE opportunities SET contact_made_at = now() WHERE id = :id",
@@ -44,7 +45,7 @@ async def _ready_for_qualification(service: Service, token: str) -> str:
 
 
 async def _move(service: Service, token: str, opp_id: str, stage_id: str) -> dict[str, Any]:
-    data = await service.gql(token, MOVE, {"id": opp_id, "stageId": stage_id, "v": 1})
+    data = await service.data(token, MOVE, {"id": opp_id, "stageId": stage_id, "v": 1})
     result: dict[str, Any] = data["moveOpportunity"]
     return result
 
@@ -58,7 +59,7 @@ async def test_moves_and_reads_follow_a_stage_change(
     # The first move caches the pipeline in the service.
     assert (await _move(pipeline_service, people.rep, first, s["Qualification"]))[
         "__typename"] == "OpportunityPayload"
-    changed = await pipeline_service.gql(people.admin, """
+    changed = await pipeline_service.data(people.admin, """
         mutation($id: ID!) { updateStage(stageId: $id, patch: {
           name: "Qualified", requirements: [CONTACT_MADE, NEEDS] }) { __typename } }""",
         {"id": s["Qualification"]})
@@ -67,8 +68,8 @@ async def test_moves_and_reads_follow_a_stage_change(
     refused = await _move(pipeline_service, people.rep, second, s["Qualification"])
     assert refused["__typename"] == "GateNotSatisfied", refused
     assert refused["missing"] == ["NEEDS"] and refused["stageName"] == "Qualified"
-    assert await pipeline_service.event_types(second) == ["opportunity.created"]
-    listed = await pipeline_service.gql(people.rep, STAGE_NAMES)
+    assert await event_types(pipeline_service, second) == ["opportunity.created"]
+    listed = await pipeline_service.data(people.rep, STAGE_NAMES)
     names = {e["node"]["id"]: e["node"]["stage"]["name"]
              for e in listed["opportunities"]["edges"]}
     assert names[first] == "Qualified" and names[second] == "Identification"
@@ -102,7 +103,7 @@ async def test_a_move_decided_on_what_has_changed_since_writes_nothing(
         "SELECT stage_id, (SELECT count(*) FROM stage_history WHERE opportunity_id = :id) "
         "FROM opportunities WHERE id = :id", id=uuid.UUID(opp_id))
     assert (str(rows[0][0]), rows[0][1]) == (s["Identification"], 0)
-    assert await pipeline_service.event_types(opp_id) == ["opportunity.created"]
+    assert await event_types(pipeline_service, opp_id) == ["opportunity.created"]
 
 
 async def test_a_fast_move_reaches_jetstream_once(

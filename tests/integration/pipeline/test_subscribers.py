@@ -59,10 +59,10 @@ async def test_lead_converted_creates_the_opportunity_once(
           "stage { name } account { id } owner { id } } }"
 
     async def exists() -> bool:
-        return bool((await pipeline_service.gql(people.rep, get, {"id": opp_id}))["opportunity"])
+        return bool((await pipeline_service.data(people.rep, get, {"id": opp_id}))["opportunity"])
 
     await eventually(exists)
-    got = (await pipeline_service.gql(people.rep, get, {"id": opp_id}))["opportunity"]
+    got = (await pipeline_service.data(people.rep, get, {"id": opp_id}))["opportunity"]
     assert got["name"] == "ACME fleet" and got["amount"] == "25000.00"
     assert got["stage"] == {"name": "Identification"} and got["team"] == "alpha"
     assert got["account"] == {"id": str(event.account_id)}
@@ -73,7 +73,7 @@ async def test_lead_converted_creates_the_opportunity_once(
     again = wrap(event, people, event.lead_id)
     await publish(pipeline_service, again)
     consumer = next(c for c in pipeline_service.runtime.consumers
-                    if c.name == "pipeline-lead-converted")
+                    if c.name.startswith("pipeline-lead-converted"))
 
     async def handled_both() -> bool:
         rows = await pipeline_service.sql(
@@ -85,7 +85,7 @@ async def test_lead_converted_creates_the_opportunity_once(
     rows = await pipeline_service.sql(
         "SELECT count(*) FROM opportunities WHERE id = :id", id=event.opportunity_id)
     assert rows[0][0] == 1
-    events = await pipeline_service.events(opp_id)
+    events = await pipeline_service.events(aggregate_id=opp_id)
     assert [e.type for e in events] == [OpportunityCreated.TYPE]
     created = events[0].parse(OpportunityCreated)
     assert created.lead_id == event.lead_id and created.source == "lead_conversion"
@@ -98,13 +98,13 @@ async def test_offer_issued_meets_the_offer_gate(
     s = await stages(pipeline_service, people.admin)
     # Let the test reach Offer quickly: no requirements before Negotiation.
     for name in ("Qualification", "Offer"):
-        await pipeline_service.gql(people.admin, """mutation($id: ID!) { updateStage(
+        await pipeline_service.data(people.admin, """mutation($id: ID!) { updateStage(
             stageId: $id, patch: {requirements: []}) { __typename } }""", {"id": s[name]})
     opp = await create_opportunity(pipeline_service, people.rep)
-    moved = await pipeline_service.gql(people.rep, MOVE, {"id": opp["id"],
+    moved = await pipeline_service.data(people.rep, MOVE, {"id": opp["id"],
                                                           "stageId": s["Offer"], "v": 1})
     assert moved["moveOpportunity"]["__typename"] == "OpportunityPayload"
-    refused = await pipeline_service.gql(people.rep, MOVE, {"id": opp["id"],
+    refused = await pipeline_service.data(people.rep, MOVE, {"id": opp["id"],
                                                             "stageId": s["Negotiation"], "v": 2})
     assert refused["moveOpportunity"]["missing"] == ["OFFER_ISSUED"]
 
@@ -113,12 +113,12 @@ async def test_offer_issued_meets_the_offer_gate(
     await publish(pipeline_service, wrap(offer, people, offer.offer_id))
 
     async def issued() -> bool:
-        data = await pipeline_service.gql(people.rep, "query($id: ID!) { opportunity(id: $id) "
+        data = await pipeline_service.data(people.rep, "query($id: ID!) { opportunity(id: $id) "
                                           "{ offerIssued } }", {"id": opp["id"]})
         return bool(data["opportunity"]["offerIssued"])
 
     await eventually(issued)
-    moved = await pipeline_service.gql(people.rep, MOVE, {"id": opp["id"],
+    moved = await pipeline_service.data(people.rep, MOVE, {"id": opp["id"],
                                                           "stageId": s["Negotiation"], "v": 2})
     assert moved["moveOpportunity"]["__typename"] == "OpportunityPayload"
 
@@ -158,9 +158,9 @@ async def test_events_reach_jetstream_exactly_once_in_order(
     try:
         opp = await create_opportunity(pipeline_service, people.rep)
         for version in (1, 2, 3):
-            await pipeline_service.gql(people.rep, UPDATE, {
+            await pipeline_service.data(people.rep, UPDATE, {
                 "id": opp["id"], "v": version, "patch": {"name": f"Name {version}"}})
-        await pipeline_service.gql(people.rep, WON, {"id": opp["id"], "comment": "Signed"})
+        await pipeline_service.data(people.rep, WON, {"id": opp["id"], "comment": "Signed"})
 
         async def all_sent() -> bool:
             rows = await pipeline_service.sql(

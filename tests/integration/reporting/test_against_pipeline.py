@@ -14,17 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from crmkit.contracts import Envelope
-from crmkit.settings import DEV_JWT_SECRET
-from crmkit.testing.plugin import Org
+from crmkit.testing.client import ServiceClient, service_client, service_settings
+from crmkit.testing.plugin import Org, Servers
+from services.pipeline import app as pipeline_app
 from services.pipeline import tables as pt
-from services.pipeline.app import create_app as create_pipeline_app
-from services.pipeline.app import create_runtime as create_pipeline_runtime
-from services.pipeline.settings import PipelineSettings
 from services.reporting import tables as rt
 
 from .conftest import Reporting
@@ -35,40 +32,20 @@ pytestmark = pytest.mark.integration
 PIPELINE_MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "pipeline" / "migrations"
 
 
-class Pipeline:
-    def __init__(self, client: httpx.AsyncClient, runtime: Any) -> None:
-        self.client = client
-        self.runtime = runtime
-
-    async def call(self, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        body: dict[str, Any] = response.json()
-        assert response.status_code == 200 and "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
+Pipeline = ServiceClient[Any]
 
 
 @pytest.fixture
 async def pipeline(
-    migrated_database: Any, reporting: Reporting
+    migrated_database: Any, reporting: Reporting, crm_servers: Servers
 ) -> AsyncIterator[Pipeline]:
-    # A pipeline database of its own: the pipeline tests' session runtime relays the shared
-    # one's outbox to another NATS server.
+    # A pipeline database of its own, relaying to the reporting tests' NATS server (the
+    # pipeline tests' session runtime relays the shared one's outbox to another server).
     url = await migrated_database("pipeline", PIPELINE_MIGRATIONS, copy="reporting")
-    settings = PipelineSettings(
-        environment="test", database_url=reporting.settings.database_url,
-        nats_url=reporting.settings.nats_url, jwt_secret=DEV_JWT_SECRET,
-    )
-    runtime = create_pipeline_runtime(settings, database_url=url)
-    app = create_pipeline_app(runtime=runtime)
-    await runtime.start()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://pipeline") as client:
-        yield Pipeline(client, runtime)
-    await runtime.stop()
+    settings = service_settings(pipeline_app, crm_servers, url,
+                                nats_url=reporting.runtime.settings.nats_url)
+    async with service_client(pipeline_app, settings) as client:
+        yield client
 
 
 OPP = "... on OpportunityPayload { opportunity { id version status stageId } }"
@@ -79,11 +56,11 @@ async def test_funnel_equals_the_pipeline_database(
 ) -> None:
     admin = org.token("admin")
     owners = [uuid.uuid4() for _ in range(3)]
-    pipelines = await pipeline.call(
+    pipelines = await pipeline.data(
         admin, "{ pipelines { id stages { id kind position } } }", {}
     )
     if not pipelines["pipelines"]:
-        created = await pipeline.call(
+        created = await pipeline.data(
             admin, "mutation { createPipeline(name: \"Sales\") { "
                    "... on PipelinePayload { pipeline { id stages { id kind position } } } } }",
             {},
@@ -92,11 +69,11 @@ async def test_funnel_equals_the_pipeline_database(
     else:
         chosen = pipelines["pipelines"][0]
     for stage in chosen["stages"]:  # no gates: every random move is allowed
-        await pipeline.call(
+        await pipeline.data(
             admin, "mutation ($id: ID!) { updateStage(stageId: $id, patch: {requirements: []})"
                    " { __typename } }", {"id": stage["id"]},
         )
-    reasons = await pipeline.call(admin, "{ lostReasons { id } }", {})
+    reasons = await pipeline.data(admin, "{ lostReasons { id } }", {})
     reason_id = reasons["lostReasons"][0]["id"]
     open_stages = [s["id"] for s in chosen["stages"] if s["kind"].lower() == "open"]
 
@@ -114,7 +91,7 @@ async def test_funnel_equals_the_pipeline_database(
         result: dict[str, Any] | None = None
         if operation == "create" or not open_ones:
             owner = rng.choice(owners)
-            data = await pipeline.call(admin, f"mutation ($i: CreateOpportunityInput!) "
+            data = await pipeline.data(admin, f"mutation ($i: CreateOpportunityInput!) "
                                        f"{{ createOpportunity(input: $i) {{ {OPP} }} }}", {"i": {
                 "name": "Deal", "amount": str(Decimal(rng.randint(100, 50_000))),
                 "currency": rng.choice(["EUR", "USD"]), "ownerId": str(owner), "team": "alpha",
@@ -124,31 +101,31 @@ async def test_funnel_equals_the_pipeline_database(
         elif operation == "move":
             o = rng.choice(open_ones)
             target = rng.choice([s for s in open_stages if s != o["stageId"]])
-            data = await pipeline.call(admin, f"mutation ($id: ID!, $s: ID!, $v: Int!) "
+            data = await pipeline.data(admin, f"mutation ($id: ID!, $s: ID!, $v: Int!) "
                                        f"{{ moveOpportunity(id: $id, stageId: $s, "
                                        f"expectedVersion: $v) {{ {OPP} }} }}",
                                        {"id": o["id"], "s": target, "v": o["version"]})
             result = data["moveOpportunity"]
         elif operation == "win":
             o = rng.choice(open_ones)
-            data = await pipeline.call(admin, f"mutation ($id: ID!) {{ markWon(id: $id) "
+            data = await pipeline.data(admin, f"mutation ($id: ID!) {{ markWon(id: $id) "
                                        f"{{ {OPP} }} }}", {"id": o["id"]})
             result = data["markWon"]
         elif operation == "lose":
             o = rng.choice(open_ones)
-            data = await pipeline.call(admin, f"mutation ($id: ID!, $r: ID!) {{ markLost(id: $id,"
+            data = await pipeline.data(admin, f"mutation ($id: ID!, $r: ID!) {{ markLost(id: $id,"
                                        f" reasonId: $r, comment: \"too dear\") {{ {OPP} }} }}",
                                        {"id": o["id"], "r": reason_id})
             result = data["markLost"]
         elif operation == "reopen" and closed:
             o = rng.choice(closed)
-            data = await pipeline.call(admin, f"mutation ($id: ID!) {{ reopenOpportunity("
+            data = await pipeline.data(admin, f"mutation ($id: ID!) {{ reopenOpportunity("
                                        f"id: $id) {{ {OPP} }} }}", {"id": o["id"]})
             result = data["reopenOpportunity"]
         elif operation == "schedule":
             o = rng.choice(open_ones)
             due = datetime.now(UTC) + timedelta(days=rng.randint(-2, 9))
-            data = await pipeline.call(admin, "mutation ($i: ScheduleActivityInput!) { "
+            data = await pipeline.data(admin, "mutation ($i: ScheduleActivityInput!) { "
                                        "scheduleActivity(input: $i) { ... on ActivityPayload "
                                        "{ activity { id } } } }", {"i": {
                 "opportunityId": o["id"], "kind": rng.choice(["CALL", "MEETING", "TASK"]),
@@ -157,7 +134,7 @@ async def test_funnel_equals_the_pipeline_database(
                 activities.append(data["scheduleActivity"]["activity"]["id"])
         elif operation == "complete" and activities:
             activity = activities.pop(rng.randrange(len(activities)))
-            await pipeline.call(admin, "mutation ($id: ID!) { completeActivity(id: $id) "
+            await pipeline.data(admin, "mutation ($id: ID!) { completeActivity(id: $id) "
                                 "{ __typename } }", {"id": activity})
         if result is not None and "opportunity" in result:
             opportunities[result["opportunity"]["id"]] = result["opportunity"]

@@ -14,7 +14,7 @@ from crmkit.contracts import leads as lead_events
 from crmkit.contracts import pipeline as ev
 from crmkit.testing.plugin import Org
 
-from .conftest import Reporting
+from .conftest import Reporting, publish, wait_applied
 from .simulator import PipelineSimulator
 from .test_funnel import funnel
 
@@ -158,15 +158,15 @@ async def history(reporting: Reporting, org: Org) -> dict[str, Any]:
     h.lead(rep, "DISQUALIFIED")
     member = lead_events.MemberUpdated(member_id=rep, team="alpha", lead_cap=5, name="Ann")
     h.wrap(member, rep, 1)
-    await reporting.publish(h.events)
-    await reporting.wait_applied(h.events)
+    await publish(reporting, h.events)
+    await wait_applied(reporting, h.events)
     return {"rep": rep, "other": other, "lonely": lonely, "pipeline": h.sim.pipeline_id}
 
 
 async def test_my_dashboard_shows_the_callers_day(
     reporting: Reporting, org: Org, history: dict[str, Any]
 ) -> None:
-    data = await reporting.graphql(org.token("rep", member_id=history["rep"]), DASHBOARD)
+    data = await reporting.data(org.token("rep", member_id=history["rep"]), DASHBOARD)
     d = data["myDashboard"]
     assert [m["kind"] for m in d["meetingsNext7Days"]] == ["meeting"]
     assert len(d["tasksDueToday"]) == 1 and len(d["tasksOverdue"]) == 1
@@ -183,7 +183,7 @@ async def test_analytics_for_the_period(
     reporting: Reporting, org: Org, history: dict[str, Any]
 ) -> None:
     rep = str(history["rep"])
-    data = await reporting.graphql(org.token("admin"), ANALYTICS,
+    data = await reporting.data(org.token("admin"), ANALYTICS,
                                    {"filter": {"from": "2026-03-01", "to": "2026-03-31"}})
     a = data["salesAnalytics"]
     assert a["winRate"]["wonCount"] == 1 and a["winRate"]["lostCount"] == 1
@@ -194,7 +194,7 @@ async def test_analytics_for_the_period(
     assert a["forecast"] == []  # no open opportunity closes in March
     assert a["leaderboard"] == [{"rank": 1, "memberId": rep, "wonCount": 1}]
 
-    everything = (await reporting.graphql(org.token("admin"), ANALYTICS))["salesAnalytics"]
+    everything = (await reporting.data(org.token("admin"), ANALYTICS))["salesAnalytics"]
     months = {f["month"]: f["count"] for f in everything["forecast"]}
     assert months == {"2026-05-01": 1, "2026-06-01": 1, None: 1}
     assert everything["activityCounts"] == [
@@ -204,9 +204,9 @@ async def test_analytics_for_the_period(
     assert stages["Identification"] == 5
 
     other_rep = org.token("rep", member_id=history["other"])
-    mine = (await reporting.graphql(other_rep, ANALYTICS))["salesAnalytics"]
+    mine = (await reporting.data(other_rep, ANALYTICS))["salesAnalytics"]
     assert mine["winRate"]["wonCount"] == 0 and mine["leaderboard"] == []
-    denied = await reporting.graphql(other_rep, ANALYTICS, {"filter": {"ownerId": rep}})
+    denied = await reporting.data(other_rep, ANALYTICS, {"filter": {"ownerId": rep}})
     assert denied["salesAnalytics"]["__typename"] == "Forbidden"
 
 
@@ -225,9 +225,9 @@ async def test_exchange_rates_add_a_converted_total_and_only_admins_set_them(
     reporting: Reporting, org: Org, history: dict[str, Any]
 ) -> None:
     variables = {"currency": "USD", "rate": "0.9"}
-    rep_try = await reporting.graphql(org.token("rep"), SET_RATE, variables)
+    rep_try = await reporting.data(org.token("rep"), SET_RATE, variables)
     assert rep_try["setExchangeRate"]["__typename"] == "Forbidden"
-    bad = await reporting.graphql(org.token("admin"), SET_RATE, {"currency": "usd", "rate": "-1"})
+    bad = await reporting.data(org.token("admin"), SET_RATE, {"currency": "usd", "rate": "-1"})
     assert {tuple(f["path"]) for f in bad["setExchangeRate"]["fields"]} == {
         ("currency",), ("rate",)
     }
@@ -235,7 +235,7 @@ async def test_exchange_rates_add_a_converted_total_and_only_admins_set_them(
     before = await funnel(reporting, org.token("admin"))
     offer = next(s for s in before["stages"] if s["name"] == "Offer")
     assert offer["amounts"]["converted"] is None  # USD and EUR, no rate yet
-    saved = await reporting.graphql(org.token("admin"), SET_RATE, variables)
+    saved = await reporting.data(org.token("admin"), SET_RATE, variables)
     assert saved["setExchangeRate"]["rates"] == [{"currency": "USD", "rate": "0.9000000000"}]
     after = await funnel(reporting, org.token("admin"))
     offer = next(s for s in after["stages"] if s["name"] == "Offer")

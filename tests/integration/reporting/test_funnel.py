@@ -20,7 +20,7 @@ from services.reporting.domain import RollupLevel
 from services.reporting.handlers import apply_event, project_batch
 from services.reporting.repository import compact
 
-from .conftest import Reporting
+from .conftest import Reporting, publish, wait_applied
 from .simulator import PipelineSimulator, Truth
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ def owners(count: int, team: str = "alpha") -> list[tuple[uuid.UUID, str]]:
 
 
 async def funnel(reporting: Reporting, token: str, **variables: Any) -> dict[str, Any]:
-    data = await reporting.graphql(token, FUNNEL, variables)
+    data = await reporting.data(token, FUNNEL, variables)
     result: dict[str, Any] = data["salesFunnel"]
     return result
 
@@ -84,8 +84,8 @@ async def test_funnel_equals_the_truth_after_random_operations(
     team = owners(3)
     sim = PipelineSimulator(org.id, seed=11 if duplicates else 5, owners=team)
     events = [sim.configure(), *sim.random_operations(400)]
-    await reporting.publish(events, duplicate=duplicates)
-    await reporting.wait_applied(events)
+    await publish(reporting, events, duplicate=duplicates)
+    await wait_applied(reporting, events)
 
     assert_matches(await funnel(reporting, org.token("admin")), sim.truth())
     rep_id = team[0][0]
@@ -151,8 +151,8 @@ async def test_asof_answers_the_funnel_as_it_stood(reporting: Reporting, org: Or
     then = first[-1].occurred_at
     truth_then = sim.truth()
     later = sim.random_operations(150)
-    await reporting.publish(first + later)
-    await reporting.wait_applied(first + later)
+    await publish(reporting, first + later)
+    await wait_applied(reporting, first + later)
 
     assert_matches(await funnel(reporting, org.token("admin"), asOf=then.isoformat()),
                    truth_then)
@@ -208,8 +208,8 @@ async def test_figures_never_cross_orgs_or_roles(
     team = owners(2)
     sim = PipelineSimulator(org.id, seed=8, owners=team)
     events = [sim.configure(), *sim.random_operations(60)]
-    await reporting.publish(events)
-    await reporting.wait_applied(events)
+    await publish(reporting, events)
+    await wait_applied(reporting, events)
 
     outsider = await funnel(reporting, other_org.token("admin"))
     assert outsider == {"__typename": "SalesFunnel", "pipelineId": None, "stages": []}

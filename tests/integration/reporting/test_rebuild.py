@@ -11,11 +11,19 @@ import pytest
 from sqlalchemy import text
 
 from crmkit.testing.plugin import Org
-from services.reporting.rebuild import rebuild
+from services.reporting.rebuild import RebuildReport, rebuild
+from services.reporting.settings import ReportingSettings
 
-from .conftest import Reporting
+from .conftest import Reporting, publish, wait_applied
 from .simulator import PipelineSimulator
 from .test_funnel import assert_matches, funnel
+
+
+async def rebuild_reporting(reporting: Reporting) -> RebuildReport:
+    settings = reporting.runtime.settings
+    assert isinstance(settings, ReportingSettings)
+    return await rebuild(settings, database_url=settings.reporting_database_url)
+
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +49,7 @@ async def figures(reporting: Reporting, org: Org, rep: uuid.UUID) -> list[dict[s
         await funnel(reporting, admin),
         await funnel(reporting, admin, closeFrom="2026-02-10", closeTo="2026-09-20"),
         await funnel(reporting, org.token("rep", member_id=rep)),
-        await reporting.graphql(admin, ANALYTICS),
+        await reporting.data(admin, ANALYTICS),
     ]
 
 
@@ -51,8 +59,8 @@ async def test_rebuilt_figures_equal_the_incremental_ones_and_queries_never_stop
     team = [(uuid.uuid4(), "alpha"), (uuid.uuid4(), "alpha"), (uuid.uuid4(), "beta")]
     sim = PipelineSimulator(org.id, seed=99, owners=team)
     events = [sim.configure(), *sim.random_operations(300)]
-    await reporting.publish(events)
-    await reporting.wait_applied(events)
+    await publish(reporting, events)
+    await wait_applied(reporting, events)
     before = await figures(reporting, org, team[0][0])
     assert before[0]["stages"][0]["reached"] > 0
 
@@ -71,10 +79,10 @@ async def test_rebuilt_figures_equal_the_incremental_ones_and_queries_never_stop
     try:
         # Events that arrive during the rebuild must reach the new tables too.
         late = sim.random_operations(40)
-        publishing = asyncio.create_task(reporting.publish(late))
-        report = await rebuild(reporting.settings, database_url=reporting.database_url)
+        publishing = asyncio.create_task(publish(reporting, late))
+        report = await rebuild_reporting(reporting)
         await publishing
-        await reporting.wait_applied(late)
+        await wait_applied(reporting, late)
     finally:
         stop.set()
         await asker
@@ -86,7 +94,7 @@ async def test_rebuilt_figures_equal_the_incremental_ones_and_queries_never_stop
     assert_matches(after[0], sim.truth())
     # Rebuild once more without traffic: identical to what the live consumers built.
     incremental = after
-    await rebuild(reporting.settings, database_url=reporting.database_url)
+    await rebuild_reporting(reporting)
     assert await figures(reporting, org, team[0][0]) == incremental
     async with reporting.runtime.engine.connect() as conn:
         leftovers = (await conn.execute(

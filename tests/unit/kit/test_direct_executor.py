@@ -4,6 +4,7 @@ leaves everything it does not handle (invalid documents, limits, GET, GraphiQL) 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -41,6 +43,10 @@ class Query:
     @strawberry.field
     def broken(self) -> int:
         raise RuntimeError("boom")
+
+    @strawberry.field
+    def refused(self) -> int:
+        raise GraphQLError("not for you", extensions={"code": "FORBIDDEN"})
 
 
 @strawberry.type
@@ -118,11 +124,31 @@ async def test_the_caller_reaches_resolvers() -> None:
     assert answer.json() == {"data": {"whoami": str(MEMBER)}}
 
 
-async def test_resolver_errors_are_reported_per_field() -> None:
-    answer = (await post({"query": "{ broken thing { size } }"})).json()
-    assert answer["data"] is None or answer["data"].get("broken") is None
-    assert answer["errors"][0]["message"] == "boom"
-    assert answer["errors"][0]["path"] == ["broken"]
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_an_unexpected_error_is_internal_with_its_traceback_in_the_log(
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """POST runs on the direct executor, GET on strawberry's view: the same policy."""
+    with caplog.at_level(logging.ERROR, logger="crm.graphql"):
+        response = await post({"query": "{ broken thing { size } }"}, method=method)
+    answer = response.json()
+    assert answer["data"] is None  # `broken: Int!` failed, so its parent (the root) is null
+    assert answer["errors"] == [{
+        "message": "internal error (request )",
+        "path": ["broken"],
+        "locations": [{"line": 1, "column": 3}],
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": ""},
+    }]
+    assert "boom" not in response.text
+    logged = [r for r in caplog.records if r.name == "crm.graphql"]
+    assert len(logged) == 1 and logged[0].exc_info is not None
+    assert "boom" in str(logged[0].exc_info[1])
+
+
+async def test_a_deliberate_graphql_error_keeps_its_message_and_code() -> None:
+    answer = (await post({"query": "{ refused }"})).json()
+    assert answer["errors"][0]["message"] == "not for you"
+    assert answer["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
 
 
 @pytest.mark.parametrize("body", [

@@ -7,12 +7,10 @@ from crmkit.graphql import (
     NotFound,
     ValidationError,
     VersionConflict,
-    decode_cursor,
-    encode_cursor,
     error_result,
-    page_size,
     parse_uuid,
 )
+from crmkit.paging import decode_cursor, encode_cursor, page_size
 
 
 def test_cursor_round_trip_and_tampering() -> None:

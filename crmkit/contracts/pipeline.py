@@ -176,4 +176,4 @@ class PipelineConfigured(Event):
     stages: list[StageDefinition]
     removed_stage_ids: list[uuid.UUID] = []
     # Opportunities moved off a removed stage: stage id -> stage id it moved to.
-    moved_opportunities_to: dict[str, uuid.UUID] = {}
+    moved_opportunities_to: dict[uuid.UUID, uuid.UUID] = {}

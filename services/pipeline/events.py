@@ -198,7 +198,7 @@ def pipeline_configured(
             for s in pipeline.ordered_stages()
         ],
         removed_stage_ids=removed or [],
-        moved_opportunities_to={str(k): v for k, v in (moved_to or {}).items()},
+        moved_opportunities_to=dict(moved_to or {}),
     )
     return Envelope.wrap(
         event, org_id=pipeline.org_id, aggregate_id=pipeline.id,

@@ -126,7 +126,7 @@ async def on_pipeline_configured(envelope: Envelope, session: AsyncSession) -> N
         version=envelope.aggregate_version, stages=stages,
         removed_stage_ids=event.removed_stage_ids,
     )
-    moves = {uuid.UUID(source): target for source, target in event.moved_opportunities_to.items()}
+    moves = dict(event.moved_opportunities_to)
     await repo.move_off_removed_stages(session, org, moves, stages)
     await repo.recompute_pipeline(session, org, event.pipeline_id)
 

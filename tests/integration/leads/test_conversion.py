@@ -5,7 +5,7 @@ import pytest
 
 from crmkit.contracts.leads import AccountCreated, LeadConverted
 
-from .queries import CLAIM, CONVERT, CREATE_LEAD
+from .queries import CLAIM, CONVERT, CREATE_LEAD, LEAD
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +69,13 @@ async def test_convert_creates_account_contact_and_announces_opportunity(leads_s
         ({**OPPORTUNITY, "currency": "zloty"}, None, ["opportunity", "currency"]),
         ({**OPPORTUNITY, "name": " "}, None, ["opportunity", "name"]),
         (OPPORTUNITY, {"nip": "1234563219"}, ["account", "nip"]),
+        # What the pipeline's lead.converted consumer refuses (the lost conversion):
+        ({**OPPORTUNITY, "amount": "10.005"}, None, ["opportunity", "amount"]),
+        ({**OPPORTUNITY, "amount": "10.5", "currency": "JPY"}, None, ["opportunity", "amount"]),
+        ({**OPPORTUNITY, "currency": "ABC"}, None, ["opportunity", "currency"]),
+        ({**OPPORTUNITY, "name": "Pilot\u0000deal"}, None, ["opportunity", "name"]),
+        ({**OPPORTUNITY, "name": "Pilot\u0007"}, None, ["opportunity", "name"]),
+        ({**OPPORTUNITY, "name": "P" * 201}, None, ["opportunity", "name"]),
     ],
 )
 async def test_bad_conversion_input_changes_nothing(leads_service, org, opportunity, account,
@@ -81,6 +88,8 @@ async def test_bad_conversion_input_changes_nothing(leads_service, org, opportun
     assert path in [f["path"] for f in result["fields"]]
     assert await leads_service.events(org_id=org.id, type=LeadConverted.TYPE) == []
     assert await leads_service.events(org_id=org.id, type=AccountCreated.TYPE) == []
+    lead = (await leads_service.data(token, LEAD, id=lead_id))["lead"]
+    assert (lead["status"], lead["opportunityId"], lead["accountId"]) == ("ASSIGNED", None, None)
 
 
 async def test_convert_to_a_given_account(leads_service, org):

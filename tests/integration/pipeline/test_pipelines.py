@@ -120,7 +120,8 @@ async def test_add_rename_reorder_and_remove_stages(
     assert len(events) == 5 and {e.type for e in events} == {PipelineConfigured.TYPE}
     last = events[-1].parse(PipelineConfigured)
     assert last.removed_stage_ids == [uuid.UUID(s["Identification"])]
-    assert last.moved_opportunities_to == {s["Identification"]: uuid.UUID(demo["id"])}
+    assert last.moved_opportunities_to == {
+        uuid.UUID(s["Identification"]): uuid.UUID(demo["id"])}
     assert [e.aggregate_version for e in events] == [1, 2, 3, 4, 5]
     # A new opportunity now starts in the new first open stage.
     newer = await create_opportunity(pipeline_service, people.rep)

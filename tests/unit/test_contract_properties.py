@@ -1,0 +1,178 @@
+"""What a producer may publish, its consumers accept (ADR 0008).
+
+Every consumed event type is drawn within its contract's rules (the rules producers build
+their events with) and applied through each IO-free consumer's own path; reporting's
+projections, which write SQL, get the same events in
+``tests/integration/reporting/test_contract_properties.py``. And the conversion lost between
+leads and pipeline cannot happen again: leads refuses exactly the deals the pipeline would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from crmkit.contracts import Envelope, Event
+from crmkit.contracts import pipeline as pipeline_contract
+from crmkit.contracts.documents import OfferIssued
+from crmkit.contracts.leads import LeadConverted
+from crmkit.errors import DomainError, ProblemCollector
+from crmkit.testing.fakes import FakeUnitOfWork
+from crmkit.testing.strategies import events
+from crmkit.values import CURRENCIES
+from services.documents import events as documents_events
+from services.documents.handlers import record_opportunity
+from services.leads import domain as leads_domain
+from services.pipeline import domain as d
+from services.pipeline import events as pipeline_events
+from services.pipeline import handlers as pipeline_handlers
+from services.reporting import events as reporting_events
+
+EXAMPLES = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass
+class PipelineRepo:
+    """The pipeline repository as far as its two subscribers use it."""
+
+    pipelines_by_org: dict[uuid.UUID, list[d.Pipeline]] = field(default_factory=dict)
+    opportunities: dict[uuid.UUID, d.Opportunity] = field(default_factory=dict)
+    offers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+    async def pipelines(self, org_id: uuid.UUID) -> list[d.Pipeline]:
+        return self.pipelines_by_org.get(org_id, [])
+
+    async def locale(self, org_id: uuid.UUID) -> d.Locale:
+        return d.Locale.PL
+
+    async def insert_default_pipeline(self, pipeline: d.Pipeline, now: datetime) -> bool:
+        self.pipelines_by_org.setdefault(pipeline.org_id, []).append(pipeline)
+        return True
+
+    async def save_lost_reasons(self, reasons: list[d.LostReason]) -> None:
+        return None
+
+    async def opportunity_exists(self, opportunity_id: uuid.UUID) -> bool:
+        return opportunity_id in self.opportunities
+
+    async def first_offer_issued_at(self, org_id: uuid.UUID, opp_id: uuid.UUID) -> None:
+        return None
+
+    async def add_opportunity(self, opp: d.Opportunity) -> None:
+        self.opportunities[opp.id] = opp
+
+    async def record_offer(self, org_id: uuid.UUID, offer_id: uuid.UUID,
+                           opportunity_id: uuid.UUID, issued_at: datetime) -> bool:
+        self.offers[offer_id] = opportunity_id
+        return True
+
+
+@dataclass
+class DocumentsRepo:
+    """The documents repository as far as its subscriber uses it."""
+
+    access: dict[uuid.UUID, object] = field(default_factory=dict)
+
+    async def record_opportunity(self, org_id: uuid.UUID, opportunity_id: uuid.UUID,
+                                 access: object, aggregate_version: int, now: datetime) -> None:
+        self.access[opportunity_id] = access
+
+
+OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES]
+
+
+def test_every_consumed_event_type_is_drawn_here_or_in_reporting_s_test() -> None:
+    consumed = {*pipeline_events.CONSUMES, *documents_events.CONSUMES}
+    assert consumed == {LeadConverted, OfferIssued, *OPPORTUNITY_EVENTS}
+    assert set(reporting_events.CONSUMED_TYPES) >= {e.TYPE for e in OPPORTUNITY_EVENTS}
+
+
+@EXAMPLES
+@given(events(LeadConverted))
+async def test_the_pipeline_creates_every_converted_deal(envelope: Envelope) -> None:
+    uow = FakeUnitOfWork(PipelineRepo())
+    opportunity = await pipeline_handlers.apply_lead_converted(envelope, uow)
+    event = envelope.parse(LeadConverted)
+    assert opportunity is not None
+    assert (opportunity.name, opportunity.amount, opportunity.currency) == (
+        event.name, event.amount, event.currency)
+    assert [e.type for e in uow.committed][-1] == pipeline_contract.OpportunityCreated.TYPE
+
+
+@EXAMPLES
+@given(events(OfferIssued))
+async def test_the_pipeline_records_every_issued_offer(envelope: Envelope) -> None:
+    uow = FakeUnitOfWork(PipelineRepo())
+    assert await pipeline_handlers.apply_offer_issued(envelope, uow)
+
+
+@pytest.mark.parametrize("event_type", OPPORTUNITY_EVENTS, ids=lambda e: e.TYPE)
+def test_documents_keeps_the_access_of_every_opportunity_event(
+    event_type: type[Event],
+) -> None:
+    @EXAMPLES
+    @given(events(event_type))
+    def check(envelope: Envelope) -> None:
+        repo = DocumentsRepo()
+        assert asyncio.run(record_opportunity(envelope, repo))  # type: ignore[arg-type]
+        assert list(repo.access) == [uuid.UUID(envelope.payload["opportunity_id"])]
+
+    check()
+
+
+# --- the lost conversion ----------------------------------------------------------------------
+
+raw_names = st.one_of(
+    st.text(max_size=230),
+    st.sampled_from(["Pilot", " Pilot ", "Pilot\x00deal", "Pilot\x07", "Pi\nlot", "P" * 200,
+                     "P" * 201, "Zażółć gęślą jaźń"]),
+)
+raw_amounts = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True, places=None),
+    st.decimals(min_value=0, max_value=10**6, places=3),
+    st.sampled_from(["10.005", "10.5", "10", "-1", "1e15", "999999999999999.99", "ten", ""]),
+)
+raw_currencies = st.one_of(
+    st.sampled_from(sorted(CURRENCIES)),
+    st.sampled_from(["pln", " eur ", "ABC", "QQQ", "XAU", "BGN", "", "PLNX"]),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw_names, raw_amounts, raw_currencies)
+async def test_leads_refuses_exactly_the_deals_the_pipeline_would_refuse(
+    name: str, amount: Decimal | str, currency: str
+) -> None:
+    """``convertLead`` checks its opportunity input with these two functions before it changes
+    anything; what they accept becomes the event (leads' own conveniences applied: inner
+    whitespace collapsed, the code upper-cased), which the pipeline must then create."""
+    problems = ProblemCollector()
+    deal_name = leads_domain.validate_deal_name(name, problems, "opportunity.name")
+    money = leads_domain.validate_money(amount, currency, problems, "opportunity.")
+    leads_accepts = not problems.problems
+    try:
+        event = LeadConverted(
+            lead_id=uuid.uuid4(), opportunity_id=uuid.uuid4(), account_id=uuid.uuid4(),
+            owner_id=uuid.uuid4(), name=" ".join(name.split()), amount=amount,
+            currency=currency.strip().upper(),
+        )
+        envelope = Envelope.wrap(event, org_id=uuid.uuid4(), aggregate_id=event.lead_id)
+        created = await pipeline_handlers.apply_lead_converted(
+            envelope, FakeUnitOfWork(PipelineRepo()))
+        pipeline_accepts = created is not None
+    except (ValidationError, DomainError):
+        pipeline_accepts = False
+    assert leads_accepts == pipeline_accepts, problems.problems
+    if leads_accepts:
+        assert deal_name == event.name and money is not None
+        assert (money.amount, money.currency.code) == (event.amount, event.currency)

@@ -28,6 +28,7 @@ from gateway.collect import FieldCollector
 from gateway.errors import PlanningError
 from gateway.executor import execute_plan
 from gateway.limits import Limits, check_document
+from gateway.override import OverrideLabels
 from gateway.plan import QueryPlan
 from gateway.planner import build_plan
 from gateway.shaping import Shaper, shape_with_introspection
@@ -78,8 +79,10 @@ class Gateway:
         limits: Limits | None = None,
         introspection: bool = True,
         cache_size: int = 1024,
+        override_labels: frozenset[str] = frozenset(),
     ) -> None:
         self.supergraph = supergraph
+        self._labels = OverrideLabels(supergraph.labels, override_labels)
         self.client = client
         self.limits = limits or Limits()
         self._rules = list(specified_rules)
@@ -120,15 +123,17 @@ class Gateway:
         if isinstance(values, list):
             return GatewayResponse({"errors": [dict(e.formatted) for e in values]}, 400)
         coerced = values.coerced
+        labels = self._labels.active()
         plan_key = (
             query,
             operation_name,
             tuple(coerced.get(v) for v in entry.condition_variables),
+            labels,
         )
         prepared = self.plans.get(plan_key)
         if prepared is None:
             try:
-                plan = build_plan(self.supergraph, operation, entry.fragments, coerced)
+                plan = build_plan(self.supergraph, operation, entry.fragments, coerced, labels)
             except PlanningError as error:
                 return _request_error(str(error), "QUERY_PLANNING_FAILED")
             shaper = None

@@ -9,7 +9,14 @@ from typing import Any
 
 import orjson
 
-from gateway.plan import REPRESENTATIONS_PREFIX, Fetch, QueryPlan, RepresentationField, Request
+from gateway.plan import (
+    CONFLICT_MARKER,
+    REPRESENTATIONS_PREFIX,
+    Fetch,
+    QueryPlan,
+    RepresentationField,
+    Request,
+)
 from gateway.transport import SubgraphClient, SubgraphFailure
 
 Path = tuple[str | int, ...]
@@ -94,11 +101,12 @@ async def _run_request(
         results = data.get(f"{REPRESENTATIONS_PREFIX}{index}")
         if not isinstance(results, list):
             continue
+        if fetch.renamed:
+            _rename(results, fetch.renamed)
         for result, objects in zip(results, target.objects, strict=False):
             if isinstance(result, dict):
                 for _, obj in objects:
                     _merge(obj, result)
-        del fetch
     for error in response.get("errors") or ():
         _place_entity_error(error, request, targets, state)
 
@@ -127,6 +135,8 @@ async def _run_root(
         return
     data = response.get("data")
     if isinstance(data, dict):
+        if fetch.renamed:
+            _rename(data, fetch.renamed)
         _merge(state.data, data)
     for error in response.get("errors") or ():
         path = error.get("path")
@@ -234,12 +244,13 @@ def _collect_targets(data: dict[str, Any], fetch: Fetch) -> _Targets:
     objects: list[list[tuple[Path, dict[str, Any]]]] = []
     seen: dict[bytes, int] = {}
     fields = tuple(fetch.representation.values())
+    matches = fetch.matches
     for path, obj in found:
-        if obj.get("__typename") != fetch.type_name:
+        if matches is not None and obj.get("__typename") not in matches:
             continue
         representation = _representation(obj, fields)
         if representation is None:
-            continue  # a key field is missing: its subgraph failed, an error says why
+            continue  # a key is null or missing: the object cannot be referenced (errors say why)
         representation["__typename"] = fetch.type_name
         identity = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
         index = seen.get(identity)
@@ -273,19 +284,55 @@ def _walk(
 def _representation(
     obj: dict[str, Any], fields: tuple[RepresentationField, ...]
 ) -> dict[str, Any] | None:
+    """The representation of one object, or None when a key field is null or missing."""
     representation: dict[str, Any] = {}
+    typename = obj.get("__typename")
     for rep_field in fields:
+        if rep_field.types is not None and typename not in rep_field.types:
+            continue
         value = obj.get(rep_field.data_key)
         if isinstance(value, FieldError):
             return None
-        if rep_field.children and isinstance(value, dict):
-            value = _representation(value, rep_field.children)
-            if value is None:
+        if value is None:
+            if rep_field.key:
                 return None
-        elif rep_field.children and isinstance(value, list):
-            items = [_representation(v, rep_field.children) for v in value if isinstance(v, dict)]
-            if any(i is None for i in items):
+            representation[rep_field.name] = None
+            continue
+        if rep_field.children:
+            value = _nested(value, rep_field)
+            if value is _MISSING:
                 return None
-            value = items
         representation[rep_field.name] = value
     return representation
+
+
+_MISSING: Any = object()
+
+
+def _nested(value: Any, rep_field: RepresentationField) -> Any:
+    if isinstance(value, list):
+        items = [_nested(v, rep_field) for v in value]
+        return _MISSING if any(i is _MISSING for i in items) else items
+    if not isinstance(value, dict):
+        return value
+    nested = _representation(value, rep_field.children)
+    if nested is None:
+        return _MISSING
+    if rep_field.typename and "__typename" in value:
+        nested["__typename"] = value["__typename"]
+    return nested
+
+
+def _rename(value: Any, renamed: frozenset[str]) -> None:
+    """Undo the type-specific aliases of fields whose types conflict between fragments."""
+    if isinstance(value, list):
+        for item in value:
+            _rename(item, renamed)
+    elif isinstance(value, dict):
+        for key in [k for k in value if CONFLICT_MARKER in k]:
+            base = key.split(CONFLICT_MARKER, 1)[0]
+            if base in renamed:
+                value[base] = value.pop(key)
+        for item in value.values():
+            if isinstance(item, (dict, list)):
+                _rename(item, renamed)

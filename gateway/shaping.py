@@ -19,7 +19,9 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -66,7 +68,9 @@ class _Selection:
         self.sets = sets
         self._by_type: dict[str, tuple[_Field, ...]] = {}
 
-    def fields_for(self, object_type: GraphQLObjectType) -> tuple[_Field, ...]:
+    def fields_for(
+        self, object_type: GraphQLObjectType | GraphQLInterfaceType
+    ) -> tuple[_Field, ...]:
         fields = self._by_type.get(object_type.name)
         if fields is None:
             fields = self._shaper.compile(object_type, self.sets)
@@ -91,7 +95,9 @@ class Shaper:
         self._root = _Selection(self, (operation.selection_set,))
 
     def compile(
-        self, object_type: GraphQLObjectType, sets: tuple[SelectionSetNode, ...]
+        self,
+        object_type: GraphQLObjectType | GraphQLInterfaceType,
+        sets: tuple[SelectionSetNode, ...],
     ) -> tuple[_Field, ...]:
         compiled = []
         for key, nodes in self._collector.collect(object_type.name, sets).items():
@@ -102,7 +108,9 @@ class Shaper:
             field_type = object_type.fields[name].type
             child_sets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
             child = _Selection(self, child_sets) if child_sets else None
-            leaf = is_leaf_type(get_nullable_type(field_type))
+            named = get_nullable_type(field_type)
+            # Enums are checked against the API schema's values, so they take the slow path.
+            leaf = is_leaf_type(named) and not isinstance(named, GraphQLEnumType)
             compiled.append(
                 _Field(key, name, object_type.name, field_type, tuple(nodes), child, leaf)
             )
@@ -118,7 +126,7 @@ class Shaper:
     def _object(
         self,
         value: dict[str, Any],
-        object_type: GraphQLObjectType,
+        object_type: GraphQLObjectType | GraphQLInterfaceType,
         selection: _Selection,
         path: list[str | int],
         errors: Errors,
@@ -176,6 +184,11 @@ class Shaper:
         errors: Errors,
     ) -> Any:
         if is_leaf_type(value_type):
+            if isinstance(value_type, GraphQLEnumType) and raw not in value_type.values:
+                # A value the API schema hides (@inaccessible) or never had: a field error.
+                message = f"Enum '{value_type.name}' cannot represent value: {raw!r}"
+                errors.append(_located(message, field, list(path), None))
+                raise _Null
             return raw
         if isinstance(value_type, GraphQLList):
             if not isinstance(raw, list):
@@ -191,7 +204,11 @@ class Shaper:
         if not isinstance(raw, dict) or field.child is None:
             return self._invalid(field, path, errors, "an object")
         if is_abstract_type(value_type):
-            runtime = self._schema.get_type(str(raw.get("__typename")))
+            typename = raw.get("__typename")
+            if typename is None and isinstance(value_type, GraphQLInterfaceType):
+                # From an @interfaceObject only, and nothing asked needed the concrete type.
+                return self._object(raw, value_type, field.child, path, errors)
+            runtime = self._schema.get_type(str(typename))
             if not isinstance(runtime, GraphQLObjectType) or not self._schema.is_sub_type(
                 value_type,
                 runtime,

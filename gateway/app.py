@@ -172,19 +172,20 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        # Ready means the supergraph is loaded and requests are served. A subgraph outage only
+        # fails the fields it owns (errors in the answer, `gateway_subgraph_up` on /metrics),
+        # so it must not take the whole gateway out of its Service.
         if "gateway" not in holder:
             return JSONResponse({"status": "starting"}, status_code=503)
-        client = current().client
-        names = list(client.urls)
-        reachable = await asyncio.gather(*(client.ping(n) for n in names))
-        subgraphs = dict(zip(names, reachable, strict=True))
-        ready = all(reachable)
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "subgraphs": subgraphs},
-            status_code=200 if ready else 503,
-        )
+        return JSONResponse({"status": "ready", "subgraphs": sorted(current().client.urls)})
 
     async def metrics_endpoint(request: Request) -> Response:
+        if "gateway" in holder:
+            client = current().client
+            names = list(client.urls)
+            reachable = await asyncio.gather(*(client.ping(n) for n in names))
+            for name, up in zip(names, reachable, strict=True):
+                metrics.subgraph_up.labels(name).set(1 if up else 0)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

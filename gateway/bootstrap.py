@@ -76,6 +76,7 @@ def build_app(settings: Settings, gateway_settings: GatewaySettings) -> Starlett
             limits=limits,
             introspection=introspection_enabled(gateway_settings, settings),
             cache_size=gateway_settings.plan_cache_size,
+            override_labels=gateway_settings.override_labels,
         )
 
     return create_app(

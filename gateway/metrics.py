@@ -1,8 +1,8 @@
-"""Prometheus metrics of the edge: requests by outcome, latency, subgraph failures."""
+"""Prometheus metrics of the edge: requests by outcome, latency, subgraph failures and health."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class GatewayMetrics:
@@ -25,6 +25,12 @@ class GatewayMetrics:
         self.subgraph_errors = Counter(
             "gateway_subgraph_errors",
             "Errors attributed to a subgraph in responses",
+            ["subgraph"],
+            registry=self.registry,
+        )
+        self.subgraph_up = Gauge(
+            "gateway_subgraph_up",
+            "1 when the subgraph's server answered the check made at this scrape, else 0",
             ["subgraph"],
             registry=self.registry,
         )

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 from graphql import (
     FieldNode,
-    InlineFragmentNode,
     SelectionSetNode,
     VariableNode,
     Visitor,
@@ -34,8 +33,8 @@ from gateway.plan import (
     Selection,
     internal_key,
     merge_representation,
-    representation_slot,
 )
+from gateway.representation import representation_of
 from gateway.supergraph import FieldInfo, Supergraph, TypeInfo, named_type
 
 Provided = tuple[SelectionSetNode, ...]
@@ -366,10 +365,12 @@ class PhasePlanner:
             raise PlanningError(f"subgraph {graph!r} has no resolvable @key for {type_name}")
         key = next((k for k in keys if self._key_fields_at_hand(location, k)), keys[0])
         used = self._ensure(location, key)
-        representation = self._representation(location.type_name, key, key=True)
+        representation = representation_of(self._supergraph, location.type_name, key, key=True)
         if requires:
             used |= self._ensure(location, requires)
-            representation.update(self._representation(location.type_name, requires, key=False))
+            representation.update(
+                representation_of(self._supergraph, location.type_name, requires, key=False)
+            )
         fetch = self._entity_fetch(graph, location.path, type_name, matches, representation, used)
         in_graph = self._types[type_name]
         top = Location(
@@ -441,64 +442,6 @@ class PhasePlanner:
             fields = self._collector.collect(location.type_name, [selection_set])
             return self._plan_fields(location, fields, internal=True)
         return self._plan_selection(location, [selection_set], internal=True)
-
-    def _representation(
-        self, type_name: str, fields: str, *, key: bool
-    ) -> dict[str, RepresentationField]:
-        found: dict[str, RepresentationField] = {}
-        for rep in self._representation_fields(type_name, parse_field_set(fields), None, key):
-            slot = representation_slot(rep)
-            found[slot] = merge_representation(found.get(slot), rep)
-        return found
-
-    def _representation_fields(
-        self,
-        type_name: str,
-        selection_set: SelectionSetNode,
-        types: frozenset[str] | None,
-        key: bool,
-    ) -> list[RepresentationField]:
-        found: list[RepresentationField] = []
-        type_info = self._types[type_name]
-        for selection in selection_set.selections:
-            if isinstance(selection, InlineFragmentNode):
-                condition = (
-                    selection.type_condition.name.value if selection.type_condition else type_name
-                )
-                possible = self._concrete(condition)
-                narrowed = possible if types is None else types & possible
-                found.extend(
-                    self._representation_fields(condition, selection.selection_set, narrowed, key)
-                )
-                continue
-            if not isinstance(selection, FieldNode) or selection.name.value == "__typename":
-                continue
-            info = _field(type_info, selection.name.value)
-            children: tuple[RepresentationField, ...] = ()
-            typename = False
-            if selection.selection_set is not None:
-                child_type = info.type_name
-                children = tuple(
-                    self._representation_fields(child_type, selection.selection_set, None, False)
-                )
-                typename = any(
-                    isinstance(s, InlineFragmentNode) for s in selection.selection_set.selections
-                )
-            found.append(
-                RepresentationField(
-                    internal_key(info.name, _arguments(selection)),
-                    info.name,
-                    children,
-                    types,
-                    key,
-                    typename,
-                )
-            )
-        return found
-
-    def _concrete(self, type_name: str) -> frozenset[str]:
-        info = self._types[type_name]
-        return frozenset((info.name,) if info.kind == "object" else info.possible_types)
 
     # ---------------------------------------------------------------------- @provides
     def _child_provided(self, location: Location, info: FieldInfo, graph: str) -> Provided:

@@ -32,6 +32,8 @@ class GatewaySettings(BaseSettings):
     # Identical query requests to a subgraph in flight at once (same body, same token) are
     # sent once and the answer shared, as Hive Gateway does by default.
     deduplicate_queries: bool = True
+    # Progressive @override labels turned on (a JSON list); `percent(N)` labels need none.
+    override_labels: frozenset[str] = frozenset()
 
 
 def subgraph_urls(settings: Settings) -> dict[str, str]:

@@ -47,8 +47,9 @@ async def test_app_starts_from_the_supergraph_file_and_checks_tokens(tmp_path: P
             "/graphql", json={"query": "{ ping }"}, headers={"authorization": f"Bearer {token}"}
         )
 
-    assert ready.status_code == 503
-    assert ready.json()["subgraphs"] == {"leads": False}
+    # Ready: the supergraph is loaded; the subgraph being down shows in the answer's errors.
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "subgraphs": ["leads"]}
     assert unauthenticated.status_code == 401
     assert down.status_code == 200
     body = down.json()
@@ -65,3 +66,9 @@ def test_settings_helpers() -> None:
     assert urls["leads"].endswith(f":{settings.leads_port}/graphql")
     assert introspection_enabled(GatewaySettings(), settings) is False
     assert introspection_enabled(GatewaySettings(introspection=True), settings) is True
+
+
+def test_override_labels_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_GATEWAY_OVERRIDE_LABELS", '["new-shipping"]')
+
+    assert GatewaySettings().override_labels == {"new-shipping"}

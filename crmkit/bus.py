@@ -16,6 +16,8 @@ DLQ_STREAM = "CRM_DLQ"
 DLQ_SUBJECTS = ("crm.dlq.>",)
 DUPLICATE_WINDOW_SECONDS = 120.0
 
+log = logging.getLogger("crm.bus")
+
 
 def dlq_subject(consumer: str) -> str:
     return f"crm.dlq.{consumer}"
@@ -34,10 +36,29 @@ def make_broker(url: str, **kwargs: object) -> NatsBroker:
     )
 
 
-async def ensure_stream(js: JetStreamContext, name: str, subjects: tuple[str, ...]) -> None:
+async def ensure_stream(
+    js: JetStreamContext, name: str, subjects: tuple[str, ...], *, replicas: int = 1
+) -> None:
     """Create or update a stream. Events are kept without an age limit: reporting rebuilds
-    its read models by replaying the stream from the beginning."""
-    config = StreamConfig(
+    its read models by replaying the stream from the beginning.
+
+    ``replicas`` is a floor, not a value to impose: a stream an operator scaled to more
+    copies keeps them (a start-up must never take an R3 stream back to R1), and a stream
+    with fewer is raised to it (JetStream moves a stream between 1 and 3 copies in place)."""
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(_stream_config(name, subjects, replicas))
+        return
+    current = (info.config.num_replicas if info.config else None) or 1
+    if current > replicas:
+        log.info("stream %s keeps its %d replicas (CRM_STREAM_REPLICAS=%d)",
+                 name, current, replicas)
+    await js.update_stream(_stream_config(name, subjects, max(current, replicas)))
+
+
+def _stream_config(name: str, subjects: tuple[str, ...], replicas: int) -> StreamConfig:
+    return StreamConfig(
         name=name,
         subjects=list(subjects),
         retention=RetentionPolicy.LIMITS,
@@ -45,17 +66,16 @@ async def ensure_stream(js: JetStreamContext, name: str, subjects: tuple[str, ..
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         max_age=0,
+        num_replicas=replicas,
     )
-    try:
-        await js.stream_info(name)
-    except NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
 
 
 async def ensure_streams(
-    js: JetStreamContext, name: str = "CRM", subjects: tuple[str, ...] = EVENT_SUBJECTS
+    js: JetStreamContext,
+    name: str = "CRM",
+    subjects: tuple[str, ...] = EVENT_SUBJECTS,
+    *,
+    replicas: int = 1,
 ) -> None:
-    await ensure_stream(js, name, subjects)
-    await ensure_stream(js, DLQ_STREAM, DLQ_SUBJECTS)
+    await ensure_stream(js, name, subjects, replicas=replicas)
+    await ensure_stream(js, DLQ_STREAM, DLQ_SUBJECTS, replicas=replicas)

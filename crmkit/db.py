@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -32,16 +32,24 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _connect_admin(server_url: str) -> asyncpg.Connection:
+    """A one-off connection to the server's ``postgres`` database; unnamed statements, so it
+    works through PgBouncer in transaction mode too."""
+    dsn = _asyncpg_dsn(with_database(server_url, "postgres"))
+    return await asyncpg.connect(dsn, statement_cache_size=0)
+
+
 async def ensure_database(server_url: str, database: str) -> bool:
-    """Create ``database`` on the server unless it exists; True when created."""
-    conn = await asyncpg.connect(_asyncpg_dsn(with_database(server_url, "postgres")))
+    """Create ``database`` on the server unless it exists; True when created. Several
+    processes may race to create it (each pod migrates its service at start-up)."""
+    conn = await _connect_admin(server_url)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if exists:
             return False
         try:
             await conn.execute(f'CREATE DATABASE "{database}"')
-        except asyncpg.DuplicateDatabaseError:
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
             return False
         return True
     finally:
@@ -49,14 +57,39 @@ async def ensure_database(server_url: str, database: str) -> bool:
 
 
 async def drop_database(server_url: str, database: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(with_database(server_url, "postgres")))
+    conn = await _connect_admin(server_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         await conn.close()
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def connect_args(*, prepared_statements: bool = True) -> dict[str, Any]:
+    """asyncpg's connection options for an engine.
+
+    ``prepared_statements=False`` is for PgBouncer in transaction mode, where consecutive
+    transactions of one client may run on different server connections: a named statement
+    prepared on one is unknown on the next (or, worse, already taken by another client's).
+    Both caches are then off (asyncpg's and SQLAlchemy's) and SQLAlchemy's statements are
+    unnamed; asyncpg sends an unnamed statement's Parse and its Bind without a Sync between
+    them, so both reach the same server connection."""
+    args: dict[str, Any] = {"server_settings": {"application_name": "crm"}}
+    if not prepared_statements:
+        args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=_unnamed,
+        )
+    return args
+
+
+def _unnamed() -> str:
+    return ""
+
+
+def create_engine(
+    url: str, *, pool_size: int = 20, prepared_statements: bool = True
+) -> AsyncEngine:
     """An engine holding at most ``pool_size`` connections, opened as needed and kept.
 
     No overflow: SQLAlchemy closes an overflow connection when it is returned to a full pool,
@@ -68,7 +101,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "crm"}},
+        connect_args=connect_args(prepared_statements=prepared_statements),
     )
 
 

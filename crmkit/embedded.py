@@ -214,3 +214,176 @@ class EmbeddedNats:
             self.process.kill()
             self.process.wait(5)
         self.process = None
+
+
+class EmbeddedNatsCluster:
+    """Three (or more) JetStream servers routed to each other on loopback, as production's
+    NATS cluster: a stream with 3 replicas survives one server's loss."""
+
+    def __init__(self, data_dir: Path, size: int = 3, name: str = "crm") -> None:
+        self.data_dir = data_dir.resolve()
+        self.name = name
+        self.client_ports = [free_port() for _ in range(size)]
+        self.route_ports = [free_port() for _ in range(size)]
+        self.monitor_ports = [free_port() for _ in range(size)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
+
+    @property
+    def url(self) -> str:
+        """Every server: the client fails over between them."""
+        return ",".join(f"nats://127.0.0.1:{port}" for port in self.client_ports)
+
+    def start(self, timeout: float = 60.0) -> None:
+        for node in range(len(self.client_ports)):
+            self.start_node(node, wait=False)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 60.0, nodes: list[int] | None = None) -> None:
+        """Until every (running) server's JetStream is current: a meta leader elected and
+        its streams caught up (the server's own /healthz)."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        for node in nodes if nodes is not None else range(len(self.client_ports)):
+            url = f"http://127.0.0.1:{self.monitor_ports[node]}/healthz"
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"NATS node {node} not healthy after {timeout}s")
+                time.sleep(0.2)
+
+    def start_node(self, node: int, *, wait: bool = True) -> None:
+        directory = self.data_dir / f"n{node}"
+        directory.mkdir(parents=True, exist_ok=True)
+        routes = ",".join(
+            f"nats://127.0.0.1:{port}" for i, port in enumerate(self.route_ports) if i != node
+        )
+        self.processes[node] = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            [
+                nats_server_binary(),
+                "-js",
+                "-a", "127.0.0.1",
+                "-p", str(self.client_ports[node]),
+                "-n", f"{self.name}-{node}",
+                "-m", str(self.monitor_ports[node]),
+                "--cluster_name", self.name,
+                "--cluster", f"nats://127.0.0.1:{self.route_ports[node]}",
+                "--routes", routes,
+                "-sd", str(directory / "jetstream"),
+                "-l", str(directory / "nats-server.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_healthy(60, nodes=[node])
+
+    def kill_node(self, node: int) -> None:
+        """SIGKILL one server, as a lost node."""
+        process = self.processes[node]
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(5)
+        self.processes[node] = None
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for node, process in enumerate(self.processes):
+            if process is None:
+                continue
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            self.processes[node] = None
+
+
+def pgbouncer_binary() -> str | None:
+    """Debian's ``pgbouncer`` (``apt-get install pgbouncer``), if installed."""
+    return shutil.which("pgbouncer") or next(
+        (str(p) for p in (Path("/usr/sbin/pgbouncer"),) if p.exists()), None
+    )
+
+
+class EmbeddedPgBouncer:
+    """PgBouncer in front of a PostgreSQL server, in transaction mode as production's Pooler:
+    ``pool_size`` server connections per database and user, whatever the clients hold."""
+
+    def __init__(
+        self, data_dir: Path, server_port: int, *, pool_size: int = 20, max_clients: int = 2000
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.server_port = server_port
+        self.port = free_port()
+        self.pool_size = pool_size
+        self.max_clients = max_clients
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, user: str = "postgres") -> str:
+        return f"postgresql+asyncpg://{user}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        binary = pgbouncer_binary()
+        if binary is None:
+            raise FileNotFoundError("pgbouncer not found (apt-get install pgbouncer)")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        users = self.data_dir / "userlist.txt"
+        users.write_text('"postgres" ""\n')
+        config = self.data_dir / "pgbouncer.ini"
+        config.write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.server_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"unix_socket_dir =\nauth_type = trust\nauth_file = {users}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {self.pool_size}\nmax_client_conn = {self.max_clients}\n"
+            # asyncpg and SQLAlchemy send these at connect; PgBouncer must not refuse them.
+            "ignore_startup_parameters = extra_float_digits\n"
+            f"logfile = {self.data_dir / 'pgbouncer.log'}\n"
+            "server_reset_query =\n"
+        )
+        command = [binary, str(config)]
+        if os.geteuid() == 0:
+            # PgBouncer will not run as root: it drops to the server's system user.
+            import pwd
+
+            try:
+                entry = pwd.getpwnam(EmbeddedPostgres.SYSTEM_USER)
+            except KeyError:
+                entry = pwd.getpwnam("nobody")
+            user = entry.pw_name
+            for path in (self.data_dir, users, config):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+            command[1:1] = ["-u", user]
+        self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_port(self.port, 30)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None

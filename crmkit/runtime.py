@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from faststream.nats import NatsBroker
+from prometheus_client import Gauge
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,6 +19,7 @@ from crmkit.bus import ensure_streams, make_broker
 from crmkit.contracts import Envelope
 from crmkit.db import create_engine, service_database_url, session_factory
 from crmkit.inbox import InboxConsumer
+from crmkit.migrations import SchemaCheck, service_migrations
 from crmkit.outbox import InboxUnitOfWork, SqlUnitOfWork
 from crmkit.relay import OutboxRelay
 from crmkit.settings import Settings
@@ -26,6 +28,11 @@ from crmkit.uow import UnitOfWork
 log = logging.getLogger("crm.runtime")
 
 R = TypeVar("R")
+
+# Connections of a process's outbox relay, on top of CRM_DB_POOL_SIZE (the connection budget
+# in docs/operations.md counts both).
+RELAY_POOL_SIZE = 2
+
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 Subscriber = Callable[[Envelope, UnitOfWork[R]], Awaitable[None]]
 """``async def on_x(envelope, uow)``: applies one event; opens and commits ``uow`` itself."""
@@ -58,6 +65,12 @@ async def run_periodically(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), pause)
 
+BUS_CONNECTED = Gauge(
+    "crm_bus_connected",
+    "1 while the service's NATS connection is up; events wait in the outbox while it is 0",
+    ["service"],
+)
+
 
 @dataclass
 class ServiceRuntime(Generic[R]):
@@ -80,6 +93,7 @@ class ServiceRuntime(Generic[R]):
     _workers: list[Worker] = field(default_factory=list)
     _started: bool = False
     _relay_engine: AsyncEngine | None = None
+    schema: SchemaCheck | None = None
 
     @classmethod
     def create(
@@ -100,8 +114,12 @@ class ServiceRuntime(Generic[R]):
         if settings.nats_url is None:
             raise SystemExit("invalid setting CRM_NATS_URL: required to run a service")
         url = database_url or service_database_url(str(settings.database_url), service)
-        engine = create_engine(url, pool_size=settings.db_pool_size)
-        return cls(
+        engine = create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            prepared_statements=settings.db_prepared_statements,
+        )
+        runtime = cls(
             service=service,
             settings=settings,
             metadata=metadata,
@@ -111,6 +129,10 @@ class ServiceRuntime(Generic[R]):
             repository=repository,
             run_relay=run_relay,
         )
+        with contextlib.suppress(LookupError):
+            runtime.schema = SchemaCheck.of(service_migrations(service))
+        BUS_CONNECTED.labels(service).set_function(lambda: float(runtime.bus_ready()))
+        return runtime
 
     @property
     def outbox(self) -> Table:
@@ -191,15 +213,22 @@ class ServiceRuntime(Generic[R]):
 
     async def start(self) -> None:
         await self.broker.connect()
-        await ensure_streams(self.broker.config.connection_state.stream, self.settings.stream_name)
+        await ensure_streams(
+            self.broker.config.connection_state.stream,
+            self.settings.stream_name,
+            replicas=self.settings.stream_replicas,
+        )
         await self.broker.start()
         for consumer in self.consumers:
             await consumer.start()
         if self.run_relay:
             # The relay gets connections of its own: a service busy with requests must not
             # starve the publishing of its events.
-            self._relay_engine = create_engine(str(self.engine.url.render_as_string(
-                hide_password=False)), pool_size=2)
+            self._relay_engine = create_engine(
+                self.engine.url.render_as_string(hide_password=False),
+                pool_size=RELAY_POOL_SIZE,
+                prepared_statements=self.settings.db_prepared_statements,
+            )
             self.relay = OutboxRelay(
                 self._relay_engine,
                 self.outbox,
@@ -236,12 +265,16 @@ class ServiceRuntime(Generic[R]):
         await self.engine.dispose()
 
     async def database_ready(self) -> bool:
+        """The database answers and its schema is not older than this code's (a pod of a new
+        release stays out of its Service until its migrations have run)."""
         try:
             async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                if self.schema is None:
+                    await conn.execute(text("SELECT 1"))
+                    return True
+                return await self.schema.current(conn)
         except Exception:
             return False
-        return True
 
     def bus_ready(self) -> bool:
         try:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Connections a service process holds at most (opened as needed, then kept).
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    # False behind PgBouncer in transaction mode: statements are then sent unnamed, so no
+    # statement prepared on one server connection is looked for on another (ADR 0009).
+    db_prepared_statements: bool = True
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Sent outbox rows are kept this long (to see what went out), then deleted.
     outbox_retention_hours: float = Field(default=24.0, ge=0, le=24 * 366)
@@ -61,6 +64,9 @@ class Settings(BaseSettings):
     # Appended to every durable consumer's name: a new name reads the stream from its start
     # (each test session and benchmark run gets consumers of its own on a shared NATS).
     consumer_suffix: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9_-]*$")
+    # Copies JetStream keeps of the event streams (3 on a 3-node cluster). Start-up raises a
+    # stream's replicas to this, never lowers them.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     default_lead_cap: int = Field(default=50, ge=0, le=100_000)
 
     # Every ``*database_url``: this one and the services' own (``CRM_PIPELINE_DATABASE_URL``...).

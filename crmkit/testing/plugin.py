@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from crmkit.auth import mint_dev_token
 from crmkit.db import drop_database, ensure_database, with_database
-from crmkit.embedded import EmbeddedNats, EmbeddedPostgres
+from crmkit.embedded import EmbeddedNats, EmbeddedPgBouncer, EmbeddedPostgres, pgbouncer_binary
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET, Settings
 
@@ -53,6 +55,36 @@ def crm_servers() -> Iterator[Servers]:
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def ensure_pgbouncer() -> None:
+    """Install Debian's ``pgbouncer`` when it is missing (as root; else skip the test)."""
+    if pgbouncer_binary() is not None:
+        return
+    if os.geteuid() != 0:
+        pytest.skip("pgbouncer is not installed and installing it needs root")
+    install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", "pgbouncer"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # The system's package manager with fixed arguments.
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:  # noqa: S603
+        # A fresh machine may not have read the package lists yet.
+        update = ["apt-get", "update", "-q"]
+        subprocess.run(update, env=env, capture_output=True, check=True)  # noqa: S603
+        subprocess.run(install, env=env, capture_output=True, check=True)  # noqa: S603
+
+
+@pytest.fixture(scope="session")
+def crm_pgbouncer(crm_servers: Servers) -> Iterator[EmbeddedPgBouncer]:
+    """PgBouncer in transaction mode in front of the session's PostgreSQL, with a small server
+    pool so that clients' transactions really move between server connections."""
+    ensure_pgbouncer()
+    port = make_url(crm_servers.database_url).port or 5432
+    bouncer = EmbeddedPgBouncer(crm_servers.work_dir / "pgbouncer", port, pool_size=4)
+    bouncer.start()
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,13 @@ async def import_text(
     progress: Progress | None = None,
     dry_run: bool = False,
 ) -> ImportReport:
-    engine = create_engine(database_url, pool_size=2)
+    settings = LeadsSettings()
+    engine = create_engine(
+        database_url, pool_size=2, prepared_statements=settings.db_prepared_statements
+    )
     try:
         uow = LeadsUnitOfWork(
-            session_factory(engine), outbox, default_lead_cap=LeadsSettings().default_lead_cap
+            session_factory(engine), outbox, default_lead_cap=settings.default_lead_cap
         )
         async with uow:
             return await import_leads(

@@ -72,7 +72,9 @@ async def rebuild(
             raise RebuildError("invalid setting CRM_DATABASE_URL: required to rebuild")
         database_url = service_database_url(str(settings.database_url), "reporting")
     started = time.perf_counter()
-    engine = create_engine(database_url, pool_size=4)
+    engine = create_engine(
+        database_url, pool_size=4, prepared_statements=settings.db_prepared_statements
+    )
     nc = await nats.connect(settings.nats_url)
     try:
         async with engine.connect() as guard:

@@ -1,13 +1,7 @@
-"""Alembic env of reporting: like the kit's ``run_env``, plus the ``reporting`` schema where
-the read tables live (``include_schemas`` so autogenerate sees them)."""
+"""Alembic env of reporting: the kit's ``run_env``, plus the ``reporting`` schema where the
+read tables live (``include_schemas`` so autogenerate sees them)."""
 
-import asyncio
-
-from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-
+from crmkit.migrations import run_env
 from services.reporting.tables import metadata
 
 
@@ -18,27 +12,4 @@ def _ours(name: str | None, type_: str, parent_names: object) -> bool:
     return True
 
 
-def migrate(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        compare_type=True,
-        compare_server_default=True,
-        include_schemas=True,
-        include_name=_ours,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def run() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    if url is None:
-        raise RuntimeError("sqlalchemy.url is not set for alembic")
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    async with engine.connect() as connection:
-        await connection.run_sync(migrate)
-    await engine.dispose()
-
-
-asyncio.run(run())
+run_env(metadata, include_schemas=True, include_name=_ours)

@@ -4,7 +4,7 @@
 migrations to its database (used by ``crm migrate``, ``crm dev`` and the test harness).
 
 Several processes may migrate one database at once (in Kubernetes every pod of a service
-runs ``crm migrate --service S`` before it starts, ADR 0008): the migration transaction
+runs ``crm migrate --service S`` before it starts, ADR 0011): the migration transaction
 first takes a transaction-level advisory lock, so they run one after another and the later
 ones find nothing left to do. A transaction-level lock (not a session one) holds through
 PgBouncer in transaction mode. ``SchemaCheck`` tells a service whether its database is at

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # Connections a service process holds at most (opened as needed, then kept).
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # False behind PgBouncer in transaction mode: statements are then sent unnamed, so no
-    # statement prepared on one server connection is looked for on another (ADR 0009).
+    # statement prepared on one server connection is looked for on another (ADR 0012).
     db_prepared_statements: bool = True
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Sent outbox rows are kept this long (to see what went out), then deleted.

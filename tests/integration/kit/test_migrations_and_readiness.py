@@ -71,7 +71,8 @@ async def test_a_service_is_not_ready_on_a_schema_older_than_its_code(
 ) -> None:
     url = await fresh_database(crm_servers)
     runtime = ServiceRuntime.create(
-        "documents", test_settings(), documents_metadata, database_url=url
+        "documents", test_settings(), documents_metadata, lambda session: session,
+        database_url=url,
     )
     try:
         assert not await runtime.database_ready()  # nothing migrated yet
@@ -99,6 +100,7 @@ async def test_with_nats_down_a_service_stays_ready_and_its_writes_wait_in_the_o
         "kitready",
         test_settings(nats_url=nats.url),
         metadata,
+        lambda session: session,
         database_url=clean_db.url,
         run_relay=False,
     )

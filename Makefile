@@ -37,9 +37,13 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
+# requirements.lock: everything (make install); requirements-runtime.lock: what the production
+# image installs, the same versions without the development and test tools.
 lock:
 	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock \
+		--python-version 3.11 --generate-hashes -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -251,9 +251,12 @@ class PhasePlanner:
             if interface is None or shared is None:
                 continue
             for owner in shared.owners_for(self._labels):
-                if owner in interface.keys and owner != graph:
+                if owner in interface.keys and (owner != graph or owner in shared.requires):
                     matches = frozenset({location.type_name})
-                    return self._entity_location(location, owner, interface.name, matches), shared
+                    target = self._entity_location(
+                        location, owner, interface.name, matches, shared.requires.get(owner)
+                    )
+                    return target, shared
         raise PlanningError(
             f"no subgraph can resolve {location.type_name}.{info.name} "
             f"for objects from subgraph {graph!r}"

@@ -20,6 +20,7 @@ from graphql import (
     EnumTypeDefinitionNode,
     EnumValueNode,
     FieldDefinitionNode,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
@@ -39,6 +40,7 @@ from graphql import (
 
 from gateway.api_schema import build_api_schema, is_inaccessible
 from gateway.errors import SupergraphError
+from gateway.field_set import parse_field_set
 from gateway.support import check_supported
 
 
@@ -74,6 +76,8 @@ class FieldInfo:
     type_text: str = ""
     external: frozenset[str] = frozenset()
     labelled: tuple[LabelledOwner, ...] = ()
+    # Owners come from @join__field directives (not from the type's subgraphs).
+    explicit: bool = False
 
     def owners_for(self, active_labels: frozenset[str]) -> tuple[str, ...]:
         if not self.labelled:
@@ -263,6 +267,7 @@ class _Reader:
                 members[info.name] = self._pairs(definition, "join__unionMember", "member")
                 types[info.name] = info
         for info in types.values():
+            _drop_required_owners(info)
             if info.kind == "interface":
                 info.possible_types = tuple(
                     t.name
@@ -371,7 +376,7 @@ class _Reader:
         overridden.discard(None)
         owners: list[str] = []
         labelled: list[LabelledOwner] = []
-        info = FieldInfo(node.name.value, type_name, (), type_text=type_text)
+        info = FieldInfo(node.name.value, type_name, (), type_text=type_text, explicit=True)
         external: set[str] = set()
         for directive in joins:
             graph = self._graph(directive, where)
@@ -401,6 +406,25 @@ class _Reader:
         info.labelled = tuple(labelled)
         info.external = frozenset(external)
         return info
+
+
+def _drop_required_owners(info: TypeInfo) -> None:
+    """A field a subgraph `@requires` is external there. A composer may print such a field
+    without any @join__field (meaning every subgraph of the type), so take the requiring
+    subgraph out of its owners, unless no other subgraph would resolve it (a requirement on
+    the subgraph's own field whose subfields live elsewhere)."""
+    for owner in info.fields.values():
+        for graph, required in owner.requires.items():
+            for selection in parse_field_set(required).selections:
+                if not isinstance(selection, FieldNode):
+                    continue
+                target = info.fields.get(selection.name.value)
+                if target is None or graph not in target.owners or target.explicit:
+                    continue
+                remaining = tuple(g for g in target.owners if g != graph)
+                if remaining:
+                    target.owners = remaining
+                    target.external = target.external | {graph}
 
 
 def _uses(document: DocumentNode, directive_name: str) -> bool:

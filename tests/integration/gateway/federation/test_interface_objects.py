@@ -84,7 +84,48 @@ c = SubgraphSpec(
     """,
     references={"Account": lambda k: {"isActive": k["id"] != "a3"}},
 )
-CASES = {"interface_objects": [a, b, c]}
+
+# An interface object's field that requires an interface field of the entity interface.
+with_requires_a = SubgraphSpec(
+    "ia",
+    _LINK.format('["@key"]')
+    + """
+    type Query { users: [NodeWithName!]! }
+    interface NodeWithName @key(fields: "id") { id: ID! name: String }
+    type User implements NodeWithName @key(fields: "id") { id: ID! name: String age: Int }
+    """,
+    resolvers={"Query": {"users": lambda *_: [_user(u) for u in USERS.values()]}},
+    references={"NodeWithName": _user, "User": _user},
+)
+
+
+def _username(node: dict[str, Any]) -> str:
+    if not node.get("name"):
+        raise ValueError("the required name was not provided")
+    return str(USERS[node["id"]]["username"])
+
+
+with_requires_b = SubgraphSpec(
+    "ib",
+    _LINK.format('["@key", "@interfaceObject", "@external", "@requires"]')
+    + """
+    type Query { anotherUsers: [NodeWithName] }
+    type NodeWithName @key(fields: "id") @interfaceObject {
+      id: ID!
+      name: String @external
+      username: String @requires(fields: "name")
+    }
+    """,
+    resolvers={
+        "Query": {"anotherUsers": lambda *_: [{"id": u} for u in USERS]},
+        "NodeWithName": {"username": lambda node, _: _username(node)},
+    },
+    references={"NodeWithName": lambda key: key},
+)
+CASES = {
+    "interface_objects": [a, b, c],
+    "interface_object_requires": [with_requires_a, with_requires_b],
+}
 
 
 def _fed(federation: FederationFactory) -> Any:
@@ -214,3 +255,45 @@ async def test_fields_of_two_interface_objects(federation: FederationFactory) ->
         }
     }
     assert fed.counts() == {"b": 1, "c": 1, "a": 1}
+
+
+async def test_interface_object_requires_from_its_own_root(federation: FederationFactory) -> None:
+    fed = federation("interface_object_requires", CASES["interface_object_requires"])
+
+    body = await fed.run("{ anotherUsers { id name username } }")
+
+    assert body == {
+        "data": {
+            "anotherUsers": [
+                {"id": "u1", "name": "u1-name", "username": "u1-username"},
+                {"id": "u2", "name": "u2-name", "username": "u2-username"},
+            ]
+        }
+    }
+    assert fed.counts() == {"ib": 2, "ia": 1}
+    (representations,) = fed.sent("ib")[1]["variables"].values()
+    assert representations[0] == {"id": "u1", "name": "u1-name", "__typename": "NodeWithName"}
+
+
+async def test_interface_object_requires_from_the_entity_interface(
+    federation: FederationFactory,
+) -> None:
+    fed = federation("interface_object_requires", CASES["interface_object_requires"])
+
+    body = await fed.run("{ users { id name username } }")
+
+    assert body["data"]["users"][1] == {"id": "u2", "name": "u2-name", "username": "u2-username"}
+    assert fed.counts() == {"ia": 1, "ib": 1}
+
+
+async def test_interface_object_requires_under_a_fragment(federation: FederationFactory) -> None:
+    fed = federation("interface_object_requires", CASES["interface_object_requires"])
+
+    body = await fed.run("{ anotherUsers { ... on User { age id name username } id name } }")
+
+    assert body["data"]["anotherUsers"] == [
+        {"age": 11, "id": "u1", "name": "u1-name", "username": "u1-username"},
+        {"age": 22, "id": "u2", "name": "u2-name", "username": "u2-username"},
+    ]
+    assert "errors" not in body
+    assert fed.counts() == {"ib": 2, "ia": 1}

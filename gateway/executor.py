@@ -219,19 +219,21 @@ def _place(
 def _merge(target: dict[str, Any], source: dict[str, Any]) -> None:
     for key, value in source.items():
         existing = target.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
+        if existing is None:
+            target[key] = value
+        elif type(existing) is dict and type(value) is dict:
             _merge(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+        elif type(existing) is list and type(value) is list and len(existing) == len(value):
             _merge_lists(existing, value)
-        elif key not in target or not isinstance(existing, FieldError):
+        elif type(existing) is not FieldError:
             target[key] = value
 
 
 def _merge_lists(target: list[Any], source: list[Any]) -> None:
     for index, (existing, value) in enumerate(zip(target, source, strict=True)):
-        if isinstance(existing, dict) and isinstance(value, dict):
+        if type(existing) is dict and type(value) is dict:
             _merge(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+        elif type(existing) is list and type(value) is list and len(existing) == len(value):
             _merge_lists(existing, value)
         else:
             target[index] = value
@@ -252,7 +254,8 @@ def _collect_targets(data: dict[str, Any], fetch: Fetch) -> _Targets:
         if representation is None:
             continue  # a key is null or missing: the object cannot be referenced (errors say why)
         representation["__typename"] = fetch.type_name
-        identity = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+        # Fields are copied in the fetch's order, so equal representations dump equally.
+        identity = orjson.dumps(representation)
         index = seen.get(identity)
         if index is None:
             seen[identity] = len(representations)

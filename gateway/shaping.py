@@ -31,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     get_nullable_type,
-    is_abstract_type,
     is_leaf_type,
 )
 from graphql.execution import execute_sync
@@ -61,20 +60,20 @@ class _Field:
 class _Selection:
     """The merged selection sets under one response key, compiled per runtime type on demand."""
 
-    __slots__ = ("_by_type", "_shaper", "sets")
+    __slots__ = ("_shaper", "by_type", "sets")
 
     def __init__(self, shaper: Shaper, sets: tuple[SelectionSetNode, ...]) -> None:
         self._shaper = shaper
         self.sets = sets
-        self._by_type: dict[str, tuple[_Field, ...]] = {}
+        self.by_type: dict[str, tuple[_Field, ...]] = {}
 
     def fields_for(
         self, object_type: GraphQLObjectType | GraphQLInterfaceType
     ) -> tuple[_Field, ...]:
-        fields = self._by_type.get(object_type.name)
+        fields = self.by_type.get(object_type.name)
         if fields is None:
             fields = self._shaper.compile(object_type, self.sets)
-            self._by_type[object_type.name] = fields
+            self.by_type[object_type.name] = fields
         return fields
 
 
@@ -132,7 +131,8 @@ class Shaper:
         errors: Errors,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for field in selection.fields_for(object_type):
+        fields = selection.by_type.get(object_type.name) or selection.fields_for(object_type)
+        for field in fields:
             raw = value.get(field.key)
             if field.leaf and raw is not None and type(raw) is not FieldError:
                 result[field.key] = raw
@@ -155,25 +155,22 @@ class Shaper:
         path: list[str | int],
         errors: Errors,
     ) -> Any:
-        non_null = isinstance(field_type, GraphQLNonNull)
-        if type(raw) is FieldError:
+        non_null = type(field_type) is GraphQLNonNull
+        if raw is not None and type(raw) is not FieldError:
+            if non_null:
+                return self._value(raw, field_type.of_type, field, path, errors)  # type: ignore[union-attr]
+            try:
+                return self._value(raw, field_type, field, path, errors)
+            except _Null:
+                return None
+        if raw is not None:  # a FieldError the executor left where a subgraph failed
             errors.append(_located(raw.message, field, raw.path or list(path), raw.extensions))
-            if non_null:
-                raise _Null
-            return None
-        if raw is None:
-            if non_null:
-                message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
-                errors.append(_located(message, field, list(path), None))
-                raise _Null
-            return None
+        elif non_null:
+            message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
+            errors.append(_located(message, field, list(path), None))
         if non_null:
-            assert isinstance(field_type, GraphQLNonNull)
-            return self._value(raw, field_type.of_type, field, path, errors)
-        try:
-            return self._value(raw, field_type, field, path, errors)
-        except _Null:
-            return None
+            raise _Null
+        return None
 
     def _value(
         self,
@@ -183,6 +180,23 @@ class Shaper:
         path: list[str | int],
         errors: Errors,
     ) -> Any:
+        kind = type(value_type)
+        if kind is GraphQLObjectType:
+            if type(raw) is not dict or field.child is None:
+                return self._invalid(field, path, errors, "an object")
+            return self._object(raw, value_type, field.child, path, errors)  # type: ignore[arg-type]
+        if kind is GraphQLList:
+            if type(raw) is not list:
+                return self._invalid(field, path, errors, "a list")
+            item_type = value_type.of_type  # type: ignore[union-attr]
+            items = []
+            for index, item in enumerate(raw):
+                path.append(index)
+                try:
+                    items.append(self._complete(item, item_type, field, path, errors))
+                finally:
+                    path.pop()
+            return items
         if is_leaf_type(value_type):
             if isinstance(value_type, GraphQLEnumType) and raw not in value_type.values:
                 # A value the API schema hides (@inaccessible) or never had: a field error.
@@ -190,33 +204,19 @@ class Shaper:
                 errors.append(_located(message, field, list(path), None))
                 raise _Null
             return raw
-        if isinstance(value_type, GraphQLList):
-            if not isinstance(raw, list):
-                return self._invalid(field, path, errors, "a list")
-            items = []
-            for index, item in enumerate(raw):
-                path.append(index)
-                try:
-                    items.append(self._complete(item, value_type.of_type, field, path, errors))
-                finally:
-                    path.pop()
-            return items
         if not isinstance(raw, dict) or field.child is None:
             return self._invalid(field, path, errors, "an object")
-        if is_abstract_type(value_type):
-            typename = raw.get("__typename")
-            if typename is None and isinstance(value_type, GraphQLInterfaceType):
-                # From an @interfaceObject only, and nothing asked needed the concrete type.
-                return self._object(raw, value_type, field.child, path, errors)
-            runtime = self._schema.get_type(str(typename))
-            if not isinstance(runtime, GraphQLObjectType) or not self._schema.is_sub_type(
-                value_type,
-                runtime,
-            ):
-                return self._invalid(field, path, errors, f"a member of {value_type}")
-            return self._object(raw, runtime, field.child, path, errors)
-        assert isinstance(value_type, GraphQLObjectType)
-        return self._object(raw, value_type, field.child, path, errors)
+        typename = raw.get("__typename")
+        if typename is None and isinstance(value_type, GraphQLInterfaceType):
+            # From an @interfaceObject only, and nothing asked needed the concrete type.
+            return self._object(raw, value_type, field.child, path, errors)
+        runtime = self._schema.get_type(str(typename))
+        if not isinstance(runtime, GraphQLObjectType) or not self._schema.is_sub_type(
+            value_type,  # type: ignore[arg-type]
+            runtime,
+        ):
+            return self._invalid(field, path, errors, f"a member of {value_type}")
+        return self._object(raw, runtime, field.child, path, errors)
 
     def _invalid(self, field: _Field, path: list[str | int], errors: Errors, expected: str) -> Any:
         message = f"Subgraph data for {field.parent}.{field.name} is not {expected}."

@@ -7,10 +7,13 @@ its own process), then measures:
    (target <= 2 ms), direct and via-gateway requests interleaved one by one;
 2. a cross-subgraph query over 50 entities: exactly one request per subgraph per plan step,
    and its latency;
-3. with `--hive`, throughput of our gateway and The Guild's Hive Gateway on the same
-   supergraph and subgraphs, driven by autocannon (both installed with npm under
-   bench/gateway/.node, which git ignores:
-   `cd bench/gateway/.node && npm install @graphql-hive/gateway autocannon`).
+3. with `--hive`, throughput of our gateway and The Guild's Hive Gateway, with its default
+   runtime and with its Rust query-planner runtime (`@graphql-hive/router-runtime`), on the
+   same supergraph and subgraphs, driven by autocannon. Hive Gateway needs Node 22.15 or
+   later, which npm's `node` package brings; all of it is installed under bench/gateway/.node,
+   which git ignores:
+   `cd bench/gateway/.node && npm install node@22 @graphql-hive/gateway
+   @graphql-hive/router-runtime autocannon`.
 
 Throughput conditions: both gateways run at once, each as ONE process (ours: one uvicorn
 worker; Hive: `--fork 1`, which serves from its main process without a cluster), so each
@@ -312,12 +315,12 @@ async def measure_throughput(
             }
             for name, results in by_gateway.items()
         }
-        if "ours" in by_gateway and "hive" in by_gateway:
+        for other in [n for n in by_gateway if n != "ours"]:
             ratios = [
                 o["requests_per_second"] / h["requests_per_second"]
-                for o, h in zip(by_gateway["ours"], by_gateway["hive"], strict=True)
+                for o, h in zip(by_gateway["ours"], by_gateway[other], strict=True)
             ]
-            medians["ratio_ours_over_hive"] = {
+            medians[f"ratio_ours_over_{other}"] = {
                 "per_round": [round(r, 2) for r in ratios],
                 "median": round(statistics.median(ratios), 2),
             }
@@ -414,7 +417,7 @@ async def run(requests: int, hive: bool, seconds: int, rounds: int, warmup: int)
                 }
             }
             for sharing in (True, False):
-                targets = await start_pair(stack, work, supergraph, gateway_env, sharing, auth)
+                targets = await start_gateways(stack, work, supergraph, gateway_env, sharing, auth)
                 mode = "in_flight_sharing_on" if sharing else "in_flight_sharing_off"
                 results["throughput"][mode] = {
                     "processes": {name: group_size(group) for name, (_, group) in targets.items()},
@@ -431,7 +434,7 @@ HIVE_UNSHARED_CONFIG = """export const gatewayConfig = {
 """
 
 
-async def start_pair(
+async def start_gateways(
     stack: contextlib.ExitStack,
     work: Path,
     supergraph: Path,
@@ -439,9 +442,10 @@ async def start_pair(
     sharing: bool,
     auth: dict[str, str],
 ) -> dict[str, tuple[str, int]]:
-    """Our gateway and Hive Gateway, both sharing identical in-flight subgraph requests (the
-    default of each) or neither; they answer the cross-subgraph query identically."""
-    ours_port, hive_port = free_port(), free_port()
+    """Our gateway and Hive Gateway with its default runtime and with its Rust query-planner
+    runtime (`HIVE_ROUTER_RUNTIME`), all sharing identical in-flight subgraph requests (the
+    default of each) or none; they answer the cross-subgraph query identically."""
+    ours_port = free_port()
     ours = stack.enter_context(
         process(
             [sys.executable, "-m", "gateway"],
@@ -452,33 +456,42 @@ async def start_pair(
             },
         )
     )
-    hive_dir = work / ("hive-sharing" if sharing else "hive-no-sharing")
-    hive_dir.mkdir()
-    if not sharing:
-        (hive_dir / "gateway.config.mjs").write_text(HIVE_UNSHARED_CONFIG)
-    hive_args = [
-        str(NODE_BIN / "hive-gateway"),
-        "supergraph",
-        str(supergraph),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(hive_port),
-        "--fork",
-        "1",
-    ]
-    hive = stack.enter_context(process(hive_args, {"NODE_ENV": "production"}, cwd=hive_dir))
-    ours_url = f"http://127.0.0.1:{ours_port}/graphql"
-    hive_url = f"http://127.0.0.1:{hive_port}/graphql"
+    targets = {"ours": (f"http://127.0.0.1:{ours_port}/graphql", ours.pid)}
     wait_until(f"http://127.0.0.1:{ours_port}/readyz")
-    wait_until(hive_url, method="POST", timeout=60)
+    for name, router_runtime in (("hive", False), ("hive_router", True)):
+        hive_dir = work / f"{name}-{'sharing' if sharing else 'no-sharing'}"
+        hive_dir.mkdir()
+        if not sharing:
+            (hive_dir / "gateway.config.mjs").write_text(HIVE_UNSHARED_CONFIG)
+        port = free_port()
+        hive_args = [
+            str(NODE_BIN / "hive-gateway"),
+            "supergraph",
+            str(supergraph),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--fork",
+            "1",
+        ]
+        env = {
+            "NODE_ENV": "production",
+            # Hive Gateway needs Node 22.15 or later: npm's `node` package under .node.
+            "PATH": f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HIVE_ROUTER_RUNTIME": "true" if router_runtime else "",
+        }
+        hive = stack.enter_context(process(hive_args, env, cwd=hive_dir))
+        url = f"http://127.0.0.1:{port}/graphql"
+        wait_until(url, method="POST", timeout=60)
+        targets[name] = (url, hive.pid)
     async with httpx.AsyncClient(timeout=10) as client:
         answers = [
-            (await client.post(u, json={"query": CROSS}, headers=auth)).json()
-            for u in (ours_url, hive_url)
+            (await client.post(url, json={"query": CROSS}, headers=auth)).json()
+            for url, _ in targets.values()
         ]
-    assert answers[0] == answers[1], "the gateways answer differently"
-    return {"ours": (ours_url, ours.pid), "hive": (hive_url, hive.pid)}
+    assert all(a == answers[0] for a in answers), "the gateways answer differently"
+    return targets
 
 
 def main() -> None:

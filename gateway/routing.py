@@ -64,6 +64,9 @@ class Location:
     parent: Location | None = None
     via: Via | None = None
     provided: Provided = ()
+    # Objects of several types may share this path (a fragment of an abstract type on the
+    # way here): `__typename` is asked for and fetches take only their type's objects.
+    mixed: bool = False
 
 
 class PhasePlanner:
@@ -149,6 +152,7 @@ class PhasePlanner:
             location,
             Via(key, info.name, arguments, info, variables),
             provided,
+            location.mixed,
         )
         if len(child.path) > _MAX_DEPTH:
             raise PlanningError("the operation is nested too deeply to plan")
@@ -159,7 +163,9 @@ class PhasePlanner:
     ) -> set[Fetch]:
         info = self._types[location.type_name]
         graph = location.fetch.graph
-        location.selection.typename = graph not in info.interface_objects
+        location.selection.typename = (
+            info.kind != "object" or location.mixed
+        ) and graph not in info.interface_objects
         if info.kind == "object":
             return self._plan_fields(location, self._collector.collect(info.name, sets), internal)
         if graph in info.interface_objects:
@@ -170,7 +176,10 @@ class PhasePlanner:
             if all(nodes[0].name.value == "__typename" for nodes in fields.values()):
                 continue
             nested = replace(
-                location, selection=location.selection.fragment(possible), type_name=possible
+                location,
+                selection=location.selection.fragment(possible),
+                type_name=possible,
+                mixed=True,
             )
             used |= self._plan_fields(nested, fields, internal)
         return used
@@ -220,7 +229,10 @@ class PhasePlanner:
             if possible not in interface.possible_in(graph):
                 continue
             nested = replace(
-                resolved, selection=resolved.selection.fragment(possible), type_name=possible
+                resolved,
+                selection=resolved.selection.fragment(possible),
+                type_name=possible,
+                mixed=True,
             )
             used |= self._plan_fields(nested, extra, internal)
         return used
@@ -252,7 +264,7 @@ class PhasePlanner:
                 continue
             for owner in shared.owners_for(self._labels):
                 if owner in interface.keys and (owner != graph or owner in shared.requires):
-                    matches = frozenset({location.type_name})
+                    matches = frozenset({location.type_name}) if location.mixed else None
                     target = self._entity_location(
                         location, owner, interface.name, matches, shared.requires.get(owner)
                     )
@@ -312,9 +324,9 @@ class PhasePlanner:
         """A location in a fetch of `graph` for the objects at `location`."""
         type_info = self._types[location.type_name]
         if type_info.keys.get(graph):
-            matches = None if type_info.kind != "object" else frozenset({type_info.name})
-            if location.fetch.graph in type_info.interface_objects:
-                matches = None
+            matches = None
+            if type_info.kind == "object" and location.mixed:
+                matches = frozenset({type_info.name})
             return self._entity_location(location, graph, type_info.name, matches, requires)
         if requires:
             return None
@@ -343,13 +355,21 @@ class PhasePlanner:
         selected = parent.selection.add(via.key, via.name, via.arguments, type_text, True)
         assert selected.selection is not None
         child_info = self._types[child_type]
-        selected.selection.typename = graph not in child_info.interface_objects
+        mixed = parent.mixed or child_info.kind != "object"
+        selected.selection.typename = mixed and graph not in child_info.interface_objects
         selection = selected.selection
         if child_type != type_name and child_info.kind != "object":
             selection = selection.fragment(type_name)
         provided = self._child_provided(parent, via.info, graph)
         return Location(
-            parent.fetch, selection, (*parent.path, via.key), type_name, parent, via, provided
+            parent.fetch,
+            selection,
+            (*parent.path, via.key),
+            type_name,
+            parent,
+            via,
+            provided,
+            mixed,
         )
 
     def _entity_location(
@@ -375,11 +395,17 @@ class PhasePlanner:
                 representation_of(self._supergraph, location.type_name, requires, key=False)
             )
         fetch = self._entity_fetch(graph, location.path, type_name, matches, representation, used)
-        in_graph = self._types[type_name]
         top = Location(
-            fetch, fetch.selection, location.path, type_name, location.parent, location.via
+            fetch,
+            fetch.selection,
+            location.path,
+            type_name,
+            location.parent,
+            location.via,
+            mixed=location.mixed,
         )
-        fetch.selection.typename = graph not in in_graph.interface_objects
+        if type_info.kind != "object" and graph not in type_info.interface_objects:
+            fetch.selection.typename = True  # the concrete type, from an entity interface
         return top
 
     def _key_fields_at_hand(self, location: Location, key: str) -> bool:

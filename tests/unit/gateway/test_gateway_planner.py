@@ -55,7 +55,7 @@ def test_single_subgraph_query_is_one_step_one_request() -> None:
 
     (phase,) = plan.phases
     assert [[r.graph for r in step] for step in phase.steps] == [["a"]]
-    assert phase.steps[0][0].operation == "query { items { __typename id weight } }"
+    assert phase.steps[0][0].operation == "query { items { id weight } }"
 
 
 def test_requires_and_nested_entities_make_ordered_steps() -> None:

@@ -28,7 +28,7 @@ def test_each_abstract_branch_carries_its_own_key() -> None:
     assert "... on Magazine { id _k_id: id }" in reviews
     (products,) = steps[2]
     assert products.startswith("products: ")
-    assert "... on Magazine { __typename sku }" in products
+    assert "... on Magazine { sku }" in products
 
 
 def test_interface_object_root_asks_no_typename() -> None:
@@ -70,8 +70,8 @@ def test_shared_root_without_keys_is_split_by_subgraph() -> None:
     steps = _requests("shared_root", "{ rows { name price } }")
 
     assert sorted(steps[0]) == [
-        "root_names: query { rows { __typename name } }",
-        "root_prices: query { rows { __typename price } }",
+        "root_names: query { rows { name } }",
+        "root_prices: query { rows { price } }",
     ]
 
 
@@ -79,14 +79,14 @@ def test_value_type_is_reached_through_its_parent() -> None:
     steps = _requests("parent_value_type", "{ shopItems { category { details } } }")
 
     (entity,) = steps[1]
-    assert "... on Item { __typename category { __typename details } }" in entity
+    assert "... on Item { category { details } }" in entity
 
 
 def test_progressive_label_changes_the_route() -> None:
     off = _requests("override", "{ order { shipping } }")
     on = _requests("override", "{ order { shipping } }", frozenset({"new-shipping"}))
 
-    assert off == [["old: query { order { __typename shipping } }"]]
+    assert off == [["old: query { order { shipping } }"]]
     assert [len(step) for step in on] == [1, 1]
     assert on[1][0].startswith("new: ")
 

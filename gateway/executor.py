@@ -284,6 +284,9 @@ def _walk(
             _walk(value.get(key), path, depth + 1, (*current, key), found)
 
 
+_MISSING: Any = object()
+
+
 def _representation(
     obj: dict[str, Any], fields: tuple[RepresentationField, ...]
 ) -> dict[str, Any] | None:
@@ -293,7 +296,10 @@ def _representation(
     for rep_field in fields:
         if rep_field.types is not None and typename not in rep_field.types:
             continue
-        value = obj.get(rep_field.data_key)
+        value = obj.get(rep_field.data_key, _MISSING)
+        if value is _MISSING:
+            # Planned without an internal alias: the client selected the field itself.
+            value = obj.get(rep_field.name)
         if isinstance(value, FieldError):
             return None
         if value is None:
@@ -307,9 +313,6 @@ def _representation(
                 return None
         representation[rep_field.name] = value
     return representation
-
-
-_MISSING: Any = object()
 
 
 def _nested(value: Any, rep_field: RepresentationField) -> Any:

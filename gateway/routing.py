@@ -193,6 +193,11 @@ class PhasePlanner:
                 continue
             info = _field(type_info, name)
             target, resolved = self._locate(location, info, nodes)
+            if internal and _already_selected(target.selection, name, nodes[0]):
+                # The client asks for this very field under its own name: representations
+                # read it from there (the executor falls back to the plain name).
+                used.add(target.fetch)
+                continue
             out_key = internal_key(name, _arguments(nodes[0])) if internal else key
             used |= self._add_field(target, out_key, nodes, resolved, internal)
         return used
@@ -532,6 +537,14 @@ def _field(type_info: TypeInfo, name: str) -> FieldInfo:
     if info is None:
         raise PlanningError(f"unknown field {type_info.name}.{name}")
     return info
+
+
+def _already_selected(selection: Selection, name: str, node: FieldNode) -> bool:
+    """A leaf field without arguments selected under its own name, unaliased."""
+    if node.arguments or node.selection_set is not None:
+        return False
+    selected = selection.fields.get(name)
+    return selected is not None and selected.name == name and not selected.arguments
 
 
 def _sets(nodes: list[FieldNode]) -> list[SelectionSetNode]:

@@ -112,3 +112,14 @@ def test_conflict_aliases_are_renamed_back() -> None:
             {"__typename": "Admin", "id": "a1", "x__t_other": 1},
         ]
     }
+
+
+def test_a_key_the_client_selected_is_read_under_its_own_name() -> None:
+    data = {"items": [{"__typename": "Book", "id": "b1"}, {"__typename": "Book", "_k_id": "b2"}]}
+
+    targets = _collect_targets(data, _fetch())
+
+    assert targets.representations == [
+        {"id": "b1", "__typename": "Book"},
+        {"id": "b2", "__typename": "Book"},
+    ]

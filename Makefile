@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy crmkit services gateway crm
+	$(BIN)/mypy crmkit services gateway crm web
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -25,6 +25,7 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from crmkit.auth import Caller, InvalidToken, TokenVerifier
+from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.graphql import DirectExecutor, GraphQLContext, public_errors
 from crmkit.logs import request_id_var
 from crmkit.runtime import ServiceRuntime
@@ -72,10 +73,17 @@ def _is_sdl_query(body: Any) -> bool:
 class SubgraphApp(GraphQL[GraphQLContext, None]):
     """strawberry's ASGI app with the caller verified before any resolver runs."""
 
-    def __init__(self, schema: Schema, verifier: TokenVerifier, state: Any, graphiql: bool):
+    def __init__(
+        self, schema: Schema, verifier: TokenVerifier, state: Any, graphiql: bool, title: str
+    ):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self._title = title
         self._verifier = verifier
         self._state = state
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Ours, with vendored scripts: strawberry's page loads them from a CDN.
+        return graphiql_page(self._title)
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:
         caller = request.scope.get("crm.caller")
@@ -121,9 +129,9 @@ _PLAIN_KEYS = {"query", "variables", "operationName"}
 
 
 def graphql_endpoint(
-    schema: Schema, verifier: TokenVerifier, state: Any, *, graphiql: bool
+    schema: Schema, verifier: TokenVerifier, state: Any, *, graphiql: bool, title: str = "CRM"
 ) -> Callable[[Request], Awaitable[Response]]:
-    app = SubgraphApp(schema, verifier, state, graphiql)
+    app = SubgraphApp(schema, verifier, state, graphiql, title)
     direct = DirectExecutor(schema)
 
     async def run(request: Request, caller: Caller) -> Response:
@@ -227,13 +235,15 @@ def create_service_app(
             if manage_runtime:
                 await runtime.stop()
 
-    endpoint = graphql_endpoint(schema, verifier, state, graphiql=settings.environment == "dev")
+    dev = settings.environment == "dev"
+    endpoint = graphql_endpoint(schema, verifier, state, graphiql=dev, title=f"CRM {service}")
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *([graphiql_assets()] if dev else []),
         ],
         lifespan=lifespan,
     )

@@ -13,11 +13,11 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
+from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.settings import MAX_BODY_BYTES
 from gateway.engine import Gateway
 from gateway.metrics import GatewayMetrics
@@ -108,9 +108,9 @@ def create_app(
     def current() -> Gateway:
         return holder["gateway"]
 
-    async def graphiql_page(request: Request) -> Response:
+    async def ide(request: Request) -> Response:
         if graphiql:
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+            return graphiql_page("CRM gateway")
         return _error("use POST for GraphQL requests", "METHOD_NOT_ALLOWED", 405)
 
     async def graphql_post(scope: Scope, receive: Receive, send: Send) -> None:
@@ -201,10 +201,11 @@ def create_app(
     return GatewayApp(
         graphql_post,
         routes=[
-            Route("/graphql", graphiql_page, methods=["GET"]),
+            Route("/graphql", ide, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            graphiql_assets(),
         ],
         lifespan=lifespan,
     )

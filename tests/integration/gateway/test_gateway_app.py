@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -175,6 +176,12 @@ async def test_graphiql_is_served_in_dev_only(edge: httpx.AsyncClient, shop_gate
     page = await edge.get("/graphql")
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+    # Every script and style comes from the gateway itself (works offline, no CDN).
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/graphiql-assets/") for s in sources)
+    for source in sources:
+        asset = await edge.get(source)
+        assert asset.status_code == 200 and len(asset.content) > 1000, source
 
     prod = create_app(_gateway(shop_gateway), verify=fake_verify, graphiql=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(prod), base_url="http://gw") as c:

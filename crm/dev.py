@@ -11,8 +11,16 @@ from types import FrameType
 from rich.console import Console
 
 from crm.demo import DEMO_MEMBERS, DEMO_ORG
-from crm.stack import Servers, Stack, available_services, default_ports, has_gateway, run_migrations
-from crmkit.settings import Settings
+from crm.stack import (
+    Servers,
+    Stack,
+    available_services,
+    default_ports,
+    has_gateway,
+    has_web,
+    run_migrations,
+)
+from crmkit.settings import Settings, load_settings
 
 
 def run_dev(settings: Settings, console: Console) -> int:
@@ -40,12 +48,12 @@ def run_dev(settings: Settings, console: Console) -> int:
             settings=settings,
             database_url=servers.database_url,
             nats_url=servers.nats_url,
-            ports=default_ports(settings),
+            ports=default_ports(settings, web_port()),
             log_dir=data_dir / "logs",
         )
         gateway = has_gateway()
         with console.status("starting services"):
-            stack.start_all(services, gateway=gateway, timeout=60)
+            stack.start_all(services, gateway=gateway, timeout=60, web=True)
         _seed_once(settings, stack, data_dir, console)
         _print_banner(console, settings, stack, services, gateway, time.monotonic() - started)
         while not stop.is_set():
@@ -67,6 +75,15 @@ def run_dev(settings: Settings, console: Console) -> int:
             stack.stop()
         servers.stop()
         console.print("stopped")
+
+
+def web_port() -> int | None:
+    """The web app's port (CRM_WEB_PORT), when this checkout has the web app."""
+    if not has_web():
+        return None
+    from web.settings import WebSettings
+
+    return load_settings(WebSettings).port
 
 
 def _seed_once(settings: Settings, stack: Stack, data_dir: Path, console: Console) -> None:
@@ -92,6 +109,8 @@ def _print_banner(
     seconds: float,
 ) -> None:
     console.print(f"[green]CRM is ready in {seconds:.1f}s[/green]")
+    if "web" in stack.ports and any(c.name == "web" for c in stack.children):
+        console.print(f"  [bold]web app    {stack.url('web')}/  (open this in a browser)[/bold]")
     if gateway:
         console.print(f"  gateway    {stack.url('gateway')}/graphql  (GraphiQL in a browser)")
     for service in services:

@@ -33,6 +33,10 @@ def has_gateway() -> bool:
     return importlib.util.find_spec("gateway.__main__") is not None
 
 
+def has_web() -> bool:
+    return importlib.util.find_spec("web.__main__") is not None
+
+
 def migrations_dir(service: str) -> Path:
     return ROOT / "services" / service / "migrations"
 
@@ -106,11 +110,11 @@ class Stack:
         return env
 
     def start(self, names: list[str]) -> None:
-        """Start these processes (services by name, or ``gateway``)."""
+        """Start these processes (services by name, ``gateway`` or ``web``)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self._env()
         for name in names:
-            module = "gateway" if name == "gateway" else f"services.{name}"
+            module = name if name in ("gateway", "web") else f"services.{name}"
             with (self.log_dir / f"{name}.log").open("ab") as log:
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                     [sys.executable, "-m", module],
@@ -123,14 +127,20 @@ class Stack:
                 )
             self.children.append(Child(name, self.ports[name], process))
 
-    def start_all(self, services: list[str], gateway: bool, timeout: float = 60.0) -> None:
-        """Services first; the gateway composes from the running subgraphs at start-up."""
+    def start_all(
+        self, services: list[str], gateway: bool, timeout: float = 60.0, web: bool = False
+    ) -> None:
+        """Services first; the gateway composes from the running subgraphs at start-up; the
+        web app, a client of the gateway, last."""
         deadline = time.monotonic() + timeout
         self.start(services)
         self.wait_ready(timeout, names=services)
         if gateway:
             self.start(["gateway"])
             self.wait_ready(max(5.0, deadline - time.monotonic()), names=["gateway"])
+        if gateway and web and "web" in self.ports:
+            self.start(["web"])
+            self.wait_ready(max(5.0, deadline - time.monotonic()), names=["web"])
 
     def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -172,11 +182,14 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}"
 
 
-def default_ports(settings: Settings) -> dict[str, int]:
-    return {
+def default_ports(settings: Settings, web_port: int | None = None) -> dict[str, int]:
+    ports = {
         "gateway": settings.gateway_port,
         **{s: settings.service_port(s) for s in SERVICES},
     }
+    if web_port is not None:
+        ports["web"] = web_port
+    return ports
 
 
 def run_migrations(database_url: str, services: list[str]) -> None:

@@ -130,5 +130,6 @@ def load_settings(cls: type[BaseSettings] = Settings) -> BaseSettings:
     try:
         return cls()
     except ValidationError as error:
-        print(describe_error(error), file=sys.stderr)
+        prefix = str(cls.model_config.get("env_prefix") or "CRM_")
+        print(describe_error(error, prefix), file=sys.stderr)
         raise SystemExit(2) from None

@@ -29,6 +29,10 @@ class RunningSystem:
     def gateway(self) -> str:
         return f"{self.stack.url('gateway')}/graphql"
 
+    @property
+    def web(self) -> str:
+        return self.stack.url("web")
+
     def service(self, name: str) -> str:
         return f"{self.stack.url(name)}/graphql"
 
@@ -40,12 +44,12 @@ def system() -> Iterator[RunningSystem]:
     servers.start()
     assert servers.database_url is not None and servers.nats_url is not None
     services = available_services()
-    ports = {name: free_port() for name in ("gateway", *SERVICES)}
+    ports = {name: free_port() for name in ("gateway", "web", *SERVICES)}
     settings = Settings(environment="test", jwt_secret=DEV_JWT_SECRET)
     stack = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs")
     try:
         run_migrations(servers.database_url, services)
-        stack.start_all(services, gateway=has_gateway(), timeout=90)
+        stack.start_all(services, gateway=has_gateway(), timeout=90, web=True)
         yield RunningSystem(stack, servers, services)
     finally:
         stack.stop()

@@ -93,7 +93,8 @@ def stop_with_ctrl_c(process: subprocess.Popen[str], pids: list[int]) -> None:
 def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="crm-dev-"))
     ports = {
-        name: free_port() for name in ("gateway", "leads", "pipeline", "documents", "reporting")
+        name: free_port()
+        for name in ("gateway", "leads", "pipeline", "documents", "reporting", "web")
     }
     first = start(data_dir, ports)
     try:
@@ -104,6 +105,11 @@ def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
         ready_seconds = float(text.split("CRM is ready in ")[1].split("s")[0])
         assert ready_seconds < 60
         assert opportunity_count(ports["gateway"]) == 10
+        # The web app's address comes first, and it answers.
+        after_ready = text.split("CRM is ready in ")[1].splitlines()[1]
+        assert f"http://127.0.0.1:{ports['web']}/" in after_ready
+        web = httpx.get(f"http://127.0.0.1:{ports['web']}/sign-in", timeout=10)
+        assert web.status_code == 200 and "Rita Rep" in web.text
         pids = everything_it_started(first, data_dir)
     except BaseException:
         first.kill()

@@ -1,0 +1,31 @@
+"""`python -m web`: serve the web app with uvicorn on CRM_WEB_PORT (default 4005)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from crmkit.logs import configure_logging
+from crmkit.settings import Settings, load_settings
+from web.app import create_app
+from web.settings import WebSettings
+
+
+def main() -> None:
+    settings = load_settings(Settings)
+    web_settings = load_settings(WebSettings)
+    configure_logging("web", settings.log_level)
+    uvicorn.run(
+        create_app(settings, web_settings),
+        host=settings.host,
+        port=web_settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

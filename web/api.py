@@ -1,0 +1,70 @@
+"""The gateway's public GraphQL API, as this app calls it: one POST per page region."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("crm.web.api")
+
+
+class SignedOut(Exception):
+    """The gateway refused the token (expired or revoked): the member signs in again."""
+
+
+class ApiUnavailable(Exception):
+    """The gateway could not be reached or answered with an error; the message is safe to show."""
+
+
+class Api:
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __call__(
+        self,
+        token: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The operation's ``data``. GraphQL errors (a bug of ours or a refused query) raise
+        ``ApiUnavailable``; typed errors come back as data, for the page to show."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if request_id:
+            headers["x-request-id"] = request_id
+        try:
+            response = await self._http.post(
+                self.url, json={"query": query, "variables": variables or {}}, headers=headers
+            )
+        except httpx.HTTPError as error:
+            log.warning("gateway unreachable: %s", error)
+            raise ApiUnavailable("the CRM service is not reachable") from None
+        if response.status_code == 401:
+            raise SignedOut
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or body.get("errors") or not isinstance(
+            body.get("data"), dict
+        ):
+            log.error(
+                "gateway answered %s: %s", response.status_code, str(body.get("errors"))[:2000]
+            )
+            raise ApiUnavailable("the CRM service could not answer this request")
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def ready(self) -> bool:
+        readyz = self.url.rsplit("/graphql", 1)[0] + "/readyz"
+        try:
+            return (await self._http.get(readyz)).status_code == 200
+        except httpx.HTTPError:
+            return False

@@ -1,0 +1,121 @@
+"""The web app: starlette routes rendering Jinja2 templates, with htmx for partial updates."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import zoneinfo
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from crmkit.settings import Settings
+from web import i18n
+from web.api import Api, ApiUnavailable, SignedOut
+from web.context import Web, is_htmx, redirect, render, session_of
+from web.errors import fix_label, requirement_label
+from web.middleware import WebMiddleware
+from web.routes import all_routes
+from web.settings import WebSettings
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("crm.web")
+
+
+def gateway_url(settings: Settings, web: WebSettings) -> str:
+    if web.gateway_url:
+        return web.gateway_url
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.gateway_port}/graphql"
+
+
+def make_templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        money=i18n.money,
+        number=i18n.number,
+        percent=i18n.percent,
+        date=i18n.date,
+        datetime=i18n.datetime,
+        time=i18n.time,
+        duration=i18n.duration,
+        local_input=i18n.local_input,
+    )
+    env.globals.update(
+        now=i18n.now,
+        language_name=i18n.language_name,
+        LOCALES=i18n.LOCALES,
+        requirement_label=requirement_label,
+        fix_label=fix_label,
+    )
+    return env
+
+
+def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
+    api = Api(gateway_url(settings, web_settings), web_settings.gateway_timeout)
+    web = Web(
+        settings=settings,
+        web=web_settings,
+        api=api,
+        templates=make_templates(),
+        zone=zoneinfo.ZoneInfo(web_settings.timezone),
+    )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": "web"})
+
+    async def readyz(request: Request) -> Response:
+        ready = await api.ready()
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "gateway": ready},
+            status_code=200 if ready else 503,
+        )
+
+    async def signed_out(request: Request, exc: Exception) -> Response:
+        session_of(request).sign_out()
+        return redirect(request, "/sign-in")
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        message = str(exc)
+        if is_htmx(request):
+            return render(request, "partials/flash.html", status=502, level="error",
+                          message=message, headers={"HX-Retarget": "#flash",
+                                                    "HX-Reswap": "innerHTML"})
+        return render(request, "error.html", status=502, message=message)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return render(request, "error.html", status=404, message=i18n.gettext("Page not found"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await api.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            *all_routes(),
+        ],
+        exception_handlers={SignedOut: signed_out, ApiUnavailable: unavailable, 404: not_found},
+        lifespan=lifespan,
+    )
+    app.state.web = web
+    app.add_middleware(WebMiddleware, web=web)
+    return app

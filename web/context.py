@@ -1,0 +1,98 @@
+"""What every route uses: the app's parts, the session, GraphQL calls, rendering, redirects."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from crmkit.settings import Settings
+from web import i18n
+from web.api import Api, SignedOut
+from web.session import Session
+from web.settings import WebSettings
+
+
+@dataclass
+class Web:
+    settings: Settings
+    web: WebSettings
+    api: Api
+    templates: jinja2.Environment
+    zone: zoneinfo.ZoneInfo
+
+    @property
+    def dev_sign_in(self) -> bool:
+        if self.web.dev_sign_in is not None:
+            return self.web.dev_sign_in
+        return self.settings.environment != "prod"
+
+
+def web_of(request: Request) -> Web:
+    web: Web = request.app.state.web
+    return web
+
+
+def session_of(request: Request) -> Session:
+    session: Session = request.scope["crm.session"]
+    return session
+
+
+async def query(request: Request, document: str, **variables: Any) -> dict[str, Any]:
+    """Run one GraphQL operation as the signed-in member."""
+    session = session_of(request)
+    if session.token is None or not session.signed_in:
+        raise SignedOut
+    return await web_of(request).api(
+        session.token, document, variables, request_id=request.headers.get("x-request-id")
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(
+    request: Request,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    session = session_of(request)
+    page = web_of(request).templates.get_template(template).render(
+        request=request,
+        session=session,
+        csrf=session.csrf,
+        locale=i18n.current_locale(),
+        htmx=is_htmx(request),
+        dev_sign_in=web_of(request).dev_sign_in,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def redirect(request: Request, url: str) -> Response:
+    """A full navigation, also from an htmx request (which would otherwise swap the page in)."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+async def form_of(request: Request) -> FormData:
+    """The submitted form (the CSRF check already read and verified it)."""
+    return await request.form(max_part_size=12 * 1024 * 1024)
+
+
+def text(form: FormData, name: str) -> str | None:
+    """A text field, stripped; None when empty or missing."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None

@@ -1,0 +1,74 @@
+"""The API's typed errors, as the pages show them: a message, field errors keyed by the form
+field they belong to, and the details some carry (a gate's missing items, what fits a cap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from web.i18n import gettext as _
+
+REQUIREMENT_LABELS = {
+    "CONTACT_MADE": "A contact made with the client",
+    "NEXT_CONTACT_SCHEDULED": "The next contact scheduled",
+    "NEEDS": "The client's needs",
+    "PAIN_POINTS": "The client's pain points",
+    "BUDGET": "The client's budget",
+    "DECISION_MAKER": "The decision makers",
+    "OFFER_ISSUED": "An offer issued",
+    "CLOSE_REASON": "The reason it was lost",
+    "CLOSE_COMMENT": "A closing comment",
+}
+
+
+def requirement_label(code: str) -> str:
+    return _(REQUIREMENT_LABELS.get(code, code))
+
+
+@dataclass
+class Problem:
+    kind: str
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None) -> Problem | None:
+    """None for a success payload; else the typed error, with ``ValidationError`` paths mapped to
+    form field names (``field_names``: last path element -> field; by default the same)."""
+    kind = result.get("__typename", "")
+    if kind.endswith("Payload") or kind in ("ImportReport", "ExchangeRates"):
+        return None
+    message = str(result.get("message") or _("The request was refused"))
+    if kind == "ValidationError":
+        fields: dict[str, str] = {}
+        for error in result.get("fields") or []:
+            path = [str(p) for p in error.get("path") or []]
+            key = path[-1] if path else ""
+            key = (field_names or {}).get(key, key)
+            fields.setdefault(key, str(error.get("message")))
+        return Problem(kind, message, fields)
+    if kind == "VersionConflict":
+        message = _("Someone else changed this in the meantime; here is the current version.")
+    if kind == "Forbidden":
+        message = _("You are not allowed to do this.") + " " + message
+    if kind == "NotFound":
+        message = _("It no longer exists or you cannot see it.")
+    details = {k: v for k, v in result.items() if k not in ("__typename", "message")}
+    return Problem(kind, message, {}, details)
+
+
+FIX_LABELS = {
+    "CONTACT_MADE": "log the contact",
+    "NEXT_CONTACT_SCHEDULED": "schedule it",
+    "NEEDS": "fill in",
+    "PAIN_POINTS": "fill in",
+    "BUDGET": "fill in",
+    "DECISION_MAKER": "fill in",
+    "OFFER_ISSUED": "issue an offer",
+}
+
+
+def fix_label(item: str) -> str:
+    """What the link beside a missing gate item does."""
+    return _(FIX_LABELS.get(item, "fix it"))

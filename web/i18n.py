@@ -1,0 +1,195 @@
+"""Polish and English: Babel catalogues for the text, Babel's CLDR data for dates, numbers and
+money. The language of the request being served is a context variable the template helpers
+read, so templates simply call ``_()`` and the format filters.
+
+The catalogues are the committed ``locale/*/LC_MESSAGES/messages.po`` files, compiled in
+memory when the process starts (no separate compile step, no binary files in the repository).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import io
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("pl", "en")
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_locale: contextvars.ContextVar[str] = contextvars.ContextVar("crm_web_locale", default="pl")
+_zone: contextvars.ContextVar[zoneinfo.ZoneInfo | None] = contextvars.ContextVar(
+    "crm_web_zone", default=None
+)
+DEFAULT_ZONE = zoneinfo.ZoneInfo("Europe/Warsaw")
+NONE = "\u2013"  # an en dash where there is no value
+
+
+def normalise(locale: str | None) -> str | None:
+    """``"PL"``, ``"pl-PL"``, ``"pl_PL"`` -> ``"pl"``; an unsupported language -> None."""
+    if not locale:
+        return None
+    language = locale.replace("-", "_").split("_")[0].lower()
+    return language if language in LOCALES else None
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():  # English is the source language: its messages are the ids
+        return NullTranslations()
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def activate(locale: str, zone: zoneinfo.ZoneInfo) -> None:
+    _locale.set(locale)
+    _zone.set(zone)
+
+
+def zone() -> zoneinfo.ZoneInfo:
+    return _zone.get() or DEFAULT_ZONE
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+def gettext(message: str) -> str:
+    return translations(_locale.get()).ugettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_locale.get()).ungettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def money(amount: object, currency: str | None) -> str:
+    number = _decimal(amount)
+    if number is None:
+        return ""
+    if not currency:
+        return format_decimal(number, format="#,##0.00", locale=_locale.get())
+    return format_currency(number, currency, locale=_locale.get())
+
+
+def number(value: object, digits: int = 0) -> str:
+    parsed = _decimal(value)
+    if parsed is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(parsed, format=pattern, locale=_locale.get())
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return NONE
+    return format_percent(value, format="#,##0%", locale=_locale.get())
+
+
+def _moment(value: object) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone())
+
+
+def _day(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        moment = _moment(value)
+        return moment.date() if moment else None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        if "T" in value:
+            moment = _moment(value)
+            return moment.date() if moment else None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def date(value: object, form: str = "medium") -> str:
+    day = _day(value)
+    return format_date(day, format=form, locale=_locale.get()) if day else ""
+
+
+def datetime(value: object, form: str = "medium") -> str:
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    if form == "medium":
+        return format_datetime(moment, "EEE d MMM y, HH:mm", locale=_locale.get())
+    return format_datetime(moment, format=form, locale=_locale.get())
+
+
+def time(value: object) -> str:
+    moment = _moment(value)
+    return format_time(moment, "HH:mm", locale=_locale.get()) if moment else ""
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NONE
+    return format_timedelta(
+        dt.timedelta(seconds=seconds), threshold=1.1, format="long", locale=_locale.get()
+    )
+
+
+def local_input(value: object) -> str:
+    """A ``datetime-local`` input's value for a moment (in the app's zone)."""
+    moment = _moment(value)
+    return moment.strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def parse_local(value: str) -> dt.datetime | None:
+    """A ``datetime-local`` input's value, read in the app's zone, as an aware moment."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone())
+    return moment
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(zone())
+
+
+def language_name(locale: str) -> str:
+    return Locale.parse(locale).get_display_name(locale) or locale

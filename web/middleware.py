@@ -1,0 +1,151 @@
+"""Per request: the session from its cookie (written back when it changed), the member's
+language and time zone, the sign-in guard, and CSRF protection of every unsafe request."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from urllib.parse import quote, urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web import i18n
+from web.context import Web
+from web.session import COOKIE, SessionCodec
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Reachable without signing in.
+PUBLIC_PREFIXES = ("/sign-in", "/static/", "/healthz", "/readyz", "/oidc/", "/favicon")
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+MAX_FORM_BYTES = 12 * 1024 * 1024
+
+
+class WebMiddleware:
+    def __init__(self, app: ASGIApp, web: Web) -> None:
+        self.app = app
+        self.web = web
+        self.codec = SessionCodec(web.web.session_secret, web.web.session_hours * 3600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request = Request(scope)
+        cookie = request.cookies.get(COOKIE)
+        session = self.codec.loads(cookie)
+        before = asdict(session) if cookie else None
+        scope["crm.session"] = session
+        locale = (
+            session.locale or session.org_locale or self.web.web.default_locale
+        )
+        i18n.activate(locale, self.web.zone)
+        secure = (
+            self.web.web.secure_cookies
+            if self.web.web.secure_cookies is not None
+            else scope.get("scheme") == "https"
+        )
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and asdict(session) != before:
+                value = self.codec.dumps(session)
+                attributes = f"Path=/; HttpOnly; SameSite=Lax; Max-Age={self.codec.max_age}"
+                if secure:
+                    attributes += "; Secure"
+                cookie_header = f"{COOKIE}={value}; {attributes}"
+                MutableHeaders(scope=message).append("set-cookie", cookie_header)
+            await send(message)
+
+        path: str = scope["path"]
+        public = path.startswith(PUBLIC_PREFIXES)
+        method: str = scope["method"]
+        if method not in SAFE_METHODS:
+            refusal, receive = await self._check_csrf(scope, receive, headers, session.csrf)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_cookie)
+                return
+        if not public and not session.signed_in:
+            if session.token is not None:
+                session.sign_out()
+            target = "/sign-in"
+            if method == "GET" and path != "/":
+                target += "?next=" + quote(path + ("?" + scope["query_string"].decode()
+                                                   if scope["query_string"] else ""))
+            response: Response
+            if headers.get("hx-request") == "true":
+                response = Response(status_code=204, headers={"HX-Redirect": target})
+            else:
+                response = RedirectResponse(target, status_code=303)
+            await response(scope, receive, send_with_cookie)
+            return
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _check_csrf(
+        self, scope: Scope, receive: Receive, headers: Headers, expected: str
+    ) -> tuple[Response | None, Receive]:
+        """A request from another site is refused: its Origin is not ours, or it lacks the
+        session's CSRF token (htmx sends it as a header, plain forms as a hidden field)."""
+        origin = headers.get("origin")
+        allowed = {_own_origin(scope, headers)}
+        if self.web.web.public_url:
+            allowed.add(_origin_of(self.web.web.public_url))
+        if origin is not None and origin not in allowed:
+            return _forbidden("cross-site request refused"), receive
+        sent = headers.get(CSRF_HEADER)
+        if sent is None:
+            body, receive = await _buffer(receive)
+            if len(body) > MAX_FORM_BYTES:
+                return _forbidden("request too large"), receive
+            form = await Request(scope, _replay(body)).form(max_part_size=MAX_FORM_BYTES)
+            field = form.get(CSRF_FIELD)
+            sent = field if isinstance(field, str) else None
+        if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+            return _forbidden("the form has expired: reload the page and try again"), receive
+        return None, receive
+
+
+def _own_origin(scope: Scope, headers: Headers) -> str:
+    scheme = scope.get("scheme", "http")
+    return f"{scheme}://{headers.get('host', '')}"
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _forbidden(message: str) -> Response:
+    return PlainTextResponse(message, status_code=403)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.extend(message.get("body", b""))
+        if len(chunks) > MAX_FORM_BYTES or not message.get("more_body", False):
+            break
+    body = bytes(chunks)
+    return body, _replay(body, then=receive)
+
+
+def _replay(body: bytes, then: Receive | None = None) -> Receive:
+    """A receive channel that gives ``body`` once, then waits on ``then`` (the client's)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            if then is not None:
+                return await then()
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -1,0 +1,161 @@
+"""The pipeline board (the home page): a column per stage, cards dragged between them.
+
+Two GraphQL requests: the pipelines, roster and lost reasons (the filter bar and the columns'
+stages), then every open stage's cards in one operation with one aliased field per stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web import i18n
+from web.context import query, render
+
+NOBODY = "00000000-0000-0000-0000-000000000000"
+COLUMN_SIZE = 200  # the API's largest page; a column with more says so
+
+CARD_FIELDS = """id name amount currency probability expectedCloseDate nextContactAt isStale
+  version stageId status ownerId owner { id name } account { id name }"""
+
+Q_CHROME = """query BoardChrome { pipelines { id name isDefault stages {
+  id name position probability kind rottingDays requirements } }
+  members { id name team } me { id } }"""
+
+
+def columns_query(count: int) -> str:
+    variables = ", ".join(f"$f{i}: OpportunityFilter" for i in range(count))
+    fields = "\n".join(
+        f"s{i}: opportunities(filter: $f{i}, first: {COLUMN_SIZE}) "
+        "{ edges { node { ...Card } } pageInfo { hasNextPage } }"
+        for i in range(count)
+    )
+    return (
+        f"query BoardColumns({variables}) {{\n{fields}\n}}\n"
+        f"fragment Card on Opportunity {{ {CARD_FIELDS} }}"
+    )
+
+
+def card_flags(card: dict[str, Any], now: dt.datetime) -> list[str]:
+    flags = []
+    next_contact = card.get("nextContactAt")
+    if card.get("status", "OPEN") == "OPEN":
+        if not next_contact:
+            flags.append("no-next-step")
+        elif dt.datetime.fromisoformat(next_contact) < now:
+            flags.append("overdue")
+        if card.get("isStale"):
+            flags.append("stale")
+    return flags
+
+
+def totals(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Count, amount per currency and amount weighted by each deal's probability."""
+    amounts: dict[str, Decimal] = {}
+    weighted: dict[str, Decimal] = {}
+    for card in cards:
+        try:
+            amount = Decimal(str(card["amount"]))
+        except (InvalidOperation, KeyError):
+            continue
+        currency = card["currency"]
+        amounts[currency] = amounts.get(currency, Decimal(0)) + amount
+        share = amount * Decimal(card.get("probability") or 0) / 100
+        weighted[currency] = weighted.get(currency, Decimal(0)) + share
+    return {
+        "count": len(cards),
+        "amounts": [{"currency": c, "amount": a} for c, a in sorted(amounts.items())],
+        "weighted": [{"currency": c, "amount": a} for c, a in sorted(weighted.items())],
+    }
+
+
+def _date(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+async def board(request: Request) -> Response:
+    params = request.query_params
+    chrome = await query(request, Q_CHROME)
+    pipelines = chrome["pipelines"]
+    chosen = next(
+        (p for p in pipelines if p["id"] == params.get("pipeline")),
+        next((p for p in pipelines if p["isDefault"]), pipelines[0] if pipelines else None),
+    )
+    members = chrome["members"]
+    teams = sorted({m["team"] for m in members if m["team"]})
+    owner = params.get("owner") or None
+    team = params.get("team") or None
+    owner_ids: list[str] | None = None
+    if owner:
+        owner_ids = [owner]
+    elif team:
+        # A team nobody is in shows no deals (not everyone's).
+        owner_ids = [m["id"] for m in members if m["team"] == team] or [NOBODY]
+    filters = {
+        "owner": owner or "",
+        "team": team or "",
+        "from": _date(params.get("from")) or "",
+        "to": _date(params.get("to")) or "",
+        "q": (params.get("q") or "").strip(),
+    }
+    stages = sorted(chosen["stages"], key=lambda s: s["position"]) if chosen else []
+    open_stages = [s for s in stages if s["kind"] == "OPEN"]
+    columns: list[dict[str, Any]] = []
+    by_stage: dict[str, Any] = {}
+    if open_stages:
+        variables = {
+            f"f{i}": {
+                "pipelineId": chosen["id"] if chosen else None,
+                "stageIds": [stage["id"]],
+                "statuses": ["OPEN"],
+                "ownerIds": owner_ids,
+                "closeFrom": filters["from"] or None,
+                "closeTo": filters["to"] or None,
+                "text": filters["q"] or None,
+            }
+            for i, stage in enumerate(open_stages)
+        }
+        found = await query(request, columns_query(len(open_stages)), **variables)
+        by_stage = {
+            stage["id"]: found[f"s{i}"] for i, stage in enumerate(open_stages)
+        }
+    now = i18n.now()
+    for stage in stages:
+        page = by_stage.get(stage["id"]) if stage["kind"] == "OPEN" else None
+        cards = [edge["node"] for edge in page["edges"]] if page else []
+        for card in cards:
+            card["flags"] = card_flags(card, now)
+        columns.append(
+            {
+                "stage": stage,
+                "cards": cards,
+                "more": bool(page and page["pageInfo"]["hasNextPage"]),
+                "totals": totals(cards),
+            }
+        )
+    partial = request.headers.get("hx-target") == "board"
+    template = "board/columns.html" if partial else "board/board.html"
+    return render(
+        request,
+        template,
+        pipelines=pipelines,
+        pipeline=chosen,
+        columns=columns,
+        members=members,
+        teams=teams,
+        filters=filters,
+        stages=stages,
+    )
+
+
+routes = [Route("/", board, methods=["GET"])]

@@ -1,0 +1,148 @@
+// The app's own behaviour on top of htmx: the board's drag and drop (SortableJS), the dialog,
+// and the column totals after a move. Everything else is plain HTML forms and htmx attributes.
+(function () {
+  "use strict";
+  const locale = document.body.dataset.locale || "pl";
+  const dialog = () => document.getElementById("dialog");
+  let pendingRevert = null; // a card dragged onto Won/Lost, waiting for the dialog
+
+  document.addEventListener("htmx:configRequest", (event) => {
+    const token = document.querySelector('meta[name="csrf-token"]');
+    if (token) event.detail.headers["X-CSRF-Token"] = token.content;
+  });
+
+  // --- dialog -----------------------------------------------------------------------------
+  document.body.addEventListener("crm:open-dialog", () => {
+    const d = dialog();
+    if (d && !d.open) d.showModal();
+    const first = d && d.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+  });
+  document.body.addEventListener("crm:close-dialog", () => {
+    const closed = document.querySelector("#dialog-body [data-closed-deal]");
+    if (!closed) { const d = dialog(); if (d && d.open) d.close(); }
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-close-dialog]")) dialog().close();
+  });
+  document.addEventListener("close", (event) => {
+    if (event.target !== dialog()) return;
+    const closed = document.querySelector("#dialog-body [data-closed-deal]");
+    if (closed) {
+      const card = document.getElementById("card-" + closed.dataset.closedDeal);
+      if (card) card.remove();
+      pendingRevert = null;
+    } else if (pendingRevert) {
+      revert(pendingRevert);
+      pendingRevert = null;
+    }
+    document.getElementById("dialog-body").innerHTML = "";
+    updateTotals();
+  }, true);
+
+  // --- board ------------------------------------------------------------------------------
+  function revert(move) {
+    const { card, from, index } = move;
+    const sibling = from.children[index];
+    from.insertBefore(card, sibling || null);
+  }
+
+  function columnOf(stageId) {
+    return document.querySelector('.cards[data-stage-id="' + stageId + '"]');
+  }
+
+  function money(amount, currency) {
+    try {
+      return new Intl.NumberFormat(locale, { style: "currency", currency }).format(amount);
+    } catch (e) {
+      return amount.toFixed(2) + " " + currency;
+    }
+  }
+
+  function updateTotals() {
+    document.querySelectorAll(".column").forEach((column) => {
+      const list = column.querySelector(".cards");
+      if (!list || list.dataset.kind !== "OPEN") return;
+      const sums = {}, weighted = {};
+      const cards = list.querySelectorAll(".card");
+      cards.forEach((card) => {
+        const amount = parseFloat(card.dataset.amount), currency = card.dataset.currency;
+        if (isNaN(amount)) return;
+        sums[currency] = (sums[currency] || 0) + amount;
+        weighted[currency] = (weighted[currency] || 0) + amount * (parseInt(card.dataset.probability, 10) || 0) / 100;
+      });
+      const count = column.querySelector("[data-count]");
+      if (count && !count.textContent.endsWith("+")) count.textContent = String(cards.length);
+      const render = (target, values) => {
+        if (!target) return;
+        const keys = Object.keys(values).sort();
+        target.innerHTML = keys.length ? keys.map((c) => "<span>" + money(values[c], c) + "</span>").join("") : "–";
+      };
+      render(column.querySelector("[data-sum]"), sums);
+      render(column.querySelector("[data-weighted]"), weighted);
+    });
+  }
+
+  function startMove(card, from, index, to) {
+    const move = { card, from, index, started: performance.now() };
+    const values = { stage: to.dataset.stageId, version: card.dataset.version, kind: to.dataset.kind };
+    if (to.dataset.kind !== "OPEN") pendingRevert = move;
+    window.crmMoveStarted = move.started;
+    htmx.ajax("POST", "/deals/" + card.dataset.id + "/move", {
+      source: card, target: card, swap: "outerHTML", values,
+    });
+  }
+
+  function initBoard(root) {
+    if (typeof Sortable === "undefined") return;
+    root.querySelectorAll(".cards").forEach((list) => {
+      if (list.dataset.sortable) return;
+      list.dataset.sortable = "1";
+      Sortable.create(list, {
+        group: "deals",
+        animation: 120,
+        filter: "select, button, input, a",
+        preventOnFilter: false,
+        ghostClass: "card-ghost",
+        onEnd: (event) => {
+          if (event.from === event.to) return;
+          startMove(event.item, event.from, event.oldIndex, event.to);
+        },
+      });
+    });
+  }
+
+  // A card answered by the server goes to the column of the stage it is in now (back where it
+  // came from when the move was refused), then the columns' totals are counted again.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const card = event.detail.elt && event.detail.elt.classList && event.detail.elt.classList.contains("card")
+      ? event.detail.elt : null;
+    const swapped = card || (event.detail.target && event.detail.target.closest && event.detail.target.closest(".card"));
+    document.querySelectorAll(".card[data-stage-id]").forEach((c) => {
+      const column = columnOf(c.dataset.stageId);
+      if (column && c.parentElement !== column && c.parentElement.classList.contains("cards")) {
+        column.prepend(c);
+      }
+    });
+    if (swapped || document.querySelector(".board")) updateTotals();
+    if (window.crmMoveStarted) {
+      window.crmLastMoveMs = performance.now() - window.crmMoveStarted;
+      window.crmMoveStarted = null;
+    }
+  });
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest(".card-move select");
+    if (!select) return;
+    const kind = select.selectedOptions[0] && select.selectedOptions[0].dataset.kind;
+    let hidden = select.form.querySelector("input[name=kind]");
+    if (!hidden) {
+      hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = "kind"; select.form.appendChild(hidden);
+    }
+    hidden.value = kind || "OPEN";
+  });
+
+  document.addEventListener("DOMContentLoaded", () => initBoard(document));
+  document.addEventListener("htmx:load", (event) => initBoard(event.detail.elt.parentElement || document));
+})();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from crmkit.logs import configure_logging
@@ -14,6 +16,7 @@ def main() -> None:
     settings = load_settings(Settings)
     web_settings = load_settings(WebSettings)
     configure_logging("web", settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per GraphQL call otherwise
     uvicorn.run(
         create_app(settings, web_settings),
         host=settings.host,

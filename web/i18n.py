@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import io
+import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -79,6 +80,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+_CODE_BEFORE_DIGIT = re.compile(r"^([A-Z]{3})(\d)")
+
+
 def _decimal(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -94,7 +98,9 @@ def money(amount: object, currency: str | None) -> str:
         return ""
     if not currency:
         return format_decimal(number, format="#,##0.00", locale=_locale.get())
-    return format_currency(number, currency, locale=_locale.get())
+    formatted = format_currency(number, currency, locale=_locale.get())
+    # CLDR's currency spacing (which browsers apply and Babel does not): "PLN 1,000.00".
+    return _CODE_BEFORE_DIGIT.sub("\\1\u00a0\\2", formatted)
 
 
 def number(value: object, digits: int = 0) -> str:

@@ -6,6 +6,15 @@ from starlette.routing import BaseRoute
 
 
 def all_routes() -> list[BaseRoute]:
-    from web.routes import auth, board, deals
+    from web.routes import accounts, auth, board, calendar, dashboard, deals, leads, offers
 
-    return [*auth.routes, *board.routes, *deals.routes]
+    return [
+        *auth.routes,
+        *board.routes,
+        *deals.routes,
+        *offers.routes,
+        *leads.routes,
+        *accounts.routes,
+        *calendar.routes,
+        *dashboard.routes,
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -228,6 +229,21 @@ def patch_from(form: FormData, names: list[str]) -> dict[str, Any]:
     return patch
 
 
+def _from_deal_page(request: Request) -> bool:
+    return urlsplit(request.headers.get("hx-current-url", "")).path.startswith("/deals/")
+
+
+def _fixed(request: Request, card: dict[str, Any]) -> Response:
+    """After a fix: the deal page reloads; on the board the card is redrawn."""
+    if _from_deal_page(request):
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    response = _card_response(request, card)
+    response.headers["HX-Retarget"] = f"#card-{card['id']}"
+    response.headers["HX-Reswap"] = "outerHTML"
+    response.headers["HX-Trigger"] = "crm:close-dialog"
+    return response
+
+
 async def fix(request: Request) -> Response:
     deal_id = _deal_id(request)
     item = request.path_params["item"].upper()
@@ -248,11 +264,7 @@ async def fix(request: Request) -> Response:
             "updateOpportunity"]
         problem = problem_of(result)
         if problem is None:  # the payload is the card as it is now
-            response = _card_response(request, result["opportunity"])
-            response.headers["HX-Retarget"] = f"#card-{deal_id}"
-            response.headers["HX-Reswap"] = "outerHTML"
-            response.headers["HX-Trigger"] = "crm:close-dialog"
-            return response
+            return _fixed(request, result["opportunity"])
     if problem is not None:
         return render(request, "deals/fix_dialog.html", deal_id=deal_id, item=item,
                       values=dict(form), problem=problem, fields=QUALIFICATION_FIELDS,
@@ -260,11 +272,7 @@ async def fix(request: Request) -> Response:
     card = await _reload_card(request, deal_id)
     if card is None:
         return redirect(request, "/")
-    response = _card_response(request, card)
-    response.headers["HX-Retarget"] = f"#card-{deal_id}"
-    response.headers["HX-Reswap"] = "outerHTML"
-    response.headers["HX-Trigger"] = "crm:close-dialog"
-    return response
+    return _fixed(request, card)
 
 
 routes = [
@@ -273,4 +281,216 @@ routes = [
     Route("/deals/{id:uuid}/close", close, methods=["POST"]),
     Route("/deals/{id:uuid}/fix/{item:str}", fix_dialog, methods=["GET"]),
     Route("/deals/{id:uuid}/fix/{item:str}", fix, methods=["POST"]),
+]
+
+
+# --- the deal page --------------------------------------------------------------------------
+
+DEAL_FIELDS = """id name amount currency expectedCloseDate probability status version stageId
+  createdAt stageEnteredAt closedAt closeComment lessonsLearned isStale nextContactAt
+  contactMade offerIssued ownerId owner { id name } account { id name nip }
+  closeReason { label } stage { id name kind }
+  pipeline { id name stages { id name kind position requirements } }
+  qualification { needs painPoints budget { amount currency } decisionMakers
+    customerPreferences offerRequirements }
+  negotiation { price terms delivery contract }"""
+
+Q_DEAL = f"""query Deal($id: ID!) {{ opportunity(id: $id) {{ {DEAL_FIELDS}
+  history {{ fromStageId toStageId changedAt changedBy {{ name }} secondsInPreviousStage }}
+  activities {{ {{ACTIVITY}} }} }} }}"""
+
+ACTIVITY_FIELDS = """id kind subject notes dueAt status completedAt outcome overdue version
+  owner { id name }"""
+Q_DEAL = Q_DEAL.replace("{ACTIVITY}", ACTIVITY_FIELDS)
+
+Q_ACTIVITIES = f"""query Activities($id: ID!) {{ opportunity(id: $id) {{ id status version
+  nextContactAt
+  activities {{ {ACTIVITY_FIELDS} }} }} }}"""
+
+M_SAVE = f"""mutation Save($id: ID!, $version: Int!, $patch: OpportunityPatchInput!) {{
+  updateOpportunity(id: $id, expectedVersion: $version, patch: $patch) {{ __typename
+    ... on OpportunityPayload {{ opportunity {{ {DEAL_FIELDS} }} }}
+    {RESULT_ERRORS} }} }}"""
+
+M_MOVE_DEAL = """mutation MoveDeal($id: ID!, $stage: ID!, $version: Int!) {
+  moveOpportunity(id: $id, stageId: $stage, expectedVersion: $version) { __typename
+    ... on OpportunityPayload { opportunity { id } } %s } }""".replace("%s", RESULT_ERRORS)
+
+M_REOPEN = """mutation Reopen($id: ID!, $version: Int) {
+  reopenOpportunity(id: $id, expectedVersion: $version) { __typename
+    ... on OpportunityPayload { opportunity { id } } %s } }""".replace("%s", RESULT_ERRORS)
+
+M_RESCHEDULE = """mutation Reschedule($id: ID!, $due: DateTime!) {
+  rescheduleActivity(id: $id, dueAt: $due) { __typename
+  ... on ActivityPayload { activity { id } } %s } }""".replace("%s", ACTIVITY_ERRORS)
+M_CANCEL = """mutation Cancel($id: ID!) { cancelActivity(id: $id) { __typename
+  ... on ActivityPayload { activity { id } } %s } }""".replace("%s", ACTIVITY_ERRORS)
+
+TEXT_FIELDS = [
+    "needs", "painPoints", "decisionMakers", "customerPreferences", "offerRequirements",
+    "negotiationPrice", "negotiationTerms", "negotiationDelivery", "negotiationContract",
+    "lessonsLearned",
+]
+
+
+def deal_values(deal: dict[str, Any]) -> dict[str, Any]:
+    """The deal as the edit form's values."""
+    q = deal["qualification"]
+    n = deal["negotiation"]
+    budget = q.get("budget") or {}
+    return {
+        "name": deal["name"], "amount": deal["amount"], "currency": deal["currency"],
+        "expectedCloseDate": deal["expectedCloseDate"] or "",
+        "probability": deal["probability"], "version": deal["version"],
+        "needs": q["needs"], "painPoints": q["painPoints"],
+        "budgetAmount": budget.get("amount"), "budgetCurrency": budget.get("currency"),
+        "decisionMakers": q["decisionMakers"], "customerPreferences": q["customerPreferences"],
+        "offerRequirements": q["offerRequirements"],
+        "negotiationPrice": n["price"], "negotiationTerms": n["terms"],
+        "negotiationDelivery": n["delivery"], "negotiationContract": n["contract"],
+        "lessonsLearned": deal["lessonsLearned"],
+    }
+
+
+def history_rows(deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each stage change with the name of both stages and the time spent before it."""
+    names = {s["id"]: s["name"] for s in deal["pipeline"]["stages"]} if deal["pipeline"] else {}
+    return [
+        {**change, "from": names.get(change["fromStageId"], "?"),
+         "to": names.get(change["toStageId"], "?")}
+        for change in deal["history"]
+    ]
+
+
+async def deal_page(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    deal = (await query(request, Q_DEAL, id=deal_id))["opportunity"]
+    if deal is None:
+        return render(request, "error.html", status=404,
+                      message=i18n.gettext("It no longer exists or you cannot see it."))
+    return render(request, "deals/page.html", deal=deal, values=deal_values(deal),
+                  problem=None, saved=False, history=history_rows(deal),
+                  activities=deal["activities"], stage_problem=None)
+
+
+async def save_deal(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    version = int(text(form, "version") or "0")
+    patch: dict[str, Any] = {}
+    for name in ("name", "amount", "currency", "probability", "expectedCloseDate"):
+        value = text(form, name)
+        if value is not None:
+            patch[name] = int(value) if name == "probability" and value.isdigit() else value
+    if "expectedCloseDate" in form and text(form, "expectedCloseDate") is None:
+        patch.setdefault("clear", []).append("expectedCloseDate")
+    budget_amount, budget_currency = text(form, "budgetAmount"), text(form, "budgetCurrency")
+    if budget_amount is not None:
+        patch["budgetAmount"] = budget_amount
+        patch["budgetCurrency"] = budget_currency or text(form, "currency")
+    elif "budgetAmount" in form:
+        patch.setdefault("clear", []).append("budget")
+    text_patch = patch_from(form, TEXT_FIELDS)
+    patch.setdefault("clear", []).extend(text_patch.pop("clear", []))
+    patch.update(text_patch)
+    if not patch["clear"]:
+        del patch["clear"]
+    result = (await query(request, M_SAVE, id=deal_id, version=version, patch=patch))[
+        "updateOpportunity"]
+    problem = problem_of(result, {"budgetAmount": "budgetAmount"})
+    if problem is None:
+        deal = result["opportunity"]
+        return render(request, "deals/fields.html", deal=deal, values=deal_values(deal),
+                      problem=None, saved=True)
+    deal = (await query(request, Q_DEAL, id=deal_id))["opportunity"]
+    if deal is None:
+        return redirect(request, "/")
+    # A conflict shows the current version (the form reloaded); other errors keep the input.
+    values = deal_values(deal) if problem.kind == "VersionConflict" else {
+        **dict(form), "version": version}
+    return render(request, "deals/fields.html", deal=deal, values=values, problem=problem,
+                  saved=False)
+
+
+async def move_deal(request: Request) -> Response:
+    """The deal page's stage bar: a move, or the gate's refusal with links that fix it."""
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    stage = text(form, "stage") or ""
+    kind = text(form, "kind") or "OPEN"
+    if kind in ("WON", "LOST"):
+        return await close_dialog(request, stage_kind=kind)
+    result = (await query(request, M_MOVE_DEAL, id=deal_id, stage=stage,
+                          version=int(text(form, "version") or "0")))["moveOpportunity"]
+    problem = problem_of(result)
+    if problem is None:
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return render(request, "deals/stage_problem.html", problem=problem, card={"id": deal_id})
+
+
+async def reopen(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    result = (await query(request, M_REOPEN, id=deal_id,
+                          version=int(text(form, "version") or "0")))["reopenOpportunity"]
+    problem = problem_of(result)
+    if problem is None:
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return render(request, "deals/stage_problem.html", problem=problem, card={"id": deal_id})
+
+
+async def _activities_region(
+    request: Request, deal_id: str, problem: Problem | None = None, values: Any = None
+) -> Response:
+    deal = (await query(request, Q_ACTIVITIES, id=deal_id))["opportunity"]
+    if deal is None:
+        return redirect(request, "/")
+    return render(request, "deals/activities.html", deal=deal, activities=deal["activities"],
+                  problem=problem, values=values or {}, headers={"HX-Trigger": "crm:deal-changed"})
+
+
+async def schedule(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    problem = await _schedule(request, form, deal_id, done=text(form, "done") == "1")
+    return await _activities_region(request, deal_id, problem, dict(form) if problem else None)
+
+
+async def change_activity(
+    request: Request, activity_id: str, action: str, form: FormData
+) -> Problem | None:
+    """Complete, reschedule or cancel an activity; the typed error when refused."""
+    if action == "complete":
+        result = (await query(request, M_COMPLETE % ACTIVITY_ERRORS, id=activity_id,
+                              outcome=text(form, "outcome")))["completeActivity"]
+    elif action == "reschedule":
+        due = i18n.parse_local(text(form, "due") or "")
+        if due is None:
+            return Problem("ValidationError", i18n.gettext("Enter a date and time"))
+        result = (await query(request, M_RESCHEDULE, id=activity_id, due=due.isoformat()))[
+            "rescheduleActivity"]
+    elif action == "cancel":
+        result = (await query(request, M_CANCEL, id=activity_id))["cancelActivity"]
+    else:
+        return Problem("NotFound", i18n.gettext("Page not found"))
+    return problem_of(result)
+
+
+async def activity_action(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    problem = await change_activity(
+        request, str(request.path_params["activity"]), request.path_params["action"], form
+    )
+    return await _activities_region(request, deal_id, problem)
+
+
+routes += [
+    Route("/deals/{id:uuid}", deal_page, methods=["GET"]),
+    Route("/deals/{id:uuid}", save_deal, methods=["POST"]),
+    Route("/deals/{id:uuid}/stage", move_deal, methods=["POST"]),
+    Route("/deals/{id:uuid}/reopen", reopen, methods=["POST"]),
+    Route("/deals/{id:uuid}/activities", schedule, methods=["POST"]),
+    Route("/deals/{id:uuid}/activities/{activity:uuid}/{action:str}", activity_action,
+          methods=["POST"]),
 ]

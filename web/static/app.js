@@ -146,3 +146,12 @@
   document.addEventListener("DOMContentLoaded", () => initBoard(document));
   document.addEventListener("htmx:load", (event) => initBoard(event.detail.elt.parentElement || document));
 })();
+// The offer form shows the placeholder fields of the chosen template only.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("#of-template");
+  if (!select) return;
+  select.form.querySelectorAll(".template-values").forEach((set) => {
+    const chosen = set.dataset.template === select.value;
+    set.hidden = !chosen; set.disabled = !chosen;
+  });
+});

@@ -1,0 +1,114 @@
+"""Clients: the org's accounts (with their Polish tax id, NIP) and the people at them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web import i18n
+from web.context import form_of, query, redirect, render, text
+from web.errors import Problem, problem_of
+
+ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
+  contacts { id name email phone position createdAt }"""
+ERRORS = """... on ValidationError { message fields { path message } }
+  ... on NotFound { message } ... on Forbidden { message }
+  ... on VersionConflict { message currentVersion }"""
+
+Q_ACCOUNTS = """query Accounts($after: String) { accounts(first: 50, after: $after) {
+  edges { node { id name domain nip address contacts { id } } }
+  pageInfo { hasNextPage endCursor } } }"""
+Q_ACCOUNT = f"query Account($id: ID!) {{ account(id: $id) {{ {ACCOUNT_FIELDS} }} }}"
+M_CREATE = f"""mutation CreateAccount($input: AccountInput!) {{ createAccount(input: $input) {{
+  __typename ... on AccountPayload {{ account {{ id }} }} {ERRORS} }} }}"""
+M_UPDATE = f"""mutation UpdateAccount($id: ID!, $input: AccountInput!, $version: Int) {{
+  updateAccount(id: $id, input: $input, version: $version) {{ __typename
+  ... on AccountPayload {{ account {{ id }} }} {ERRORS} }} }}"""
+M_CONTACT = f"""mutation AddContact($account: ID!, $input: ContactInput!) {{
+  createContact(accountId: $account, input: $input) {{ __typename
+  ... on ContactPayload {{ contact {{ id }} }} {ERRORS} }} }}"""
+
+FIELDS = ("name", "domain", "website", "nip", "address")
+
+
+def _input(form: Any) -> dict[str, Any]:
+    return {name: text(form, name) for name in FIELDS}
+
+
+async def accounts(request: Request, problem: Problem | None = None,
+                   values: dict[str, Any] | None = None) -> Response:
+    data = await query(request, Q_ACCOUNTS, after=request.query_params.get("after"))
+    return render(request, "accounts/list.html",
+                  accounts=[e["node"] for e in data["accounts"]["edges"]],
+                  page=data["accounts"]["pageInfo"], problem=problem, values=values or {},
+                  status=422 if problem else 200)
+
+
+async def accounts_page(request: Request) -> Response:
+    return await accounts(request)
+
+
+async def create(request: Request) -> Response:
+    form = await form_of(request)
+    result = (await query(request, M_CREATE, input=_input(form)))["createAccount"]
+    problem = problem_of(result)
+    if problem is None:
+        return redirect(request, f"/accounts/{result['account']['id']}")
+    return await accounts(request, problem, dict(form))
+
+
+async def _account(request: Request, account_id: str, problem: Problem | None = None,
+                   values: dict[str, Any] | None = None, contact_problem: Problem | None = None,
+                   contact_values: dict[str, Any] | None = None,
+                   message: str | None = None) -> Response:
+    account = (await query(request, Q_ACCOUNT, id=account_id))["account"]
+    if account is None:
+        return render(request, "error.html", status=404,
+                      message=i18n.gettext("It no longer exists or you cannot see it."))
+    return render(request, "accounts/account.html", account=account,
+                  values=values or account, problem=problem, contact_problem=contact_problem,
+                  contact_values=contact_values or {}, message=message)
+
+
+async def account_page(request: Request) -> Response:
+    return await _account(request, str(request.path_params["id"]))
+
+
+async def update(request: Request) -> Response:
+    account_id = str(request.path_params["id"])
+    form = await form_of(request)
+    version = text(form, "version")
+    result = (await query(request, M_UPDATE, id=account_id, input=_input(form),
+                          version=int(version) if version and version.isdigit() else None))[
+        "updateAccount"]
+    problem = problem_of(result)
+    if problem is None:
+        return await _account(request, account_id, message=i18n.gettext("Saved"))
+    keep = None if problem.kind == "VersionConflict" else dict(form)
+    return await _account(request, account_id, problem, keep)
+
+
+async def add_contact(request: Request) -> Response:
+    account_id = str(request.path_params["id"])
+    form = await form_of(request)
+    contact = {name: text(form, name) for name in ("name", "email", "phone", "position")}
+    contact["name"] = contact["name"] or ""
+    result = (await query(request, M_CONTACT, account=account_id, input=contact))[
+        "createContact"]
+    problem = problem_of(result)
+    if problem is None:
+        return await _account(request, account_id, message=i18n.gettext("Contact added"))
+    return await _account(request, account_id, contact_problem=problem,
+                          contact_values=dict(form))
+
+
+routes = [
+    Route("/accounts", accounts_page, methods=["GET"]),
+    Route("/accounts", create, methods=["POST"]),
+    Route("/accounts/{id:uuid}", account_page, methods=["GET"]),
+    Route("/accounts/{id:uuid}", update, methods=["POST"]),
+    Route("/accounts/{id:uuid}/contacts", add_contact, methods=["POST"]),
+]

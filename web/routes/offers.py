@@ -1,0 +1,115 @@
+"""The deal page's offers section: the offers issued for the deal, issuing one from an offer
+template (its ``${placeholders}`` filled in), and an offer's preview.
+
+Its own region of the deal page (loaded by htmx), its own module and templates, so the offers
+can grow (files, downloads) without touching the rest of the deal page.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web import i18n
+from web.context import form_of, query, render, text
+from web.errors import problem_of
+
+Q_OFFERS = """query Offers($id: ID!) {
+  opportunity(id: $id) { id name amount currency status version
+    account { name } offers { id title amount currency issuedAt issuedBy templateVersion
+      template { id name } } }
+  documents(kind: OFFER_TEMPLATE, first: 100) { edges { node { id name currentVersion
+    latestVersion { text } } } } }"""
+
+Q_OFFER = """query Offer($id: ID!) { offer(id: $id) { id title content mediaType amount currency
+  issuedAt templateVersion opportunityId template { name } } }"""
+
+M_ISSUE = """mutation Issue($opp: ID!, $template: ID!, $values: [OfferValueInput!], $title: String,
+  $version: Int, $amount: Decimal, $currency: String) {
+  issueOffer(opportunityId: $opp, templateId: $template, values: $values, title: $title,
+    templateVersion: $version, amount: $amount, currency: $currency) { __typename
+    ... on IssueOfferPayload { offer { id } }
+    ... on ValidationError { message fields { path message } }
+    ... on NotFound { message } ... on Forbidden { message }
+    ... on VersionConflict { message currentVersion } } }"""
+
+
+def placeholders(template_text: str | None) -> list[str]:
+    """The ``${name}`` placeholders of a template, in order of first use."""
+    if not template_text:
+        return []
+    try:
+        return list(dict.fromkeys(string.Template(template_text).get_identifiers()))
+    except ValueError:
+        return []
+
+
+def suggested_values(deal: dict[str, Any]) -> dict[str, str]:
+    """What a placeholder most likely means, filled in from the deal."""
+    client = deal["account"]["name"] if deal.get("account") else ""
+    total = i18n.money(deal["amount"], deal["currency"])
+    return {"client": client, "company": client, "total": total, "amount": total,
+            "deal": deal["name"], "name": deal["name"], "currency": deal["currency"]}
+
+
+async def _section(request: Request, deal_id: str, problem: Any = None,
+                   values: dict[str, Any] | None = None, issued: bool = False) -> Response:
+    data = await query(request, Q_OFFERS, id=deal_id)
+    deal = data["opportunity"]
+    if deal is None:
+        return Response(status_code=204)
+    templates = [
+        {**edge["node"], "placeholders": placeholders((edge["node"]["latestVersion"] or {})
+                                                      .get("text"))}
+        for edge in data["documents"]["edges"]
+    ]
+    return render(request, "offers/section.html", deal=deal, offers=deal["offers"],
+                  templates=templates, suggested=suggested_values(deal), problem=problem,
+                  values=values or {}, issued=issued)
+
+
+async def section(request: Request) -> Response:
+    return await _section(request, str(request.path_params["id"]))
+
+
+async def issue(request: Request) -> Response:
+    deal_id = str(request.path_params["id"])
+    form = await form_of(request)
+    template_id = text(form, "template") or ""
+    values = [
+        {"name": key[len("value."):], "value": str(value)}
+        for key, value in form.multi_items()
+        if key.startswith("value.") and isinstance(value, str)
+    ]
+    version = text(form, "templateVersion")
+    result = (await query(
+        request, M_ISSUE, opp=deal_id, template=template_id, values=values,
+        title=text(form, "title"), version=int(version) if version and version.isdigit() else None,
+        amount=text(form, "amount"), currency=text(form, "currency"),
+    ))["issueOffer"]
+    problem = problem_of(result)
+    response = await _section(request, deal_id, problem, dict(form) if problem else None,
+                              issued=problem is None)
+    if problem is None:
+        response.headers["HX-Trigger"] = "crm:deal-changed"
+    return response
+
+
+async def preview(request: Request) -> Response:
+    offer = (await query(request, Q_OFFER, id=str(request.path_params["offer"])))["offer"]
+    if offer is None:
+        return render(request, "error.html", status=404,
+                      message=i18n.gettext("It no longer exists or you cannot see it."))
+    return render(request, "offers/preview.html", offer=offer,
+                  headers={"HX-Trigger-After-Settle": "crm:open-dialog"})
+
+
+routes = [
+    Route("/deals/{id:uuid}/offers", section, methods=["GET"]),
+    Route("/deals/{id:uuid}/offers", issue, methods=["POST"]),
+    Route("/offers/{offer:uuid}", preview, methods=["GET"]),
+]

@@ -68,3 +68,4 @@ class Api:
             return (await self._http.get(readyz)).status_code == 200
         except httpx.HTTPError:
             return False
+

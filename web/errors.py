@@ -72,3 +72,21 @@ FIX_LABELS = {
 def fix_label(item: str) -> str:
     """What the link beside a missing gate item does."""
     return _(FIX_LABELS.get(item, "fix it"))
+
+
+# The fields the pages show of each typed error.
+ERROR_FIELDS = {
+    "ValidationError": "message fields { path message }",
+    "NotFound": "message",
+    "Forbidden": "message",
+    "VersionConflict": "message currentVersion",
+    "GateNotSatisfied": "message stageId stageName missing",
+    "CapExceeded": "message memberId leadCap activeLeads requested fits",
+    "InvalidLeadState": "message status",
+    "DuplicateLead": "message existingLeadId matchedOn",
+}
+
+
+def on(*types: str) -> str:
+    """Selections of these typed errors (the members of a mutation's result union)."""
+    return " ".join(f"... on {name} {{ {ERROR_FIELDS[name]} }}" for name in types)

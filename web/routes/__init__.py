@@ -6,7 +6,18 @@ from starlette.routing import BaseRoute
 
 
 def all_routes() -> list[BaseRoute]:
-    from web.routes import accounts, auth, board, calendar, dashboard, deals, leads, offers
+    from web.routes import (
+        accounts,
+        admin,
+        auth,
+        board,
+        calendar,
+        dashboard,
+        deals,
+        documents,
+        leads,
+        offers,
+    )
 
     return [
         *auth.routes,
@@ -17,4 +28,6 @@ def all_routes() -> list[BaseRoute]:
         *accounts.routes,
         *calendar.routes,
         *dashboard.routes,
+        *documents.routes,
+        *admin.routes,
     ]

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.context import form_of, query, redirect, render, text
-from web.errors import Problem, problem_of
+from web.errors import Problem, on, problem_of
 
 ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
   contacts { id name email phone position createdAt }"""
@@ -29,7 +29,8 @@ M_UPDATE = f"""mutation UpdateAccount($id: ID!, $input: AccountInput!, $version:
   ... on AccountPayload {{ account {{ id }} }} {ERRORS} }} }}"""
 M_CONTACT = f"""mutation AddContact($account: ID!, $input: ContactInput!) {{
   createContact(accountId: $account, input: $input) {{ __typename
-  ... on ContactPayload {{ contact {{ id }} }} {ERRORS} }} }}"""
+  ... on ContactPayload {{ contact {{ id }} }}
+  {on("ValidationError", "NotFound", "Forbidden")} }} }}"""
 
 FIELDS = ("name", "domain", "website", "nip", "address")
 

@@ -22,7 +22,7 @@ from web.context import form_of, query, redirect, render, session_of, text, web_
 from web.session import Session
 
 DEV_TOKEN_HOURS = 12
-Q_WHO = "{ me { id name team roles } organizationSettings { locale } }"
+Q_WHO = "query Who { me { id name team roles } organizationSettings { locale } }"
 
 
 def _safe_next(target: str | None) -> str:

@@ -19,7 +19,7 @@ from web.errors import problem_of
 TOTALS = "{ byCurrency { currency amount } converted { currency amount } }"
 ACTIVITY = "activityId opportunityId kind subject dueAt"
 
-Q_MINE = f"""query Dashboard($asOf: DateTime, $team: String, $owner: ID) {{
+_Q_MINE = f"""query Dashboard($asOf: DateTime, $team: String, $owner: ID) {{
   myDashboard {{ meetingsNext7Days {{ {ACTIVITY} }} tasksDueToday {{ {ACTIVITY} }}
     tasksOverdue {{ {ACTIVITY} }} overdueFollowUps {{ {ACTIVITY} }}
     openOpportunitiesByStage {{ stageId stageName position count amounts {TOTALS} }}
@@ -43,7 +43,12 @@ ANALYTICS = f"""salesAnalytics(filter: {{team: $team, ownerId: $owner}}) {{ __ty
       forecast {{ month count amounts {TOTALS} weightedAmounts {TOTALS} }}
       activityCounts {{ memberId name calls emails meetings tasks offersIssued total }}
       leaderboard {{ rank memberId name wonCount lostCount wonAmounts {TOTALS} }} }}
-    ... on ValidationError {{ message fields {{ path message }} }} ... on Forbidden {{ message }} }}"""
+    ... on ValidationError {{ message fields {{ path message }} }}
+    ... on Forbidden {{ message }} }}"""
+
+
+Q_REP = _Q_MINE.replace("ANALYTICS", "")
+Q_MANAGER = _Q_MINE.replace("ANALYTICS", ANALYTICS)
 
 
 def _totals_text(totals: dict[str, Any]) -> str:
@@ -67,7 +72,7 @@ async def dashboard(request: Request) -> Response:
     as_of = _as_of(params.get("asOf"))
     team = params.get("team") or None if session.is_admin else None
     owner = params.get("owner") or None if session.is_manager else None
-    document = Q_MINE.replace("ANALYTICS", ANALYTICS if session.is_manager else "")
+    document = Q_MANAGER if session.is_manager else Q_REP
     data = await query(request, document, asOf=as_of.isoformat() if as_of else None,
                        team=team, owner=owner)
     funnel_result = data["salesFunnel"]

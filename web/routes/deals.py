@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.context import form_of, query, redirect, render, text
-from web.errors import Problem, problem_of
+from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.routes.board import CARD_FIELDS, card_flags
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }
@@ -35,30 +35,31 @@ M_MOVE = f"""mutation Move($id: ID!, $stage: ID!, $version: Int!) {{
 Q_CLOSE = """query Close($id: ID!) { opportunity(id: $id) { id name version status stageId
   pipeline { stages { id name kind } } } lostReasons { id label } }"""
 
-M_WON = """mutation Won($id: ID!, $comment: String, $version: Int) {
-  markWon(id: $id, comment: $comment, expectedVersion: $version) { __typename
-  ... on OpportunityPayload { opportunity { id version } } %s } }"""
-M_LOST = """mutation Lost($id: ID!, $reason: ID, $comment: String, $version: Int) {
-  markLost(id: $id, reasonId: $reason, comment: $comment, expectedVersion: $version) { __typename
-  ... on OpportunityPayload { opportunity { id version } } %s } }"""
-M_LESSONS = """mutation Lessons($id: ID!, $version: Int!, $lessons: String!) {
-  updateOpportunity(id: $id, expectedVersion: $version, patch: {lessonsLearned: $lessons}) {
-  __typename ... on OpportunityPayload { opportunity { version } } %s } }"""
+M_WON = f"""mutation Won($id: ID!, $comment: String, $version: Int) {{
+  markWon(id: $id, comment: $comment, expectedVersion: $version) {{ __typename
+  ... on OpportunityPayload {{ opportunity {{ id version }} }} {RESULT_ERRORS} }} }}"""
+M_LOST = f"""mutation Lost($id: ID!, $reason: ID, $comment: String, $version: Int) {{
+  markLost(id: $id, reasonId: $reason, comment: $comment, expectedVersion: $version) {{
+  __typename ... on OpportunityPayload {{ opportunity {{ id version }} }} {RESULT_ERRORS} }} }}"""
+M_LESSONS = f"""mutation Lessons($id: ID!, $version: Int!, $lessons: String!) {{
+  updateOpportunity(id: $id, expectedVersion: $version, patch: {{lessonsLearned: $lessons}}) {{
+  __typename ... on OpportunityPayload {{ opportunity {{ version }} }} {RESULT_ERRORS} }} }}"""
 
 M_UPDATE = f"""mutation Update($id: ID!, $version: Int!, $patch: OpportunityPatchInput!) {{
   updateOpportunity(id: $id, expectedVersion: $version, patch: $patch) {{ __typename
     ... on OpportunityPayload {{ opportunity {{ {CARD} }} }}
     {RESULT_ERRORS} }} }}"""
 
-M_SCHEDULE = """mutation Schedule($input: ScheduleActivityInput!) {
-  scheduleActivity(input: $input) { __typename ... on ActivityPayload { activity { id } } %s } }"""
-M_COMPLETE = """mutation Complete($id: ID!, $outcome: String) {
-  completeActivity(id: $id, outcome: $outcome) { __typename
-  ... on ActivityPayload { activity { id } } %s } }"""
-
 ACTIVITY_ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
   ... on VersionConflict { message currentVersion }"""
+
+M_SCHEDULE = f"""mutation Schedule($input: ScheduleActivityInput!) {{
+  scheduleActivity(input: $input) {{ __typename ... on ActivityPayload {{ activity {{ id }} }}
+  {ACTIVITY_ERRORS} }} }}"""
+M_COMPLETE = f"""mutation Complete($id: ID!, $outcome: String) {{
+  completeActivity(id: $id, outcome: $outcome) {{ __typename
+  ... on ActivityPayload {{ activity {{ id }} }} {ACTIVITY_ERRORS} }} }}"""
 
 # Qualification requirements and the patch fields that satisfy them.
 QUALIFICATION_FIELDS = {
@@ -145,21 +146,20 @@ async def close(request: Request) -> Response:
     version = int(text(form, "version") or "0")
     comment = text(form, "comment")
     lessons = text(form, "lessons")
-    errors = ACTIVITY_ERRORS + " ... on GateNotSatisfied { message stageId stageName missing }"
     problem: Problem | None = None
     if lessons:
-        updated = (await query(request, M_LESSONS % errors, id=deal_id, version=version,
+        updated = (await query(request, M_LESSONS, id=deal_id, version=version,
                                lessons=lessons))["updateOpportunity"]
         problem = problem_of(updated)
         if problem is None:
             version = updated["opportunity"]["version"]
     if problem is None:
         if kind == "LOST":
-            result = (await query(request, M_LOST % errors, id=deal_id,
+            result = (await query(request, M_LOST, id=deal_id,
                                   reason=text(form, "reason"), comment=comment,
                                   version=version))["markLost"]
         else:
-            result = (await query(request, M_WON % errors, id=deal_id, comment=comment,
+            result = (await query(request, M_WON, id=deal_id, comment=comment,
                                   version=version))["markWon"]
         problem = problem_of(result)
     if problem is None:
@@ -181,9 +181,11 @@ async def fix_dialog(request: Request) -> Response:
         return render(request, "partials/flash.html", level="error",
                       message=i18n.gettext("It no longer exists or you cannot see it."),
                       headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+    params = request.query_params
     return render(request, "deals/fix_dialog.html", deal_id=deal_id, item=item,
                   values={"version": card["version"]}, problem=None,
                   fields=QUALIFICATION_FIELDS, deal=card,
+                  missing=_missing(params.get("missing")), stage_name=params.get("stage", ""),
                   headers={"HX-Trigger-After-Settle": "crm:open-dialog"})
 
 
@@ -201,11 +203,11 @@ async def _schedule(
         "subject": text(form, "subject") or "",
         "notes": text(form, "notes"),
     }
-    result = (await query(request, M_SCHEDULE % ACTIVITY_ERRORS, input=activity))[
+    result = (await query(request, M_SCHEDULE, input=activity))[
         "scheduleActivity"]
     problem = problem_of(result, {"dueAt": "due"})
     if problem is None and done:
-        completed = (await query(request, M_COMPLETE % ACTIVITY_ERRORS,
+        completed = (await query(request, M_COMPLETE,
                                  id=result["activity"]["id"], outcome=text(form, "outcome")))[
             "completeActivity"]
         problem = problem_of(completed)
@@ -233,11 +235,21 @@ def _from_deal_page(request: Request) -> bool:
     return urlsplit(request.headers.get("hx-current-url", "")).path.startswith("/deals/")
 
 
-def _fixed(request: Request, card: dict[str, Any]) -> Response:
-    """After a fix: the deal page reloads; on the board the card is redrawn."""
+def _missing(raw: str | None) -> list[str]:
+    return [item for item in (raw or "").split(",") if item in REQUIREMENT_LABELS]
+
+
+def _fixed(request: Request, card: dict[str, Any], form: FormData, item: str) -> Response:
+    """After a fix: the deal page reloads; on the board the card is redrawn, still listing
+    what else the gate misses (so the next fix is one click away)."""
     if _from_deal_page(request):
         return Response(status_code=204, headers={"HX-Refresh": "true"})
-    response = _card_response(request, card)
+    remaining = [m for m in _missing(text(form, "missing")) if m != item]
+    problem = None
+    if remaining:
+        problem = Problem("GateNotSatisfied", "", details={
+            "missing": remaining, "stageName": text(form, "stage_name") or ""})
+    response = _card_response(request, card, problem)
     response.headers["HX-Retarget"] = f"#card-{card['id']}"
     response.headers["HX-Reswap"] = "outerHTML"
     response.headers["HX-Trigger"] = "crm:close-dialog"
@@ -264,15 +276,17 @@ async def fix(request: Request) -> Response:
             "updateOpportunity"]
         problem = problem_of(result)
         if problem is None:  # the payload is the card as it is now
-            return _fixed(request, result["opportunity"])
+            return _fixed(request, result["opportunity"], form, item)
     if problem is not None:
         return render(request, "deals/fix_dialog.html", deal_id=deal_id, item=item,
                       values=dict(form), problem=problem, fields=QUALIFICATION_FIELDS,
-                      deal=await _reload_card(request, deal_id))
+                      deal=await _reload_card(request, deal_id),
+                      missing=_missing(text(form, "missing")),
+                      stage_name=text(form, "stage_name") or "")
     card = await _reload_card(request, deal_id)
     if card is None:
         return redirect(request, "/")
-    return _fixed(request, card)
+    return _fixed(request, card, form, item)
 
 
 routes = [
@@ -461,7 +475,7 @@ async def change_activity(
 ) -> Problem | None:
     """Complete, reschedule or cancel an activity; the typed error when refused."""
     if action == "complete":
-        result = (await query(request, M_COMPLETE % ACTIVITY_ERRORS, id=activity_id,
+        result = (await query(request, M_COMPLETE, id=activity_id,
                               outcome=text(form, "outcome")))["completeActivity"]
     elif action == "reschedule":
         due = i18n.parse_local(text(form, "due") or "")

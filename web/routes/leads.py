@@ -14,18 +14,15 @@ from starlette.routing import Route
 
 from web import i18n
 from web.context import form_of, query, redirect, render, session_of, text
-from web.errors import Problem, problem_of
+from web.errors import Problem, on, problem_of
 
 LEAD_FIELDS = """id company contactName email phone website domain source notes tags priority
   status ownerId ownerTeam assignedAt lastActivityAt statusChangedAt disqualifyReason
   accountId contactId opportunityId createdAt updatedAt version"""
 
-ERRORS = """... on ValidationError { message fields { path message } }
-  ... on NotFound { message } ... on Forbidden { message }
-  ... on VersionConflict { message currentVersion }
-  ... on InvalidLeadState { message status }
-  ... on CapExceeded { message memberId leadCap activeLeads requested fits }
-  ... on DuplicateLead { message existingLeadId matchedOn }"""
+# The typed errors of each result union.
+CLAIM_ERRORS = on("CapExceeded", "InvalidLeadState", "ValidationError", "NotFound", "Forbidden")
+LEAD_ERRORS = on("ValidationError", "NotFound", "Forbidden", "VersionConflict", "InvalidLeadState")
 
 POOL_PAGE = 50
 CLOSED = ("CONVERTED", "DISQUALIFIED")  # no longer held against the cap
@@ -42,9 +39,9 @@ M_CLAIM_NEXT = """mutation ClaimNext($n: Int!) { claimNextLeads(count: $n) { __t
   ... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message } } }"""
 M_CLAIM = f"""mutation Claim($id: ID!) {{ claimLead(id: $id) {{ __typename
-  ... on LeadPayload {{ lead {{ id company }} }} {ERRORS} }} }}"""
+  ... on LeadPayload {{ lead {{ id company }} }} {CLAIM_ERRORS} }} }}"""
 M_RELEASE = f"""mutation Release($id: ID!) {{ releaseLead(id: $id) {{ __typename
-  ... on LeadPayload {{ lead {{ id }} }} {ERRORS} }} }}"""
+  ... on LeadPayload {{ lead {{ id }} }} {LEAD_ERRORS} }} }}"""
 
 Q_TEAM = f"""query Team($team: String, $q: String) {{
   members(team: $team) {{ id name team roles leadCap customLeadCap activeLeadCount }}
@@ -52,7 +49,7 @@ Q_TEAM = f"""query Team($team: String, $q: String) {{
     edges {{ node {{ {LEAD_FIELDS} }} }} pageInfo {{ hasNextPage }} }} }}"""
 M_ASSIGN = f"""mutation Assign($ids: [ID!]!, $member: ID!) {{
   assignLeads(ids: $ids, memberId: $member) {{ __typename
-  ... on LeadsPayload {{ leads {{ id }} }} {ERRORS} }} }}"""
+  ... on LeadsPayload {{ leads {{ id }} }} {CLAIM_ERRORS} }} }}"""
 M_CAP = """mutation Cap($member: ID!, $cap: Int) { setLeadCap(memberId: $member, leadCap: $cap) {
   __typename ... on MemberPayload { member { id leadCap } }
   ... on ValidationError { message fields { path message } }
@@ -75,25 +72,27 @@ Q_LEAD = f"""query Lead($id: ID!) {{ lead(id: $id) {{ {LEAD_FIELDS} }} members {
 
 M_UPDATE_LEAD = f"""mutation UpdateLead($id: ID!, $input: LeadUpdateInput!, $version: Int) {{
   updateLead(id: $id, input: $input, version: $version) {{ __typename
-  ... on LeadPayload {{ lead {{ {LEAD_FIELDS} }} }} {ERRORS} }} }}"""
+  ... on LeadPayload {{ lead {{ {LEAD_FIELDS} }} }} {LEAD_ERRORS} }} }}"""
 M_STATUS = {
     "contacted": f"""mutation Contacted($id: ID!) {{ markContacted(id: $id) {{ __typename
-      ... on LeadPayload {{ lead {{ id }} }} {ERRORS} }} }}""",
+      ... on LeadPayload {{ lead {{ id }} }} {LEAD_ERRORS} }} }}""",
     "qualify": f"""mutation Qualify($id: ID!) {{ qualifyLead(id: $id) {{ __typename
-      ... on LeadPayload {{ lead {{ id }} }} {ERRORS} }} }}""",
+      ... on LeadPayload {{ lead {{ id }} }} {LEAD_ERRORS} }} }}""",
     "disqualify": f"""mutation Disqualify($id: ID!, $reason: String!) {{
       disqualifyLead(id: $id, reason: $reason) {{ __typename
-      ... on LeadPayload {{ lead {{ id }} }} {ERRORS} }} }}""",
+      ... on LeadPayload {{ lead {{ id }} }} {LEAD_ERRORS} }} }}""",
     "claim": M_CLAIM,
     "release": M_RELEASE,
 }
 M_CONVERT = f"""mutation Convert($id: ID!, $opp: OpportunityInput!, $accountId: ID,
   $account: AccountInput) {{
   convertLead(id: $id, opportunity: $opp, accountId: $accountId, account: $account) {{
-  __typename ... on ConvertLeadPayload {{ opportunityId account {{ id name }} }} {ERRORS} }} }}"""
+  __typename ... on ConvertLeadPayload {{ opportunityId account {{ id name }} }}
+  {on("InvalidLeadState", "ValidationError", "NotFound", "Forbidden")} }} }}"""
 M_CREATE_LEAD = f"""mutation CreateLead($input: LeadInput!, $dup: Boolean!) {{
   createLead(input: $input, allowDuplicate: $dup) {{ __typename
-  ... on LeadPayload {{ lead {{ id }} }} {ERRORS} }} }}"""
+  ... on LeadPayload {{ lead {{ id }} }} {on("DuplicateLead", "ValidationError", "Forbidden")}
+  }} }}"""
 
 Q_DEAL_EXISTS = "query Exists($id: ID!) { opportunity(id: $id) { id } }"
 

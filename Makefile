@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean
+.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e
+
+# The web app's messages: extracted from its code and templates, merged into each catalogue
+# (translate the new entries in web/locale/*/LC_MESSAGES/messages.po; a test finds gaps).
+messages: install
+	$(BIN)/pybabel extract -F web/babel.cfg -k N_ --no-location --sort-output --omit-header \
+		-o web/locale/messages.pot .
+	$(BIN)/pybabel update -i web/locale/messages.pot -d web/locale -D messages \
+		--ignore-obsolete --no-fuzzy-matching -w 100
 
 # requirements.lock: everything (make install); requirements-runtime.lock: what the production
 # image installs, the same versions without the development and test tools.

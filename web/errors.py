@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from web.i18n import N_
 from web.i18n import gettext as _
 
 REQUIREMENT_LABELS = {
-    "CONTACT_MADE": "A contact made with the client",
-    "NEXT_CONTACT_SCHEDULED": "The next contact scheduled",
-    "NEEDS": "The client's needs",
-    "PAIN_POINTS": "The client's pain points",
-    "BUDGET": "The client's budget",
-    "DECISION_MAKER": "The decision makers",
-    "OFFER_ISSUED": "An offer issued",
-    "CLOSE_REASON": "The reason it was lost",
-    "CLOSE_COMMENT": "A closing comment",
+    "CONTACT_MADE": N_("A contact made with the client"),
+    "NEXT_CONTACT_SCHEDULED": N_("The next contact scheduled"),
+    "NEEDS": N_("The client's needs"),
+    "PAIN_POINTS": N_("The client's pain points"),
+    "BUDGET": N_("The client's budget"),
+    "DECISION_MAKER": N_("The decision makers"),
+    "OFFER_ISSUED": N_("An offer issued"),
+    "CLOSE_REASON": N_("The reason it was lost"),
+    "CLOSE_COMMENT": N_("A closing comment"),
 }
 
 
@@ -59,13 +60,13 @@ def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None
 
 
 FIX_LABELS = {
-    "CONTACT_MADE": "log the contact",
-    "NEXT_CONTACT_SCHEDULED": "schedule it",
-    "NEEDS": "fill in",
-    "PAIN_POINTS": "fill in",
-    "BUDGET": "fill in",
-    "DECISION_MAKER": "fill in",
-    "OFFER_ISSUED": "issue an offer",
+    "CONTACT_MADE": N_("log the contact"),
+    "NEXT_CONTACT_SCHEDULED": N_("schedule it"),
+    "NEEDS": N_("fill in"),
+    "PAIN_POINTS": N_("fill in"),
+    "BUDGET": N_("fill in"),
+    "DECISION_MAKER": N_("fill in"),
+    "OFFER_ISSUED": N_("issue an offer"),
 }
 
 

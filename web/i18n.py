@@ -25,6 +25,9 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("pl", "en")
+# How each language writes dates and numbers: English as in Britain and the EU (day first,
+# 24-hour clock), the way our European users read it.
+FORMATS = {"pl": "pl_PL", "en": "en_GB"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _locale: contextvars.ContextVar[str] = contextvars.ContextVar("crm_web_locale", default="pl")
@@ -61,6 +64,10 @@ def activate(locale: str, zone: zoneinfo.ZoneInfo) -> None:
     _zone.set(zone)
 
 
+def _formats() -> str:
+    return FORMATS.get(_locale.get(), "pl_PL")
+
+
 def zone() -> zoneinfo.ZoneInfo:
     return _zone.get() or DEFAULT_ZONE
 
@@ -80,6 +87,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; translated where it is shown."""
+    return message
+
+
 _CODE_BEFORE_DIGIT = re.compile(r"^([A-Z]{3})(\d)")
 
 
@@ -97,8 +109,8 @@ def money(amount: object, currency: str | None) -> str:
     if number is None:
         return ""
     if not currency:
-        return format_decimal(number, format="#,##0.00", locale=_locale.get())
-    formatted = format_currency(number, currency, locale=_locale.get())
+        return format_decimal(number, format="#,##0.00", locale=_formats())
+    formatted = format_currency(number, currency, locale=_formats())
     # CLDR's currency spacing (which browsers apply and Babel does not): "PLN 1,000.00".
     return _CODE_BEFORE_DIGIT.sub("\\1\u00a0\\2", formatted)
 
@@ -108,13 +120,13 @@ def number(value: object, digits: int = 0) -> str:
     if parsed is None:
         return ""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(parsed, format=pattern, locale=_locale.get())
+    return format_decimal(parsed, format=pattern, locale=_formats())
 
 
 def percent(value: float | None) -> str:
     if value is None:
         return NONE
-    return format_percent(value, format="#,##0%", locale=_locale.get())
+    return format_percent(value, format="#,##0%", locale=_formats())
 
 
 def _moment(value: object) -> dt.datetime | None:
@@ -151,7 +163,7 @@ def _day(value: object) -> dt.date | None:
 
 def date(value: object, form: str = "medium") -> str:
     day = _day(value)
-    return format_date(day, format=form, locale=_locale.get()) if day else ""
+    return format_date(day, format=form, locale=_formats()) if day else ""
 
 
 def datetime(value: object, form: str = "medium") -> str:
@@ -159,20 +171,20 @@ def datetime(value: object, form: str = "medium") -> str:
     if moment is None:
         return ""
     if form == "medium":
-        return format_datetime(moment, "EEE d MMM y, HH:mm", locale=_locale.get())
-    return format_datetime(moment, format=form, locale=_locale.get())
+        return format_datetime(moment, "EEE d MMM y, HH:mm", locale=_formats())
+    return format_datetime(moment, format=form, locale=_formats())
 
 
 def time(value: object) -> str:
     moment = _moment(value)
-    return format_time(moment, "HH:mm", locale=_locale.get()) if moment else ""
+    return format_time(moment, "HH:mm", locale=_formats()) if moment else ""
 
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return NONE
     return format_timedelta(
-        dt.timedelta(seconds=seconds), threshold=1.1, format="long", locale=_locale.get()
+        dt.timedelta(seconds=seconds), threshold=1.1, format="long", locale=_formats()
     )
 
 

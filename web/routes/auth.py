@@ -17,11 +17,13 @@ from starlette.routing import Route
 from crm.demo import DEMO_MEMBERS, DEMO_ORG
 from crmkit.auth import Role, mint_dev_token
 from web import i18n
+from web.i18n import N_
 from web.api import SignedOut
 from web.context import form_of, query, redirect, render, session_of, text, web_of
 from web.session import Session
 
 DEV_TOKEN_HOURS = 12
+ROLE_LABELS = {"rep": N_("Sales rep"), "manager": N_("Manager"), "admin": N_("Administrator")}
 Q_WHO = "query Who { me { id name team roles } organizationSettings { locale } }"
 
 
@@ -45,6 +47,7 @@ async def sign_in_page(request: Request) -> Response:
         oidc=web.web.oidc_enabled,
         next=_safe_next(request.query_params.get("next")),
         roles=[r.value for r in Role],
+        role_labels=ROLE_LABELS,
         errors={},
         values={},
     )
@@ -93,6 +96,7 @@ async def dev_sign_in(request: Request) -> Response:
             oidc=web.web.oidc_enabled,
             next=next_page,
             roles=[r.value for r in Role],
+            role_labels=ROLE_LABELS,
             errors=errors,
             values=dict(form),
         )

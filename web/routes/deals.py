@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
+from web.i18n import N_
 from web.context import form_of, query, redirect, render, text
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.routes.board import CARD_FIELDS, card_flags
@@ -63,9 +64,9 @@ M_COMPLETE = f"""mutation Complete($id: ID!, $outcome: String) {{
 
 # Qualification requirements and the patch fields that satisfy them.
 QUALIFICATION_FIELDS = {
-    "NEEDS": ("needs", "The client's needs"),
-    "PAIN_POINTS": ("painPoints", "The client's pain points"),
-    "DECISION_MAKER": ("decisionMakers", "The decision makers"),
+    "NEEDS": ("needs", N_("The client's needs")),
+    "PAIN_POINTS": ("painPoints", N_("The client's pain points")),
+    "DECISION_MAKER": ("decisionMakers", N_("The decision makers")),
 }
 
 
@@ -165,8 +166,7 @@ async def close(request: Request) -> Response:
     if problem is None:
         message = (i18n.gettext("The deal is won. Congratulations!") if kind == "WON"
                    else i18n.gettext("The deal is closed as lost."))
-        return render(request, "deals/closed.html", deal_id=deal_id, message=message,
-                      headers={"HX-Trigger": "crm:close-dialog"})
+        return render(request, "deals/closed.html", deal_id=deal_id, message=message)
     data = await query(request, Q_CLOSE, id=deal_id)
     return render(request, "deals/close_dialog.html", deal=data["opportunity"], kind=kind,
                   reasons=data["lostReasons"], values=dict(form), problem=problem)

@@ -17,9 +17,9 @@ from starlette.routing import Route
 from crm.demo import DEMO_MEMBERS, DEMO_ORG
 from crmkit.auth import Role, mint_dev_token
 from web import i18n
-from web.i18n import N_
 from web.api import SignedOut
 from web.context import form_of, query, redirect, render, session_of, text, web_of
+from web.i18n import N_
 from web.session import Session
 
 DEV_TOKEN_HOURS = 12

@@ -13,9 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.i18n import N_
 from web.context import form_of, query, redirect, render, text
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
+from web.i18n import N_
 from web.routes.board import CARD_FIELDS, card_flags
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }

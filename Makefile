@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages
+.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy crmkit services gateway crm web
 
-test: lint typecheck
+# The browser tests drive Debian's Chromium: installed here when it is missing and we are root.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| { echo "make test needs Debian's chromium: run 'apt-get install chromium' as root"; exit 1; }
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 unit: install
@@ -34,7 +41,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-e2e: install
+e2e: install browser
 	$(BIN)/pytest tests/e2e
 
 # The web app's messages: extracted from its code and templates, merged into each catalogue

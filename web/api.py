@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
+from prometheus_client import Histogram
 
 log = logging.getLogger("crm.web.api")
 
@@ -19,9 +21,10 @@ class ApiUnavailable(Exception):
 
 
 class Api:
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, latency: Histogram | None = None) -> None:
         self.url = url
         self._http = httpx.AsyncClient(timeout=timeout)
+        self._latency = latency
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -39,6 +42,7 @@ class Api:
         headers = {"Authorization": f"Bearer {token}"}
         if request_id:
             headers["x-request-id"] = request_id
+        started = time.perf_counter()
         try:
             response = await self._http.post(
                 self.url, json={"query": query, "variables": variables or {}}, headers=headers
@@ -46,6 +50,8 @@ class Api:
         except httpx.HTTPError as error:
             log.warning("gateway unreachable: %s", error)
             raise ApiUnavailable("the CRM service is not reachable") from None
+        if self._latency is not None:
+            self._latency.observe(time.perf_counter() - started)
         if response.status_code == 401:
             raise SignedOut
         try:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jinja2
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from web import i18n
 from web.api import Api, ApiUnavailable, SignedOut
 from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
+from web.metrics import MetricsMiddleware, WebMetrics
 from web.middleware import WebMiddleware
 from web.routes import all_routes
 from web.settings import WebSettings
@@ -65,7 +67,8 @@ def make_templates() -> jinja2.Environment:
 
 
 def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
-    api = Api(gateway_url(settings, web_settings), web_settings.gateway_timeout)
+    metrics = WebMetrics()
+    api = Api(gateway_url(settings, web_settings), web_settings.gateway_timeout, metrics.gateway)
     web = Web(
         settings=settings,
         web=web_settings,
@@ -83,6 +86,9 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
             {"status": "ready" if ready else "not ready", "gateway": ready},
             status_code=200 if ready else 503,
         )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def signed_out(request: Request, exc: Exception) -> Response:
         session_of(request).sign_out()
@@ -110,6 +116,7 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
             *all_routes(),
         ],
@@ -118,4 +125,5 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
     )
     app.state.web = web
     app.add_middleware(WebMiddleware, web=web)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -18,7 +18,7 @@ from web.session import COOKIE, SessionCodec
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable without signing in.
-PUBLIC_PREFIXES = ("/sign-in", "/static/", "/healthz", "/readyz", "/oidc/", "/favicon")
+PUBLIC_PREFIXES = ("/sign-in", "/static/", "/healthz", "/readyz", "/metrics", "/oidc/", "/favicon")
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 12 * 1024 * 1024

@@ -36,8 +36,9 @@ PIPELINE_RESULT = f"""__typename ... on PipelinePayload {{ pipeline {{ id }} }} 
 M = {
     "create_pipeline": f"""mutation($name: String!) {{ createPipeline(name: $name) {{
       {PIPELINE_RESULT} }} }}""",
-    "add_stage": f"""mutation($pipeline: ID!, $input: StageInput!) {{
-      addStage(pipelineId: $pipeline, input: $input) {{ {PIPELINE_RESULT} }} }}""",
+    "add_stage": f"""mutation($pipeline: ID!, $input: StageInput!, $position: Int) {{
+      addStage(pipelineId: $pipeline, input: $input, position: $position) {{
+      {PIPELINE_RESULT} }} }}""",
     "update_stage": f"""mutation($stage: ID!, $patch: StagePatchInput!) {{
       updateStage(stageId: $stage, patch: $patch) {{ {PIPELINE_RESULT} }} }}""",
     "reorder": f"""mutation($pipeline: ID!, $stages: [ID!]!) {{
@@ -115,7 +116,8 @@ async def action(request: Request) -> Response:
     if name == "create_pipeline":
         variables = {"name": text(form, "name") or ""}
     elif name == "add_stage":
-        variables = {"pipeline": text(form, "pipeline"), "input": _stage_input(form)}
+        variables = {"pipeline": text(form, "pipeline"), "input": _stage_input(form),
+                     "position": _int(text(form, "position"))}
     elif name == "update_stage":
         stage = _stage_input(form)
         patch = {key: stage[key] for key in ("name", "probability", "requirements")}

@@ -165,7 +165,7 @@ async def lead_action_in_pool(request: Request) -> Response:
 # --- a manager's team view ------------------------------------------------------------------
 
 async def _team(request: Request, problem: Problem | None = None, message: str | None = None,
-                selected: list[str] | None = None) -> Response:
+                selected: list[str] | None = None, member: str | None = None) -> Response:
     session = session_of(request)
     team = None if session.is_admin else session.team
     q = (request.query_params.get("q") or "").strip() or None
@@ -173,7 +173,7 @@ async def _team(request: Request, problem: Problem | None = None, message: str |
     template = "leads/team_region.html" if request.method == "POST" else "leads/team.html"
     return render(request, template, members=data["members"], pool=_edges(data["pool"]),
                   problem=problem, message=message, selected=selected or [], q=q or "",
-                  team=team)
+                  team=team, chosen=member)
 
 
 async def team(request: Request) -> Response:
@@ -193,8 +193,9 @@ async def assign(request: Request) -> Response:
     problem = problem_of(result)
     if problem is None:
         return await _team(request, message=i18n.ngettext(
-            "%(num)d lead assigned.", "%(num)d leads assigned.", len(ids)) % {"num": len(ids)})
-    return await _team(request, problem=problem, selected=ids)
+            "%(num)d lead assigned.", "%(num)d leads assigned.", len(ids)) % {"num": len(ids)},
+            member=member)
+    return await _team(request, problem=problem, selected=ids, member=member)
 
 
 async def set_cap(request: Request) -> Response:

@@ -35,13 +35,15 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the sync API keeps an event loop running while it is open, and
+# the async tests that follow need none to be running.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")

@@ -1,0 +1,97 @@
+"""Managers, admins and other orgs in the browser: assigning leads against caps, changing the
+stages (seen on the board and in the funnel), and an org that sees none of another's data."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Web, unique
+from .flows import eventually, import_leads, new_org, set_cap
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_manager_assigns_leads_and_meets_the_cap(web: Web) -> None:
+    org = new_org(web)
+    import_leads(web.api(org["manager"]), [unique("Lead") for _ in range(4)])
+    set_cap(web.api(org["admin"]), org["rep"], 2)
+
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/pool/team"))
+    rep_row = page.locator(f"tr[data-member='{org['rep'].id}']")
+    expect(rep_row).to_contain_text("0")
+    boxes = page.locator("input[name=lead]")
+    expect(boxes).to_have_count(4)
+    for i in range(3):
+        boxes.nth(i).check()
+    page.locator("#assign-member").select_option(str(org["rep"].id))
+    page.locator("form[hx-post='/pool/team/assign'] button[type=submit]").click()
+    refusal = page.locator("#team .alert-error")
+    expect(refusal).to_contain_text("2")  # how many fit
+    expect(page.locator("input[name=lead]")).to_have_count(4)  # nothing assigned
+    expect(page.locator("input[name=lead]:checked")).to_have_count(3)  # the choice is kept
+
+    page.locator("input[name=lead]").nth(2).uncheck()
+    page.locator("form[hx-post='/pool/team/assign'] button[type=submit]").click()
+    expect(page.locator("#team .alert-success")).to_be_visible()
+    expect(page.locator("input[name=lead]")).to_have_count(2)
+    expect(rep_row).to_contain_text("2 of 2")
+    expect(rep_row.locator(".meter.full")).to_have_count(1)
+
+
+def test_an_admin_renames_and_adds_a_stage_seen_on_the_board_and_in_the_funnel(web: Web) -> None:
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["admin"])
+    page.goto(web.url("/admin"))
+    row = page.locator("tr[data-stage='Negotiation']")
+    row.locator("input[name=name]").fill("Talks")
+    row.locator("form.stage-form button[type=submit]").click()
+    expect(page.locator("tr[data-stage='Talks']")).to_be_visible()
+    add = page.locator("form[hx-post='/admin/add_stage']")
+    add.locator("input[name=name]").fill("Demo")
+    add.locator("input[name=probability]").fill("60")
+    add.locator("button[type=submit]").click()
+    expect(page.locator("tr[data-stage='Demo']")).to_be_visible()
+
+    page.goto(web.url("/"))
+    headers = page.locator("section.column h2")
+    expect(headers).to_contain_text(
+        [re.compile(n) for n in ["Identification", "Qualification", "Offer", "Talks", "Demo",
+                                 "Won", "Lost"]]
+    )
+
+    # The funnel follows from the pipeline's events: it shows the new names once they arrive.
+    def funnel_has_them() -> bool:
+        page.goto(web.url("/dashboard"))
+        funnel = page.locator("#funnel")
+        text = funnel.inner_text()
+        return "Talks" in text and "Demo" in text
+
+    eventually(funnel_has_them, 20)
+
+
+def test_a_rep_of_another_org_sees_none_of_it(web: Web) -> None:
+    org = new_org(web)
+    manager = web.api(org["manager"])
+    import_leads(manager, [unique("Secret")])
+    pool = manager("{ leads(filter: {poolOnly: true}) { edges { node { id company } } } }")
+    lead = pool["leads"]["edges"][0]["node"]
+
+    other = new_org(web)
+    page = web.page()
+    web.sign_in(page, other["rep"])
+    page.goto(web.url("/pool"))
+    expect(page.locator("#pool")).not_to_contain_text(lead["company"])
+    page.goto(web.url("/leads"))
+    expect(page.locator("main")).not_to_contain_text(lead["company"])
+    response = page.goto(web.url(f"/leads/{lead['id']}"))
+    assert response is not None and response.status == 404
+    page.goto(web.url("/"))
+    expect(page.locator(".card")).to_have_count(0)
+    page.goto(web.url("/accounts"))
+    expect(page.locator("main")).not_to_contain_text(lead["company"])

@@ -1,0 +1,152 @@
+"""Pages' typed errors where they belong, the CSV import's dry run, the session cookie and
+CSRF protection, and GraphiQL working with no network but the gateway's own."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from crmkit.db import SERVICES
+from crmkit.embedded import free_port
+from crmkit.settings import DEV_JWT_SECRET
+
+from .conftest import Watch, Web, unique
+from .flows import eventually, new_org
+
+pytestmark = pytest.mark.e2e
+
+M_CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+  __typename ... on OpportunityPayload { opportunity { id version } } } }"""
+M_RENAME = """mutation($id: ID!, $v: Int!, $name: String!) {
+  updateOpportunity(id: $id, expectedVersion: $v, patch: {name: $name}) { __typename } }"""
+
+
+def test_a_stale_edit_shows_the_current_version(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    created = rep(M_CREATE, {"input": {"name": unique("Deal"), "amount": "5000",
+                                       "currency": "PLN"}})["createOpportunity"]
+    deal = created["opportunity"]
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/deals/{deal['id']}"))
+    # Someone else renames it meanwhile.
+    rep(M_RENAME, {"id": deal["id"], "v": deal["version"], "name": "Renamed elsewhere"})
+    fields = page.locator("#deal-fields form")
+    fields.locator("[name=needs]").fill("My stale edit")
+    fields.locator("button[type=submit]").click()
+    expect(page.locator("#deal-fields .alert-error")).to_be_visible()
+    expect(page.locator("#deal-fields [name=name]")).to_have_value("Renamed elsewhere")
+    # The form now carries the current version: saving again goes through.
+    page.locator("#deal-fields [name=needs]").fill("My edit, again")
+    page.locator("#deal-fields button[type=submit]").click()
+    expect(page.locator("#deal-fields .badge-success")).to_be_visible()
+
+
+def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    org = new_org(web)
+    taken = unique("Existing")
+    web.api(org["manager"])(
+        "mutation($c: String!) { createLead(input: {company: $c, email: \"x@taken.pl\"}) "
+        "{ __typename } }", {"c": taken})
+    csv = tmp_path / "leads.csv"
+    csv.write_text(
+        "firma;e-mail;telefon\n"
+        f"{unique('Alpha')};alpha@example.pl;\n"
+        f"{unique('Beta')};beta@example.pl;\n"
+        f"{taken};x@taken.pl;\n"
+        f"{unique('Gamma')};not an email;\n",
+        encoding="utf-8",
+    )
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/pool/import"))
+    page.locator("#f-file").set_input_files(str(csv))
+    page.locator("form[enctype] button[type=submit]").click()
+    report = page.locator("#import-report")
+    expect(report.locator("[data-created]")).to_have_text("2")
+    expect(report.locator("[data-duplicates]")).to_have_text("1")
+    expect(report.locator("[data-invalid]")).to_have_text("1")
+    expect(report).to_contain_text("4")  # the duplicate's line
+    expect(report).to_contain_text("5")  # the invalid row's line
+    page.locator("#import-report form button[type=submit]").click()
+    expect(page.locator("#import-report h2")).to_have_text("Import finished")
+    page.goto(web.url("/pool"))
+    expect(page.locator("#pool")).to_contain_text("Alpha")
+
+
+def test_the_session_cookie_and_csrf(web: Web) -> None:
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    cookie = next(c for c in web.context.cookies() if c["name"] == "crm_session")
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie") == ""
+    assert org["rep"].token not in cookie["value"]  # sealed, not merely signed
+
+    jar = {"crm_session": cookie["value"]}
+    with httpx.Client(base_url=web.base, cookies=jar, timeout=10) as client:
+        # The session works for a page...
+        assert client.get("/pool").status_code == 200
+        # ...but no state change without the session's CSRF token,
+        for headers in ({}, {"X-CSRF-Token": "forged"}):
+            refused = client.post("/pool/claim", data={"count": "1"}, headers=headers)
+            assert refused.status_code == 403
+        # nor from another site, even with it.
+        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/pool").text)
+        assert token is not None
+        cross = client.post("/pool/claim", data={"count": "1"}, headers={
+            "X-CSRF-Token": token.group(1), "Origin": "https://evil.example"})
+        assert cross.status_code == 403
+        allowed = client.post("/pool/claim", data={"count": "1", "csrf_token": token.group(1)})
+        assert allowed.status_code == 200
+    # Signing out forgets the member.
+    page.goto(web.url("/"))
+    page.locator("details.usermenu summary").click()
+    page.locator("form[action='/sign-out'] button").click()
+    page.wait_for_url(re.compile("/sign-in"))
+    page.goto(web.url("/pool"))
+    expect(page).to_have_url(re.compile("/sign-in"))
+
+
+@pytest.fixture
+def dev_gateway(web: Web) -> Iterator[str]:
+    """A second gateway over the same services, in dev mode (which serves GraphiQL)."""
+    stack = web.system.stack
+    port = free_port()
+    env = {**os.environ, "CRM_ENVIRONMENT": "dev", "CRM_GATEWAY_PORT": str(port),
+           "CRM_JWT_SECRET": DEV_JWT_SECRET}
+    env.update({f"CRM_{name.upper()}_PORT": str(stack.ports[name]) for name in SERVICES})
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def ready() -> bool:
+            try:
+                return httpx.get(url + "/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(ready, 30)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_graphiql_works_offline(web: Web, watch: Watch, dev_gateway: str) -> None:
+    watch.allowed.add(dev_gateway)
+    page = web.page()
+    page.goto(dev_gateway + "/graphql")
+    expect(page.locator(".graphiql-container")).to_be_visible()
+    # The editors are GraphiQL's own (its scripts ran), and nothing came from elsewhere.
+    eventually(lambda: page.locator(".graphiql-editor").count() > 0, 10)

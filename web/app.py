@@ -23,6 +23,7 @@ from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
 from web.metrics import MetricsMiddleware, WebMetrics
 from web.middleware import WebMiddleware
+from web.oidc import OpenIDConnect
 from web.routes import all_routes
 from web.settings import WebSettings
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.web = web
+    app.state.oidc = OpenIDConnect(web_settings) if web_settings.oidc_enabled else None
     app.add_middleware(WebMiddleware, web=web)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

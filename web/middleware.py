@@ -41,7 +41,10 @@ class WebMiddleware:
         before = asdict(session) if cookie else None
         scope["crm.session"] = session
         locale = (
-            session.locale or session.org_locale or self.web.web.default_locale
+            session.locale
+            or session.org_locale
+            or _accepted(headers.get("accept-language"))
+            or self.web.web.default_locale
         )
         i18n.activate(locale, self.web.zone)
         secure = (
@@ -106,6 +109,25 @@ class WebMiddleware:
         if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
             return _forbidden("the form has expired: reload the page and try again"), receive
         return None, receive
+
+
+def _accepted(header: str | None) -> str | None:
+    """The first of our languages the browser asks for (before the member's org is known)."""
+    if not header:
+        return None
+    ranked = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        ranked.append((-quality, i, tag))
+    for _, _, tag in sorted(ranked):
+        language = i18n.normalise(tag)
+        if language is not None:
+            return language
+    return None
 
 
 def _own_origin(scope: Scope, headers: Headers) -> str:

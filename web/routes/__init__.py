@@ -17,10 +17,12 @@ def all_routes() -> list[BaseRoute]:
         documents,
         leads,
         offers,
+        oidc,
     )
 
     return [
         *auth.routes,
+        *oidc.routes,
         *board.routes,
         *deals.routes,
         *offers.routes,

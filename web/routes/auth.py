@@ -27,7 +27,7 @@ ROLE_LABELS = {"rep": N_("Sales rep"), "manager": N_("Manager"), "admin": N_("Ad
 Q_WHO = "query Who { me { id name team roles } organizationSettings { locale } }"
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path of this app: never an absolute URL (an open redirect)."""
     if target and target.startswith("/") and not target.startswith("//"):
         return target
@@ -45,7 +45,7 @@ async def sign_in_page(request: Request) -> Response:
         demo_members=DEMO_MEMBERS if web.dev_sign_in else (),
         demo_org=DEMO_ORG,
         oidc=web.web.oidc_enabled,
-        next=_safe_next(request.query_params.get("next")),
+        next=safe_next(request.query_params.get("next")),
         roles=[r.value for r in Role],
         role_labels=ROLE_LABELS,
         errors={},
@@ -85,7 +85,7 @@ async def dev_sign_in(request: Request) -> Response:
             errors["name"] = i18n.gettext("Enter a name")
         if role not in {r.value for r in Role}:
             errors["role"] = i18n.gettext("Choose a role")
-    next_page = _safe_next(text(form, "next"))
+    next_page = safe_next(text(form, "next"))
     if errors:
         return render(
             request,
@@ -148,7 +148,7 @@ async def choose_language(request: Request) -> Response:
     if back is None and request.headers.get("referer"):
         parts = urlsplit(request.headers["referer"])
         back = parts.path + (f"?{parts.query}" if parts.query else "")
-    return redirect(request, _safe_next(back))
+    return redirect(request, safe_next(back))
 
 
 routes = [

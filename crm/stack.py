@@ -95,6 +95,8 @@ class Stack:
     ports: dict[str, int]
     log_dir: Path
     children: list[Child] = field(default_factory=list)
+    # More settings for every process (e.g. CRM_STREAM_REPLICAS on a NATS cluster).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -107,6 +109,7 @@ class Stack:
         )
         for name, port in self.ports.items():
             env[f"CRM_{name.upper()}_PORT"] = str(port)
+        env.update(self.extra_env)
         return env
 
     def start(self, names: list[str]) -> None:
@@ -161,6 +164,14 @@ class Stack:
                     raise TimeoutError(f"not ready after {timeout:.0f}s: {waiting}")
                 if pending:
                     time.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and its children (a crash); ``start([name])`` brings it back."""
+        for child in [c for c in self.children if c.name == name]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait(10)
+            self.children.remove(child)
 
     def stop(self, timeout: float = 15.0) -> None:
         for child in self.children:

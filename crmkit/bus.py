@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from faststream.nats import NatsBroker
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 # Every producing service owns one subject tree; dead letters live in a stream of their own
 # because JetStream streams may not overlap (``crm.>`` would swallow ``crm.dlq.>``).
@@ -37,14 +39,37 @@ def make_broker(url: str, **kwargs: object) -> NatsBroker:
 
 
 async def ensure_stream(
-    js: JetStreamContext, name: str, subjects: tuple[str, ...], *, replicas: int = 1
+    js: JetStreamContext,
+    name: str,
+    subjects: tuple[str, ...],
+    *,
+    replicas: int = 1,
+    attempts: int = 8,
 ) -> None:
     """Create or update a stream. Events are kept without an age limit: reporting rebuilds
     its read models by replaying the stream from the beginning.
 
     ``replicas`` is a floor, not a value to impose: a stream an operator scaled to more
     copies keeps them (a start-up must never take an R3 stream back to R1), and a stream
-    with fewer is raised to it (JetStream moves a stream between 1 and 3 copies in place)."""
+    with fewer is raised to it (JetStream moves a stream between 1 and 3 copies in place).
+
+    On a cluster, creating a replicated stream takes a moment, and every replica of every
+    service tries at once when they start together: a request that times out or loses the
+    race is retried (it then finds the stream and updates it)."""
+    for attempt in range(attempts):
+        try:
+            await _ensure_stream_once(js, name, subjects, replicas)
+            return
+        except (NatsTimeoutError, ServiceUnavailableError, BadRequestError) as error:
+            if attempt == attempts - 1:
+                raise
+            log.info("stream %s not settled yet (%s), retrying", name, error)
+            await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
+
+
+async def _ensure_stream_once(
+    js: JetStreamContext, name: str, subjects: tuple[str, ...], replicas: int
+) -> None:
     try:
         info = await js.stream_info(name)
     except NotFoundError:

@@ -32,6 +32,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import (
     Float,
@@ -54,6 +55,12 @@ from crmkit.contracts import Envelope
 from crmkit.outbox import wake_relay_after
 
 log = logging.getLogger("crm.inbox")
+
+APPLIED = Counter(
+    "crm_inbox_events_total",
+    "Events a consumer took from the bus: applied, or skipped as applied before",
+    ["consumer", "outcome"],
+)
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 PRUNE_INTERVAL_SECONDS = 3600.0
@@ -226,6 +233,8 @@ class InboxConsumer:
             wake_relay_after(session)
         self.applied += outcome.count(True)
         self.skipped += outcome.count(False)
+        APPLIED.labels(self.name, "applied").inc(outcome.count(True))
+        APPLIED.labels(self.name, "skipped").inc(outcome.count(False))
         return outcome
 
     def matches(self, subject: str) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 from faststream.nats import NatsBroker
+from prometheus_client import Counter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +34,9 @@ from crmkit.db import driver_connection
 from crmkit.outbox import on_outbox_commit
 
 log = logging.getLogger("crm.relay")
+
+PUBLISHED = Counter("crm_outbox_published_total", "Outbox events published to the bus",
+                    ["table"])
 
 # A claimed row goes out only when no earlier unsent row of its aggregate is outside the batch
 # (held by another relay). The check is a LATERAL probe with LIMIT 1 so that it stays a few
@@ -108,6 +112,7 @@ class OutboxRelay:
         self._pruned_at = time.monotonic()
         self._wake = asyncio.Event()
         self.published = 0
+        self._published_metric = PUBLISHED.labels(name)
         self.batches = 0
 
     def wake(self) -> None:
@@ -127,6 +132,7 @@ class OutboxRelay:
             if sent:
                 await conn.execute(self._mark_sql, sent)
         self.published += len(sent)
+        self._published_metric.inc(len(sent))
         return len(sent)
 
     async def prune(self) -> int:

@@ -152,9 +152,11 @@ class Stack:
             while pending:
                 for child in list(pending):
                     if child.process.poll() is not None:
+                        log = self.log_dir / f"{child.name}.log"
+                        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
                         raise RuntimeError(
                             f"{child.name} exited with {child.process.returncode}; "
-                            f"see {self.log_dir / (child.name + '.log')}"
+                            f"see {log}; it ended with:\n{tail}"
                         )
                     with contextlib.suppress(httpx.HTTPError):
                         if client.get(f"{child.url}/readyz").status_code == 200:

@@ -6,10 +6,17 @@ import asyncio
 import logging
 
 from faststream.nats import NatsBroker
+from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    NotFoundError,
+    ServerError,
+    ServiceUnavailableError,
+)
 
 # Every producing service owns one subject tree; dead letters live in a stream of their own
 # because JetStream streams may not overlap (``crm.>`` would swallow ``crm.dlq.>``).
@@ -44,7 +51,7 @@ async def ensure_stream(
     subjects: tuple[str, ...],
     *,
     replicas: int = 1,
-    attempts: int = 8,
+    attempts: int = 12,
 ) -> None:
     """Create or update a stream. Events are kept without an age limit: reporting rebuilds
     its read models by replaying the stream from the beginning.
@@ -60,7 +67,13 @@ async def ensure_stream(
         try:
             await _ensure_stream_once(js, name, subjects, replicas)
             return
-        except (NatsTimeoutError, ServiceUnavailableError, BadRequestError) as error:
+        except (NatsTimeoutError, NoRespondersError, APIError) as error:
+            # Errors of the request itself (a bad config) would not heal: only a cluster
+            # still electing, placing or already creating the stream is waited for.
+            if isinstance(error, APIError) and not isinstance(
+                error, ServiceUnavailableError | ServerError | BadRequestError
+            ):
+                raise
             if attempt == attempts - 1:
                 raise
             log.info("stream %s not settled yet (%s), retrying", name, error)

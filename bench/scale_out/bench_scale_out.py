@@ -3,7 +3,7 @@ with two replicas of every service, on a 3-node NATS cluster (R3 streams) and Po
 behind PgBouncer in transaction mode; optionally the same failure as the e2e test.
 
     python -m bench.scale_out.bench_scale_out [--seconds 60] [--clients 16]
-        [--replicas 1,2] [--chaos]
+        [--replicas 1,2] [--chaos] [--direct]
 
 Each write is a createLead or a createOpportunity (each one transaction with its event); the
 figure counts writes the gateway acknowledged, and the run waits until every event reached
@@ -25,10 +25,10 @@ from crmkit.db import SERVICES
 from tests.e2e.scale_out import Team, burst, scale_out_system, wait_settled
 
 
-def run(replicas: int, seconds: float, clients: int, chaos: bool) -> str:
+def run(replicas: int, seconds: float, clients: int, chaos: bool, bouncer: bool) -> str:
     work = Path(tempfile.mkdtemp(prefix="crm-bench-scale-"))
     try:
-        with scale_out_system(work, replicas=replicas, gateways=2) as system:
+        with scale_out_system(work, replicas=replicas, gateways=2, bouncer=bouncer) as system:
             team = Team(org=uuid.uuid4(), manager=uuid.uuid4())
             asyncio.run(burst(system.gateway_urls(), team, seconds=3, clients=4))  # warm-up
             events = []
@@ -55,7 +55,7 @@ def run(replicas: int, seconds: float, clients: int, chaos: bool) -> str:
             return (f"| {replicas} | {clients} | {result.seconds:.0f} | {result.acknowledged:,} "
                     f"| {result.per_second:,.0f} | {sum(result.failures.values())} "
                     f"| {'yes' if settled else 'NO'} | {'chaos' if chaos else '-'} "
-                    f"| {load:.1f} |")
+                    f"| {'PgBouncer' if bouncer else 'direct'} | {load:.1f} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -66,13 +66,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--replicas", default="1,2")
     parser.add_argument("--chaos", action="store_true")
+    parser.add_argument("--direct", action="store_true",
+                        help="services reach PostgreSQL directly, with prepared statements")
     args = parser.parse_args()
     print(f"{machine()}, {today()}")
     print("| replicas | clients | seconds | acknowledged | writes/s | failed | settled | "
-          "failure | load |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
+          "failure | database | load |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |")
     for replicas in (int(r) for r in args.replicas.split(",")):
-        print(run(replicas, args.seconds, args.clients, args.chaos), flush=True)
+        print(run(replicas, args.seconds, args.clients, args.chaos, not args.direct), flush=True)
 
 
 if __name__ == "__main__":

@@ -70,23 +70,26 @@ class ScaleOutSystem:
 
 
 @contextlib.contextmanager
-def scale_out_system(work: Path, *, replicas: int = 2, gateways: int = 2) -> Iterator[
-    ScaleOutSystem
-]:
+def scale_out_system(
+    work: Path, *, replicas: int = 2, gateways: int = 2, bouncer: bool = True
+) -> Iterator[ScaleOutSystem]:
+    """``bouncer=False``: the services reach PostgreSQL directly, with prepared statements
+    (to measure what the transaction-mode pooler costs)."""
     ensure_pgbouncer()
     postgres = EmbeddedPostgres(work / "postgres")
     nats_cluster = EmbeddedNatsCluster(work / "nats")
     postgres.start()
-    bouncer = EmbeddedPgBouncer(work / "pgbouncer", postgres.port, pool_size=20)
-    system = ScaleOutSystem(work, postgres, bouncer, nats_cluster)
+    pgbouncer = EmbeddedPgBouncer(work / "pgbouncer", postgres.port, pool_size=20)
+    system = ScaleOutSystem(work, postgres, pgbouncer, nats_cluster)
     try:
-        bouncer.start()
+        pgbouncer.start()
         nats_cluster.start()
-        pooled = bouncer.url()
+        pooled = pgbouncer.url() if bouncer else postgres.url
         # Migrations through the bouncer, as the pods' init containers run them.
         run_migrations(pooled, list(SERVICES))
         settings = Settings(environment="test", jwt_secret=DEV_JWT_SECRET)
-        extra = {"CRM_STREAM_REPLICAS": "3", "CRM_DB_PREPARED_STATEMENTS": "false"}
+        extra = {"CRM_STREAM_REPLICAS": "3",
+                 "CRM_DB_PREPARED_STATEMENTS": "false" if bouncer else "true"}
         service_ports = [{s: free_port() for s in SERVICES} for _ in range(replicas)]
         for index in range(replicas):
             # Each replica set is seeded with another NATS server and learns the rest.

@@ -35,6 +35,8 @@ CREATE_LEAD = """mutation($input: LeadInput!) { createLead(input: $input, allowD
 CREATE_OPPORTUNITY = """mutation($input: CreateOpportunityInput!) {
   createOpportunity(input: $input) {
     __typename ... on OpportunityPayload { opportunity { id } } } }"""
+# A read on the pipeline's direct path (its own SQL on the driver connection).
+LIST = "{ opportunities(first: 5) { edges { node { id name } } } }"
 FUNNEL = """{ salesFunnel { __typename ... on SalesFunnel { stages { name position count
   amounts { byCurrency { currency amount } } } } } }"""
 
@@ -130,6 +132,7 @@ class BurstResult:
     leads: list[str] = field(default_factory=list)
     opportunities: list[tuple[str, Decimal]] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    reads: int = 0
 
     @property
     def acknowledged(self) -> int:
@@ -183,6 +186,10 @@ async def burst(
                     result.leads.append(payload["lead"]["id"])
                 elif payload.get("__typename") == "OpportunityPayload":
                     result.opportunities.append((payload["opportunity"]["id"], amount))
+                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+                        listed = await http.post(url, json={"query": LIST}, headers=headers)
+                        if listed.json()["data"]["opportunities"]["edges"]:
+                            result.reads += 1
                 else:
                     codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
                     result.failures[f"{response.status_code} {codes or payload}"[:80]] += 1

@@ -68,6 +68,7 @@ def test_nothing_is_lost_when_nodes_and_replicas_die_mid_burst(system: ScaleOutS
     result = asyncio.run(burst(system.gateway_urls(), team, seconds=BURST_SECONDS,
                                events=[(KILL_AT, kill), (RESTART_AT, restart)]))
     assert result.acknowledged > 50, result.failures
+    assert result.reads > 0, result.failures
     state = asyncio.run(wait_settled(system, team))
 
     # Every acknowledged write is in its database.

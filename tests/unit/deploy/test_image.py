@@ -83,8 +83,8 @@ def test_everything_the_processes_import_is_in_the_runtime_lock() -> None:
     runtime = set(locked(ROOT / "requirements-runtime.lock"))
     distributions = importlib.metadata.packages_distributions()
     missing = {}
-    # In a thread of its own: CPython 3.11's parser trips over the recursion counter a test
-    # that provoked a RecursionError earlier in this thread may leave behind (gh-106905).
+    # In a thread of its own: after a test provoked a RecursionError in this thread, CPython
+    # 3.11's ast.parse can fail with "AST constructor recursion depth mismatch".
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         imports = pool.submit(product_imports).result()
     for top, paths in imports.items():

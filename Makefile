@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser
+.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ integration: install
 
 e2e: install browser
 	$(BIN)/pytest tests/e2e
+
+# Every screen of the web app with the demo data, into docs/screenshots/ (shown in the README).
+screenshots: install browser
+	$(BIN)/python -m bench.web.screenshots
 
 # The web app's messages: extracted from its code and templates, merged into each catalogue
 # (translate the new entries in web/locale/*/LC_MESSAGES/messages.po; a test finds gaps).

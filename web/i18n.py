@@ -64,8 +64,14 @@ def activate(locale: str, zone: zoneinfo.ZoneInfo) -> None:
     _zone.set(zone)
 
 
-def _formats() -> str:
-    return FORMATS.get(_locale.get(), "pl_PL")
+@cache
+def _locale_data(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _formats() -> Locale:
+    # A parsed Locale, not its name: Babel would parse the name again on every call.
+    return _locale_data(FORMATS.get(_locale.get(), "pl_PL"))
 
 
 def zone() -> zoneinfo.ZoneInfo:

@@ -41,6 +41,19 @@ def columns_query(count: int) -> str:
     )
 
 
+def card_labels() -> dict[str, str]:
+    """The cards' words, translated once per page rather than once per card."""
+    return {
+        "no_client": i18n.gettext("No client"),
+        "next_contact": i18n.gettext("Next contact"),
+        "no_next_step": i18n.gettext("No next step"),
+        "overdue": i18n.gettext("Overdue"),
+        "stale": i18n.gettext("Stale"),
+        "move": i18n.gettext("Move"),
+        "move_deal": i18n.gettext("Move to another stage"),
+    }
+
+
 def card_flags(card: dict[str, Any], now: dt.datetime) -> list[str]:
     flags = []
     next_contact = card.get("nextContactAt")
@@ -155,6 +168,7 @@ async def board(request: Request) -> Response:
         teams=teams,
         filters=filters,
         stages=stages,
+        labels=card_labels(),
     )
 
 

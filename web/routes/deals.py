@@ -16,15 +16,14 @@ from web import i18n
 from web.context import form_of, query, redirect, render, text
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.i18n import N_
-from web.routes.board import CARD_FIELDS, card_flags
+from web.routes.board import CARD_FIELDS, card_flags, card_labels
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
   ... on VersionConflict { message currentVersion }
   ... on GateNotSatisfied { message stageId stageName missing }"""
 
-# A card with its pipeline's stages (the card's keyboard "move to" menu).
-CARD = CARD_FIELDS + " pipeline { stages { id name kind position } }"
+CARD = CARD_FIELDS
 
 Q_CARD = f"""query Card($id: ID!) {{ opportunity(id: $id) {{ {CARD} }} }}"""
 
@@ -75,11 +74,10 @@ def _card_response(
 ) -> Response:
     """The card (fetched with ``CARD``), with a refusal shown on it."""
     card["flags"] = card_flags(card, i18n.now())
-    pipeline = card.pop("pipeline", None) or {"stages": []}
-    stages = sorted(pipeline["stages"], key=lambda s: s["position"])
     headers = {"X-Move-Refused": "1"} if refused else None
     return render(
-        request, "board/card.html", card=card, problem=problem, stages=stages, headers=headers
+        request, "board/card.html", card=card, problem=problem, labels=card_labels(),
+        headers=headers,
     )
 
 

@@ -143,6 +143,26 @@
     hidden.value = kind || "OPEN";
   });
 
+  // A card's "Move" button: the shared move form, for this card (keyboard users' drag).
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest(".card-move-open");
+    if (!opener) return;
+    const card = opener.closest(".card");
+    const template = document.getElementById("move-menu");
+    if (!card || !template) return;
+    let form = card.querySelector("form.card-move");
+    if (!form) {
+      form = template.content.firstElementChild.cloneNode(true);
+      form.setAttribute("hx-post", "/deals/" + card.dataset.id + "/move");
+      form.setAttribute("hx-target", "#card-" + card.dataset.id);
+      form.querySelector("input[name=version]").value = card.dataset.version;
+      form.querySelector("select").value = card.dataset.stageId;
+      opener.after(form);
+      htmx.process(form);
+    }
+    form.querySelector("select").focus();
+  });
+
   document.addEventListener("DOMContentLoaded", () => initBoard(document));
   document.addEventListener("htmx:load", (event) => initBoard(event.detail.elt.parentElement || document));
 })();

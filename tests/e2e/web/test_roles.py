@@ -95,3 +95,27 @@ def test_a_rep_of_another_org_sees_none_of_it(web: Web) -> None:
     expect(page.locator(".card")).to_have_count(0)
     page.goto(web.url("/accounts"))
     expect(page.locator("main")).not_to_contain_text(lead["company"])
+
+
+def test_a_card_moves_with_the_keyboard_alone(web: Web) -> None:
+    org = new_org(web)
+    created = web.api(org["rep"])(
+        """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+        __typename ... on OpportunityPayload { opportunity { id } } } }""",
+        {"input": {"name": unique("Keyboard deal"), "amount": "900", "currency": "PLN"}},
+    )["createOpportunity"]
+    deal_id = created["opportunity"]["id"]
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/"))
+    card = page.locator(f"#card-{deal_id}")
+    card.locator(".card-title").focus()
+    page.keyboard.press("Tab")  # to the card's Move button
+    expect(card.locator(".card-move-open")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(card.locator("select[name=stage]")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # the next stage, Qualification
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    # The gate answers as it does to a drag: the missing items, each with its fix.
+    expect(page.locator(f"#card-{deal_id} li[data-requirement=CONTACT_MADE] a")).to_be_visible()

@@ -36,7 +36,8 @@ class Problem:
 
 def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None) -> Problem | None:
     """None for a success payload; else the typed error, with ``ValidationError`` paths mapped to
-    form field names (``field_names``: last path element -> field; by default the same)."""
+    form field names (``field_names``: the dotted path, or its last element, -> the form's field;
+    by default the last element)."""
     kind = result.get("__typename", "")
     if kind.endswith("Payload") or kind in ("ImportReport", "ExchangeRates"):
         return None
@@ -45,8 +46,9 @@ def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None
         fields: dict[str, str] = {}
         for error in result.get("fields") or []:
             path = [str(p) for p in error.get("path") or []]
-            key = path[-1] if path else ""
-            key = (field_names or {}).get(key, key)
+            names = field_names or {}
+            last = path[-1] if path else ""
+            key = names.get(".".join(path), names.get(last, last))
             fields.setdefault(key, str(error.get("message")))
         return Problem(kind, message, fields)
     if kind == "VersionConflict":

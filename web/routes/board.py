@@ -25,7 +25,7 @@ CARD_FIELDS = """id name amount currency probability expectedCloseDate nextConta
 
 Q_CHROME = """query BoardChrome { pipelines { id name isDefault stages {
   id name position probability kind rottingDays requirements } }
-  members { id name team } me { id } }"""
+  members { id name team } }"""
 
 
 def columns_query(count: int) -> str:

@@ -343,7 +343,8 @@ async def convert(request: Request) -> Response:
         account = {"name": text(form, "account_name"), "nip": text(form, "nip")}
     result = (await query(request, M_CONVERT, id=lead_id, opp=opportunity, accountId=account_id,
                           account=account))["convertLead"]
-    problem = problem_of(result, {"name": "name", "nip": "nip"})
+    problem = problem_of(result, {"account.name": "account_name", "account.nip": "nip",
+                                  "opportunity.name": "name"})
     if problem is None:
         return redirect(request, f"/deals/{result['opportunityId']}/wait")
     return await _lead_page(request, lead_id, convert_values=dict(form), convert_problem=problem)

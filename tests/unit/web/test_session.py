@@ -77,3 +77,18 @@ def test_only_paths_of_the_app_are_followed_after_signing_in(
     target: str | None, expected: str
 ) -> None:
     assert safe_next(target) == expected
+
+
+def test_validation_errors_land_on_their_form_fields() -> None:
+    from web.errors import problem_of
+
+    result = {"__typename": "ValidationError", "message": "bad", "fields": [
+        {"path": ["account", "name"], "message": "is required"},
+        {"path": ["opportunity", "amount"], "message": "must be positive"},
+        {"path": ["account", "nip"], "message": "has a wrong checksum"},
+    ]}
+    problem = problem_of(result, {"account.name": "account_name", "account.nip": "nip"})
+    assert problem is not None
+    assert problem.fields == {"account_name": "is required", "amount": "must be positive",
+                              "nip": "has a wrong checksum"}
+    assert problem_of({"__typename": "LeadPayload", "lead": {}}) is None

@@ -47,8 +47,16 @@ async def workload(engine: AsyncEngine, org: uuid.UUID, rounds: int) -> int:
     return seen
 
 
-async def run_clients(engine: AsyncEngine, org: uuid.UUID) -> list[int]:
-    return await asyncio.gather(*(workload(engine, org, 20) for _ in range(CLIENTS)))
+async def run_clients(engine: AsyncEngine, org: uuid.UUID) -> list[int | BaseException]:
+    """Every client runs to its end (a failed one must not leave others holding
+    connections), then the first failure is raised."""
+    results = await asyncio.gather(
+        *(workload(engine, org, 20) for _ in range(CLIENTS)), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 async def test_without_prepared_statements_every_statement_works(

@@ -57,7 +57,13 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     root_names = [n for n in ("Query", "Mutation", "Subscription") if n in by_type]
     if "Query" not in by_type:
         raise CompositionError("no subgraph defines a Query type", type_name="Query")
-    blocks = [_schema_block(root_names), SUPERGRAPH_HEADER, _graph_enum(schemas, enum_names)]
+    header = SUPERGRAPH_HEADER
+    if any(f.override_label for s in schemas for t in s.types.values() for f in t.fields.values()):
+        # join v0.4's argument, declared only when a progressive override uses it.
+        header = header.replace(
+            "usedOverridden: Boolean)", "usedOverridden: Boolean, overrideLabel: String)"
+        )
+    blocks = [_schema_block(root_names), header, _graph_enum(schemas, enum_names)]
     for name in sorted(by_type):
         blocks.append(printer.type_block(name, by_type[name]))
     text = "\n\n".join(blocks) + "\n"
@@ -415,7 +421,18 @@ class _Printer:
                     subgraphs=graphs,
                 )
             merged_type = merged
-        overridden = {f.override for _, f in present if f.override and not f.external}
+        overridden = {
+            f.override
+            for _, f in present
+            if f.override and not f.external and f.override_label is None
+        }
+        # A progressive override leaves the field with its old subgraph while its label is
+        # off: both resolve it, one at a time.
+        labelled: dict[str, str] = {
+            f.override: f.override_label
+            for _, f in present
+            if f.override and not f.external and f.override_label is not None
+        }
         resolving = [(d, f) for d, f in present if not f.external and d.graph not in overridden]
         if not resolving:
             raise CompositionError(
@@ -424,11 +441,13 @@ class _Printer:
                 field_name=field_name,
                 subgraphs=graphs,
             )
-        if len(resolving) > 1 and kind == "object":
+        if len(resolving) - len(labelled) > 1 and kind == "object":
             unshared = [
                 d.graph
                 for d, f in resolving
-                if not f.shareable and field_name not in _key_field_names(d.type)
+                if not f.shareable
+                and field_name not in _key_field_names(d.type)
+                and d.graph not in labelled
             ]
             if unshared:
                 raise CompositionError(
@@ -445,7 +464,7 @@ class _Printer:
         )
         joins: list[str] = []
         if special or len(present) != len(definitions) or overridden:
-            joins = self._join_fields(field_name, present, merged_text, overridden)
+            joins = self._join_fields(field_name, present, merged_text, overridden, labelled)
         first = present[0][1]
         arguments = _print_arguments(first)
         extra = [f"@join__field({j})" for j in joins]
@@ -467,10 +486,13 @@ class _Printer:
         present: list[tuple[_Definition, SubgraphField]],
         merged_text: str,
         overridden: set[str],
+        labelled: dict[str, str],
     ) -> list[str]:
         joins: list[str] = []
         for d, sg_field in present:
             args = [f"graph: {self._enum[d.graph]}"]
+            if d.graph in labelled and not sg_field.external:
+                args.append(f"overrideLabel: {_quote(labelled[d.graph])}")
             if d.graph in overridden:
                 used = field_name in _key_field_names(d.type) | _required_names(d.type)
                 if not used:
@@ -486,6 +508,8 @@ class _Printer:
                 args.append("external: true")
             if sg_field.override and not sg_field.external:
                 args.append(f"override: {_quote(sg_field.override)}")
+                if sg_field.override_label is not None:
+                    args.append(f"overrideLabel: {_quote(sg_field.override_label)}")
             joins.append(", ".join(args))
         return joins
 

@@ -83,6 +83,8 @@ class SubgraphField:
     requires: str | None = None
     provides: str | None = None
     override: str | None = None
+    # Progressive @override(label:): the field moves only while the label is active.
+    override_label: str | None = None
     deprecation: DirectiveNode | None = None
 
     @property
@@ -331,6 +333,7 @@ def _read_field(
             sg_field.provides = _string_argument(directive, "fields")
         elif spec == "override":
             sg_field.override = _string_argument(directive, "from")
+            sg_field.override_label = _string_argument(directive, "label")
         elif directive.name.value == "deprecated":
             sg_field.deprecation = directive
     return sg_field

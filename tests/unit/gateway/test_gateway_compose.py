@@ -117,6 +117,22 @@ def test_override_marks_the_new_owner_and_drops_the_old() -> None:
     assert load_supergraph(text).types["User"].fields["name"].owners == ("new",)
 
 
+def test_progressive_override_keeps_both_owners_under_the_label() -> None:
+    old = LINK + 'type Query { me: User } type User @key(fields: "id") { id: ID! name: String }'
+    new = LINK + (
+        'type User @key(fields: "id") { id: ID! '
+        'name: String @override(from: "old", label: "percent(20)") }'
+    )
+    text = _compose(old=old, new=new)
+
+    assert '@join__field(graph: OLD, overrideLabel: "percent(20)")' in text
+    assert '@join__field(graph: NEW, override: "old", overrideLabel: "percent(20)")' in text
+    assert "overrideLabel: String)" in text
+    name = load_supergraph(text).types["User"].fields["name"]
+    assert name.owners_for(frozenset()) == ("old",)
+    assert name.owners_for(frozenset({"percent(20)"})) == ("new",)
+
+
 def test_non_shareable_field_in_two_subgraphs_names_type_field_and_graphs() -> None:
     a = LINK + 'type Query { a: Int } type Thing @key(fields: "id") { id: ID! label: String }'
     b = LINK + 'type Thing @key(fields: "id") { id: ID! label: String }'

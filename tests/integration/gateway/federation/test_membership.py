@@ -17,9 +17,11 @@ kitchen = SubgraphSpec(
     "kitchen",
     _LINK.format('["@key", "@shareable"]')
     + """
-    type Query { nodes: [Node] items: [Item] }
+    type Query { nodes: [Node] items: [Item] products: [Product] }
     interface Node { id: ID! }
     union Item = Toaster
+    union Product = Oven | Toaster
+    type Oven @key(fields: "id") { id: ID! }
     type Toaster implements Node @key(fields: "id") { id: ID! name: String @shareable }
     """,
     resolvers={
@@ -28,6 +30,10 @@ kitchen = SubgraphSpec(
                 {k: v for k, v in t.items() if k != "warranty"} for t in TOASTERS.values()
             ],
             "items": lambda *_: [{"__typename": "Toaster", "id": "t1", "name": "Toasty"}],
+            "products": lambda *_: [
+                {"__typename": "Oven", "id": "o1"},
+                {"__typename": "Toaster", "id": "t1", "name": "Toasty"},
+            ],
         }
     },
 )
@@ -103,6 +109,20 @@ async def test_union_members_per_subgraph(federation: FederationFactory) -> None
     assert body == {"data": {"items": [{"name": "Toasty", "warranty": 2}]}}
     assert fed.counts() == {"kitchen": 1, "shop": 1}
     assert "Oven" not in fed.sent("kitchen")[0]["query"]
+
+
+async def test_interface_fragment_on_a_union_of_a_subgraph_without_it(
+    federation: FederationFactory,
+) -> None:
+    fed = federation("membership", CASES["membership"])
+
+    body = await fed.run("{ products { ... on Node { id } } }")
+
+    # Oven is a Node in the supergraph (shop says so), not in kitchen; kitchen still knows
+    # its `id`, asked as `... on Oven`, never as `... on Node`.
+    assert body == {"data": {"products": [{"id": "o1"}, {"id": "t1"}]}}
+    assert fed.counts() == {"kitchen": 1}
+    assert "Node" not in fed.sent("kitchen")[0]["query"]
 
 
 async def test_implementation_known_to_another_subgraph_only(

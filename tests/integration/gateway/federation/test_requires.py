@@ -178,7 +178,55 @@ vault = SubgraphSpec(
     references={"Info": lambda key: {"id": key["id"], "secret": SECRETS[key["id"]]}},
 )
 
+# -------------------------------------------------------- a requirement of a requirement
+PRICES = {"p1": 699.99, "p2": 15.0}
+pricing = SubgraphSpec(
+    "pricing",
+    _LINK.format('["@key", "@inaccessible"]')
+    + 'type Product @key(fields: "id") { id: ID! price: Float! @inaccessible }',
+    references={"Product": lambda key: {"id": key["id"], "price": PRICES[key["id"]]}},
+)
+shelf = SubgraphSpec(
+    "shelf",
+    _LINK.format('["@key"]')
+    + """
+    type Query { product: Product products: [Product] }
+    type Product @key(fields: "id") { id: ID! }
+    """,
+    resolvers={
+        "Query": {
+            "product": lambda *_: {"id": "p1"},
+            "products": lambda *_: [{"id": p} for p in PRICES],
+        }
+    },
+)
+verdict = SubgraphSpec(
+    "verdict",
+    _LINK.format('["@key", "@external", "@requires"]')
+    + """
+    type Product @key(fields: "id") {
+      id: ID!
+      price: Float! @external
+      isExpensive: Boolean! @requires(fields: "price")
+    }
+    """,
+    references={"Product": lambda key: {**key, "isExpensive": key["price"] > 500}},
+)
+wallet = SubgraphSpec(
+    "wallet",
+    _LINK.format('["@key", "@external", "@requires"]')
+    + """
+    type Product @key(fields: "id") {
+      id: ID!
+      isExpensive: Boolean! @external
+      canAfford: Boolean! @requires(fields: "isExpensive")
+    }
+    """,
+    references={"Product": lambda key: {**key, "canAfford": not key["isExpensive"]}},
+)
+
 CASES = {
+    "requires_chain": [pricing, shelf, verdict, wallet],
     "requires_parent": [places, addresses],
     "requires_arguments": [catalog, shipping],
     "requires_fragments": [holder, requirer],
@@ -277,3 +325,34 @@ async def test_requirement_below_own_field(federation: FederationFactory) -> Non
 
     assert body == {"data": {"record": {"id": "r1", "digest": "t3rc3s"}}}
     assert fed.counts() == {"owner": 2, "vault": 1}
+
+
+async def test_a_requirement_that_itself_requires(federation: FederationFactory) -> None:
+    fed = federation("requires_chain", CASES["requires_chain"])
+
+    body = await fed.run("{ products { id canAfford } }")
+
+    assert body == {
+        "data": {"products": [{"id": "p1", "canAfford": False}, {"id": "p2", "canAfford": True}]}
+    }
+    # shelf, then pricing (an @inaccessible field is still fetched to satisfy @requires),
+    # then verdict, then wallet: one request each, one after another.
+    assert fed.counts() == {"shelf": 1, "pricing": 1, "verdict": 1, "wallet": 1}
+
+
+async def test_both_links_of_the_chain_asked(federation: FederationFactory) -> None:
+    fed = federation("requires_chain", CASES["requires_chain"])
+
+    body = await fed.run("{ product { isExpensive canAfford } }")
+
+    assert body == {"data": {"product": {"isExpensive": True, "canAfford": False}}}
+    assert fed.counts() == {"shelf": 1, "pricing": 1, "verdict": 1, "wallet": 1}
+
+
+async def test_an_inaccessible_field_cannot_be_asked(federation: FederationFactory) -> None:
+    fed = federation("requires_chain", CASES["requires_chain"])
+
+    body = await fed.run("{ product { price } }")
+
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert fed.counts() == {}

@@ -225,7 +225,53 @@ wallet = SubgraphSpec(
     references={"Product": lambda key: {**key, "canAfford": not key["isExpensive"]}},
 )
 
+# ------------------------------------------------------------- requires after a mutation
+ADDED: list[dict[str, Any]] = []
+
+
+def _add_product(*_: Any, input: dict[str, Any]) -> dict[str, Any]:
+    product = {"id": f"n{len(ADDED) + 1}", **input}
+    ADDED.append(product)
+    return product
+
+
+def _never(key: dict[str, Any]) -> dict[str, Any]:
+    raise ValueError("the mutation's own answer carries every field: no entity call is due")
+
+
+store = SubgraphSpec(
+    "store",
+    _LINK.format('["@key"]')
+    + """
+    type Mutation { addProduct(input: AddProductInput!): Product! }
+    type Query { products: [Product!]! }
+    input AddProductInput { name: String! price: Float! }
+    type Product @key(fields: "id") { id: ID! name: String! price: Float! }
+    """,
+    resolvers={
+        "Mutation": {"addProduct": _add_product},
+        "Query": {"products": lambda *_: ADDED},
+    },
+    references={"Product": _never},
+)
+stock = SubgraphSpec(
+    "stock",
+    _LINK.format('["@key", "@external", "@requires"]')
+    + """
+    type Product @key(fields: "id") {
+      id: ID!
+      price: Float! @external
+      isExpensive: Boolean! @requires(fields: "price")
+      isAvailable: Boolean!
+    }
+    """,
+    references={
+        "Product": lambda key: {**key, "isExpensive": key["price"] > 100, "isAvailable": True}
+    },
+)
+
 CASES = {
+    "requires_after_mutation": [store, stock],
     "requires_chain": [pricing, shelf, verdict, wallet],
     "requires_parent": [places, addresses],
     "requires_arguments": [catalog, shipping],
@@ -356,3 +402,32 @@ async def test_an_inaccessible_field_cannot_be_asked(federation: FederationFacto
 
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert fed.counts() == {}
+
+
+async def test_requires_on_a_mutation_result(federation: FederationFactory) -> None:
+    fed = federation("requires_after_mutation", CASES["requires_after_mutation"])
+    ADDED.clear()
+
+    body = await fed.run(
+        """
+        mutation {
+          addProduct(input: { name: "new", price: 599.99 }) {
+            name price isExpensive isAvailable
+          }
+        }
+        """
+    )
+
+    assert body == {
+        "data": {
+            "addProduct": {
+                "name": "new",
+                "price": 599.99,
+                "isExpensive": True,
+                "isAvailable": True,
+            }
+        }
+    }
+    # The mutation runs once; its answer holds the key and the required price.
+    assert fed.counts() == {"store": 1, "stock": 1}
+    assert len(ADDED) == 1

@@ -171,7 +171,77 @@ root_prices = SubgraphSpec(
     resolvers={"Query": {"rows": lambda *_: [{"id": r["id"], "price": r["price"]} for r in ROWS]}},
 )
 
+# ------------------------------------------------------------------ nested @provides
+CATEGORIES: dict[str, dict[str, Any]] = {
+    "c1": {"id": "c1", "name": "Category 1", "sub": ["c2"]},
+    "c2": {"id": "c2", "name": "Category 2", "sub": ["c3"]},
+    "c3": {"id": "c3", "name": "Category 3", "sub": ["c1"]},
+}
+ITEMS = {"p1": ["c1", "c2"], "p2": ["c3", "c2"]}
+
+
+def _category(cid: str, depth: int) -> dict[str, Any]:
+    category = CATEGORIES[cid]
+    found: dict[str, Any] = {"id": cid, "name": category["name"]}
+    if depth:
+        found["subCategories"] = [_category(s, depth - 1) for s in category["sub"]]
+    return found
+
+
+all_products = SubgraphSpec(
+    "all_products",
+    _LINK.format('["@key", "@shareable"]')
+    + """
+    type Query { products: [Product] @shareable }
+    type Product @key(fields: "id") { id: ID! }
+    """,
+    resolvers={"Query": {"products": lambda *_: [{"id": p} for p in ITEMS]}},
+)
+provider = SubgraphSpec(
+    "provider",
+    _LINK.format('["@key", "@shareable", "@external", "@provides"]')
+    + """
+    type Query {
+      products: [Product]
+        @shareable
+        @provides(fields: "categories { id name subCategories { id name } }")
+    }
+    type Product @key(fields: "id") { id: ID! categories: [Category] @external }
+    type Category @key(fields: "id") {
+      id: ID!
+      name: String @shareable
+      subCategories: [Category] @external
+    }
+    """,
+    resolvers={
+        "Query": {
+            "products": lambda *_: [
+                {"id": p, "categories": [_category(c, 1) for c in cs]} for p, cs in ITEMS.items()
+            ]
+        }
+    },
+)
+subcategories = SubgraphSpec(
+    "subcategories",
+    _LINK.format('["@key", "@shareable"]')
+    + """
+    type Product @key(fields: "id") { id: ID! categories: [Category] @shareable }
+    type Category @key(fields: "id") {
+      id: ID!
+      name: String @shareable
+      subCategories: [Category] @shareable
+    }
+    """,
+    references={
+        "Product": lambda key: {
+            "id": key["id"],
+            "categories": [_category(c, 2) for c in ITEMS[key["id"]]],
+        },
+        "Category": lambda key: _category(key["id"], 2),
+    },
+)
 CASES = {
+    "nested_provides": [all_products, provider, subcategories],
     "provides_interface": [media_a, media_b, media_c],
     "external_key": [chats_a, chats_b],
     "shareable_root_provider": [catalog, listing, names],
@@ -279,3 +349,27 @@ async def test_shared_root_split_across_subgraphs(federation: FederationFactory)
         "data": {"rows": [{"price": 20}, {"price": 200}]}
     }
     assert fed.counts() == {"root_prices": 1}
+
+
+async def test_nested_provides_answer_in_one_request(federation: FederationFactory) -> None:
+    fed = federation("nested_provides", CASES["nested_provides"])
+
+    body = await fed.run("{ products { id categories { id name subCategories { id name } } } }")
+
+    assert body["data"]["products"][0] == {
+        "id": "p1",
+        "categories": [
+            {
+                "id": "c1",
+                "name": "Category 1",
+                "subCategories": [{"id": "c2", "name": "Category 2"}],
+            },
+            {
+                "id": "c2",
+                "name": "Category 2",
+                "subCategories": [{"id": "c3", "name": "Category 3"}],
+            },
+        ],
+    }
+    # all_products comes first, but only provider provides the categories.
+    assert fed.counts() == {"provider": 1}

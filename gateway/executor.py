@@ -247,22 +247,25 @@ def _collect_targets(data: dict[str, Any], fetch: Fetch) -> _Targets:
     seen: dict[bytes, int] = {}
     fields = tuple(fetch.representation.values())
     matches = fetch.matches
-    for path, obj in found:
+    typename = fetch.type_name
+    dumps = orjson.dumps
+    for found_at in found:
+        obj = found_at[1]
         if matches is not None and obj.get("__typename") not in matches:
             continue
         representation = _representation(obj, fields)
         if representation is None:
             continue  # a key is null or missing: the object cannot be referenced (errors say why)
-        representation["__typename"] = fetch.type_name
+        representation["__typename"] = typename
         # Fields are copied in the fetch's order, so equal representations dump equally.
-        identity = orjson.dumps(representation)
+        identity = dumps(representation)
         index = seen.get(identity)
         if index is None:
             seen[identity] = len(representations)
             representations.append(representation)
-            objects.append([(path, obj)])
+            objects.append([found_at])
         else:
-            objects[index].append((path, obj))
+            objects[index].append(found_at)
     return _Targets(representations, objects)
 
 
@@ -273,15 +276,34 @@ def _walk(
     current: Path,
     found: list[tuple[Path, dict[str, Any]]],
 ) -> None:
-    if isinstance(value, list):
+    """The objects at `path` below `value`, with their response paths."""
+    if depth == len(path):
+        if type(value) is dict:
+            found.append((current, value))
+        elif type(value) is list:
+            for index, item in enumerate(value):
+                if type(item) is dict:
+                    found.append(((*current, index), item))
+                elif type(item) is list:
+                    _walk(item, path, depth, (*current, index), found)
+        return
+    if type(value) is dict:
+        key = path[depth]
+        _walk(value.get(key), path, depth + 1, (*current, key), found)
+    elif type(value) is list:
+        if depth + 1 == len(path):
+            # The common last step: a list of objects, each holding the field.
+            key = path[depth]
+            for index, item in enumerate(value):
+                if type(item) is dict:
+                    child = item.get(key)
+                    if type(child) is dict:
+                        found.append(((*current, index, key), child))
+                    elif child is not None:
+                        _walk(child, path, depth + 1, (*current, index, key), found)
+            return
         for index, item in enumerate(value):
             _walk(item, path, depth, (*current, index), found)
-    elif isinstance(value, dict):
-        if depth == len(path):
-            found.append((current, value))
-        else:
-            key = path[depth]
-            _walk(value.get(key), path, depth + 1, (*current, key), found)
 
 
 _MISSING: Any = object()

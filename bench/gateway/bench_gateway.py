@@ -1,7 +1,8 @@
 """Gateway benchmark (not a test).
 
-Starts the two benchmark subgraphs (one uvicorn process) and the gateway (`python -m gateway`,
-its own process), then measures:
+Starts the two benchmark subgraphs (one Node process, graphql-js: `subgraphs.mjs`; or, with
+`--python-subgraphs`, one uvicorn process: `subgraphs.py`) and the gateway
+(`python -m gateway`, its own process), then measures:
 
 1. p50 latency the gateway adds over calling the subgraph directly, single-subgraph query
    (target <= 2 ms), direct and via-gateway requests interleaved one by one;
@@ -13,7 +14,7 @@ its own process), then measures:
    later, which npm's `node` package brings; all of it is installed under bench/gateway/.node,
    which git ignores:
    `cd bench/gateway/.node && npm install node@22 @graphql-hive/gateway
-   @graphql-hive/router-runtime autocannon`.
+   @graphql-hive/router-runtime autocannon graphql @apollo/subgraph`.
 
 Throughput conditions: both gateways run at once, each as ONE process (ours: one uvicorn
 worker; Hive: `--fork 1`, which serves from its main process without a cluster), so each
@@ -328,7 +329,9 @@ async def measure_throughput(
     return report
 
 
-async def run(requests: int, hive: bool, seconds: int, rounds: int, warmup: int) -> dict[str, Any]:
+async def run(
+    requests: int, hive: bool, seconds: int, rounds: int, warmup: int, python_subgraphs: bool
+) -> dict[str, Any]:
     catalog_port, stock_port, gateway_port = free_port(), free_port(), free_port()
     urls = {
         "catalog": f"http://127.0.0.1:{catalog_port}/graphql",
@@ -346,9 +349,15 @@ async def run(requests: int, hive: bool, seconds: int, rounds: int, warmup: int)
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    subgraphs = [sys.executable, str(HERE / "subgraphs.py"), str(catalog_port), str(stock_port)]
+    if python_subgraphs:
+        subgraphs = [sys.executable, str(HERE / "subgraphs.py")]
+        subgraph_env: dict[str, str] = {}
+    else:
+        subgraphs = [str(NODE_BIN / "node"), str(HERE / "subgraphs.mjs")]
+        subgraph_env = {"NODE_PATH": str(HERE / ".node" / "node_modules")}
+    results["subgraphs"] = "python (graphql-core)" if python_subgraphs else "node (graphql-js)"
     with contextlib.ExitStack() as stack:
-        stack.enter_context(process(subgraphs))
+        stack.enter_context(process([*subgraphs, str(catalog_port), str(stock_port)], subgraph_env))
         for url in urls.values():
             wait_until(url, method="POST")
         supergraph = work / "supergraph.graphql"
@@ -501,9 +510,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="throughput run length")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up before each run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
+    parser.add_argument(
+        "--python-subgraphs",
+        action="store_true",
+        help="serve the subgraphs from Python (graphql-core) instead of Node (graphql-js)",
+    )
     options = parser.parse_args()
     results = asyncio.run(
-        run(options.requests, options.hive, options.seconds, options.rounds, options.warmup)
+        run(
+            options.requests,
+            options.hive,
+            options.seconds,
+            options.rounds,
+            options.warmup,
+            options.python_subgraphs,
+        )
     )
     print(json.dumps(results, indent=2))
 

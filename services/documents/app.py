@@ -9,7 +9,8 @@ from strawberry.federation import Schema
 from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
 from services.documents import schema, subscribers
-from services.documents.repository import DocumentsRepository
+from services.documents.ports import DocumentsRepository
+from services.documents.repository import SqlDocumentsRepository
 from services.documents.schema import DocumentsState
 from services.documents.settings import DocumentsSettings
 from services.documents.tables import metadata
@@ -19,7 +20,9 @@ SETTINGS = DocumentsSettings
 
 
 def create_runtime(settings: DocumentsSettings) -> ServiceRuntime[DocumentsRepository]:
-    runtime = ServiceRuntime.create(SERVICE, settings, metadata, DocumentsRepository)
+    runtime: ServiceRuntime[DocumentsRepository] = ServiceRuntime.create(
+        SERVICE, settings, metadata, SqlDocumentsRepository
+    )
     subscribers.register(runtime)
     return runtime
 
@@ -35,5 +38,5 @@ def create_app(
     served: bool = False,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings)
-    state = DocumentsState(sessions=runtime.sessions, outbox=runtime.outbox)
+    state = DocumentsState(uow=runtime.uow)
     return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)

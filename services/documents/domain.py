@@ -17,11 +17,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, ProblemCollector
+from crmkit.values import Money, clean_text
 
 MAX_CONTENT_BYTES = 5 * 1024 * 1024
 MAX_NAME_LENGTH = 200
@@ -30,10 +32,7 @@ MAX_GROUP_LENGTH = 100
 MAX_GROUPS = 50
 MAX_VALUE_LENGTH = 10_000
 MAX_VALUES = 200
-MAX_AMOUNT = Decimal("999999999999999.99")
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class DocumentKind(StrEnum):
@@ -157,28 +156,20 @@ def may_issue_offer(caller: Caller, access: OpportunityAccess | None) -> bool:
 
 
 def clean_name(value: str, path: str, problems: ProblemCollector, limit: int) -> str:
-    name = value.strip()
-    if not name:
-        problems.add(path, "must not be empty")
-    elif len(name) > limit:
-        problems.add(path, f"must be at most {limit} characters")
-    elif CONTROL.search(name):
-        problems.add(path, "must not contain control characters")
-    return name
+    """The kit's one-line text rule; the trimmed name (problems noted under ``path``)."""
+    return problems.value(path, lambda: clean_text(value, max_length=limit)) or value.strip()
+
+
+def clean_group(value: str) -> str:
+    return clean_text(value, max_length=MAX_GROUP_LENGTH)
 
 
 def clean_groups(values: Iterable[str], path: str, problems: ProblemCollector) -> list[str]:
     """Trimmed, de-duplicated, sorted group names (so equal rules compare equal)."""
     groups: set[str] = set()
     for index, raw in enumerate(values):
-        group = raw.strip()
-        if not group:
-            problems.add(f"{path}.{index}", "must not be empty")
-        elif len(group) > MAX_GROUP_LENGTH or CONTROL.search(group):
-            problems.add(
-                f"{path}.{index}", f"must be at most {MAX_GROUP_LENGTH} printable characters"
-            )
-        else:
+        group = problems.value(f"{path}.{index}", partial(clean_group, raw))
+        if group is not None:
             groups.add(group)
     if len(groups) > MAX_GROUPS:
         problems.add(path, f"must list at most {MAX_GROUPS} groups")
@@ -264,12 +255,6 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
     return string.Template(text).substitute(values)
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: Decimal
-    currency: str
-
-
 def check_offer_input(
     *,
     title: str | None,
@@ -299,25 +284,6 @@ def check_offer_input(
 def check_money(
     amount: Decimal | str | None, currency: str | None, problems: ProblemCollector
 ) -> Money | None:
-    if amount is None and currency is None:
-        return None
-    if amount is None or currency is None:
-        problems.add("amount" if amount is None else "currency", "amount and currency go together")
-        return None
-    try:
-        value = Decimal(amount)
-    except InvalidOperation:
-        problems.add("amount", "is not a number")
-        return None
-    ok = True
-    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
-        problems.add("amount", f"must be between 0 and {MAX_AMOUNT}")
-        ok = False
-    elif value != value.quantize(Decimal("0.01")):
-        problems.add("amount", "must have at most two decimal places")
-        ok = False
-    code = currency.strip().upper()
-    if not CURRENCY.match(code):
-        problems.add("currency", "must be an ISO 4217 code such as EUR")
-        ok = False
-    return Money(amount=value.quantize(Decimal("0.01")), currency=code) if ok else None
+    """The kit's money rule, both or neither given; the code in any case, spaces around."""
+    code = None if currency is None else currency.strip().upper()
+    return problems.value("", lambda: Money.optional(amount, code))

@@ -1,19 +1,21 @@
-"""Reads and writes of the documents service's rows. Every method takes the org id and
-filters on it; visibility by group is applied in SQL so pages are never short."""
+"""The documents repository on PostgreSQL (:class:`services.documents.ports.
+DocumentsRepository`). Every method takes the org id and filters on it; visibility by group is
+applied in SQL so pages are never short."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
-from crmkit.outbox import SqlUnitOfWork
+from crmkit.paging import PageRequest
 from services.documents.domain import (
     Content,
     Document,
@@ -102,7 +104,7 @@ def _offer(row: Row[Any]) -> Offer:
 VERSION_COLUMNS = [c for c in document_versions.c if c.name != "content"]
 
 
-class DocumentsRepository:
+class SqlDocumentsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -116,6 +118,10 @@ class DocumentsRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return _folder(row) if row else None
+
+    async def folders(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Folder]:
+        query = select(folders).where(folders.c.org_id == org_id, folders.c.id.in_(ids))
+        return [_folder(r) for r in await self.session.execute(query)]
 
     async def folder_name_taken(self, org_id: uuid.UUID, name: str) -> bool:
         query = select(folders.c.id).where(
@@ -131,8 +137,8 @@ class DocumentsRepository:
         )
         return [_folder(r) for r in await self.session.execute(query)]
 
-    async def add_folder(self, folder: Folder) -> None:
-        await self.session.execute(
+    async def add_folder(self, folder: Folder) -> bool:
+        result = await self.session.execute(
             insert(folders).values(
                 id=folder.id,
                 org_id=folder.org_id,
@@ -143,7 +149,10 @@ class DocumentsRepository:
                 created_at=folder.created_at,
                 updated_at=folder.updated_at,
             )
+            # A concurrent create of the same name (the unique index on lower(name)).
+            .on_conflict_do_nothing()
         )
+        return cast(CursorResult[Any], result).rowcount == 1
 
     async def set_folder_groups(
         self, folder: Folder, groups: Sequence[str], now: datetime
@@ -169,14 +178,17 @@ class DocumentsRepository:
         row = (await self.session.execute(query)).first()
         return _document(row) if row else None
 
+    async def documents(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Document]:
+        query = select(documents).where(documents.c.org_id == org_id, documents.c.id.in_(ids))
+        return [_document(r) for r in await self.session.execute(query)]
+
     async def visible_documents(
         self,
         caller: Caller,
         *,
         folder_id: uuid.UUID | None,
         kind: DocumentKind | None,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
+        page: PageRequest,
     ) -> list[Document]:
         query = (
             select(documents)
@@ -190,14 +202,16 @@ class DocumentsRepository:
                 _visible(documents.c.allowed_groups, caller),
             )
             .order_by(documents.c.created_at, documents.c.id)
-            .limit(limit)
+            .limit(page.fetch)
         )
         if folder_id is not None:
             query = query.where(documents.c.folder_id == folder_id)
         if kind is not None:
             query = query.where(documents.c.kind == kind.value)
-        if after is not None:
-            query = query.where(tuple_(documents.c.created_at, documents.c.id) > tuple_(*after))
+        if page.after is not None:
+            query = query.where(
+                tuple_(documents.c.created_at, documents.c.id) > tuple_(*page.after)
+            )
         return [_document(r) for r in await self.session.execute(query)]
 
     async def add_document(self, document: Document) -> None:
@@ -317,15 +331,16 @@ class DocumentsRepository:
             )
         )
 
-    async def offer(self, org_id: uuid.UUID, offer_id: uuid.UUID) -> Offer | None:
-        query = select(offers).where(offers.c.org_id == org_id, offers.c.id == offer_id)
-        row = (await self.session.execute(query)).first()
-        return _offer(row) if row else None
+    async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
+        query = select(offers).where(offers.c.org_id == org_id, offers.c.id.in_(ids))
+        return [_offer(r) for r in await self.session.execute(query)]
 
-    async def offers_of(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> list[Offer]:
+    async def offers_of(
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> list[Offer]:
         query = (
             select(offers)
-            .where(offers.c.org_id == org_id, offers.c.opportunity_id == opportunity_id)
+            .where(offers.c.org_id == org_id, offers.c.opportunity_id.in_(opportunity_ids))
             .order_by(offers.c.issued_at.desc(), offers.c.id)
         )
         return [_offer(r) for r in await self.session.execute(query)]
@@ -333,14 +348,16 @@ class DocumentsRepository:
     # --- the local read model of opportunities ------------------------------------------
 
     async def opportunity_access(
-        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
-    ) -> OpportunityAccess | None:
-        query = select(opportunity_access.c.owner_id, opportunity_access.c.team).where(
-            opportunity_access.c.org_id == org_id,
-            opportunity_access.c.opportunity_id == opportunity_id,
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, OpportunityAccess]:
+        a = opportunity_access.c
+        query = select(a.opportunity_id, a.owner_id, a.team).where(
+            a.org_id == org_id, a.opportunity_id.in_(opportunity_ids)
         )
-        row = (await self.session.execute(query)).first()
-        return OpportunityAccess(owner_id=row.owner_id, team=row.team) if row else None
+        return {
+            row.opportunity_id: OpportunityAccess(owner_id=row.owner_id, team=row.team)
+            for row in await self.session.execute(query)
+        }
 
     async def record_opportunity(
         self,
@@ -373,10 +390,3 @@ class DocumentsRepository:
                 <= statement.excluded.aggregate_version,
             )
         )
-
-
-class DocumentsUnitOfWork(SqlUnitOfWork[DocumentsRepository]):
-    """The kit's unit of work with this service's repository over its session."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table) -> None:
-        super().__init__(sessions, outbox, DocumentsRepository)

@@ -6,14 +6,15 @@ from crmkit.contracts import Envelope
 from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
 from services.documents.events import OPPORTUNITY_CONSUMER, OPPORTUNITY_SUBJECT
-from services.documents.handlers import record_opportunity
-from services.documents.repository import DocumentsRepository
+from services.documents.handlers.opportunities import record_opportunity
+from services.documents.ports import DocumentsRepository
 
 
 async def on_opportunity_event(
     envelope: Envelope, uow: UnitOfWork[DocumentsRepository]
 ) -> None:
-    await record_opportunity(envelope, uow.repo)
+    """Every ``crm.pipeline.opportunity.*`` event: who owns the opportunity now."""
+    await record_opportunity(envelope, uow)
 
 
 def register(runtime: ServiceRuntime[DocumentsRepository]) -> None:

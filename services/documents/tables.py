@@ -26,7 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table
+from crmkit.tables import (
+    NAMING_CONVENTION,
+    created_at,
+    inbox_table,
+    outbox_table,
+    timestamps,
+    updated_at,
+)
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -47,8 +54,7 @@ folders = Table(
     _groups(),
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *timestamps(),
     Index("uq_folders_org_name", "org_id", text("lower(name)"), unique=True),
 )
 
@@ -64,8 +70,7 @@ documents = Table(
     # The number of the latest content version; also the optimistic-concurrency version.
     Column("current_version", Integer, nullable=False, server_default=text("1")),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *timestamps(),
     ForeignKeyConstraint(["folder_id"], ["folders.id"]),
     CheckConstraint(
         "kind IN ('OFFER_TEMPLATE', 'PRICE_LIST', 'NDA', 'CONTRACT', 'OTHER')", name="kind"
@@ -85,7 +90,7 @@ document_versions = Table(
     Column("size_bytes", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    created_at(),
     PrimaryKeyConstraint("document_id", "number"),
     ForeignKeyConstraint(["document_id"], ["documents.id"]),
     CheckConstraint("size_bytes <= 5242880", name="size_limit"),
@@ -123,6 +128,6 @@ opportunity_access = Table(
     Column("owner_id", Uuid, nullable=False),
     Column("team", String(100)),
     Column("aggregate_version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    updated_at(),
     PrimaryKeyConstraint("org_id", "opportunity_id"),
 )

@@ -29,12 +29,13 @@ from crmkit.testing.fakes import FakeUnitOfWork
 from crmkit.testing.strategies import events
 from crmkit.values import CURRENCIES
 from services.documents import events as documents_events
-from services.documents.handlers import record_opportunity
+from services.documents.handlers.opportunities import record_opportunity
 from services.leads import domain as leads_domain
 from services.pipeline import domain as d
 from services.pipeline import events as pipeline_events
 from services.pipeline import handlers as pipeline_handlers
 from services.reporting import events as reporting_events
+from tests.unit.documents.fakes import fake_uow
 
 EXAMPLES = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -76,17 +77,6 @@ class PipelineRepo:
         return True
 
 
-@dataclass
-class DocumentsRepo:
-    """The documents repository as far as its subscriber uses it."""
-
-    access: dict[uuid.UUID, object] = field(default_factory=dict)
-
-    async def record_opportunity(self, org_id: uuid.UUID, opportunity_id: uuid.UUID,
-                                 access: object, aggregate_version: int, now: datetime) -> None:
-        self.access[opportunity_id] = access
-
-
 OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES]
 
 
@@ -122,9 +112,13 @@ def test_documents_keeps_the_access_of_every_opportunity_event(
     @EXAMPLES
     @given(events(event_type))
     def check(envelope: Envelope) -> None:
-        repo = DocumentsRepo()
-        assert asyncio.run(record_opportunity(envelope, repo))  # type: ignore[arg-type]
-        assert list(repo.access) == [uuid.UUID(envelope.payload["opportunity_id"])]
+        uow = fake_uow()
+        assert asyncio.run(record_opportunity(envelope, uow))
+        async def held() -> dict[uuid.UUID, object]:
+            async with uow:
+                return dict(await uow.repo.opportunity_access(
+                    envelope.org_id, [uuid.UUID(envelope.payload["opportunity_id"])]))
+        assert len(asyncio.run(held())) == 1
 
     check()
 

@@ -185,16 +185,19 @@ async def test_unknown_ids_answer_not_found(api: Api, org: Org) -> None:
 
 
 @pytest.mark.parametrize(
-    "variables",
-    [{"first": 1000}, {"first": -1}, {"after": "garbage"}, {"after": "YXxi"}, {"folder": "x"}],
+    ("variables", "field"),
+    [({"first": 1000}, "first"), ({"first": -1}, "first"), ({"after": "garbage"}, "after"),
+     ({"after": "YXxi"}, "after"), ({"folder": "x"}, "folderId")],
     ids=["first-too-big", "first-negative", "after-garbage", "after-tampered", "folder-id"],
 )
 async def test_bad_query_arguments_are_graphql_errors_not_500s(
-    api: Api, org: Org, variables: dict[str, object]
+    api: Api, org: Org, variables: dict[str, object], field: str
 ) -> None:
     body = await api.call(org.token("rep"), DOCUMENTS, **variables)
     assert body["data"] is None
-    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert [f["path"] for f in error["extensions"]["fields"]] == [[field]]
 
 
 async def test_an_unknown_enum_value_is_a_graphql_error_not_a_500(api: Api, org: Org) -> None:

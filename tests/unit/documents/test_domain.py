@@ -10,6 +10,7 @@ import pytest
 
 from crmkit.auth import Caller, Role
 from crmkit.errors import ForbiddenError, InvalidInput, ProblemCollector
+from crmkit.values import Money
 from services.documents import domain as d
 
 ORG = uuid.uuid4()
@@ -247,7 +248,7 @@ def test_money_is_a_decimal_with_an_iso_currency() -> None:
     )
     assert problems.problems == []
     assert (title, values) == ("Offer", {"a": "1"})
-    assert money == d.Money(Decimal("1200.50"), "EUR")
+    assert money == Money.of(Decimal("1200.50"), "EUR")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,139 @@
+"""What the documents handlers need from storage: the repository protocol. The SQL repository
+(:mod:`services.documents.repository`) and the in-memory one of the unit tests implement it;
+one contract suite runs against both (``tests/integration/documents/test_repository.py``).
+
+Every method takes the org id (or the caller, who carries it) and sees that org's rows only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from crmkit.auth import Caller
+from crmkit.paging import PageRequest
+from services.documents.domain import (
+    Content,
+    Document,
+    DocumentKind,
+    DocumentVersion,
+    Folder,
+    Offer,
+    OpportunityAccess,
+)
+
+
+class DocumentsRepository(Protocol):
+    # --- folders ------------------------------------------------------------------------------
+
+    async def folder(
+        self, org_id: uuid.UUID, folder_id: uuid.UUID, *, lock: bool = False
+    ) -> Folder | None:
+        """One folder; ``lock`` holds it until the unit of work ends."""
+        ...
+
+    async def folders(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Folder]:
+        """The folders among ``ids`` (any order)."""
+        ...
+
+    async def folder_name_taken(self, org_id: uuid.UUID, name: str) -> bool:
+        """Whether a folder of the org has this name, ignoring case."""
+        ...
+
+    async def visible_folders(self, caller: Caller) -> list[Folder]:
+        """The folders the caller sees, by name (ignoring case), then id."""
+        ...
+
+    async def add_folder(self, folder: Folder) -> bool:
+        """False, adding nothing, when a folder of the org has its name (ignoring case)."""
+        ...
+
+    async def set_folder_groups(
+        self, folder: Folder, groups: Sequence[str], now: datetime
+    ) -> Folder:
+        """The folder with these groups, its version one up."""
+        ...
+
+    # --- documents ----------------------------------------------------------------------------
+
+    async def document(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, *, lock: bool = False
+    ) -> Document | None: ...
+
+    async def documents(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Document]:
+        """The documents among ``ids`` (any order)."""
+        ...
+
+    async def visible_documents(
+        self,
+        caller: Caller,
+        *,
+        folder_id: uuid.UUID | None,
+        kind: DocumentKind | None,
+        page: PageRequest,
+    ) -> list[Document]:
+        """Up to ``page.fetch`` documents the caller sees (their folder and themselves), in
+        ``(created_at, id)`` order after ``page.after``."""
+        ...
+
+    async def add_document(self, document: Document) -> None: ...
+
+    async def add_version(
+        self,
+        document: Document,
+        number: int,
+        content: Content,
+        created_by: uuid.UUID,
+        now: datetime,
+    ) -> DocumentVersion: ...
+
+    async def bump_document_version(self, document: Document, now: datetime) -> Document:
+        """The document with its current version one up."""
+        ...
+
+    async def set_document_groups(
+        self, document: Document, groups: Sequence[str], now: datetime
+    ) -> Document: ...
+
+    async def versions(self, org_id: uuid.UUID, document_id: uuid.UUID) -> list[DocumentVersion]:
+        """Every version of the document, newest first."""
+        ...
+
+    async def version_content(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> Content | None: ...
+
+    # --- offers -------------------------------------------------------------------------------
+
+    async def add_offer(self, offer: Offer) -> None: ...
+
+    async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
+        """The offers among ``ids`` (any order)."""
+        ...
+
+    async def offers_of(
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> list[Offer]:
+        """The offers of these opportunities, newest first (then by id)."""
+        ...
+
+    # --- the local read model of opportunities ------------------------------------------------
+
+    async def opportunity_access(
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, OpportunityAccess]:
+        """The owner and team of the opportunities among ``ids`` the pipeline reported."""
+        ...
+
+    async def record_opportunity(
+        self,
+        org_id: uuid.UUID,
+        opportunity_id: uuid.UUID,
+        access: OpportunityAccess,
+        aggregate_version: int,
+        now: datetime,
+    ) -> None:
+        """Keep the owner and team; an event older than the one held changes nothing."""
+        ...

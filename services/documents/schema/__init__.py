@@ -1,0 +1,22 @@
+"""The documents subgraph, one module per business concept (:mod:`.library`,
+:mod:`.offers`), merged into one schema."""
+
+from __future__ import annotations
+
+from strawberry.federation import Schema
+from strawberry.tools import merge_types
+
+from crmkit.graphql import build_schema
+from services.documents.schema.context import DocumentsState
+from services.documents.schema.library import LibraryMutation, LibraryQuery
+from services.documents.schema.offers import OffersMutation, OffersQuery, Opportunity
+
+__all__ = ["DocumentsState", "create_schema"]
+
+
+def create_schema() -> Schema:
+    return build_schema(
+        query=merge_types("Query", (LibraryQuery, OffersQuery)),
+        mutation=merge_types("Mutation", (LibraryMutation, OffersMutation)),
+        types=[Opportunity],
+    )

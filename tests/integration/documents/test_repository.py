@@ -1,0 +1,196 @@
+"""The repository contract (:class:`services.documents.ports.DocumentsRepository`), one suite
+run against the in-memory repository the handler unit tests use and against PostgreSQL: the
+fake behaves as the real one, so what the unit tests show holds for the service."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from crmkit.auth import Caller, Role
+from crmkit.paging import PageRequest
+from crmkit.uow import UnitOfWork
+from services.documents import domain as d
+from services.documents.ports import DocumentsRepository
+from tests.unit.documents.fakes import fake_uow
+
+from .conftest import Api
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+Uows = Callable[[], UnitOfWork[DocumentsRepository]]
+
+
+@pytest.fixture(params=["memory", "postgresql"])
+async def uows(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[Uows]:
+    if request.param == "memory":
+        shared = fake_uow()
+        yield lambda: shared
+    else:
+        yield api.runtime.uow
+
+
+def someone(org: uuid.UUID, *, groups: tuple[str, ...] = (), role: str = "rep") -> Caller:
+    return Caller(member_id=uuid.uuid4(), org_id=org, roles=frozenset({Role(role)}),
+                  groups=frozenset(groups))
+
+
+def a_folder(org: uuid.UUID, name: str, groups: tuple[str, ...] = (),
+             at: datetime = T0) -> d.Folder:
+    return d.Folder(id=uuid.uuid4(), org_id=org, name=name, allowed_groups=groups, version=1,
+                    created_by=uuid.uuid4(), created_at=at, updated_at=at)
+
+
+def a_document(folder: d.Folder, *, minutes: int = 0, groups: tuple[str, ...] = (),
+               kind: d.DocumentKind = d.DocumentKind.OTHER) -> d.Document:
+    at = T0 + timedelta(minutes=minutes)
+    return d.Document(id=uuid.uuid4(), org_id=folder.org_id, folder_id=folder.id,
+                      name=f"Doc {minutes}", kind=kind, allowed_groups=groups,
+                      current_version=1, created_by=uuid.uuid4(), created_at=at, updated_at=at)
+
+
+def content(data: bytes) -> d.Content:
+    return d.Content(data=data, media_type="text/plain", sha256=hashlib.sha256(data).hexdigest())
+
+
+async def run(uows: Uows, use: Callable[[DocumentsRepository], Any]) -> Any:
+    async with uows() as uow:
+        result = await use(uow.repo)
+        await uow.commit()
+    return result
+
+
+async def test_folders_are_kept_per_org_with_unique_names(uows: Uows) -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    offers = a_folder(org, "Offers")
+    assert await run(uows, lambda r: r.add_folder(offers)) is True
+    assert await run(uows, lambda r: r.add_folder(a_folder(org, "OFFERS"))) is False
+    assert await run(uows, lambda r: r.add_folder(a_folder(other, "Offers"))) is True
+    assert await run(uows, lambda r: r.folder(org, offers.id)) == offers
+    assert await run(uows, lambda r: r.folder(other, offers.id)) is None
+    assert await run(uows, lambda r: r.folders(org, [offers.id, uuid.uuid4()])) == [offers]
+    assert await run(uows, lambda r: r.folder_name_taken(org, "offers")) is True
+    assert await run(uows, lambda r: r.folder_name_taken(org, "Contracts")) is False
+
+
+async def test_folder_groups_change_with_the_version(uows: Uows) -> None:
+    org = uuid.uuid4()
+    folder = a_folder(org, "Legal")
+    await run(uows, lambda r: r.add_folder(folder))
+    later = T0 + timedelta(hours=1)
+    changed = await run(uows, lambda r: r.set_folder_groups(folder, ["legal"], later))
+    assert (changed.allowed_groups, changed.version, changed.updated_at) == (
+        ("legal",), 2, later)
+    assert await run(uows, lambda r: r.folder(org, folder.id)) == changed
+
+
+async def test_visible_folders_by_name_for_each_kind_of_caller(uows: Uows) -> None:
+    org = uuid.uuid4()
+    made = [a_folder(org, "beta"), a_folder(org, "Alpha", ("legal",)),
+            a_folder(org, "gamma", ("sales", "legal"))]
+    for folder in made:
+        await run(uows, lambda r, f=folder: r.add_folder(f))
+
+    async def names(caller: Caller) -> list[str]:
+        return [f.name for f in await run(uows, lambda r: r.visible_folders(caller))]
+
+    assert await names(someone(org)) == ["beta"]
+    assert await names(someone(org, groups=("legal",))) == ["Alpha", "beta", "gamma"]
+    assert await names(someone(org, groups=("sales",))) == ["beta", "gamma"]
+    assert await names(someone(org, role="admin")) == ["Alpha", "beta", "gamma"]
+    assert await names(someone(uuid.uuid4(), role="admin")) == []
+
+
+async def test_documents_and_their_versions(uows: Uows) -> None:
+    org = uuid.uuid4()
+    folder = a_folder(org, "Templates")
+    document = a_document(folder)
+    await run(uows, lambda r: r.add_folder(folder))
+    await run(uows, lambda r: r.add_document(document))
+    author = uuid.uuid4()
+    first = await run(uows, lambda r: r.add_version(document, 1, content(b"one"), author, T0))
+    later = T0 + timedelta(days=1)
+    second = await run(uows, lambda r: r.add_version(document, 2, content(b"two"), author, later))
+    bumped = await run(uows, lambda r: r.bump_document_version(document, later))
+    assert (bumped.current_version, bumped.updated_at) == (2, later)
+    assert await run(uows, lambda r: r.versions(org, document.id)) == [second, first]
+    assert await run(uows, lambda r: r.versions(uuid.uuid4(), document.id)) == []
+    assert await run(uows, lambda r: r.version_content(org, document.id, 1)) == content(b"one")
+    assert await run(uows, lambda r: r.version_content(org, document.id, 3)) is None
+    regrouped = await run(uows, lambda r: r.set_document_groups(bumped, ["legal"], later))
+    assert regrouped.allowed_groups == ("legal",) and regrouped.current_version == 2
+    assert await run(uows, lambda r: r.documents(org, [document.id])) == [regrouped]
+    assert await run(uows, lambda r: r.document(uuid.uuid4(), document.id)) is None
+
+
+async def test_visible_documents_in_keyset_pages(uows: Uows) -> None:
+    org = uuid.uuid4()
+    public, legal = a_folder(org, "Public"), a_folder(org, "Legal", ("legal",))
+    for folder in (public, legal):
+        await run(uows, lambda r, f=folder: r.add_folder(f))
+    docs = [a_document(public, minutes=1), a_document(public, minutes=2, groups=("legal",)),
+            a_document(legal, minutes=3), a_document(public, minutes=4,
+                                                     kind=d.DocumentKind.NDA)]
+    for document in docs:
+        await run(uows, lambda r, x=document: r.add_document(x))
+
+    async def listed(caller: Caller, page: PageRequest, **filters: Any) -> list[d.Document]:
+        return list(await run(uows, lambda r: r.visible_documents(
+            caller, folder_id=filters.get("folder_id"), kind=filters.get("kind"), page=page)))
+
+    everything = PageRequest(first=10)
+    assert await listed(someone(org), everything) == [docs[0], docs[3]]
+    lawyer = someone(org, groups=("legal",))
+    assert await listed(lawyer, everything) == docs
+    assert await listed(lawyer, PageRequest(first=1)) == docs[:2]  # first + 1 rows
+    after = (docs[1].created_at, docs[1].id)
+    assert await listed(lawyer, PageRequest(first=10, after=after)) == docs[2:]
+    assert await listed(lawyer, everything, folder_id=legal.id) == [docs[2]]
+    assert await listed(lawyer, everything, kind=d.DocumentKind.NDA) == [docs[3]]
+    assert await listed(someone(uuid.uuid4(), role="admin"), everything) == []
+
+
+async def test_offers_by_id_and_by_opportunity_newest_first(uows: Uows) -> None:
+    org = uuid.uuid4()
+    folder = a_folder(org, "Templates")
+    template = a_document(folder, kind=d.DocumentKind.OFFER_TEMPLATE)
+    await run(uows, lambda r: r.add_folder(folder))
+    await run(uows, lambda r: r.add_document(template))
+    await run(uows, lambda r: r.add_version(template, 1, content(b"x"), uuid.uuid4(), T0))
+    deal, other_deal = uuid.uuid4(), uuid.uuid4()
+
+    def offer(opportunity: uuid.UUID, minutes: int, money: bool = True) -> d.Offer:
+        return d.Offer(
+            id=uuid.uuid4(), org_id=org, opportunity_id=opportunity, template_id=template.id,
+            template_version=1, title=f"Offer {minutes}", content="x", media_type="text/plain",
+            amount=Decimal("1200.50") if money else None, currency="EUR" if money else None,
+            issued_by=uuid.uuid4(), issued_at=T0 + timedelta(minutes=minutes))
+
+    made = [offer(deal, 1), offer(deal, 5, money=False), offer(other_deal, 3)]
+    for each in made:
+        await run(uows, lambda r, o=each: r.add_offer(o))
+    by_id = await run(uows, lambda r: r.offers(org, [made[0].id, made[2].id, uuid.uuid4()]))
+    assert sorted(by_id, key=lambda o: o.title) == [made[0], made[2]]
+    assert await run(uows, lambda r: r.offers(uuid.uuid4(), [made[0].id])) == []
+    assert await run(uows, lambda r: r.offers_of(org, [deal])) == [made[1], made[0]]
+    assert await run(uows, lambda r: r.offers_of(org, [deal, other_deal])) == [
+        made[1], made[2], made[0]]
+
+
+async def test_the_opportunity_read_model_keeps_the_newest_report(uows: Uows) -> None:
+    org, deal, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first, second = d.OpportunityAccess(uuid.uuid4(), "alpha"), d.OpportunityAccess(
+        uuid.uuid4(), None)
+    await run(uows, lambda r: r.record_opportunity(org, deal, first, 2, T0))
+    await run(uows, lambda r: r.record_opportunity(org, deal, second, 1, T0))  # older: ignored
+    assert await run(uows, lambda r: r.opportunity_access(org, [deal, unknown])) == {deal: first}
+    await run(uows, lambda r: r.record_opportunity(org, deal, second, 2, T0))  # same: replaces
+    assert await run(uows, lambda r: r.opportunity_access(org, [deal])) == {deal: second}
+    assert await run(uows, lambda r: r.opportunity_access(uuid.uuid4(), [deal])) == {}

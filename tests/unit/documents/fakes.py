@@ -1,0 +1,203 @@
+"""The documents repository in memory: what the handler unit tests run on. The repository
+contract suite (``tests/integration/documents/test_repository.py``) holds it to the same
+behaviour as the SQL repository."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from crmkit.auth import Caller
+from crmkit.paging import PageRequest
+from crmkit.testing.fakes import FakeUnitOfWork
+from services.documents.domain import (
+    Content,
+    Document,
+    DocumentKind,
+    DocumentVersion,
+    Folder,
+    Offer,
+    OpportunityAccess,
+    sees,
+)
+
+
+@dataclass
+class FakeDocumentsRepository:
+    folder_rows: dict[uuid.UUID, Folder] = field(default_factory=dict)
+    document_rows: dict[uuid.UUID, Document] = field(default_factory=dict)
+    version_rows: dict[tuple[uuid.UUID, int], tuple[DocumentVersion, Content]] = field(
+        default_factory=dict
+    )
+    offer_rows: dict[uuid.UUID, Offer] = field(default_factory=dict)
+    access_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[OpportunityAccess, int]] = field(
+        default_factory=dict
+    )
+
+    # --- folders ------------------------------------------------------------------------------
+
+    async def folder(
+        self, org_id: uuid.UUID, folder_id: uuid.UUID, *, lock: bool = False
+    ) -> Folder | None:
+        found = self.folder_rows.get(folder_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    async def folders(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Folder]:
+        return [f for i in set(ids) if (f := await self.folder(org_id, i)) is not None]
+
+    async def folder_name_taken(self, org_id: uuid.UUID, name: str) -> bool:
+        return any(
+            f.org_id == org_id and f.name.lower() == name.lower()
+            for f in self.folder_rows.values()
+        )
+
+    async def visible_folders(self, caller: Caller) -> list[Folder]:
+        return sorted(
+            (f for f in self.folder_rows.values()
+             if f.org_id == caller.org_id and sees(caller, f.allowed_groups)),
+            key=lambda f: (f.name.lower(), f.id),
+        )
+
+    async def add_folder(self, folder: Folder) -> bool:
+        if await self.folder_name_taken(folder.org_id, folder.name):
+            return False
+        self.folder_rows[folder.id] = folder
+        return True
+
+    async def set_folder_groups(
+        self, folder: Folder, groups: Sequence[str], now: datetime
+    ) -> Folder:
+        stored = self.folder_rows[folder.id]
+        changed = replace(stored, allowed_groups=tuple(groups), version=stored.version + 1,
+                          updated_at=now)
+        self.folder_rows[folder.id] = changed
+        return changed
+
+    # --- documents ----------------------------------------------------------------------------
+
+    async def document(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, *, lock: bool = False
+    ) -> Document | None:
+        found = self.document_rows.get(document_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    async def documents(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Document]:
+        return [x for i in set(ids) if (x := await self.document(org_id, i)) is not None]
+
+    async def visible_documents(
+        self,
+        caller: Caller,
+        *,
+        folder_id: uuid.UUID | None,
+        kind: DocumentKind | None,
+        page: PageRequest,
+    ) -> list[Document]:
+        def visible(x: Document) -> bool:
+            folder = self.folder_rows.get(x.folder_id)
+            return (
+                x.org_id == caller.org_id
+                and folder is not None
+                and sees(caller, folder.allowed_groups)
+                and sees(caller, x.allowed_groups)
+                and (folder_id is None or x.folder_id == folder_id)
+                and (kind is None or x.kind is kind)
+                and (page.after is None or (x.created_at, x.id) > page.after)
+            )
+
+        found = sorted(filter(visible, self.document_rows.values()),
+                       key=lambda x: (x.created_at, x.id))
+        return found[: page.fetch]
+
+    async def add_document(self, document: Document) -> None:
+        self.document_rows[document.id] = document
+
+    async def add_version(
+        self,
+        document: Document,
+        number: int,
+        content: Content,
+        created_by: uuid.UUID,
+        now: datetime,
+    ) -> DocumentVersion:
+        version = DocumentVersion(
+            document_id=document.id, number=number, media_type=content.media_type,
+            size_bytes=content.size, sha256=content.sha256, created_by=created_by,
+            created_at=now,
+        )
+        self.version_rows[(document.id, number)] = (version, content)
+        return version
+
+    async def bump_document_version(self, document: Document, now: datetime) -> Document:
+        stored = self.document_rows[document.id]
+        changed = replace(stored, current_version=stored.current_version + 1, updated_at=now)
+        self.document_rows[document.id] = changed
+        return changed
+
+    async def set_document_groups(
+        self, document: Document, groups: Sequence[str], now: datetime
+    ) -> Document:
+        changed = replace(self.document_rows[document.id], allowed_groups=tuple(groups),
+                          updated_at=now)
+        self.document_rows[document.id] = changed
+        return changed
+
+    async def versions(self, org_id: uuid.UUID, document_id: uuid.UUID) -> list[DocumentVersion]:
+        if await self.document(org_id, document_id) is None:
+            return []
+        found = [v for (doc, _), (v, _) in self.version_rows.items() if doc == document_id]
+        return sorted(found, key=lambda v: v.number, reverse=True)
+
+    async def version_content(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> Content | None:
+        if await self.document(org_id, document_id) is None:
+            return None
+        found = self.version_rows.get((document_id, number))
+        return found[1] if found else None
+
+    # --- offers -------------------------------------------------------------------------------
+
+    async def add_offer(self, offer: Offer) -> None:
+        self.offer_rows[offer.id] = offer
+
+    async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
+        return [o for i in set(ids)
+                if (o := self.offer_rows.get(i)) is not None and o.org_id == org_id]
+
+    async def offers_of(
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> list[Offer]:
+        wanted = set(opportunity_ids)
+        found = [o for o in self.offer_rows.values()
+                 if o.org_id == org_id and o.opportunity_id in wanted]
+        found.sort(key=lambda o: o.id)
+        found.sort(key=lambda o: o.issued_at, reverse=True)
+        return found
+
+    # --- the local read model of opportunities ------------------------------------------------
+
+    async def opportunity_access(
+        self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, OpportunityAccess]:
+        return {i: self.access_rows[(org_id, i)][0]
+                for i in opportunity_ids if (org_id, i) in self.access_rows}
+
+    async def record_opportunity(
+        self,
+        org_id: uuid.UUID,
+        opportunity_id: uuid.UUID,
+        access: OpportunityAccess,
+        aggregate_version: int,
+        now: datetime,
+    ) -> None:
+        held = self.access_rows.get((org_id, opportunity_id))
+        if held is None or held[1] <= aggregate_version:
+            self.access_rows[(org_id, opportunity_id)] = (access, aggregate_version)
+
+
+def fake_uow(repo: FakeDocumentsRepository | None = None) -> FakeUnitOfWork[
+    FakeDocumentsRepository
+]:
+    return FakeUnitOfWork(repo or FakeDocumentsRepository())

@@ -314,6 +314,11 @@ class LeadsRepository:
         row = (await self.session.execute(statement)).first()
         return None if row is None else LeadRecord.from_row(row)
 
+    async def get_leads(self, org_id: uuid.UUID, lead_ids: list[uuid.UUID]) -> list[LeadRecord]:
+        """The leads among ``lead_ids`` (any order): entity references, one query."""
+        statement = select(leads).where(leads.c.org_id == org_id, leads.c.id.in_(lead_ids))
+        return [LeadRecord.from_row(r) for r in await self.session.execute(statement)]
+
     async def get_leads_for_update(
         self, org_id: uuid.UUID, lead_ids: list[uuid.UUID]
     ) -> list[LeadRecord]:

@@ -29,6 +29,7 @@ from crmkit.graphql import (
 )
 from crmkit.outbox import outbox_committed
 from crmkit.paging import decode_cursor, encode_cursor, page_size
+from crmkit.references import load_entity
 from crmkit.results import query_error
 from services.leads import domain, handlers, importer
 from services.leads.domain import LeadStatus as DomainLeadStatus
@@ -63,10 +64,14 @@ def _state(info: Info[GraphQLContext, None]) -> LeadsState:
 async def _caller(info: Info[GraphQLContext, None]) -> Caller:
     """The verified caller, registered in the roster on their first request (and again
     whenever their token's name, team or roles change)."""
-    caller = info.context.caller
+    return await _registered(info.context)
+
+
+async def _registered(context: GraphQLContext) -> Caller:
+    caller = context.caller
     if caller is None:
         raise PermissionError("authentication required")
-    state = _state(info)
+    state: LeadsState = context.state
     key = (caller.org_id, caller.member_id, caller.name, caller.team, caller.roles)
     if key not in state.registered:
         async with state.make_uow() as uow:
@@ -113,13 +118,7 @@ class Member:
     async def resolve_reference(
         cls, info: Info[GraphQLContext, None], id: strawberry.ID
     ) -> Member | None:
-        caller = await _caller(info)
-        member_id = _uuid_or_none(id)
-        if member_id is None:
-            return None
-        async with _state(info).make_uow() as uow:
-            views = await handlers.list_members(caller, uow, ids=[member_id])
-        return cls.from_view(views[0]) if views else None
+        return await load_entity(info, _members_by_id, id)
 
 
 @strawberry.federation.type(keys=["id"], description="A lead: a company or person to sell to.")
@@ -166,15 +165,7 @@ class Lead:
     async def resolve_reference(
         cls, info: Info[GraphQLContext, None], id: strawberry.ID
     ) -> Lead | None:
-        caller = await _caller(info)
-        lead_id = _uuid_or_none(id)
-        if lead_id is None:
-            return None
-        async with _state(info).make_uow() as uow:
-            lead = await uow.repo.get_lead(caller.org_id, lead_id)
-        if lead is None or not domain.can_see_lead(caller, lead.owner_id, lead.owner_team):
-            return None
-        return cls.from_record(lead)
+        return await load_entity(info, _leads_by_id, id)
 
 
 @strawberry.federation.type(keys=["id"], description="A person at a client company.")
@@ -199,13 +190,7 @@ class Contact:
     async def resolve_reference(
         cls, info: Info[GraphQLContext, None], id: strawberry.ID
     ) -> Contact | None:
-        caller = await _caller(info)
-        contact_id = _uuid_or_none(id)
-        if contact_id is None:
-            return None
-        async with _state(info).make_uow() as uow:
-            found = await uow.repo.list_contacts(caller.org_id, ids=[contact_id])
-        return cls.from_record(found[0]) if found else None
+        return await load_entity(info, _contacts_by_id, id)
 
 
 @strawberry.federation.type(keys=["id"], description="A client company.")
@@ -237,24 +222,53 @@ class Account:
     async def resolve_reference(
         cls, info: Info[GraphQLContext, None], id: strawberry.ID
     ) -> Account | None:
-        caller = await _caller(info)
-        account_id = _uuid_or_none(id)
-        if account_id is None:
-            return None
-        async with _state(info).make_uow() as uow:
-            account = await uow.repo.get_account(caller.org_id, account_id)
-        return None if account is None else cls.from_record(account)
+        return await load_entity(info, _accounts_by_id, id)
+
+
+# Entity references: each type's references of one request in one query (ADR 0008).
+
+
+async def _members_by_id(
+    context: GraphQLContext, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Member]:
+    caller = await _registered(context)
+    state: LeadsState = context.state
+    async with state.make_uow() as uow:
+        views = await handlers.list_members(caller, uow, ids=ids)
+    return {v.member.id: Member.from_view(v) for v in views}
+
+
+async def _leads_by_id(context: GraphQLContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    caller = await _registered(context)
+    state: LeadsState = context.state
+    async with state.make_uow() as uow:
+        found = await uow.repo.get_leads(caller.org_id, ids)
+    return {r.id: Lead.from_record(r) for r in found
+            if domain.can_see_lead(caller, r.owner_id, r.owner_team)}
+
+
+async def _contacts_by_id(
+    context: GraphQLContext, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Contact]:
+    caller = await _registered(context)
+    state: LeadsState = context.state
+    async with state.make_uow() as uow:
+        found = await uow.repo.list_contacts(caller.org_id, ids=ids, limit=len(ids))
+    return {r.id: Contact.from_record(r) for r in found}
+
+
+async def _accounts_by_id(
+    context: GraphQLContext, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Account]:
+    caller = await _registered(context)
+    state: LeadsState = context.state
+    async with state.make_uow() as uow:
+        found = await uow.repo.list_accounts(caller.org_id, limit=len(ids), after=None, ids=ids)
+    return {r.id: Account.from_record(r) for r in found}
 
 
 def _id(value: uuid.UUID | None) -> Any:
     return None if value is None else strawberry.ID(str(value))
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 @strawberry.type

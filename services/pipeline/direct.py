@@ -171,6 +171,19 @@ async def load_opportunity(
     return opportunity(row) if row is not None else None
 
 
+LOAD_OPPORTUNITIES = (
+    f"SELECT {OPPORTUNITY_COLUMNS} FROM {opportunities.name} "
+    "WHERE org_id = $1 AND id = ANY($2::uuid[])"
+)
+
+
+async def load_opportunities(
+    conn: asyncpg.Connection, org_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[d.Opportunity]:
+    """The opportunities among ``ids`` (any order): entity references, one query."""
+    return [opportunity(row) for row in await conn.fetch(LOAD_OPPORTUNITIES, org_id, ids)]
+
+
 # One statement, so it commits as a whole: the opportunity's new stage, its history entry
 # and its event land together or not at all. The row is only changed when it is exactly as
 # the caller's decision saw it: same version (every user-visible change bumps it), same

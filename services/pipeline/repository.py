@@ -639,6 +639,11 @@ class PipelineRepository:
         row = (await self.session.execute(query)).first()
         return _activity(row) if row else None
 
+    async def activities(self, org_id: uuid.UUID, ids: list[uuid.UUID]) -> list[d.Activity]:
+        """The activities among ``ids`` (any order): entity references, one query."""
+        query = select(activities).where(activities.c.org_id == org_id, activities.c.id.in_(ids))
+        return [_activity(row) for row in await self.session.execute(query)]
+
     async def add_activity(self, activity: d.Activity) -> None:
         await self.session.execute(insert(activities).values(_activity_values(activity)))
 

@@ -27,6 +27,7 @@ from crmkit.auth import Caller
 from crmkit.db import driver_connection
 from crmkit.errors import DomainError, InvalidInput, ProblemCollector
 from crmkit.outbox import outbox_committed
+from crmkit.references import entity_loader, load_entity
 from crmkit.results import query_error
 from services.pipeline import direct
 from services.pipeline import domain as d
@@ -275,13 +276,20 @@ class Activity:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Activity | None:
-        caller = _caller(info)
-        activity_id = kit.parse_uuid(id)
-        async with _state(info).sessions() as session:
-            a = await PipelineRepository(session).activity(caller.org_id, activity_id)
-        if a is None or not d.can_see(caller, a.org_id, a.owner_id, a.team):
-            return None
-        return cls.of(a, h.utcnow())
+        return await load_entity(info, _activities_by_id, id)
+
+
+async def _activities_by_id(
+    context: kit.GraphQLContext, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Activity]:
+    """Entity references: the visible activities among ``ids``, one query."""
+    caller = context.caller
+    state: PipelineState = context.state
+    async with state.sessions() as session:
+        found = await PipelineRepository(session).activities(caller.org_id, ids)
+    now = h.utcnow()
+    return {a.id: Activity.of(a, now) for a in found
+            if d.can_see(caller, a.org_id, a.owner_id, a.team)}
 
 
 @strawberry.federation.type(keys=["id"])
@@ -412,16 +420,25 @@ class Opportunity:
     async def resolve_reference(
         cls, info: strawberry.Info, id: strawberry.ID
     ) -> Opportunity | None:
-        return await _visible_opportunity(info, kit.parse_uuid(id))
+        return await load_entity(info, _opportunities_by_id, id)
+
+
+async def _opportunities_by_id(
+    context: kit.GraphQLContext, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Opportunity]:
+    """Entity references: the visible opportunities among ``ids``, one query, their
+    pipelines loaded once for all."""
+    caller = context.caller
+    state: PipelineState = context.state
+    async with state.connection() as conn:
+        found = await direct.load_opportunities(conn, caller.org_id, ids)
+    pipelines = PipelineSource(state, caller.org_id)
+    return {o.id: Opportunity.of(o, pipelines) for o in found
+            if d.can_see(caller, o.org_id, o.owner_id, o.team)}
 
 
 async def _visible_opportunity(info: strawberry.Info, opp_id: uuid.UUID) -> Opportunity | None:
-    caller = _caller(info)
-    async with _state(info).connection() as conn:
-        o = await direct.load_opportunity(conn, caller.org_id, opp_id)
-    if o is None or not d.can_see(caller, o.org_id, o.owner_id, o.team):
-        return None
-    return Opportunity.of(o)
+    return await entity_loader(info.context, _opportunities_by_id).load(opp_id)
 
 
 @strawberry.type

@@ -3,6 +3,7 @@ import uuid
 
 import nats
 import pytest
+from sqlalchemy import event
 
 from crmkit.contracts import Envelope
 from crmkit.contracts.leads import LeadAssigned, LeadCreated, LeadReleased
@@ -53,6 +54,40 @@ async def test_entities_resolve_within_the_callers_org(leads_service, org, other
     assert found[3]["status"] == "ASSIGNED" and found[4] is None
     stranger = (await leads_service.data(other_org.token("admin"), ENTITIES, reps=reps[:4]))
     assert stranger["_entities"] == [None, None, None, None]
+
+
+async def test_references_of_one_request_take_one_query_per_type(leads_service, org):
+    """40 accounts and 40 members (an opportunity list's account and owner, through the
+    gateway) resolve in a handful of statements, however many there are."""
+    admin = org.token("admin", team=None)
+    await leads_service.data(admin, ME)
+    accounts, members = [], []
+    for i in range(40):
+        created = await leads_service.data(admin, """
+            mutation($n: String!) { createAccount(input: {name: $n}) {
+              ... on AccountPayload { account { id } } } }""", n=f"Client {i}")
+        accounts.append(created["createAccount"]["account"]["id"])
+        member_id = uuid.uuid4()
+        await leads_service.data(org.token("rep", member_id=member_id, name=f"Rep {i}"), ME)
+        members.append(str(member_id))
+    reps = [r for a, m in zip(accounts, members, strict=True)
+            for r in ({"__typename": "Account", "id": a}, {"__typename": "Member", "id": m})]
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = leads_service.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = (await leads_service.data(admin, ENTITIES, reps=reps))["_entities"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [e["name"] for e in found[::2]] == [f"Client {i}" for i in range(40)]
+    assert [e["name"] for e in found[1::2]] == [f"Rep {i}" for i in range(40)]
+    # One statement per type, plus what one member view reads (the org default cap, the
+    # members' active leads): independent of the 80 references.
+    assert len(statements) <= 5, statements
 
 
 async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_service, org):

@@ -96,7 +96,9 @@ def _fast_parse(cleaned: str, region: str) -> tuple[int, str] | None:
         return split
     if _NATIONAL.match(cleaned):
         code = _region_has_no_national_prefix(region)
-        if code is None:
+        # Digits that begin with the region's own country code may be an international
+        # number without its "+" (phonenumbers then strips the code): the full parser decides.
+        if code is None or cleaned.startswith(str(code)):
             return None
         return code, cleaned
     return None

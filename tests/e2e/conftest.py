@@ -3,13 +3,16 @@ own, migrations, every service and the gateway on free ports."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
 from crm.stack import Servers, Stack, available_services, has_gateway, run_migrations
@@ -35,6 +38,29 @@ class RunningSystem:
 
     def service(self, name: str) -> str:
         return f"{self.stack.url(name)}/graphql"
+
+    def wait_for_consumers(self, seconds: float = 180.0) -> None:
+        """Until every durable consumer of the event stream has applied all it was sent (a
+        test that floods the bus leaves the next tests no backlog to wait behind)."""
+        assert self.servers.nats_url is not None
+        asyncio.run(_drained(self.servers.nats_url, seconds))
+
+
+async def _drained(nats_url: str, seconds: float) -> None:
+    connection = await nats.connect(nats_url)
+    try:
+        stream = connection.jetstream()
+        deadline = time.monotonic() + seconds
+        while True:
+            consumers = await stream.consumers_info("CRM")
+            waiting = {c.name: c.num_pending + c.num_ack_pending for c in consumers}
+            if not any(waiting.values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"consumers still behind: {waiting}")
+            await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")

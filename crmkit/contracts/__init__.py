@@ -11,15 +11,34 @@ consumers would refuse, because both validate it with the same rules.
 from __future__ import annotations
 
 import builtins
+import re
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crmkit.values import Money
 
 E = TypeVar("E", bound="Event")
+
+Team = Annotated[str, StringConstraints(max_length=100)]
+"""A team's name, as every service keeps it."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _strings(values: Iterable[object]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, BaseModel):
+            yield from _strings(value.__dict__.values())
+        elif isinstance(value, dict):
+            yield from _strings(value.keys())
+            yield from _strings(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            yield from _strings(value)
 
 REGISTRY: dict[str, type[Event]] = {}
 
@@ -45,6 +64,15 @@ class Event(BaseModel):
     def _money(self) -> Self:
         for amount_field, currency_field in self.MONEY:
             Money.optional(getattr(self, amount_field), getattr(self, currency_field))
+        return self
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> Self:
+        """No text of an event holds NUL or a lone surrogate: no consumer could store it
+        (PostgreSQL refuses both), so no producer may publish it."""
+        for value in _strings(self.__dict__.values()):
+            if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
+                raise ValueError("text must not contain NUL characters or lone surrogates")
         return self
 
 

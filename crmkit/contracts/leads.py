@@ -24,12 +24,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from crmkit.contracts import Event
+from pydantic import Field, StringConstraints
+
+from crmkit.contracts import Event, Team
 from crmkit.values import Amount, CurrencyCode, Name
 
 LEAD_STATUSES: Final = ("NEW", "ASSIGNED", "CONTACTED", "QUALIFIED", "DISQUALIFIED", "CONVERTED")
+LeadStatus = Literal["NEW", "ASSIGNED", "CONTACTED", "QUALIFIED", "DISQUALIFIED", "CONVERTED"]
+LeadCap = Annotated[int, Field(ge=0, le=100_000)]
+MemberName = Annotated[str, StringConstraints(max_length=300)]
 ACTIVE_STATUSES: Final = frozenset({"NEW", "ASSIGNED", "CONTACTED", "QUALIFIED"})
 
 AssignmentVia = Literal["claim", "assignment", "reassignment"]
@@ -51,9 +56,9 @@ class LeadCreated(Event):
     source: str | None = None
     priority: int = 0
     tags: list[str] = []
-    status: str = "NEW"
+    status: LeadStatus = "NEW"
     owner_id: uuid.UUID | None = None
-    team: str | None = None
+    team: Team | None = None
     """The owner's team when the lead was created with an owner."""
     created_via: Literal["api", "import"] = "api"
     import_id: uuid.UUID | None = None
@@ -78,8 +83,8 @@ class LeadUpdated(Event):
     priority: int = 0
     tags: list[str] = []
     owner_id: uuid.UUID | None = None
-    team: str | None = None
-    status: str = "NEW"
+    team: Team | None = None
+    status: LeadStatus = "NEW"
 
 
 class LeadAssigned(Event):
@@ -89,17 +94,17 @@ class LeadAssigned(Event):
 
     lead_id: uuid.UUID
     owner_id: uuid.UUID
-    team: str | None = None
+    team: Team | None = None
     """The new owner's team."""
-    owner_lead_cap: int | None = None
+    owner_lead_cap: LeadCap | None = None
     """The new owner's lead cap at the time of the assignment."""
     assigned_by: uuid.UUID
     """Who did it: the owner themself for a claim, the manager/admin for an assignment."""
     via: AssignmentVia = "claim"
     previous_owner_id: uuid.UUID | None = None
-    previous_team: str | None = None
-    status: str = "ASSIGNED"
-    previous_status: str = "NEW"
+    previous_team: Team | None = None
+    status: LeadStatus = "ASSIGNED"
+    previous_status: LeadStatus = "NEW"
     assigned_at: datetime | None = None
 
 
@@ -110,12 +115,12 @@ class LeadReleased(Event):
 
     lead_id: uuid.UUID
     previous_owner_id: uuid.UUID
-    previous_team: str | None = None
+    previous_team: Team | None = None
     released_by: uuid.UUID | None = None
     """The person who released it; ``None`` when the idle-return worker did."""
     reason: ReleaseReason = "released"
-    status: str = "NEW"
-    previous_status: str = "ASSIGNED"
+    status: LeadStatus = "NEW"
+    previous_status: LeadStatus = "ASSIGNED"
     owner_id: None = None
     """Always ``None`` after a release (kept for a uniform per-lead read model)."""
 
@@ -126,10 +131,10 @@ class LeadStatusChanged(Event):
     TYPE = "crm.leads.lead.status_changed"
 
     lead_id: uuid.UUID
-    status: str
-    previous_status: str
+    status: LeadStatus
+    previous_status: LeadStatus
     owner_id: uuid.UUID | None = None
-    team: str | None = None
+    team: Team | None = None
     reason: str | None = None
     """Why, e.g. the disqualification reason."""
     changed_by: uuid.UUID | None = None
@@ -151,10 +156,10 @@ class LeadConverted(Event):
     account_id: uuid.UUID
     contact_id: uuid.UUID | None = None
     owner_id: uuid.UUID
-    team: str | None = None
+    team: Team | None = None
     # Additive fields (version 1 consumers ignore them).
-    status: str = "CONVERTED"
-    previous_status: str | None = None
+    status: LeadStatus = "CONVERTED"
+    previous_status: LeadStatus | None = None
     previous_owner_id: uuid.UUID | None = None
     """The lead's owner before conversion when that differs from ``owner_id`` (pool lead)."""
     account_created: bool = False
@@ -173,7 +178,7 @@ class AccountCreated(Event):
     nip: str | None = None
     address: str | None = None
     owner_id: uuid.UUID | None = None
-    team: str | None = None
+    team: Team | None = None
     source_lead_id: uuid.UUID | None = None
 
 
@@ -189,7 +194,7 @@ class AccountUpdated(Event):
     nip: str | None = None
     address: str | None = None
     owner_id: uuid.UUID | None = None
-    team: str | None = None
+    team: Team | None = None
 
 
 class MemberUpdated(Event):
@@ -202,11 +207,11 @@ class MemberUpdated(Event):
     TYPE = "crm.leads.member.updated"
 
     member_id: uuid.UUID
-    team: str | None = None
-    lead_cap: int
-    lead_cap_override: int | None = None
-    previous_lead_cap: int | None = None
-    name: str | None = None
+    team: Team | None = None
+    lead_cap: LeadCap
+    lead_cap_override: LeadCap | None = None
+    previous_lead_cap: LeadCap | None = None
+    name: MemberName | None = None
     roles: list[str] = []
     changed: list[str] = []
     """Which of ``lead_cap``, ``team``, ``name``, ``roles`` changed; ``["registered"]`` first."""

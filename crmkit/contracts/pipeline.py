@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crmkit.contracts import Event
-from crmkit.values import Amount, CurrencyCode, Name
+from crmkit.contracts import Event, Team
+from crmkit.values import Amount, CurrencyCode, Name, Title
 
 OpportunityStatus = Literal["open", "won", "lost"]
 StageKind = Literal["open", "won", "lost"]
 ActivityKind = Literal["call", "email", "meeting", "task"]
 ActivityStatus = Literal["open", "done", "cancelled"]
+Probability = Annotated[int, Field(ge=0, le=100)]
+StageName = Annotated[str, StringConstraints(max_length=200)]
+"""A stage's name as a snapshot carries it ("" when unknown to an older producer)."""
+Label = Annotated[str, StringConstraints(max_length=200)]
 Requirement = Literal[
     "contact_made",
     "next_contact_scheduled",
@@ -41,16 +45,16 @@ class OpportunitySnapshot(Event):
     opportunity_id: uuid.UUID
     name: Name
     owner_id: uuid.UUID
-    team: str | None = None
+    team: Team | None = None
     account_id: uuid.UUID | None = None
     pipeline_id: uuid.UUID
     stage_id: uuid.UUID
-    stage_name: str = ""
+    stage_name: StageName = ""
     stage_kind: StageKind = "open"
     status: OpportunityStatus
     amount: Amount
     currency: CurrencyCode
-    probability: int
+    probability: Probability
     expected_close_date: date | None = None
     created_at: datetime | None = None
     stage_entered_at: datetime | None = None
@@ -75,10 +79,10 @@ class OpportunityStageChanged(OpportunitySnapshot):
     TYPE = "crm.pipeline.opportunity.stage_changed"
 
     from_stage_id: uuid.UUID
-    from_stage_name: str = ""
+    from_stage_name: StageName = ""
     from_stage_kind: StageKind = "open"
     to_stage_id: uuid.UUID
-    to_stage_name: str = ""
+    to_stage_name: StageName = ""
     to_stage_kind: StageKind = "open"
     entered_at: datetime
     seconds_in_previous_stage: int
@@ -89,7 +93,7 @@ class OpportunityWon(OpportunitySnapshot):
 
     from_stage_id: uuid.UUID
     close_reason_id: uuid.UUID | None = None
-    close_reason_label: str | None = None
+    close_reason_label: Label | None = None
     comment: str = ""
     closed_at: datetime
 
@@ -99,7 +103,7 @@ class OpportunityLost(OpportunitySnapshot):
 
     from_stage_id: uuid.UUID
     close_reason_id: uuid.UUID
-    close_reason_label: str
+    close_reason_label: Label
     comment: str = ""
     closed_at: datetime
 
@@ -118,9 +122,9 @@ class ActivitySnapshot(Event):
     activity_id: uuid.UUID
     opportunity_id: uuid.UUID
     owner_id: uuid.UUID
-    team: str | None = None
+    team: Team | None = None
     kind: ActivityKind
-    subject: str
+    subject: Title
     due_at: datetime
     status: ActivityStatus
     completed_at: datetime | None = None
@@ -157,11 +161,11 @@ class StageDefinition(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: uuid.UUID
-    name: str
-    position: int
-    probability: int
+    name: Name
+    position: Annotated[int, Field(ge=0, le=1_000)]
+    probability: Probability
     kind: StageKind
-    rotting_days: int | None = None
+    rotting_days: Annotated[int, Field(ge=1, le=3_650)] | None = None
     requirements: list[Requirement] = []
 
 
@@ -171,7 +175,7 @@ class PipelineConfigured(Event):
     TYPE = "crm.pipeline.pipeline.configured"
 
     pipeline_id: uuid.UUID
-    name: str
+    name: Name
     is_default: bool
     stages: list[StageDefinition]
     removed_stage_ids: list[uuid.UUID] = []

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import types
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from hypothesis import strategies as st
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 
 from crmkit.contracts import Envelope, Event
@@ -25,6 +27,8 @@ currencies = st.sampled_from(sorted(CURRENCIES)).map(Currency.of)
 
 # Printable text with the awkward parts: Polish letters, emoji, spaces around it.
 _letters = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
+# Any text PostgreSQL stores: everything but NUL (UTF-8 has no lone surrogates).
+_storable = st.characters(codec="utf-8", exclude_characters="\x00")
 
 
 def texts(max_length: int) -> st.SearchStrategy[str]:
@@ -40,15 +44,31 @@ def amounts(currency: Currency) -> st.SearchStrategy[Decimal]:
     ).map(amount)
 
 
-def _validator(field: FieldInfo) -> Any:
-    for meta in field.metadata:
-        if isinstance(meta, AfterValidator):
-            return meta.func
-    return None
+def _constrained(base: Any, metadata: Sequence[Any]) -> st.SearchStrategy[Any]:
+    """A strategy for ``base`` within the constraints pydantic keeps as ``metadata``."""
+    for meta in metadata:
+        check = meta.func if isinstance(meta, AfterValidator) else None
+        if isinstance(check, partial) and check.func is clean_text:
+            return texts(check.keywords["max_length"])
+        if check is currency_code:
+            return currencies.map(str)
+        if check is amount:
+            return st.decimals(min_value=0, max_value=MAX_AMOUNT - 1, places=2).map(amount)
+        if isinstance(meta, StringConstraints) and meta.max_length is not None:
+            return st.text(_storable, max_size=min(meta.max_length, 40))
+    low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    if isinstance(low, int) or isinstance(high, int):
+        assert isinstance(low, int | None) and isinstance(high, int | None)
+        return st.integers(min_value=low, max_value=high)
+    return _for_type(base)
 
 
 def _for_type(annotation: Any) -> st.SearchStrategy[Any]:
     origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *metadata = get_args(annotation)
+        return _constrained(base, _flatten(metadata))
     if origin in (Union, types.UnionType):
         return st.one_of(*(_for_type(a) for a in get_args(annotation)))
     if origin is Literal:
@@ -64,7 +84,7 @@ def _for_type(annotation: Any) -> st.SearchStrategy[Any]:
         return models(annotation)
     simple: dict[Any, st.SearchStrategy[Any]] = {
         uuid.UUID: st.uuids(),
-        str: st.text(max_size=40),
+        str: st.text(_storable, max_size=40),
         int: st.integers(min_value=0, max_value=10_000),
         bool: st.booleans(),
         dt.datetime: st.datetimes(timezones=st.just(dt.UTC)),
@@ -74,16 +94,18 @@ def _for_type(annotation: Any) -> st.SearchStrategy[Any]:
     return simple[annotation]
 
 
+def _flatten(metadata: Sequence[Any]) -> list[Any]:
+    """``Field(ge=..)`` inside ``Annotated`` carries its constraints in its own metadata."""
+    flat: list[Any] = []
+    for meta in metadata:
+        flat += list(meta.metadata) if isinstance(meta, FieldInfo) else [meta]
+    return flat
+
+
 def _for_field(field: FieldInfo) -> st.SearchStrategy[Any]:
-    check = _validator(field)
-    if isinstance(check, partial) and check.func is clean_text:
-        value: st.SearchStrategy[Any] = texts(check.keywords["max_length"])
-    elif check is currency_code:
-        value = currencies.map(str)
-    elif check is amount:
-        value = st.decimals(min_value=0, max_value=MAX_AMOUNT - 1, places=2).map(amount)
-    else:
+    if not field.metadata:
         return _for_type(field.annotation)
+    value = _constrained(field.annotation, field.metadata)
     if type(None) in get_args(field.annotation):
         return st.none() | value
     return value

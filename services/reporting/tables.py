@@ -249,7 +249,7 @@ members = Table(
     metadata,
     _org(),
     Column("member_id", Uuid, primary_key=True),
-    Column("name", String(200)),
+    Column("name", String(300)),
     Column("team", String(100)),
     Column("lead_cap", Integer, nullable=False),
     Column("version", BigInteger, nullable=False),

@@ -150,3 +150,61 @@ def test_graphiql_works_offline(web: Web, watch: Watch, dev_gateway: str) -> Non
     expect(page.locator(".graphiql-container")).to_be_visible()
     # The editors are GraphiQL's own (its scripts ran), and nothing came from elsewhere.
     eventually(lambda: page.locator(".graphiql-editor").count() > 0, 10)
+
+
+def test_documents_upload_a_new_version_and_download(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["admin"])
+    page.goto(web.url("/documents"))
+    folder = page.locator("form[action='/documents/folders']")
+    folder.locator("[name=name]").fill("Price lists")
+    folder.locator("[name=groups]").fill("sales")
+    folder.locator("button").click()
+    page.wait_for_url(re.compile(r"/documents\?folder="))
+    first = tmp_path / "prices.txt"
+    first.write_text("Licence: 100 PLN\n", encoding="utf-8")
+    upload = page.locator("form[action='/documents'][enctype]")
+    upload.locator("[name=kind]").select_option("PRICE_LIST")
+    upload.locator("[name=file]").set_input_files(str(first))
+    upload.locator("button").click()
+    page.wait_for_url(re.compile(r"/documents/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_have_text("prices.txt")
+    second = tmp_path / "prices-2027.txt"
+    second.write_text("Licence: 120 PLN\n", encoding="utf-8")
+    page.locator("#v-file").set_input_files(str(second))
+    page.locator("form[action$='/versions'] button").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(2)
+    with page.expect_download() as download:
+        rows.first.locator("a").click()  # the newest version first
+    saved = tmp_path / "downloaded"
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8") == "Licence: 120 PLN\n"
+
+
+def test_the_calendar_completes_a_call_and_lists_deals_without_a_next_contact(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    deals = []
+    for name in (unique("Planned"), unique("Forgotten")):
+        created = rep(M_CREATE, {"input": {"name": name, "amount": "700",
+                                           "currency": "PLN"}})["createOpportunity"]
+        deals.append((name, created["opportunity"]["id"]))
+    planned, forgotten = deals
+    rep("""mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) {
+        __typename } }""", {"input": {"opportunityId": planned[1], "kind": "CALL",
+                                      "subject": "Follow-up call",
+                                      "dueAt": "2030-01-01T09:00:00+00:00"}})
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/calendar?view=day&date=2030-01-01"))
+    call = page.locator("li[data-activity]", has_text="Follow-up call")
+    expect(call).to_contain_text(planned[0])
+    expect(page.locator("#no-next-contact")).to_contain_text(forgotten[0])
+    expect(page.locator("#no-next-contact")).not_to_contain_text(planned[0])
+    call.locator("input[name=outcome]").fill("Agreed on a demo")
+    call.locator("form[hx-post*='/complete'] button").click()
+    expect(page.locator("li[data-activity]", has_text="Follow-up call")
+           .locator(".badge-success")).to_be_visible()

@@ -34,7 +34,8 @@ Q_POOL = f"""query Pool($q: String, $after: String, $me: ID!) {{
   mine: leads(filter: {{ownerId: $me}}, first: 200) {{ edges {{ node {{ {LEAD_FIELDS} }} }} }}
 }}"""
 
-M_CLAIM_NEXT = """mutation ClaimNext($n: Int!) { claimNextLeads(count: $n) { __typename
+M_CLAIM_NEXT = """mutation ClaimNext($n: Int!, $filter: PoolFilterInput) {
+  claimNextLeads(count: $n, filter: $filter) { __typename
   ... on ClaimPayload { leads { id company } requested leadCap activeLeads }
   ... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message } } }"""
@@ -130,7 +131,12 @@ async def claim_next(request: Request) -> Response:
         count = int(text(form, "count") or "1")
     except ValueError:
         count = 0
-    result = (await query(request, M_CLAIM_NEXT, n=count))["claimNextLeads"]
+    priority = text(form, "minPriority")
+    pool_filter = {"source": text(form, "source"), "tag": text(form, "tag"),
+                   "minPriority": int(priority) if priority and priority.isdigit() else None}
+    result = (await query(request, M_CLAIM_NEXT, n=count,
+                          filter=pool_filter if any(pool_filter.values()) else None))[
+        "claimNextLeads"]
     problem = problem_of(result, {"count": "count"})
     if problem is not None:
         return await _pool(request, problem=problem)

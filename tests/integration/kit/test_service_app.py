@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -137,3 +138,23 @@ async def test_health_ready_metrics_and_request_id(client: httpx.AsyncClient) ->
     assert graphiql.status_code == 404
     unauthenticated_get = await client.get("/graphql", params={"query": "{ widgets { id } }"})
     assert unauthenticated_get.status_code == 401
+
+
+async def test_a_dev_service_serves_graphiql_from_its_own_files(
+    clean_db: KitDb, test_settings: Callable[..., Settings]
+) -> None:
+    runtime = ServiceRuntime.create(
+        "kittest", test_settings(environment="dev"), metadata, lambda session: session,
+        database_url=clean_db.url, run_relay=False,
+    )
+    app = create_service_app(runtime, build_schema(query=Query), state=runtime,
+                             manage_runtime=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kit") as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith("/graphiql-assets/") for s in sources)
+        for source in sources:
+            asset = await client.get(source)
+            assert asset.status_code == 200 and len(asset.content) > 1000, source

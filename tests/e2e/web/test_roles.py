@@ -119,3 +119,30 @@ def test_a_card_moves_with_the_keyboard_alone(web: Web) -> None:
     page.keyboard.press("Enter")
     # The gate answers as it does to a drag: the missing items, each with its fix.
     expect(page.locator(f"#card-{deal_id} li[data-requirement=CONTACT_MADE] a")).to_be_visible()
+
+
+def test_a_stale_card_is_reloaded_when_its_move_conflicts(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    admin = web.api(org["admin"])
+    pipeline = admin("{ pipelines { stages { id name } } }")["pipelines"][0]
+    for stage in pipeline["stages"]:  # no gate in the way of this move
+        admin("mutation($s: ID!) { updateStage(stageId: $s, patch: {requirements: []}) "
+              "{ __typename } }", {"s": stage["id"]})
+    created = rep(
+        """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+        __typename ... on OpportunityPayload { opportunity { id version } } } }""",
+        {"input": {"name": unique("Contested"), "amount": "800", "currency": "PLN"}},
+    )["createOpportunity"]["opportunity"]
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/"))
+    card = page.locator(f"#card-{created['id']}")
+    expect(card).to_be_visible()
+    rep("""mutation($id: ID!, $v: Int!) { updateOpportunity(id: $id, expectedVersion: $v,
+        patch: {name: "Renamed meanwhile"}) { __typename } }""",
+        {"id": created["id"], "v": created["version"]})
+    card.drag_to(page.locator("ol.cards").nth(1))
+    expect(card.locator(".card-problem")).to_contain_text("changed")
+    expect(card.locator(".card-title")).to_have_text("Renamed meanwhile")
+    expect(page.locator("ol.cards").first.locator(f"#card-{created['id']}")).to_be_visible()

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -74,7 +75,10 @@ def _card_response(
 ) -> Response:
     """The card (fetched with ``CARD``), with a refusal shown on it."""
     card["flags"] = card_flags(card, i18n.now())
-    headers = {"X-Move-Refused": "1"} if refused else None
+    # The page puts the card in its stage's column and counts the columns again.
+    headers = {"HX-Trigger-After-Swap": orjson.dumps({"crm:card": {"id": card["id"]}}).decode()}
+    if refused:
+        headers["X-Move-Refused"] = "1"
     return render(
         request, "board/card.html", card=card, problem=problem, labels=card_labels(),
         headers=headers,

@@ -89,7 +89,7 @@
     if (to.dataset.kind !== "OPEN") pendingRevert = move;
     window.crmMoveStarted = move.started;
     htmx.ajax("POST", "/deals/" + card.dataset.id + "/move", {
-      source: card, target: card, swap: "outerHTML", values,
+      source: card, target: card, swap: "outerHTML settle:0ms", values,
     });
   }
 
@@ -112,19 +112,15 @@
     });
   }
 
-  // A card answered by the server goes to the column of the stage it is in now (back where it
-  // came from when the move was refused), then the columns' totals are counted again.
-  document.addEventListener("htmx:afterSettle", (event) => {
-    const card = event.detail.elt && event.detail.elt.classList && event.detail.elt.classList.contains("card")
-      ? event.detail.elt : null;
-    const swapped = card || (event.detail.target && event.detail.target.closest && event.detail.target.closest(".card"));
-    document.querySelectorAll(".card[data-stage-id]").forEach((c) => {
-      const column = columnOf(c.dataset.stageId);
-      if (column && c.parentElement !== column && c.parentElement.classList.contains("cards")) {
-        column.prepend(c);
-      }
-    });
-    if (swapped || document.querySelector(".board")) updateTotals();
+  // A card answered by the server (its response says so) goes to the column of the stage it is
+  // in now, back where it came from when the move was refused; then the totals are recounted.
+  document.body.addEventListener("crm:card", (event) => {
+    const card = document.getElementById("card-" + event.detail.id);
+    if (card) {
+      const column = columnOf(card.dataset.stageId);
+      if (column && card.parentElement !== column) column.prepend(card);
+    }
+    updateTotals();
     if (window.crmMoveStarted) {
       window.crmLastMoveMs = performance.now() - window.crmMoveStarted;
       window.crmMoveStarted = null;

@@ -455,21 +455,35 @@ async def reopen(request: Request) -> Response:
     return render(request, "deals/stage_problem.html", problem=problem, card={"id": deal_id})
 
 
+def own_version(form: FormData, current: int) -> bool:
+    """Whether the page may take the deal's new version after its own change: only when the
+    deal moved on by that change alone (at most one version), so a change someone else made
+    meanwhile still surfaces as a conflict when the page's details are saved."""
+    try:
+        page = int(text(form, "version") or "")
+    except ValueError:
+        return False
+    return 0 <= current - page <= 1
+
+
 async def _activities_region(
-    request: Request, deal_id: str, problem: Problem | None = None, values: Any = None
+    request: Request, deal_id: str, form: FormData, problem: Problem | None = None,
+    values: Any = None,
 ) -> Response:
     deal = (await query(request, Q_ACTIVITIES, id=deal_id))["opportunity"]
     if deal is None:
         return redirect(request, "/")
     return render(request, "deals/activities.html", deal=deal, activities=deal["activities"],
-                  problem=problem, values=values or {}, headers={"HX-Trigger": "crm:deal-changed"})
+                  problem=problem, values=values or {},
+                  own_version=own_version(form, deal["version"]))
 
 
 async def schedule(request: Request) -> Response:
     deal_id = _deal_id(request)
     form = await form_of(request)
     problem = await _schedule(request, form, deal_id, done=text(form, "done") == "1")
-    return await _activities_region(request, deal_id, problem, dict(form) if problem else None)
+    return await _activities_region(request, deal_id, form, problem,
+                                    dict(form) if problem else None)
 
 
 async def change_activity(
@@ -498,7 +512,7 @@ async def activity_action(request: Request) -> Response:
     problem = await change_activity(
         request, str(request.path_params["activity"]), request.path_params["action"], form
     )
-    return await _activities_region(request, deal_id, problem)
+    return await _activities_region(request, deal_id, form, problem)
 
 
 routes += [

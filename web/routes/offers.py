@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from web import i18n
 from web.context import form_of, query, render, text
 from web.errors import problem_of
+from web.routes.deals import own_version
 
 Q_OFFERS = """query Offers($id: ID!) {
   opportunity(id: $id) { id name amount currency status version
@@ -57,7 +59,8 @@ def suggested_values(deal: dict[str, Any]) -> dict[str, str]:
 
 
 async def _section(request: Request, deal_id: str, problem: Any = None,
-                   values: dict[str, Any] | None = None, issued: bool = False) -> Response:
+                   values: dict[str, Any] | None = None, issued: bool = False,
+                   form: FormData | None = None) -> Response:
     data = await query(request, Q_OFFERS, id=deal_id)
     deal = data["opportunity"]
     if deal is None:
@@ -69,7 +72,8 @@ async def _section(request: Request, deal_id: str, problem: Any = None,
     ]
     return render(request, "offers/section.html", deal=deal, offers=deal["offers"],
                   templates=templates, suggested=suggested_values(deal), problem=problem,
-                  values=values or {}, issued=issued)
+                  values=values or {}, issued=issued,
+                  own_version=form is not None and own_version(form, deal["version"]))
 
 
 async def section(request: Request) -> Response:
@@ -93,9 +97,7 @@ async def issue(request: Request) -> Response:
     ))["issueOffer"]
     problem = problem_of(result)
     response = await _section(request, deal_id, problem, dict(form) if problem else None,
-                              issued=problem is None)
-    if problem is None:
-        response.headers["HX-Trigger"] = "crm:deal-changed"
+                              issued=problem is None, form=form)
     return response
 
 

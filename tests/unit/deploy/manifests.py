@@ -50,7 +50,10 @@ def default_port(process: str) -> int:
     if process == "gateway":
         return defaults.gateway_port
     if process == "web":
-        return 4005  # CRM_WEB_PORT's default (web/settings.py)
+        from web.settings import WebSettings
+
+        port: int = WebSettings.model_fields["port"].default
+        return port
     return defaults.service_port(process)
 
 

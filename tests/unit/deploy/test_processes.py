@@ -39,7 +39,7 @@ def test_a_process_has_all_it_needs(overlay: str, process: str) -> None:
 
     # It runs this process's module (present in this checkout) on its configured port.
     assert container["command"] == ["python", "-m", module(process)]
-    assert package_present(process) or process == "web"  # web/ lands on its own
+    assert package_present(process)
     port = default_port(process)
     assert container["ports"] == [{"name": "http", "containerPort": port}]
 

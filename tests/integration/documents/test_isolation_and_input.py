@@ -205,5 +205,6 @@ async def test_an_unknown_enum_value_is_a_graphql_error_not_a_500(api: Api, org:
     body = await api.call(
         admin, UPLOAD, folder=str(uuid.uuid4()), name="x", kind="SPREADSHEET", content="x"
     )
-    assert "data" not in body or body["data"] is None
-    assert body["errors"]
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert "SPREADSHEET" in error["message"] and "DocumentKind" in error["message"]

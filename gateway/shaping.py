@@ -189,11 +189,22 @@ class Shaper:
             if type(raw) is not list:
                 return self._invalid(field, path, errors, "a list")
             item_type = value_type.of_type  # type: ignore[union-attr]
+            # Non-null objects, the common item: straight to the object (no null to check).
+            objects = (
+                item_type.of_type
+                if type(item_type) is GraphQLNonNull
+                and type(item_type.of_type) is GraphQLObjectType
+                and field.child is not None
+                else None
+            )
             items = []
             for index, item in enumerate(raw):
                 path.append(index)
                 try:
-                    items.append(self._complete(item, item_type, field, path, errors))
+                    if objects is not None and type(item) is dict:
+                        items.append(self._object(item, objects, field.child, path, errors))  # type: ignore[arg-type]
+                    else:
+                        items.append(self._complete(item, item_type, field, path, errors))
                 finally:
                     path.pop()
             return items

@@ -1,20 +1,33 @@
 """Events published by the documents service.
 
 The envelope's ``aggregate_id`` is the folder, document or offer id and ``aggregate_version``
-the folder's version, the document's version number or 1 for an offer. Payloads never carry
-document content (it can be megabytes): consumers get its size and sha256.
+the folder's version, the document's version number or the offer's version (1 for an offer
+issued before offers had revisions). Payloads never carry document content (it can be
+megabytes): consumers get its size and sha256.
+
+An offer's life: drafted (no event), ``offer.issued`` (to the client; the pipeline's
+``offer_issued`` gate; again for each revision issued), then one of ``offer.accepted``,
+``offer.rejected`` (the client's answer, recorded by a member) or ``offer.expired`` (its
+validity date passed while issued).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
 
 from crmkit.contracts import Event
 from crmkit.values import Amount, CurrencyCode
 
 DocumentKind = Literal["OFFER_TEMPLATE", "PRICE_LIST", "NDA", "CONTRACT", "OTHER"]
+OfferTitle = Annotated[str, StringConstraints(max_length=300)]
+OfferNumber = Annotated[str, StringConstraints(max_length=60)]
+"""An offer's number in its organisation's sequence, e.g. ``OF/2026/12/0007``."""
+DecisionText = Annotated[str, StringConstraints(max_length=2000)]
+Revision = Annotated[int, Field(ge=1, le=10_000)]
 
 
 class OfferIssued(Event):
@@ -31,8 +44,63 @@ class OfferIssued(Event):
     # Added fields (optional, so older consumers and producers stay compatible).
     template_version: int | None = None
     amount: Amount | None = None
+    """The offer's net total (before VAT), in the deal's currency."""
     currency: CurrencyCode | None = None
     issued_by: uuid.UUID | None = None
+    # Added with offer revisions (absent from offers issued before them).
+    number: OfferNumber | None = None
+    revision: Revision | None = None
+    """The revision sent to the client (1, 2, ...)."""
+    valid_until: date | None = None
+    media_type: str | None = None
+    """The sent file's type: ``application/pdf``, the DOCX type or ``text/plain``."""
+    owner_id: uuid.UUID | None = None
+    """The deal's owner as the documents service knows it (None: not known yet)."""
+
+
+class OfferDecision(Event):
+    """What every outcome of an issued offer carries: the offer as it was issued."""
+
+    MONEY = (("amount", "currency"),)
+
+    offer_id: uuid.UUID
+    opportunity_id: uuid.UUID
+    number: OfferNumber | None = None
+    title: OfferTitle = ""
+    revision: Revision
+    amount: Amount | None = None
+    """The offer's net total (before VAT)."""
+    currency: CurrencyCode | None = None
+    issued_by: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    """The deal's owner as the documents service knows it (None: not known yet)."""
+    decided_at: datetime
+
+
+class OfferAccepted(OfferDecision):
+    """The client accepted the issued offer (recorded by ``accepted_by``)."""
+
+    TYPE = "crm.documents.offer.accepted"
+
+    accepted_by: uuid.UUID
+    comment: DecisionText = ""
+
+
+class OfferRejected(OfferDecision):
+    """The client rejected the issued offer (recorded by ``rejected_by``)."""
+
+    TYPE = "crm.documents.offer.rejected"
+
+    rejected_by: uuid.UUID
+    reason: DecisionText = ""
+
+
+class OfferExpired(OfferDecision):
+    """The offer's validity date passed while it was issued and unanswered."""
+
+    TYPE = "crm.documents.offer.expired"
+
+    valid_until: date
 
 
 class FolderCreated(Event):

@@ -197,6 +197,21 @@ class AccountUpdated(Event):
     team: Team | None = None
 
 
+class ContactCreated(Event):
+    """A contact person of a client company was added (directly or on a lead's conversion)."""
+
+    TYPE = "crm.leads.contact.created"
+
+    contact_id: uuid.UUID
+    account_id: uuid.UUID
+    name: MemberName
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=20)] | None = None
+    position: Annotated[str, StringConstraints(max_length=200)] | None = None
+    lead_id: uuid.UUID | None = None
+    """The lead it was made from, on a conversion."""
+
+
 class MemberUpdated(Event):
     """A roster member was registered or changed (lead cap, team, name or roles).
 

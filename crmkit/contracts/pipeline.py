@@ -58,6 +58,10 @@ class OpportunitySnapshot(Event):
     expected_close_date: date | None = None
     created_at: datetime | None = None
     stage_entered_at: datetime | None = None
+    # Added for the offer library (absent from events published before them).
+    close_comment: str | None = None
+    """What the owner wrote when the deal was won or lost."""
+    lessons_learned: str | None = None
 
 
 class OpportunityCreated(OpportunitySnapshot):

@@ -9,6 +9,7 @@ from crmkit.contracts import Envelope, Event
 from crmkit.contracts.leads import (
     AccountCreated,
     AccountUpdated,
+    ContactCreated,
     LeadAssigned,
     LeadConverted,
     LeadCreated,
@@ -17,7 +18,7 @@ from crmkit.contracts.leads import (
     LeadUpdated,
     MemberUpdated,
 )
-from services.leads.records import AccountRecord, LeadRecord
+from services.leads.records import AccountRecord, ContactRecord, LeadRecord
 
 EMITS: tuple[type[Event], ...] = (
     LeadCreated,
@@ -28,6 +29,7 @@ EMITS: tuple[type[Event], ...] = (
     LeadConverted,
     AccountCreated,
     AccountUpdated,
+    ContactCreated,
     MemberUpdated,
 )
 CONSUMES: tuple[type[Event], ...] = ()
@@ -93,6 +95,18 @@ def account_created(account: AccountRecord, source_lead_id: uuid.UUID | None) ->
         owner_id=account.owner_id,
         team=account.owner_team,
         source_lead_id=source_lead_id,
+    )
+
+
+def contact_created(contact: ContactRecord) -> ContactCreated:
+    return ContactCreated(
+        contact_id=contact.id,
+        account_id=contact.account_id,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        position=contact.position,
+        lead_id=contact.lead_id,
     )
 
 

@@ -680,6 +680,8 @@ async def create_contact(cmd: CreateContact, uow: LeadsUnitOfWork) -> ContactRec
     contact = await uow.repo.insert_contact(
         {"id": uuid.uuid4(), "org_id": caller.org_id, "account_id": account.id, **values}
     )
+    _emit(uow, caller, caller.org_id, contact.id, contact.version,
+          events.contact_created(contact))
     await uow.commit()
     return contact
 
@@ -770,6 +772,8 @@ async def convert_lead(cmd: ConvertLead, uow: LeadsUnitOfWork) -> Conversion:
             "name": lead.contact_name or lead.email or lead.phone, "email": lead.email,
             "phone": lead.phone, "lead_id": lead.id,
         })
+        _emit(uow, caller, caller.org_id, contact.id, contact.version,
+              events.contact_created(contact))
 
     opportunity_id = uuid.uuid4()
     previous = lead

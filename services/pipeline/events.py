@@ -55,6 +55,8 @@ def opportunity_fields(opp: d.Opportunity, stage: d.Stage) -> dict[str, Any]:
         "expected_close_date": opp.expected_close_date,
         "created_at": opp.created_at,
         "stage_entered_at": opp.stage_entered_at,
+        "close_comment": opp.close_comment,
+        "lessons_learned": opp.lessons_learned,
     }
 
 

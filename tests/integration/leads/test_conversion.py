@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from crmkit.contracts.leads import AccountCreated, LeadConverted
+from crmkit.contracts.leads import AccountCreated, ContactCreated, LeadConverted
 
 from .queries import CLAIM, CONVERT, CREATE_LEAD, LEAD
 
@@ -49,6 +49,11 @@ async def test_convert_creates_account_contact_and_announces_opportunity(leads_s
     assert str(converted.account_id) == result["account"]["id"]
     [created] = await leads_service.events(org_id=org.id, type=AccountCreated.TYPE)
     assert created.parse(AccountCreated).source_lead_id == uuid.UUID(lead_id)
+    [contact] = await leads_service.events(org_id=org.id, type=ContactCreated.TYPE)
+    assert contact.parse(ContactCreated) == ContactCreated(
+        contact_id=uuid.UUID(result["contact"]["id"]), account_id=converted.account_id,
+        name="Ewa Nowak", email="ewa@delta.pl", lead_id=uuid.UUID(lead_id))
+    assert converted.contact_id == contact.aggregate_id
 
     again = (await leads_service.data(token, CONVERT, id=lead_id, opp=OPPORTUNITY))["convertLead"]
     assert again["__typename"] == "InvalidLeadState"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from crmkit.contracts import Envelope
-from crmkit.contracts.leads import LeadAssigned, LeadCreated, LeadReleased
+from crmkit.contracts.leads import ContactCreated, LeadAssigned, LeadCreated, LeadReleased
 from services.leads.workers import return_idle_leads_once
 
 from .queries import CLAIM, CLAIM_NEXT, CREATE_LEAD, ME, SETTINGS
@@ -37,6 +37,10 @@ async def test_entities_resolve_within_the_callers_org(leads_service, org, other
           createContact(accountId: $a, input: {name: "Olek", phone: "601 000 000"}) {
             ... on ContactPayload { contact { id phone } } } }""", a=account))["createContact"]
     assert contact["contact"]["phone"] == "+48601000000"
+    [announced] = await leads_service.events(org_id=org.id, type=ContactCreated.TYPE)
+    assert announced.parse(ContactCreated) == ContactCreated(
+        contact_id=uuid.UUID(contact["contact"]["id"]), account_id=uuid.UUID(account),
+        name="Olek", phone="+48601000000")
     lead = (await leads_service.data(token, CREATE_LEAD, input={"company": "Lambda"}))
     lead_id = lead["createLead"]["lead"]["id"]
     await leads_service.data(token, CLAIM, id=lead_id)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+from pydantic import ValidationError
+
 from crmkit.contracts import REGISTRY, Envelope
-from crmkit.contracts.documents import OfferIssued
+from crmkit.contracts.documents import OfferAccepted, OfferExpired, OfferIssued, OfferRejected
 from services.documents.events import CONSUMES, EMITS
 
 
@@ -49,3 +52,42 @@ def test_every_emitted_event_is_registered_under_the_documents_subjects() -> Non
 
 def test_the_consumed_events_are_the_pipelines_opportunity_events() -> None:
     assert {e.TYPE.rsplit(".", 1)[0] for e in CONSUMES} == {"crm.pipeline.opportunity"}
+
+
+def test_an_offers_outcomes_carry_the_offer_as_issued() -> None:
+    offer_id, deal, rep = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    common = {"offer_id": offer_id, "opportunity_id": deal, "number": "OF/2026/12/0007",
+              "title": "Offer", "revision": 2, "amount": Decimal("1000.00"),
+              "currency": "PLN", "issued_by": rep,
+              "owner_id": rep, "decided_at": now}
+    outcomes = [
+        OfferAccepted(**common, accepted_by=rep, comment="Signed"),
+        OfferRejected(**common, rejected_by=rep, reason="Too expensive"),
+        OfferExpired(**common, valid_until=date(2026, 12, 31)),
+    ]
+    for event in outcomes:
+        envelope = Envelope.wrap(event, org_id=uuid.uuid4(), aggregate_id=offer_id)
+        assert envelope.subject.startswith("crm.documents.offer.")
+        assert Envelope.from_json(envelope.to_json()).parse(type(event)) == event
+
+
+@pytest.mark.parametrize(
+    "money",
+    [
+        {"amount": Decimal("10.00")},  # an amount without its currency
+        {"amount": Decimal("10.005"), "currency": "PLN"},
+        {"revision": 0},
+    ],
+)
+def test_an_offer_event_refuses_money_its_consumers_could_not_store(
+    money: dict[str, object],
+) -> None:
+    fields: dict[str, object] = {"offer_id": uuid.uuid4(), "opportunity_id": uuid.uuid4(),
+                                 "revision": 1, "decided_at": datetime.now(UTC),
+                                 "accepted_by": uuid.uuid4(), **money}
+    with pytest.raises(ValidationError):
+        OfferAccepted(**fields)
+    with pytest.raises(ValidationError):
+        OfferIssued(**{k: v for k, v in fields.items()
+                       if k not in ("decided_at", "accepted_by")})

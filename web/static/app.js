@@ -59,8 +59,10 @@
     }
   }
 
-  function updateTotals() {
-    document.querySelectorAll(".column").forEach((column) => {
+  function updateTotals(only) {
+    const columns = only ? only.map((list) => list.closest(".column")) : document.querySelectorAll(".column");
+    columns.forEach((column) => {
+      if (!column) return;
       const list = column.querySelector(".cards");
       if (!list || list.dataset.kind !== "OPEN") return;
       const sums = {}, weighted = {};
@@ -83,8 +85,11 @@
     });
   }
 
+  let lastMove = null; // the columns of the drag in flight: only they are recounted
+
   function startMove(card, from, index, to) {
     const move = { card, from, index, started: performance.now() };
+    lastMove = { from, to };
     const values = { stage: to.dataset.stageId, version: card.dataset.version, kind: to.dataset.kind };
     if (to.dataset.kind !== "OPEN") pendingRevert = move;
     window.crmMoveStarted = move.started;
@@ -116,11 +121,17 @@
   // in now, back where it came from when the move was refused; then the totals are recounted.
   document.body.addEventListener("crm:card", (event) => {
     const card = document.getElementById("card-" + event.detail.id);
+    let column = null;
     if (card) {
-      const column = columnOf(card.dataset.stageId);
+      column = columnOf(card.dataset.stageId);
       if (column && card.parentElement !== column) column.prepend(card);
     }
-    updateTotals();
+    if (lastMove && column) {
+      updateTotals([lastMove.from, lastMove.to]);
+    } else {
+      updateTotals();
+    }
+    lastMove = null;
     if (window.crmMoveStarted) {
       window.crmLastMoveMs = performance.now() - window.crmMoveStarted;
       window.crmMoveStarted = null;

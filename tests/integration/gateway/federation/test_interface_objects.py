@@ -122,7 +122,40 @@ with_requires_b = SubgraphSpec(
     },
     references={"NodeWithName": lambda key: key},
 )
+# Interfaces known as interface objects only, with non-resolvable keys.
+BREADS = {"p1": {"__typename": "Bread", "id": "p1", "name": "Rye"}}
+holder = SubgraphSpec(
+    "holder",
+    _LINK.format('["@key", "@interfaceObject"]')
+    + """
+    interface Node @key(fields: "id") { id: ID! }
+    type Product @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }
+    type Query { a: Node product: Product! }
+    """,
+    resolvers={
+        "Query": {
+            "a": lambda *_: {"__typename": "Node", "id": "n1"},
+            "product": lambda *_: {"id": "p1"},
+        }
+    },
+)
+bakery = SubgraphSpec(
+    "bakery",
+    _LINK.format('["@key", "@interfaceObject"]')
+    + """
+    type Node @key(fields: "id", resolvable: false) @interfaceObject { id: ID! field: String }
+    interface Product @key(fields: "id") { id: ID! }
+    type Bread implements Product @key(fields: "id") { id: ID! name: String! }
+    type Query { b: Node }
+    """,
+    resolvers={"Query": {"b": lambda *_: {"id": "n1", "field": "foo"}}},
+    references={
+        "Product": lambda key: BREADS.get(key["id"]),
+        "Bread": lambda key: BREADS.get(key["id"]),
+    },
+)
 CASES = {
+    "interface_objects_unresolvable": [holder, bakery],
     "interface_objects": [a, b, c],
     "interface_object_requires": [with_requires_a, with_requires_b],
 }
@@ -297,3 +330,33 @@ async def test_interface_object_requires_under_a_fragment(federation: Federation
     ]
     assert "errors" not in body
     assert fed.counts() == {"ib": 2, "ia": 1}
+
+
+async def test_interface_object_without_implementations(federation: FederationFactory) -> None:
+    fed = federation("interface_objects_unresolvable", CASES["interface_objects_unresolvable"])
+
+    assert await fed.run("{ b { id field } }") == {"data": {"b": {"id": "n1", "field": "foo"}}}
+    assert fed.counts() == {"bakery": 1}
+
+
+async def test_non_resolvable_interface_object_typed_by_the_entity_interface(
+    federation: FederationFactory,
+) -> None:
+    fed = federation("interface_objects_unresolvable", CASES["interface_objects_unresolvable"])
+
+    assert await fed.run("{ product { id } }") == {"data": {"product": {"id": "p1"}}}
+    assert fed.counts() == {"holder": 1}
+
+    fed.reset()
+    body = await fed.run("{ product { ... on Bread { id name } } }")
+    assert body == {"data": {"product": {"id": "p1", "name": "Rye"}}}
+    assert fed.counts() == {"holder": 1, "bakery": 1}
+
+
+async def test_interface_no_subgraph_implements_is_null(federation: FederationFactory) -> None:
+    fed = federation("interface_objects_unresolvable", CASES["interface_objects_unresolvable"])
+
+    body = await fed.run("{ a { id } }")
+
+    assert body["data"] == {"a": None}
+    assert body["errors"]

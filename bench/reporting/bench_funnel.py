@@ -34,9 +34,8 @@ from crmkit.contracts import pipeline as ev
 from crmkit.db import drop_database, ensure_database, with_database
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
-from services.reporting import repository as repo
 from services.reporting.app import create_runtime
-from services.reporting.handlers import apply_event
+from services.reporting.handlers.projection import project
 from services.reporting.settings import ReportingSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
@@ -65,9 +64,8 @@ async def seed(runtime, size: int) -> dict[str, object]:  # type: ignore[no-unty
         stages=[ev.StageDefinition(id=i, name=n, position=p + 1, probability=pr, kind=k)  # type: ignore[arg-type]
                 for p, (i, (n, pr, k)) in enumerate(zip(stage_ids, STAGES, strict=True))],
     )
-    async with runtime.sessions() as session, session.begin():
-        await apply_event(Envelope.wrap(configured, org_id=org, aggregate_id=pipeline,
-                                        aggregate_version=1), session)
+    await project(Envelope.wrap(configured, org_id=org, aggregate_id=pipeline,
+                                aggregate_version=1), runtime.uow())
     ids = ",".join(f"'{s}'::uuid" for s in stage_ids)
     kinds = ",".join(f"'{k}'" for _, _, k in STAGES)
     probs = ",".join(str(p) for _, p, _ in STAGES)
@@ -88,8 +86,9 @@ async def seed(runtime, size: int) -> dict[str, object]:  # type: ignore[no-unty
     started = time.perf_counter()
     async with runtime.engine.begin() as conn:
         await conn.execute(text(sql))
-    async with runtime.sessions() as session, session.begin():
-        await repo.recompute_pipeline(session, org, pipeline)
+    async with runtime.uow() as uow:
+        await uow.repo.recompute_pipeline(org, pipeline)
+        await uow.commit()
     async with runtime.engine.begin() as conn:
         await conn.execute(text("ANALYZE reporting.opportunities"))
         await conn.execute(text("ANALYZE reporting.funnel_totals"))

@@ -45,8 +45,8 @@ from crmkit.outbox import outbox_committed, stage_events
 from crmkit.relay import OutboxRelay
 from crmkit.settings import DEV_JWT_SECRET
 from crmkit.tables import outbox_table
-from services.reporting import queries
 from services.reporting.app import create_runtime
+from services.reporting.handlers.funnel import GetSalesFunnel, sales_funnel
 from services.reporting.settings import ReportingSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
@@ -214,10 +214,7 @@ async def run(rate: int, seconds: int, opportunities: int) -> None:
         checks = 0
         while producer.returncode is None:
             # Meanwhile, the funnel answers as a client would ask it.
-            async with runtime.sessions() as session:
-                await queries.sales_funnel(
-                    session, caller, pipeline_id=None, owner_id=None, team=None,
-                    close_from=None, close_to=None, as_of=None, base_currency="EUR")
+            await sales_funnel(GetSalesFunnel(caller, "EUR"), runtime.uow())
             checks += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(producer.wait(), 0.5)

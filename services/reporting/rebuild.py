@@ -36,10 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crmkit.contracts import Envelope
 from crmkit.db import create_engine, service_database_url
+from crmkit.outbox import InboxUnitOfWork
 from crmkit.settings import Settings
 from services.reporting.events import CONSUMERS
-from services.reporting.handlers import PROJECTION_LOCK, apply_event
-from services.reporting.repository import compact
+from services.reporting.handlers.projection import project
+from services.reporting.repository import PROJECTION_LOCK, SqlReportingRepository
 from services.reporting.tables import PROJECTION_SCHEMA, PROJECTION_TABLES, metadata
 
 log = logging.getLogger("crm.reporting.rebuild")
@@ -209,12 +210,14 @@ class _Replay:
         )
         # Inside the caller's transaction: the session's commit releases a savepoint only.
         session = AsyncSession(bind=translated, join_transaction_mode="create_savepoint")
+        repository = SqlReportingRepository(session)
         try:
             for envelope in envelopes:
-                await apply_event(envelope, session)
+                # The live consumers' projection, riding on this transaction.
+                await project(envelope, InboxUnitOfWork(session, None, repository))
                 self._replayed += 1
             # Fold as we go, so the swapped-in tables carry no backlog of deltas.
-            while await compact(session, lock=False):
+            while await repository.compact_funnel(lock=False):
                 pass
             await session.commit()
         finally:

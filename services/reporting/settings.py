@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from crmkit.settings import Settings
-from services.reporting.domain import valid_currency
+from crmkit.values import currency_code
 
 
 class ReportingSettings(Settings):
@@ -18,6 +18,4 @@ class ReportingSettings(Settings):
     @field_validator("reporting_base_currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        if not valid_currency(value):
-            raise ValueError("must be an ISO 4217 code such as EUR")
-        return value
+        return currency_code(value)  # the kit's rule; its error names the setting

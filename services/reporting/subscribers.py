@@ -8,19 +8,19 @@ from crmkit.contracts import Envelope
 from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
 from services.reporting.events import CONSUMED_SUBJECTS, CONSUMER_PREFIX
-from services.reporting.handlers import project, project_batch
-from services.reporting.repository import Projections
+from services.reporting.handlers.projection import project, project_batch
+from services.reporting.ports import ReportingRepository
 
 
-async def on_event(envelope: Envelope, uow: UnitOfWork[Projections]) -> None:
-    await project(envelope, uow.repo.session)
+async def on_event(envelope: Envelope, uow: UnitOfWork[ReportingRepository]) -> None:
+    await project(envelope, uow)
 
 
-async def on_batch(envelopes: list[Envelope], uow: UnitOfWork[Projections]) -> None:
-    await project_batch(envelopes, uow.repo.session)
+async def on_batch(envelopes: list[Envelope], uow: UnitOfWork[ReportingRepository]) -> None:
+    await project_batch(envelopes, uow)
 
 
-def register(runtime: ServiceRuntime[Projections]) -> None:
+def register(runtime: ServiceRuntime[ReportingRepository]) -> None:
     """Durable consumers ``reporting-pipeline``, ``-leads``, ``-documents``."""
     for suffix, subject in CONSUMED_SUBJECTS.items():
         runtime.subscribe(f"{CONSUMER_PREFIX}-{suffix}", subject, on_event, batch=on_batch)

@@ -19,7 +19,6 @@ OURS = ("crmkit", "services")
 NOT_YET_CONVERTED = {
     "services/leads/handlers.py",
     "services/pipeline/handlers.py",
-    "services/reporting/handlers.py",
 }
 
 

@@ -18,14 +18,14 @@ from crmkit.embedded import EmbeddedNats
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Servers
 from services.reporting import app
-from services.reporting.repository import Projections
+from services.reporting.ports import ReportingRepository
 from services.reporting.settings import ReportingSettings
 from services.reporting.tables import inbox
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "reporting" / "migrations"
 
 
-Reporting = ServiceClient[Projections]
+Reporting = ServiceClient[ReportingRepository]
 
 
 async def publish(

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from crmkit.testing.plugin import Org
 from services.reporting import tables as t
-from services.reporting.domain import RollupLevel
-from services.reporting.handlers import apply_event, project_batch
-from services.reporting.repository import compact
+from services.reporting.domain.access import RollupLevel
+from services.reporting.handlers.projection import compact_funnel, project, project_batch
 
 from .conftest import Reporting, publish, wait_applied
 from .simulator import PipelineSimulator, Truth
@@ -105,8 +104,8 @@ async def test_funnel_equals_the_truth_after_random_operations(
     # Folded into the totals, each scope reads its own rollup level: the same truth. (The
     # service's own compactor may hold the fold lock: then its fold is waited for.)
     for _ in range(100):
-        async with reporting.runtime.sessions() as session, session.begin():
-            await compact(session)
+        await compact_funnel(reporting.runtime.uow())
+        async with reporting.runtime.sessions() as session:
             pending = await session.scalar(
                 select(func.count()).select_from(t.funnel_deltas)
                 .where(t.funnel_deltas.c.org_id == org.id)
@@ -171,8 +170,7 @@ async def test_reordered_and_repeated_events_give_the_same_figures(
     shuffled = events + rng.sample(events, 60)
     rng.shuffle(shuffled)
     for envelope in [*shuffled, configure, configure]:
-        async with reporting.runtime.sessions() as session, session.begin():
-            await apply_event(envelope, session)
+        await project(envelope, reporting.runtime.uow())
     assert_matches(await funnel(reporting, org.token("admin")), sim.truth())
 
 
@@ -193,8 +191,7 @@ async def test_runs_of_events_applied_together_give_the_same_figures(
     while shuffled:
         size = rng.randint(1, 60)
         chunk, shuffled = shuffled[:size], shuffled[size:]
-        async with reporting.runtime.sessions() as session, session.begin():
-            await project_batch(chunk, session)
+        await project_batch(chunk, reporting.runtime.uow())
     assert_matches(await funnel(reporting, org.token("admin")), sims[0].truth())
     async with reporting.runtime.sessions() as session:
         o = t.opportunities.c

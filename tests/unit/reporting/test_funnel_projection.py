@@ -7,19 +7,21 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from services.reporting.domain import (
+from services.reporting.domain.funnel import (
     Counters,
     FunnelKey,
     FunnelRow,
-    OpportunityChange,
     OpportunityFacts,
-    OpportunityState,
-    Rates,
     Stage,
     assemble_funnel,
     contribution,
     funnel_delta,
     furthest_stage,
+)
+from services.reporting.domain.money import Rates
+from services.reporting.domain.opportunities import (
+    OpportunityChange,
+    OpportunityState,
     next_state,
 )
 

@@ -10,7 +10,9 @@ import pytest
 
 from crmkit.auth import Caller, Role
 from crmkit.errors import ForbiddenError, InvalidInput
-from services.reporting.domain import Rates, money_totals, resolve_scope, split_close_range
+from services.reporting.domain.access import resolve_scope
+from services.reporting.domain.funnel import split_close_range
+from services.reporting.domain.money import Rates, money_totals
 
 
 def test_whole_months_need_no_partial_segments() -> None:

@@ -1,0 +1,74 @@
+"""The org's base currency and exchange rates: what converted totals are given in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from crmkit.auth import Caller
+from crmkit.errors import ForbiddenError, ProblemCollector
+from services.reporting.domain.money import Rates, check_rate, currency_of
+from services.reporting.handlers.common import Work, now
+
+
+@dataclass(frozen=True)
+class GetExchangeRates:
+    caller: Caller
+    default_base: str
+
+
+async def exchange_rates(query: GetExchangeRates, uow: Work) -> Rates:
+    async with uow:
+        return await uow.repo.rates(query.caller.org_id, query.default_base)
+
+
+@dataclass(frozen=True)
+class SetExchangeRate:
+    caller: Caller
+    currency: str
+    rate: Decimal
+    default_base: str
+
+
+async def set_exchange_rate(cmd: SetExchangeRate, uow: Work) -> Rates:
+    """One unit of ``currency`` is worth ``rate`` units of the base currency; the org's rates
+    after the change."""
+    if not cmd.caller.is_admin:
+        raise ForbiddenError("only an admin sets exchange rates")
+    problems = ProblemCollector()
+    currency = currency_of(cmd.currency, "currency", problems)
+    check_rate(cmd.rate, "rate", problems)
+    problems.raise_if_any()
+    assert currency is not None
+    async with uow:
+        await uow.repo.set_exchange_rate(
+            cmd.caller.org_id, currency, cmd.rate, cmd.caller.member_id, now()
+        )
+        rates = await uow.repo.rates(cmd.caller.org_id, cmd.default_base)
+        await uow.commit()
+    return rates
+
+
+@dataclass(frozen=True)
+class SetBaseCurrency:
+    caller: Caller
+    currency: str
+    default_base: str
+
+
+async def set_base_currency(cmd: SetBaseCurrency, uow: Work) -> Rates:
+    """Rates are relative to the base currency, so changing it clears them; the org's rates
+    after the change."""
+    if not cmd.caller.is_admin:
+        raise ForbiddenError("only an admin sets the base currency")
+    problems = ProblemCollector()
+    currency = currency_of(cmd.currency, "currency", problems)
+    problems.raise_if_any()
+    assert currency is not None
+    org = cmd.caller.org_id
+    async with uow:
+        if (await uow.repo.base_currency(org) or cmd.default_base) != currency:
+            await uow.repo.set_base_currency(org, currency, now())
+        rates = await uow.repo.rates(org, cmd.default_base)
+        await uow.commit()
+    return rates

@@ -39,7 +39,7 @@ from crmkit.db import create_engine, service_database_url
 from crmkit.outbox import InboxUnitOfWork
 from crmkit.settings import Settings
 from services.reporting.events import CONSUMERS
-from services.reporting.handlers.projection import project
+from services.reporting.handlers.projection import project_batch
 from services.reporting.repository import PROJECTION_LOCK, SqlReportingRepository
 from services.reporting.tables import PROJECTION_SCHEMA, PROJECTION_TABLES, metadata
 
@@ -212,10 +212,9 @@ class _Replay:
         session = AsyncSession(bind=translated, join_transaction_mode="create_savepoint")
         repository = SqlReportingRepository(session)
         try:
-            for envelope in envelopes:
-                # The live consumers' projection, riding on this transaction.
-                await project(envelope, InboxUnitOfWork(session, None, repository))
-                self._replayed += 1
+            # The live consumers' projection of a pulled batch, riding on this transaction.
+            await project_batch(envelopes, InboxUnitOfWork(session, None, repository))
+            self._replayed += len(envelopes)
             # Fold as we go, so the swapped-in tables carry no backlog of deltas.
             while await repository.compact_funnel(lock=False):
                 pass

@@ -29,8 +29,10 @@ class Period:
     end: datetime | None = None
 
     def holds(self, moment: datetime | None) -> bool:
-        return moment is not None and (self.start is None or moment >= self.start) and (
-            self.end is None or moment < self.end
+        """Whether ``moment`` is in the period; an unknown moment is only in an unbounded
+        one (as SQL compares)."""
+        return (self.start is None or (moment is not None and moment >= self.start)) and (
+            self.end is None or (moment is not None and moment < self.end)
         )
 
 

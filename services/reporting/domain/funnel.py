@@ -265,19 +265,29 @@ class CloseRange:
         )
 
 
-def _month_end(month_start: date) -> date:
-    return (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+def _month_end(day: date) -> date:
+    if day.month == 12:
+        return day.replace(day=31)
+    return day.replace(month=day.month + 1, day=1) - timedelta(days=1)
+
+
+def _day_after(day: date) -> date | None:
+    return None if day == date.max else day + timedelta(days=1)
+
+
+def _day_before(day: date) -> date | None:
+    return None if day == date.min else day - timedelta(days=1)
 
 
 def split_close_range(close_from: date, close_to: date) -> CloseRange:
     """``[close_from, close_to]`` (inclusive) as whole months plus partial segments."""
     if close_from > close_to:
         raise InvalidInput.field("closeTo", "must not be before closeFrom")
-    first_whole = close_from if close_from.day == 1 else _month_end(close_from) + timedelta(1)
+    first_whole = close_from if close_from.day == 1 else _day_after(_month_end(close_from))
     last_whole_end = (
-        close_to if close_to == _month_end(close_to) else close_to.replace(day=1) - timedelta(1)
+        close_to if close_to == _month_end(close_to) else _day_before(close_to.replace(day=1))
     )
-    if first_whole > last_whole_end:
+    if first_whole is None or last_whole_end is None or first_whole > last_whole_end:
         return CloseRange(None, None, ((close_from, close_to),))
     partial: list[tuple[date, date]] = []
     if close_from < first_whole:
@@ -291,7 +301,7 @@ def close_range(close_from: date | None, close_to: date | None) -> CloseRange | 
     """The close-date filter of a funnel query (None: every close date, none included)."""
     if close_from is None and close_to is None:
         return None
-    return split_close_range(close_from or date(1, 1, 1), close_to or date(9999, 12, 31))
+    return split_close_range(close_from or date.min, close_to or date.max)
 
 
 def closes_within(close: date | None, close_from: date | None, close_to: date | None) -> bool:

@@ -144,6 +144,18 @@ async def test_funnel_equals_the_truth_after_random_operations(
     assert done == sum(1 for x in sim.activities.values() if x.status == "done")
 
 
+async def test_a_close_range_open_at_one_end(reporting: Reporting, org: Org) -> None:
+    sim = PipelineSimulator(org.id, seed=17, owners=owners(2))
+    events = [sim.configure(), *sim.random_operations(80)]
+    await publish(reporting, events)
+    await wait_applied(reporting, events)
+    admin = org.token("admin")
+    assert_matches(await funnel(reporting, admin, closeFrom="2026-06-10"),
+                   sim.truth(close_from=date(2026, 6, 10)))
+    assert_matches(await funnel(reporting, admin, closeTo="2026-06-10"),
+                   sim.truth(close_to=date(2026, 6, 10)))
+
+
 async def test_asof_answers_the_funnel_as_it_stood(reporting: Reporting, org: Org) -> None:
     sim = PipelineSimulator(org.id, seed=21, owners=owners(2))
     first = [sim.configure(), *sim.random_operations(150)]

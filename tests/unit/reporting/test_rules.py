@@ -22,6 +22,17 @@ def test_whole_months_need_no_partial_segments() -> None:
     )
 
 
+def test_open_ended_ranges_reach_the_first_and_last_days_there_are() -> None:
+    after = split_close_range(date(2026, 6, 10), date.max)
+    assert (after.first_month, after.last_month, after.partial) == (
+        date(2026, 7, 1), date(9999, 12, 1), ((date(2026, 6, 10), date(2026, 6, 30)),)
+    )
+    before = split_close_range(date.min, date(1, 1, 15))
+    assert (before.first_month, before.partial) == (None, ((date.min, date(1, 1, 15)),))
+    last_days = split_close_range(date(9999, 12, 5), date.max)
+    assert (last_days.first_month, last_days.partial) == (None, ((date(9999, 12, 5), date.max),))
+
+
 def test_ragged_ends_become_partial_segments_around_whole_months() -> None:
     split = split_close_range(date(2026, 1, 15), date(2026, 4, 10))
     assert (split.first_month, split.last_month) == (date(2026, 2, 1), date(2026, 3, 1))

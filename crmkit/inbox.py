@@ -1,8 +1,10 @@
 """Inbox consumers: each event applied at most once per consumer, dead letters after N tries.
 
 The ``(consumer, event_id)`` row is inserted in the same transaction as the handler's effect,
-so a redelivered event finds it, is acked and skipped. A handler that keeps failing sends the
-message to ``crm.dlq.<consumer>`` with the error, logged, after ``max_deliveries`` attempts.
+so a redelivered event finds it, is acked and skipped. A handler that keeps refusing an event sends
+it to ``crm.dlq.<consumer>`` with the error, logged and counted, after ``max_deliveries``
+attempts; a dependency that is down (database, bus, a timeout) pauses the consumer instead and
+never counts against an event (:func:`crmkit.failures.is_transient`).
 
 A pulled batch is applied in order, in one transaction (one commit per batch instead of one
 per event), its inbox rows written by one statement. A consumer given a ``batch_handler``
@@ -32,7 +34,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import (
     Float,
@@ -52,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.bus import DLQ_STREAM, dlq_subject
 from crmkit.contracts import Envelope
+from crmkit.failures import is_transient
 from crmkit.outbox import wake_relay_after
 
 log = logging.getLogger("crm.inbox")
@@ -60,6 +63,16 @@ APPLIED = Counter(
     "crm_inbox_events_total",
     "Events a consumer took from the bus: applied, or skipped as applied before",
     ["consumer", "outcome"],
+)
+PAUSED = Gauge(
+    "crm_inbox_paused",
+    "1 while a consumer waits for its database or the bus to come back",
+    ["consumer"],
+)
+DEAD_LETTERS = Counter(
+    "crm_inbox_dead_letters_total",
+    "Events a consumer gave up on and sent to its dead-letter subject (crm dlq list)",
+    ["consumer"],
 )
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
@@ -123,7 +136,7 @@ class InboxConsumer:
             )
         )
         self._batch_size = batch_size
-        self._ack_wait = ack_wait_seconds
+        self.ack_wait = ack_wait_seconds
         self._broker: NatsBroker | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -148,7 +161,7 @@ class InboxConsumer:
                 durable_name=self.name,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self._ack_wait,
+                ack_wait=self.ack_wait,
                 max_deliver=-1,
                 filter_subject=self._subject,
             ),
@@ -257,37 +270,59 @@ class InboxConsumer:
         return outcome
 
     async def apply_messages(self, messages: list[Msg]) -> None:
-        """Apply one pulled batch and settle every message (ack, nak or dead letter)."""
-        parsed: list[tuple[Msg, Envelope]] = []
+        """Apply one pulled batch and settle every message (ack, nak or dead letter).
+
+        While a dependency is down (:func:`crmkit.failures.is_transient`: the database or
+        the bus unreachable, a serialization failure, a timeout) the consumer waits and
+        retries the messages not settled yet, keeping them in progress on the bus, so an
+        outage of any length never counts against an event: only a handler refusing the
+        event itself uses up its deliveries."""
+        pending: list[tuple[Msg, Envelope]] = []
         for message in messages:
             try:
-                parsed.append((message, Envelope.from_json(message.data)))
+                pending.append((message, Envelope.from_json(message.data)))
             except ValidationError as error:
                 await self._dead_letter(message, f"malformed envelope: {error}")
-        if len(parsed) == 1:
-            await self._apply_one(*parsed[0])
-            return
-        if not parsed:
-            return
-        try:
-            await self.apply_all([envelope for _, envelope in parsed])
-        except Exception as error:
-            log.info(
-                "consumer %s: batch of %d failed (%s); applying one by one",
-                self.name,
-                len(parsed),
-                error,
-            )
-            for message, envelope in parsed:
-                await self._apply_one(message, envelope)
-            return
-        for message, _ in parsed:
-            await message.ack()
+        outage = _Outage(self)
+        while pending:
+            try:
+                await self._settle(pending)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                await outage.wait(error, [message for message, _ in pending])
+        outage.end()
+
+    async def _settle(self, pending: list[tuple[Msg, Envelope]]) -> None:
+        """Settle ``pending`` from its head, removing what is settled; raises a transient
+        failure with the rest still in ``pending``."""
+        if len(pending) > 1:
+            try:
+                await self.apply_all([envelope for _, envelope in pending])
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                log.info(
+                    "consumer %s: batch of %d failed (%s); applying one by one",
+                    self.name,
+                    len(pending),
+                    error,
+                )
+            else:
+                for message, _ in pending:
+                    await message.ack()
+                pending.clear()
+                return
+        while pending:
+            await self._apply_one(*pending[0])
+            pending.pop(0)
 
     async def _apply_one(self, message: Msg, envelope: Envelope) -> None:
         try:
             await self.apply_all([envelope])
         except Exception as error:
+            if is_transient(error):
+                raise
             deliveries = _deliveries(message)
             if deliveries >= self._max_deliveries:
                 await self._dead_letter(message, f"{type(error).__name__}: {error}")
@@ -313,10 +348,47 @@ class InboxConsumer:
             stream=DLQ_STREAM,
         )
         self.dead_lettered += 1
+        DEAD_LETTERS.labels(self.name).inc()
         log.error(
             "consumer %s dead-lettered a message from %s: %s", self.name, message.subject, reason
         )
         await message.ack()
+
+
+class _Outage:
+    """A consumer waiting for a dependency: backs off, keeps its messages in progress on the
+    bus (so their ack wait never runs out and adds no delivery), logs the start and the end."""
+
+    FIRST_DELAY = 0.25
+    MAX_DELAY = 5.0
+
+    def __init__(self, consumer: InboxConsumer) -> None:
+        self._consumer = consumer
+        self._since: float | None = None
+        self._delay = self.FIRST_DELAY
+        self._touched = 0.0
+
+    async def wait(self, error: BaseException, messages: list[Msg]) -> None:
+        name = self._consumer.name
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+            PAUSED.labels(name).set(1)
+            log.warning("consumer %s paused, a dependency is unavailable (%s: %s); "
+                        "retrying until it is back", name, type(error).__name__, error)
+        if now - self._touched >= self._consumer.ack_wait / 3:
+            self._touched = now
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await message.in_progress()
+        await asyncio.sleep(self._delay)
+        self._delay = min(self._delay * 2, self.MAX_DELAY)
+
+    def end(self) -> None:
+        if self._since is not None:
+            PAUSED.labels(self._consumer.name).set(0)
+            log.warning("consumer %s resumed after %.1f s", self._consumer.name,
+                        time.monotonic() - self._since)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

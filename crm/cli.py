@@ -18,9 +18,11 @@ app = typer.Typer(help="Open CRM for B2B sales teams.", no_args_is_help=True)
 leads_app = typer.Typer(help="Lead base tools.", no_args_is_help=True)
 reporting_app = typer.Typer(help="Reporting read models.", no_args_is_help=True)
 gateway_app = typer.Typer(help="The GraphQL gateway.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: events a consumer gave up on.", no_args_is_help=True)
 app.add_typer(leads_app, name="leads")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(dlq_app, name="dlq")
 
 console = Console()
 
@@ -191,3 +193,40 @@ def schemas() -> None:
 
     for path in asyncio.run(write_all(load_settings())):
         console.print(f"wrote {path}")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    consumer: Annotated[str | None, typer.Option(help="Only this consumer's.")] = None,
+) -> None:
+    """Every dead letter: its consumer, event, time and the error that stopped it."""
+    from crm.dead_letters import list_dead_letters
+
+    letters = asyncio.run(list_dead_letters(load_settings(), consumer))
+    for letter in letters:
+        when = letter.time.isoformat(timespec="seconds") if letter.time else "-"
+        event = f"{letter.event_id} {letter.event.type}" if letter.event else "(malformed)"
+        console.print(f"{letter.consumer}  {event}  {when}  {letter.error}", highlight=False,
+                      soft_wrap=True)
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    event_id: Annotated[str | None, typer.Argument(help="The event to replay.")] = None,
+    consumer: Annotated[str | None, typer.Option(help="Replay every dead letter of it.")] = None,
+) -> None:
+    """Apply dead letters again through their consumer's inbox (each takes effect once) and
+    remove the ones that succeed; a dead letter its consumer still refuses stays."""
+    from crm.dead_letters import replay_dead_letters
+
+    if (event_id is None) == (consumer is None):
+        raise typer.BadParameter("give either an EVENT_ID or --consumer")
+    wanted = _uuid(event_id, "EVENT_ID") if event_id else None
+    report = asyncio.run(replay_dead_letters(load_settings(), wanted, consumer))
+    for line in report.lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"replayed {report.applied}, already applied {report.skipped}, "
+                  f"still failing {report.failed}")
+    if report.failed or not (report.applied or report.skipped):
+        raise typer.Exit(1)

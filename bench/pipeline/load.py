@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crmkit.db import session_factory
 from services.pipeline import domain as d
-from services.pipeline.repository import PipelineRepository
+from services.pipeline.repository import PipelineCache, SqlPipelineRepository
 
 OWNERS = 50
 TEAM_SIZE = 10
@@ -78,7 +78,7 @@ async def existing(engine: AsyncEngine) -> Dataset | None:
         org_id = await session.scalar(text("SELECT org_id FROM pipelines LIMIT 1"))
         if org_id is None:
             return None
-        pipelines = await PipelineRepository(session).pipelines(org_id)
+        pipelines = await SqlPipelineRepository(session, PipelineCache()).pipelines(org_id)
     return dataset_for(org_id, pipelines[0])
 
 
@@ -97,7 +97,7 @@ async def load(engine: AsyncEngine, count: int) -> Dataset:
     org_id = uuid.uuid4()
     pipeline = d.new_pipeline(org_id, d.Locale.EN, is_default=True)
     async with session_factory(engine)() as session:
-        repo = PipelineRepository(session)
+        repo = SqlPipelineRepository(session, PipelineCache())
         await repo.insert_default_pipeline(pipeline, datetime.now(UTC))
         await repo.save_lost_reasons(d.default_lost_reasons(org_id, d.Locale.EN))
         await session.commit()

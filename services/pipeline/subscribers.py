@@ -11,19 +11,19 @@ from crmkit.contracts.documents import OfferIssued
 from crmkit.contracts.leads import LeadConverted
 from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
-from services.pipeline import handlers as h
-from services.pipeline.repository import PipelineRepository
+from services.pipeline.handlers import intake
+from services.pipeline.ports import PipelineRepository
 
 LEAD_CONVERTED_CONSUMER = "pipeline-lead-converted"
 OFFER_ISSUED_CONSUMER = "pipeline-offer-issued"
 
 
 async def on_lead_converted(envelope: Envelope, uow: UnitOfWork[PipelineRepository]) -> None:
-    await h.apply_lead_converted(envelope, uow)
+    await intake.apply_lead_converted(envelope, uow)
 
 
 async def on_offer_issued(envelope: Envelope, uow: UnitOfWork[PipelineRepository]) -> None:
-    await h.apply_offer_issued(envelope, uow)
+    await intake.apply_offer_issued(envelope, uow)
 
 
 def register(runtime: ServiceRuntime[PipelineRepository]) -> None:

@@ -33,7 +33,7 @@ from services.documents.handlers.opportunities import record_opportunity
 from services.leads import domain as leads_domain
 from services.pipeline import domain as d
 from services.pipeline import events as pipeline_events
-from services.pipeline import handlers as pipeline_handlers
+from services.pipeline.handlers import intake as pipeline_handlers
 from services.reporting import events as reporting_events
 from tests.unit.documents.fakes import fake_uow
 

@@ -14,8 +14,7 @@ import pytest
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Org, Servers
 from services.pipeline import app
-from services.pipeline.repository import PipelineRepository
-from services.pipeline.schema import PipelineState
+from services.pipeline.ports import PipelineRepository
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "pipeline" / "migrations"
 
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.integration
 
 
 Service = ServiceClient[PipelineRepository]
-
-
-def state_of(service: Service) -> PipelineState:
-    """A resolvers' state over the service's runtime (for the overdue pass and fast paths)."""
-    return PipelineState(service.runtime.sessions, service.runtime.outbox)
 
 
 async def event_types(service: Service, aggregate_id: uuid.UUID | str) -> list[str]:

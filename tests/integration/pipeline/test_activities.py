@@ -16,7 +16,7 @@ from crmkit.contracts.pipeline import (
     ActivityRescheduled,
     ActivityScheduled,
 )
-from services.pipeline.overdue import announce_all
+from services.pipeline.handlers.activities import announce_all_overdue
 
 from .conftest import (
     COMPLETE,
@@ -26,7 +26,6 @@ from .conftest import (
     create_opportunity,
     event_types,
     stages,
-    state_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -150,9 +149,9 @@ async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
     await pipeline_service.data(people.rep, COMPLETE, {"id": done["id"]})
 
     # Several passes at once (several replicas), then again (a restart).
-    await asyncio.gather(*(announce_all(state_of(pipeline_service), batch_size=1)
+    await asyncio.gather(*(announce_all_overdue(pipeline_service.runtime.uow, batch_size=1)
                            for _ in range(4)))
-    await announce_all(state_of(pipeline_service))
+    await announce_all_overdue(pipeline_service.runtime.uow)
     for activity in past:
         events = await pipeline_service.events(aggregate_id=activity["id"])
         assert [e.type for e in events] == [ActivityScheduled.TYPE, ActivityOverdue.TYPE]
@@ -166,8 +165,8 @@ async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
     # Rescheduled into the past again: announced once more, for the new due time.
     await pipeline_service.data(people.rep, RESCHEDULE, {
         "id": past[0]["id"], "dueAt": (now - timedelta(seconds=1)).isoformat()})
-    await announce_all(state_of(pipeline_service))
-    await announce_all(state_of(pipeline_service))
+    await announce_all_overdue(pipeline_service.runtime.uow)
+    await announce_all_overdue(pipeline_service.runtime.uow)
     assert (await event_types(pipeline_service, past[0]["id"])).count("activity.overdue") == 2
 
 

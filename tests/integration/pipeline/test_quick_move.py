@@ -10,9 +10,10 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from crmkit.contracts import Envelope
-from services.pipeline import direct, events
+from crmkit.db import driver_connection
 from services.pipeline import domain as d
-from services.pipeline.schema import PipelineState
+from services.pipeline import events
+from services.pipeline.repository import PipelineCache, fast
 
 from .conftest import (
     MOVE,
@@ -86,11 +87,10 @@ async def test_a_move_decided_on_what_has_changed_since_writes_nothing(
 ) -> None:
     s = await stages(pipeline_service, people.admin)
     opp_id = await _ready_for_qualification(pipeline_service, people.rep)
-    state = PipelineState(pipeline_service.runtime.sessions, pipeline_service.runtime.outbox)
-    async with state.connection() as conn:
-        opp = await direct.load_opportunity(conn, people.org.id, uuid.UUID(opp_id))
+    async with driver_connection(pipeline_service.runtime.engine) as conn:
+        opp = await fast.load_opportunity(conn, people.org.id, uuid.UUID(opp_id))
         assert opp is not None
-        pipeline = await state.pipelines.trusted(conn, opp.org_id, opp.pipeline_id)
+        pipeline = await PipelineCache().trusted(conn, opp.org_id, opp.pipeline_id)
         assert pipeline is not None
         change_ = d.move(opp, pipeline, uuid.UUID(s["Qualification"]), datetime.now(UTC),
                          people.rep_id)
@@ -98,7 +98,7 @@ async def test_a_move_decided_on_what_has_changed_since_writes_nothing(
         event = events.stage_changed(opp, pipeline, change_, people.rep_id)
         # Someone else's change lands between the read and the write.
         await pipeline_service.sql(change, id=uuid.UUID(opp_id))
-        assert not await direct.write_move(conn, opp, 1, change_, pipeline, event)
+        assert not await fast.write_move(conn, opp, 1, change_, pipeline, event)
     rows = await pipeline_service.sql(
         "SELECT stage_id, (SELECT count(*) FROM stage_history WHERE opportunity_id = :id) "
         "FROM opportunities WHERE id = :id", id=uuid.UUID(opp_id))

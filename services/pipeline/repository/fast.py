@@ -1,60 +1,31 @@
-"""The hot paths' SQL, run straight on the pooled asyncpg connection.
+"""The hot paths' SQL, run straight on a pooled asyncpg connection outside any transaction.
 
-Listing opportunities and moving one are what the service does most. Through the ORM session
-each cost several milliseconds of CPU in statement building and result processing alone;
-here they are plain SQL over asyncpg (prepared and cached per connection by asyncpg),
-mapped straight into the domain objects. Everything else stays in ``repository.py``.
+Listing opportunities and moving one are what the service does most. Through SQLAlchemy each
+cost several milliseconds of CPU in statement building and result processing alone; here they
+are plain SQL over asyncpg (prepared and cached per connection by asyncpg), mapped by
+:mod:`.rows` like every other read.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
+from crmkit.paging import PageRequest
 from services.pipeline import domain as d
-from services.pipeline.repository import OpportunityQuery
-from services.pipeline.tables import opportunities, pipelines, stages
-
-# An asyncpg row (the package ships no type hints): read by column name.
-Record: TypeAlias = Mapping[str, Any]
-
-
-# ------------------------------------------------------------------------ row mapping
-
-OPPORTUNITY_COLUMNS = ", ".join(c.name for c in opportunities.columns)
-
-
-def opportunity(r: Record) -> d.Opportunity:
-    return d.Opportunity(
-        id=r["id"], org_id=r["org_id"], name=r["name"], amount=r["amount"],
-        currency=r["currency"], owner_id=r["owner_id"], team=r["team"],
-        pipeline_id=r["pipeline_id"], stage_id=r["stage_id"], probability=r["probability"],
-        created_at=r["created_at"], updated_at=r["updated_at"],
-        stage_entered_at=r["stage_entered_at"], status=d.OpportunityStatus(r["status"]),
-        account_id=r["account_id"], expected_close_date=r["expected_close_date"],
-        qualification=d.Qualification(
-            needs=r["needs"], pain_points=r["pain_points"], budget_amount=r["budget_amount"],
-            budget_currency=r["budget_currency"], decision_makers=r["decision_makers"],
-            customer_preferences=r["customer_preferences"],
-            offer_requirements=r["offer_requirements"],
-        ),
-        negotiation=d.Negotiation(
-            price=r["negotiation_price"], terms=r["negotiation_terms"],
-            delivery=r["negotiation_delivery"], contract=r["negotiation_contract"],
-        ),
-        close_reason_id=r["close_reason_id"], close_comment=r["close_comment"],
-        lessons_learned=r["lessons_learned"], closed_at=r["closed_at"],
-        last_open_stage_id=r["last_open_stage_id"], contact_made_at=r["contact_made_at"],
-        offer_issued_at=r["offer_issued_at"], next_contact_at=r["next_contact_at"],
-        lead_id=r["lead_id"], created_by=r["created_by"], version=r["version"],
-    )
-
+from services.pipeline.ports import ActivityQuery, OpportunityQuery
+from services.pipeline.repository.rows import (
+    ACTIVITY_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+    activity_of,
+    opportunity_of,
+    stage_of,
+)
+from services.pipeline.tables import activities, opportunities, pipelines, stages
 
 # -------------------------------------------------------------------------- pipelines
 
@@ -62,8 +33,8 @@ PIPELINE_VERSIONS = f"SELECT id, version FROM {pipelines.name} WHERE org_id = $1
 
 PIPELINES_WITH_STAGES = f"""
 SELECT p.id, p.org_id, p.name, p.is_default, p.version,
-       s.id AS stage_id, s.name AS stage_name, s.position, s.probability, s.kind,
-       s.rotting_days, s.requirements
+       s.id AS stage_id, s.name AS stage_name, s.pipeline_id, s.position, s.probability,
+       s.kind, s.rotting_days, s.requirements
 FROM {pipelines.name} p
 LEFT JOIN {stages.name} s ON s.pipeline_id = p.id AND s.org_id = p.org_id
 WHERE p.org_id = $1
@@ -86,19 +57,14 @@ async def org_pipelines(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[d.P
                 stages=[], version=r["version"],
             )
         if r["stage_id"] is not None:
-            pipeline.stages.append(d.Stage(
-                id=r["stage_id"], pipeline_id=r["id"], name=r["stage_name"],
-                position=r["position"], probability=r["probability"],
-                kind=d.StageKind(r["kind"]), rotting_days=r["rotting_days"],
-                requirements=tuple(d.Requirement(x) for x in r["requirements"]),
-            ))
+            pipeline.stages.append(stage_of(r, prefix="stage_"))
     return list(found.values())
 
 
-# ---------------------------------------------------------------------- opportunities
+# ---------------------------------------------------------------------------- filters
 
 
-class _Params:
+class Params:
     """Positional parameters for asyncpg: ``add`` returns the placeholder."""
 
     def __init__(self) -> None:
@@ -114,23 +80,28 @@ class _Params:
         return f"{column} IN ({', '.join(self.add(v) for v in values)})"
 
 
-async def opportunity_page(
-    conn: asyncpg.Connection,
-    caller: Caller,
-    query: OpportunityQuery,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-) -> list[d.Opportunity]:
-    """Newest first, keyset-paged on ``(created_at, id)``; ``limit + 1`` rows tell whether
-    there is a next page. Same filters as ``PipelineRepository.opportunity_page``."""
-    p = _Params()
+def visible(p: Params, caller: Caller) -> list[str]:
+    """The rows of ``caller``'s org they see (:func:`services.pipeline.domain.can_see`):
+    their own, their team's for a manager, all for an admin."""
     where = [f"org_id = {p.add(caller.org_id)}"]
     if not caller.is_admin:
         if caller.is_manager and caller.team is not None:
             where.append(f"(team = {p.add(caller.team)} OR owner_id = {p.add(caller.member_id)})")
         else:
             where.append(f"owner_id = {p.add(caller.member_id)}")
+    return where
+
+
+# ---------------------------------------------------------------------- opportunities
+
+OPPORTUNITY_SELECT = f"SELECT {', '.join(OPPORTUNITY_COLUMNS)} FROM {opportunities.name}"
+
+
+async def opportunity_page(
+    conn: asyncpg.Connection, caller: Caller, query: OpportunityQuery, page: PageRequest
+) -> list[d.Opportunity]:
+    p = Params()
+    where = visible(p, caller)
     if query.owner_ids:
         where.append(p.one_of("owner_id", list(query.owner_ids)))
     if query.stage_ids:
@@ -152,36 +123,28 @@ async def opportunity_page(
         where.append("status = 'open' AND next_contact_at IS NULL")
     if query.text:
         where.append(f"name ILIKE {p.add(d.like_pattern(query.text))}")
-    if after is not None:
-        where.append(f"(created_at, id) < ({p.add(after[0])}, {p.add(after[1])})")
-    sql = (f"SELECT {OPPORTUNITY_COLUMNS} FROM {opportunities.name} WHERE {' AND '.join(where)} "
-           f"ORDER BY created_at DESC, id DESC LIMIT {p.add(limit + 1)}")
-    return [opportunity(r) for r in await conn.fetch(sql, *p.values)]
+    if page.after is not None:
+        where.append(f"(created_at, id) < ({p.add(page.after[0])}, {p.add(page.after[1])})")
+    sql = (f"{OPPORTUNITY_SELECT} WHERE {' AND '.join(where)} "
+           f"ORDER BY created_at DESC, id DESC LIMIT {p.add(page.fetch)}")
+    return [opportunity_of(r) for r in await conn.fetch(sql, *p.values)]
 
 
-LOAD_OPPORTUNITY = (
-    f"SELECT {OPPORTUNITY_COLUMNS} FROM {opportunities.name} WHERE org_id = $1 AND id = $2"
-)
+LOAD_OPPORTUNITY = f"{OPPORTUNITY_SELECT} WHERE org_id = $1 AND id = $2"
+LOAD_OPPORTUNITIES = f"{OPPORTUNITY_SELECT} WHERE org_id = $1 AND id = ANY($2::uuid[])"
 
 
 async def load_opportunity(
     conn: asyncpg.Connection, org_id: uuid.UUID, opportunity_id: uuid.UUID
 ) -> d.Opportunity | None:
     row = await conn.fetchrow(LOAD_OPPORTUNITY, org_id, opportunity_id)
-    return opportunity(row) if row is not None else None
-
-
-LOAD_OPPORTUNITIES = (
-    f"SELECT {OPPORTUNITY_COLUMNS} FROM {opportunities.name} "
-    "WHERE org_id = $1 AND id = ANY($2::uuid[])"
-)
+    return opportunity_of(row) if row is not None else None
 
 
 async def load_opportunities(
     conn: asyncpg.Connection, org_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> list[d.Opportunity]:
-    """The opportunities among ``ids`` (any order): entity references, one query."""
-    return [opportunity(row) for row in await conn.fetch(LOAD_OPPORTUNITIES, org_id, ids)]
+    return [opportunity_of(row) for row in await conn.fetch(LOAD_OPPORTUNITIES, org_id, ids)]
 
 
 # One statement, so it commits as a whole: the opportunity's new stage, its history entry
@@ -225,7 +188,7 @@ async def write_move(
     event: Envelope,
 ) -> bool:
     """Write a move decided on the row at ``seen_version`` (``opp`` is the moved
-    opportunity; the move leaves the derived gate inputs as they were read); False when the
+    opportunity; a move leaves the derived gate inputs as they were read); False when the
     row or the pipeline changed in between, and then nothing was written."""
     row = await conn.fetchrow(
         WRITE_MOVE, opp.org_id, opp.id, opp.stage_id, opp.probability, opp.stage_entered_at,
@@ -234,3 +197,48 @@ async def write_move(
         change.seconds_in_previous_stage, event.id, event.subject, event.model_dump_json(),
     )
     return row is not None
+
+
+# ------------------------------------------------------------------------- activities
+
+ACTIVITY_SELECT = f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM {activities.name}"
+
+
+async def activity_page(
+    conn: asyncpg.Connection, caller: Caller, query: ActivityQuery, page: PageRequest
+) -> list[d.Activity]:
+    p = Params()
+    where = visible(p, caller)
+    if query.owner_id is not None:
+        where.append(f"owner_id = {p.add(query.owner_id)}")
+    if query.opportunity_id is not None:
+        where.append(f"opportunity_id = {p.add(query.opportunity_id)}")
+    if query.due_from is not None:
+        where.append(f"due_at >= {p.add(query.due_from)}")
+    if query.due_to is not None:
+        where.append(f"due_at < {p.add(query.due_to)}")
+    if query.statuses:
+        where.append(p.one_of("status", [s.value for s in query.statuses]))
+    if query.overdue_at is not None:
+        where.append(overdue_sql(p.add(query.overdue_at)))
+    if page.after is not None:
+        where.append(f"(due_at, id) > ({p.add(page.after[0])}, {p.add(page.after[1])})")
+    sql = (f"{ACTIVITY_SELECT} WHERE {' AND '.join(where)} "
+           f"ORDER BY due_at, id LIMIT {p.add(page.fetch)}")
+    return [activity_of(r) for r in await conn.fetch(sql, *p.values)]
+
+
+def overdue_sql(now: str) -> str:
+    """:func:`services.pipeline.domain.is_overdue` in SQL: open and due before the moment
+    the placeholder ``now`` names."""
+    return f"(status = 'open' AND due_at < {now})"
+
+
+# Run through the unit of work's session (its transaction holds the locks).
+CLAIM_OVERDUE = f"""
+{ACTIVITY_SELECT}
+WHERE {overdue_sql(":now")} AND overdue_notified_at IS NULL
+ORDER BY due_at
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+"""

@@ -2,7 +2,7 @@
 
 ``current`` checks the cached copy against the pipelines' versions with one small query (every
 configuration change bumps the version); ``trusted`` skips that check, for a caller whose
-write re-checks the version itself (``direct.write_move``). The cached objects are shared:
+write re-checks the version itself (``fast.write_move``). The cached objects are shared:
 hand them only to code that does not change them (configuration changes load their own).
 """
 
@@ -13,8 +13,8 @@ from collections import OrderedDict
 
 import asyncpg
 
-from services.pipeline import direct
 from services.pipeline import domain as d
+from services.pipeline.repository import fast
 
 Pipelines = dict[uuid.UUID, d.Pipeline]
 
@@ -26,7 +26,7 @@ class PipelineCache:
 
     async def current(self, conn: asyncpg.Connection, org_id: uuid.UUID) -> Pipelines:
         """The org's pipelines as committed now (by id, the default one first)."""
-        versions = await direct.pipeline_versions(conn, org_id)
+        versions = await fast.pipeline_versions(conn, org_id)
         cached = self._orgs.get(org_id)
         if cached is not None and {i: p.version for i, p in cached.items()} == versions:
             self._orgs.move_to_end(org_id)
@@ -47,7 +47,7 @@ class PipelineCache:
         self._orgs.pop(org_id, None)
 
     async def _load(self, conn: asyncpg.Connection, org_id: uuid.UUID) -> Pipelines:
-        found = {p.id: p for p in await direct.org_pipelines(conn, org_id)}
+        found = {p.id: p for p in await fast.org_pipelines(conn, org_id)}
         self._orgs[org_id] = found
         self._orgs.move_to_end(org_id)
         while len(self._orgs) > self._max_orgs:

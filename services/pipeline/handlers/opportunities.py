@@ -1,0 +1,324 @@
+"""Opportunities: creating, editing, moving through the stages, closing and reopening one, and
+reading them (a page of a list, references by id, the history)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from crmkit import paging
+from crmkit.auth import Caller
+from crmkit.contracts import Envelope
+from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
+from services.pipeline import domain as d
+from services.pipeline import events
+from services.pipeline.handlers.common import (
+    Work,
+    changeable_opportunity,
+    default_pipeline,
+    now,
+    pipeline_of,
+)
+from services.pipeline.ports import OpportunityQuery
+
+
+@dataclass(frozen=True)
+class CreateOpportunity:
+    caller: Caller
+    data: d.NewOpportunity
+    owner_id: uuid.UUID | None = None
+    team: str | None = None
+    pipeline_id: uuid.UUID | None = None
+
+
+async def create_opportunity(cmd: CreateOpportunity, uow: Work) -> d.Opportunity:
+    d.validate_new_opportunity(cmd.data)
+    owner_id, team = d.owner_for_new(cmd.caller, cmd.owner_id, cmd.team)
+    org_id = cmd.caller.org_id
+    async with uow:
+        if cmd.pipeline_id is None:
+            pipeline = await default_pipeline(org_id, uow, cmd.caller.member_id)
+        else:
+            found = await uow.repo.pipeline(org_id, cmd.pipeline_id)
+            if found is None:
+                raise InvalidInput.field(
+                    "input.pipelineId", "is not a pipeline of this organisation"
+                )
+            pipeline = found
+        opp = d.open_opportunity(
+            opportunity_id=uuid.uuid4(), org_id=org_id, data=cmd.data, owner_id=owner_id,
+            team=team, pipeline=pipeline, now=now(), created_by=cmd.caller.member_id,
+        )
+        await uow.repo.add_opportunity(opp)
+        uow.emit(events.opportunity_created(opp, pipeline, cmd.caller.member_id))
+        await uow.commit()
+    return opp
+
+
+@dataclass(frozen=True)
+class UpdateOpportunity:
+    caller: Caller
+    opportunity_id: uuid.UUID
+    expected_version: int
+    patch: d.OpportunityPatch
+
+
+async def update_opportunity(cmd: UpdateOpportunity, uow: Work) -> d.Opportunity:
+    async with uow:
+        opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
+        opp.check_version(cmd.expected_version)
+        changed = d.apply_patch(opp, cmd.patch, now())
+        if not changed:
+            return opp
+        await uow.repo.save_opportunity(opp)
+        pipeline = await pipeline_of(uow.repo, opp)
+        uow.emit(events.opportunity_updated(opp, pipeline, changed, cmd.caller.member_id))
+        await uow.commit()
+    return opp
+
+
+@dataclass(frozen=True)
+class MoveOpportunity:
+    caller: Caller
+    opportunity_id: uuid.UUID
+    stage_id: uuid.UUID
+    expected_version: int
+
+
+async def move_opportunity(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
+    """Forwards or backwards to another open stage. The common case goes the repository's
+    unlocked way (read, decide with these rules, write only if nothing changed in between);
+    anything else (a refusal, a stale version, someone else's change meanwhile) is decided
+    again with the row locked, and that answer is the one given."""
+    caller = cmd.caller
+
+    def decide(
+        opp: d.Opportunity, pipeline: d.Pipeline
+    ) -> tuple[d.StageChange, Envelope] | None:
+        if opp.version != cmd.expected_version or not d.can_see(
+            caller, opp.org_id, opp.owner_id, opp.team
+        ):
+            return None
+        seen_version = opp.version
+        try:
+            change = d.move(opp, pipeline, cmd.stage_id, now(), caller.member_id)
+        except DomainError:
+            return None
+        opp.version = seen_version + 1
+        return change, events.stage_changed(opp, pipeline, change, caller.member_id)
+
+    async with uow:
+        moved = await uow.repo.move_unlocked(caller.org_id, cmd.opportunity_id, decide)
+        if moved is not None:
+            return moved
+        return await _move_locked(cmd, uow)
+
+
+async def _move_locked(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
+    opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
+    opp.check_version(cmd.expected_version)
+    pipeline = await pipeline_of(uow.repo, opp)
+    change = d.move(opp, pipeline, cmd.stage_id, now(), cmd.caller.member_id)
+    await uow.repo.save_opportunity(opp)
+    await uow.repo.record_stage_change(opp.org_id, change)
+    uow.emit(events.stage_changed(opp, pipeline, change, cmd.caller.member_id))
+    await uow.commit()
+    return opp
+
+
+@dataclass(frozen=True)
+class MarkWon:
+    caller: Caller
+    opportunity_id: uuid.UUID
+    comment: str | None
+    expected_version: int | None = None
+
+
+async def mark_won(cmd: MarkWon, uow: Work) -> d.Opportunity:
+    async with uow:
+        opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
+        opp.check_version(cmd.expected_version)
+        pipeline = await pipeline_of(uow.repo, opp)
+        change = d.mark_won(opp, pipeline, cmd.comment, now(), cmd.caller.member_id)
+        await _save_close(uow, opp, pipeline, change, None, cmd.caller.member_id)
+    return opp
+
+
+@dataclass(frozen=True)
+class MarkLost:
+    caller: Caller
+    opportunity_id: uuid.UUID
+    reason_id: uuid.UUID | None
+    comment: str | None
+    expected_version: int | None = None
+
+
+async def mark_lost(cmd: MarkLost, uow: Work) -> d.Opportunity:
+    async with uow:
+        opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
+        opp.check_version(cmd.expected_version)
+        reason = None
+        if cmd.reason_id is not None:
+            reason = await uow.repo.lost_reason(opp.org_id, cmd.reason_id)
+            if reason is None:
+                raise InvalidInput.field("reasonId", "is not a lost reason of this organisation")
+        pipeline = await pipeline_of(uow.repo, opp)
+        change = d.mark_lost(opp, pipeline, reason, cmd.comment, now(), cmd.caller.member_id)
+        await _save_close(uow, opp, pipeline, change, reason, cmd.caller.member_id)
+    return opp
+
+
+async def _save_close(
+    uow: Work,
+    opp: d.Opportunity,
+    pipeline: d.Pipeline,
+    change: d.StageChange,
+    reason: d.LostReason | None,
+    actor: uuid.UUID,
+) -> None:
+    await uow.repo.save_opportunity(opp)
+    await uow.repo.record_stage_change(opp.org_id, change)
+    uow.emit(
+        events.stage_changed(opp, pipeline, change, actor),
+        events.closed(opp, pipeline, change, reason, actor),
+    )
+    await uow.commit()
+
+
+@dataclass(frozen=True)
+class ReopenOpportunity:
+    caller: Caller
+    opportunity_id: uuid.UUID
+    expected_version: int | None = None
+
+
+async def reopen_opportunity(cmd: ReopenOpportunity, uow: Work) -> d.Opportunity:
+    async with uow:
+        opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
+        d.ensure_can_reopen(cmd.caller, opp)
+        opp.check_version(cmd.expected_version)
+        pipeline = await pipeline_of(uow.repo, opp)
+        previous = opp.status
+        change = d.reopen(opp, pipeline, now(), cmd.caller.member_id)
+        await uow.repo.save_opportunity(opp)
+        await uow.repo.record_stage_change(opp.org_id, change)
+        uow.emit(
+            events.stage_changed(opp, pipeline, change, cmd.caller.member_id),
+            events.reopened(opp, pipeline, change, previous, cmd.caller.member_id),
+        )
+        await uow.commit()
+    return opp
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpportunityFilter:
+    owner_ids: Sequence[uuid.UUID] = ()
+    stage_ids: Sequence[uuid.UUID] = ()
+    statuses: Sequence[d.OpportunityStatus] = ()
+    pipeline_id: uuid.UUID | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    stale: bool = False
+    no_next_contact: bool = False
+    text: str | None = None
+
+
+def check_filter(f: OpportunityFilter) -> None:
+    problems = ProblemCollector()
+    if f.close_from and f.close_to and f.close_from > f.close_to:
+        problems.add("filter.closeTo", "must not be before closeFrom")
+    if f.text is not None and len(f.text) > d.TEXT_SEARCH_MAX:
+        problems.add("filter.text", f"must be at most {d.TEXT_SEARCH_MAX} characters")
+    problems.raise_if_any()
+
+
+@dataclass(frozen=True)
+class ListOpportunities:
+    caller: Caller
+    filter: OpportunityFilter = field(default_factory=OpportunityFilter)
+    first: int | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityList:
+    page: paging.Page[d.Opportunity]
+    # The org's pipelines when the list needed them (the stale filter), for its nodes.
+    pipelines: dict[uuid.UUID, d.Pipeline] | None = None
+
+
+def opportunity_key(opp: d.Opportunity) -> paging.Keyset:
+    return opp.created_at, opp.id
+
+
+async def list_opportunities(query: ListOpportunities, uow: Work) -> OpportunityList:
+    """Newest first, the ones the caller sees."""
+    f = query.filter
+    check_filter(f)
+    request = paging.page_request(query.first, query.after)
+    caller = query.caller
+    async with uow:
+        known = None
+        stale_before = None
+        if f.stale:
+            known = await uow.repo.current_pipelines(caller.org_id)
+            stale_before = d.stale_thresholds(
+                [s for p in known.values() for s in p.stages], now()
+            )
+        rows = await uow.repo.opportunity_page(
+            caller,
+            OpportunityQuery(
+                owner_ids=f.owner_ids, stage_ids=f.stage_ids, statuses=f.statuses,
+                pipeline_id=f.pipeline_id, close_from=f.close_from, close_to=f.close_to,
+                stale_before=stale_before, no_next_contact=f.no_next_contact, text=f.text,
+            ),
+            request,
+        )
+    return OpportunityList(paging.page_of(rows, request, opportunity_key), known)
+
+
+@dataclass(frozen=True)
+class OpportunitiesById:
+    caller: Caller
+    ids: Sequence[uuid.UUID]
+
+
+async def opportunities_by_id(
+    query: OpportunitiesById, uow: Work
+) -> dict[uuid.UUID, d.Opportunity]:
+    """The opportunities among ``ids`` the caller sees (one query)."""
+    caller = query.caller
+    async with uow:
+        found = await uow.repo.opportunities(caller.org_id, query.ids)
+    return {o.id: o for o in found if d.can_see(caller, o.org_id, o.owner_id, o.team)}
+
+
+@dataclass(frozen=True)
+class OrgPipelines:
+    caller: Caller
+
+
+async def org_pipelines(query: OrgPipelines, uow: Work) -> dict[uuid.UUID, d.Pipeline]:
+    """The org's pipelines as committed now, by id (shared objects: read only)."""
+    async with uow:
+        return await uow.repo.current_pipelines(query.caller.org_id)
+
+
+@dataclass(frozen=True)
+class OpportunityHistory:
+    caller: Caller
+    opportunity: d.Opportunity
+
+
+async def opportunity_history(query: OpportunityHistory, uow: Work) -> list[d.StageChange]:
+    """Every stage change of an opportunity (as read for the caller), oldest first."""
+    opp = query.opportunity
+    if not d.can_see(query.caller, opp.org_id, opp.owner_id, opp.team):
+        raise NotFoundError("Opportunity", opp.id)
+    async with uow:
+        return await uow.repo.history(opp.org_id, opp.id)

@@ -1,0 +1,93 @@
+"""Rows to domain objects and back, for SQLAlchemy's rows and asyncpg's records alike (both
+are read by column name). The opportunity's and the activity's columns are their domain
+fields: the one field list is the dataclass (a unit test holds the tables to it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+from services.pipeline import domain as d
+
+
+class Record(Protocol):
+    """A row read by column name: ``row._mapping`` of SQLAlchemy, an asyncpg record."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+# The opportunity's nested parts and the prefix of their columns.
+_PARTS: dict[str, tuple[Any, str]] = {
+    "qualification": (d.Qualification, ""),
+    "negotiation": (d.Negotiation, "negotiation_"),
+}
+_FLAT = tuple(f.name for f in dataclasses.fields(d.Opportunity) if f.name not in _PARTS)
+
+OPPORTUNITY_COLUMNS: tuple[str, ...] = (
+    *_FLAT,
+    *(prefix + f.name for part, prefix in _PARTS.values() for f in dataclasses.fields(part)),
+)
+ACTIVITY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(d.Activity))
+
+
+def opportunity_values(opp: d.Opportunity) -> dict[str, Any]:
+    values = {name: getattr(opp, name) for name in _FLAT}
+    values["status"] = opp.status.value
+    for attribute, (part, prefix) in _PARTS.items():
+        held = getattr(opp, attribute)
+        values.update({prefix + f.name: getattr(held, f.name) for f in dataclasses.fields(part)})
+    return values
+
+
+def opportunity_of(r: Record) -> d.Opportunity:
+    flat = {name: r[name] for name in _FLAT}
+    flat["status"] = d.OpportunityStatus(flat["status"])
+    parts = {
+        attribute: part(**{f.name: r[prefix + f.name] for f in dataclasses.fields(part)})
+        for attribute, (part, prefix) in _PARTS.items()
+    }
+    return d.Opportunity(**flat, **parts)
+
+
+def activity_values(a: d.Activity) -> dict[str, Any]:
+    values = {name: getattr(a, name) for name in ACTIVITY_COLUMNS}
+    values["kind"] = a.kind.value
+    values["status"] = a.status.value
+    return values
+
+
+def activity_of(r: Record) -> d.Activity:
+    values = {name: r[name] for name in ACTIVITY_COLUMNS}
+    values["kind"] = d.ActivityKind(values["kind"])
+    values["status"] = d.ActivityStatus(values["status"])
+    return d.Activity(**values)
+
+
+def stage_values(org_id: Any, stage: d.Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id, "org_id": org_id, "pipeline_id": stage.pipeline_id, "name": stage.name,
+        "position": stage.position, "probability": stage.probability, "kind": stage.kind.value,
+        "rotting_days": stage.rotting_days, "requirements": [r.value for r in stage.requirements],
+    }
+
+
+def stage_of(r: Record, *, prefix: str = "") -> d.Stage:
+    """A stage; ``prefix`` names its columns in a join (``stage_id``, ``stage_name``)."""
+    return d.Stage(
+        id=r[f"{prefix}id"], pipeline_id=r["pipeline_id"], name=r[f"{prefix}name"],
+        position=r["position"], probability=r["probability"], kind=d.StageKind(r["kind"]),
+        rotting_days=r["rotting_days"],
+        requirements=tuple(d.Requirement(x) for x in r["requirements"]),
+    )
+
+
+def lost_reason_of(r: Record) -> d.LostReason:
+    return d.LostReason(id=r["id"], org_id=r["org_id"], label=r["label"], position=r["position"],
+                        code=r["code"], active=r["active"])
+
+
+def stage_change_of(r: Record) -> d.StageChange:
+    return d.StageChange(
+        id=r["id"], opportunity_id=r["opportunity_id"], from_stage_id=r["from_stage_id"],
+        to_stage_id=r["to_stage_id"], changed_at=r["changed_at"], changed_by=r["changed_by"],
+        seconds_in_previous_stage=r["seconds_in_previous_stage"],
+    )

@@ -8,8 +8,9 @@ Every method takes the org id (or the caller, who carries it) and sees that org'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from crmkit.auth import Caller
@@ -23,6 +24,31 @@ from services.documents.domain import (
     Offer,
     OpportunityAccess,
 )
+
+
+class BlobStore(Protocol):
+    """Where the bytes of versions live, each under a key that names its content
+    (:func:`services.documents.domain.blob_key`: the org and the sha256), so identical content
+    is stored once and a stored blob never changes. Local files or an S3-compatible object
+    store (:mod:`services.documents.storage`); one contract suite runs against both."""
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def put(self, key: str, source: bytes | Path) -> None:
+        """Store the bytes (in memory or a staged file) under ``key``; a key already stored
+        is left as it is (same key, same content)."""
+        ...
+
+    async def read(self, key: str) -> bytes:
+        """The whole blob (for small ones: templates); ``KeyError`` when it is missing."""
+        ...
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes ``start..end`` (inclusive; None: to the end) in chunks, never the whole
+        blob in memory; ``KeyError`` when it is missing."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class DocumentsRepository(Protocol):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
-SERVICES = ("leads", "pipeline", "documents", "reporting")
+SERVICES = ("leads", "pipeline", "documents", "reporting", "notifications")
 
 
 def database_name(service: str) -> str:

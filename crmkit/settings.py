@@ -41,12 +41,15 @@ class Settings(BaseSettings):
     pipeline_port: int = Field(default=4002, ge=1, le=65535)
     documents_port: int = Field(default=4003, ge=1, le=65535)
     reporting_port: int = Field(default=4004, ge=1, le=65535)
+    # 4005 is the web app's.
+    notifications_port: int = Field(default=4006, ge=1, le=65535)
 
     # Where the gateway finds each subgraph; unset means this host at the service's port.
     leads_url: str | None = None
     pipeline_url: str | None = None
     documents_url: str | None = None
     reporting_url: str | None = None
+    notifications_url: str | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Connections a service process holds at most (opened as needed, then kept).

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crmkit.settings import MAX_BODY_BYTES, Settings
 
-SUBGRAPHS = ("leads", "pipeline", "documents", "reporting")
+SUBGRAPHS = ("leads", "pipeline", "documents", "reporting", "notifications")
 DEFAULT_SUPERGRAPH = Path(__file__).with_name("supergraph.graphql")
 
 

@@ -94,7 +94,9 @@ def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="crm-dev-"))
     ports = {
         name: free_port()
-        for name in ("gateway", "leads", "pipeline", "documents", "reporting", "web")
+        for name in (
+            "gateway", "leads", "pipeline", "documents", "reporting", "notifications", "web"
+        )
     }
     first = start(data_dir, ports)
     try:

@@ -21,7 +21,7 @@ def test_a_revision_the_code_does_not_know_is_a_newer_release() -> None:
 
 
 def test_every_service_has_migrations_the_check_can_read() -> None:
-    for service in ("leads", "pipeline", "documents", "reporting"):
+    for service in ("leads", "pipeline", "documents", "reporting", "notifications"):
         check = SchemaCheck.of(service_migrations(service))
         assert len(check.heads) == 1
         assert check.heads <= check.known

@@ -1,0 +1,275 @@
+"""What reaches a member, and when: notification kinds, member preferences and the rules that
+decide a reminder. Plain Python, no IO; the time is always given (a clock at the edges), so
+every rule is deterministic."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crmkit.errors import ProblemCollector
+
+Clock = Callable[[], datetime]
+"""The service's time: the system clock in production, a settable one in tests."""
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotificationKind(StrEnum):
+    ACTIVITY_DUE = "ACTIVITY_DUE"
+    """A call or meeting starts within the member's lead time."""
+    ACTIVITY_OVERDUE = "ACTIVITY_OVERDUE"
+    LEAD_ASSIGNED = "LEAD_ASSIGNED"
+    """Someone else gave the member a lead (a member's own claim is not news to them)."""
+    NO_NEXT_CONTACT = "NO_NEXT_CONTACT"
+    """A deal moved stage and, a while later, still has no open activity."""
+    OFFER_ACCEPTED = "OFFER_ACCEPTED"
+    OFFER_REJECTED = "OFFER_REJECTED"
+
+
+Language = Literal["en", "pl"]
+LANGUAGES: tuple[Language, ...] = ("en", "pl")
+REMINDED_KINDS = frozenset({"call", "meeting"})
+"""Activity kinds that get a reminder before they start (tasks and emails have a due day, not
+an appointment)."""
+DEFAULT_LEAD_MINUTES = 15
+MAX_LEAD_MINUTES = 7 * 24 * 60
+DEFAULT_DIGEST_HOUR = 7
+NEXT_CONTACT_GRACE = timedelta(minutes=30)
+"""How long after a stage move a deal may stay without an open activity before its owner is
+told (the move and the scheduling of the next contact are often two steps)."""
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_NAMESPACE = uuid.UUID("8a4c3f0e-5b7d-4d1e-9a63-2f1c7e6b9d10")
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    in_app: bool = True
+    email: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPreferences:
+    """A member's notification settings; a member who never set any has the defaults."""
+
+    org_id: uuid.UUID
+    member_id: uuid.UUID
+    email: str | None = None
+    language: Language = "en"
+    time_zone: str = "UTC"
+    digest_hour: int | None = DEFAULT_DIGEST_HOUR
+    """The local hour of the morning digest; None: no digest."""
+    lead_minutes: int = DEFAULT_LEAD_MINUTES
+    channels: Mapping[NotificationKind, Channels] = field(default_factory=dict)
+    version: int = 0
+
+    def channels_of(self, kind: NotificationKind) -> Channels:
+        return self.channels.get(kind, Channels())
+
+    @property
+    def lead_time(self) -> timedelta:
+        return timedelta(minutes=self.lead_minutes)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+@dataclass(frozen=True, slots=True)
+class PreferencesChange:
+    """What ``updateMyNotificationSettings`` changes (None: unchanged)."""
+
+    email: str | None = None
+    clear_email: bool = False
+    language: str | None = None
+    time_zone: str | None = None
+    digest_hour: int | None = None
+    no_digest: bool = False
+    lead_minutes: int | None = None
+    channels: Mapping[NotificationKind, Channels] | None = None
+
+
+def change_preferences(prefs: MemberPreferences, change: PreferencesChange) -> MemberPreferences:
+    """The preferences after ``change``; every bad field named in one ``InvalidInput``."""
+    problems = ProblemCollector()
+    email = prefs.email
+    if change.clear_email:
+        email = None
+    elif change.email is not None:
+        candidate = change.email.strip()
+        if len(candidate) > 254 or not _EMAIL.match(candidate):
+            problems.add("email", "is not an email address")
+        email = candidate
+    language = prefs.language
+    if change.language is not None:
+        if change.language not in LANGUAGES:
+            problems.add("language", "must be one of: en, pl")
+        else:
+            language = change.language
+    time_zone = prefs.time_zone
+    if change.time_zone is not None:
+        if not known_time_zone(change.time_zone):
+            problems.add("timeZone", "is not a known time zone (e.g. Europe/Warsaw)")
+        time_zone = change.time_zone
+    digest_hour = prefs.digest_hour
+    if change.no_digest:
+        digest_hour = None
+    elif change.digest_hour is not None:
+        if not 0 <= change.digest_hour <= 23:
+            problems.add("digestHour", "must be between 0 and 23")
+        digest_hour = change.digest_hour
+    lead_minutes = prefs.lead_minutes
+    if change.lead_minutes is not None:
+        if not 0 <= change.lead_minutes <= MAX_LEAD_MINUTES:
+            problems.add("leadMinutes", f"must be between 0 and {MAX_LEAD_MINUTES}")
+        lead_minutes = change.lead_minutes
+    channels = dict(prefs.channels)
+    if change.channels is not None:
+        channels.update(change.channels)
+    problems.raise_if_any()
+    return replace(
+        prefs,
+        email=email,
+        language=language,  # type: ignore[arg-type]
+        time_zone=time_zone,
+        digest_hour=digest_hour,
+        lead_minutes=lead_minutes,
+        channels=channels,
+        version=prefs.version + 1,
+    )
+
+
+def known_time_zone(name: str) -> bool:
+    if not name or len(name) > 64 or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One thing a member is told about. Its id is derived from what it is about (kind,
+    member, subject and occurrence), so the same reminder can be made any number of times
+    (a redelivered event, two reminder passes, a restart) and exists once."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    member_id: uuid.UUID
+    kind: NotificationKind
+    subject_id: uuid.UUID
+    title: str
+    detail: str = ""
+    opportunity_id: uuid.UUID | None = None
+    due_at: datetime | None = None
+    created_at: datetime = field(default_factory=system_clock)
+    read_at: datetime | None = None
+    in_app: bool = True
+
+
+def notification_id(
+    org_id: uuid.UUID,
+    member_id: uuid.UUID,
+    kind: NotificationKind,
+    subject_id: uuid.UUID,
+    occurrence: str = "",
+) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{org_id}/{member_id}/{kind}/{subject_id}/{occurrence}")
+
+
+def notify(
+    prefs: MemberPreferences,
+    kind: NotificationKind,
+    subject_id: uuid.UUID,
+    *,
+    title: str,
+    now: datetime,
+    occurrence: str = "",
+    detail: str = "",
+    opportunity_id: uuid.UUID | None = None,
+    due_at: datetime | None = None,
+) -> Notification:
+    """The notification ``kind`` about ``subject_id`` for the member ``prefs`` belong to."""
+    return Notification(
+        id=notification_id(prefs.org_id, prefs.member_id, kind, subject_id, occurrence),
+        org_id=prefs.org_id,
+        member_id=prefs.member_id,
+        kind=kind,
+        subject_id=subject_id,
+        title=title[:300],
+        detail=detail[:300],
+        opportunity_id=opportunity_id,
+        due_at=due_at,
+        created_at=now,
+        in_app=prefs.channels_of(kind).in_app,
+    )
+
+
+# --- projections of other services' events ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    opportunity_id: uuid.UUID
+    owner_id: uuid.UUID
+    kind: str
+    subject: str
+    due_at: datetime
+    status: str
+    completed_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    status: str
+    stage_name: str = ""
+    account_id: uuid.UUID | None = None
+    moved_at: datetime | None = None
+    """When it last moved stage, until the next-contact check has looked at that move."""
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    status: str
+    company: str = ""
+    version: int = 0
+
+
+def reminder_window(activity: Activity, lead_time: timedelta, now: datetime) -> bool:
+    """A call or meeting still open is reminded from ``lead_time`` before it starts until it
+    starts (after that it is the overdue notice's business)."""
+    return (
+        activity.status == "open"
+        and activity.kind in REMINDED_KINDS
+        and activity.due_at - lead_time <= now < activity.due_at
+    )
+
+
+def needs_next_contact_notice(opportunity: Opportunity, has_open_activity: bool,
+                              now: datetime) -> bool:
+    """After a stage move: tell the owner when the grace period has passed, the deal is still
+    open and it has no open activity (no next contact)."""
+    if opportunity.moved_at is None or opportunity.status != "open" or has_open_activity:
+        return False
+    return now - opportunity.moved_at >= NEXT_CONTACT_GRACE

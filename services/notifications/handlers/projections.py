@@ -1,0 +1,174 @@
+"""Other services' events into the local read models, and the notifications an event makes at
+once: an activity gone overdue, a lead given to a member by someone else, an offer accepted or
+rejected. An event older than the kept row changes nothing (and notifies no one)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from crmkit.contracts import REGISTRY, Envelope
+from crmkit.contracts import documents as doc
+from crmkit.contracts import leads as ld
+from crmkit.contracts import pipeline as pl
+from services.notifications import domain as d
+from services.notifications.handlers.common import Work, preferences_of
+from services.notifications.ports import NotificationsRepository
+
+
+async def apply_event(envelope: Envelope, now: datetime, uow: Work) -> bool:
+    """Apply one consumed event; False when it is not one this service keeps."""
+    event_cls = REGISTRY.get(envelope.type)
+    if event_cls is None:
+        return False
+    async with uow:
+        event = envelope.parse(event_cls)
+        if isinstance(event, pl.ActivitySnapshot):
+            await _activity(uow.repo, envelope, event, now)
+        elif isinstance(event, pl.OpportunitySnapshot):
+            await _opportunity(uow.repo, envelope, event)
+        elif isinstance(event, (ld.AccountCreated, ld.AccountUpdated)):
+            await uow.repo.record_account(envelope.org_id, event.account_id, event.name)
+        elif isinstance(event, ld.MemberUpdated):
+            await uow.repo.record_member(
+                envelope.org_id, event.member_id, event.name or "", event.roles
+            )
+        elif isinstance(event, (ld.LeadCreated, ld.LeadUpdated, ld.LeadAssigned,
+                                ld.LeadReleased, ld.LeadStatusChanged, ld.LeadConverted)):
+            await _lead(uow.repo, envelope, event, now)
+        elif isinstance(event, (doc.OfferAccepted, doc.OfferRejected)):
+            await _offer_decided(uow.repo, envelope, event, now)
+        else:
+            return False
+        await uow.commit()
+    return True
+
+
+async def _notify(
+    repo: NotificationsRepository,
+    org_id: uuid.UUID,
+    member_id: uuid.UUID,
+    kind: d.NotificationKind,
+    subject_id: uuid.UUID,
+    *,
+    now: datetime,
+    title: str,
+    occurrence: str = "",
+    detail: str = "",
+    opportunity_id: uuid.UUID | None = None,
+    due_at: datetime | None = None,
+) -> None:
+    prefs = (await preferences_of(repo, org_id, [member_id]))[member_id]
+    await repo.add_notifications([d.notify(
+        prefs, kind, subject_id, title=title, now=now, occurrence=occurrence, detail=detail,
+        opportunity_id=opportunity_id, due_at=due_at,
+    )])
+
+
+async def _deal_name(repo: NotificationsRepository, org_id: uuid.UUID,
+                     opportunity_id: uuid.UUID) -> str:
+    opportunity = await repo.opportunity(org_id, opportunity_id)
+    return opportunity.name if opportunity is not None else ""
+
+
+async def _activity(
+    repo: NotificationsRepository, envelope: Envelope, event: pl.ActivitySnapshot,
+    now: datetime,
+) -> None:
+    activity = d.Activity(
+        id=event.activity_id,
+        org_id=envelope.org_id,
+        opportunity_id=event.opportunity_id,
+        owner_id=event.owner_id,
+        kind=event.kind,
+        subject=event.subject,
+        due_at=event.due_at,
+        status=event.status,
+        completed_at=event.completed_at,
+        version=envelope.aggregate_version,
+    )
+    before = await repo.record_activity(activity)
+    if before is not None and before.version > activity.version:
+        return  # an older event than the row kept
+    if isinstance(event, pl.ActivityOverdue) and event.status == "open":
+        await _notify(
+            repo, envelope.org_id, event.owner_id, d.NotificationKind.ACTIVITY_OVERDUE,
+            event.activity_id, now=now, title=event.subject,
+            occurrence=event.due_at.isoformat(),
+            detail=await _deal_name(repo, envelope.org_id, event.opportunity_id),
+            opportunity_id=event.opportunity_id, due_at=event.due_at,
+        )
+
+
+async def _opportunity(
+    repo: NotificationsRepository, envelope: Envelope, event: pl.OpportunitySnapshot
+) -> None:
+    moved_at = None
+    if isinstance(event, pl.OpportunityStageChanged) and event.to_stage_kind == "open":
+        moved_at = event.entered_at
+    await repo.record_opportunity(d.Opportunity(
+        id=event.opportunity_id,
+        org_id=envelope.org_id,
+        name=event.name,
+        owner_id=event.owner_id,
+        status=event.status,
+        stage_name=event.stage_name,
+        account_id=event.account_id,
+        moved_at=moved_at,
+        version=envelope.aggregate_version,
+    ))
+
+
+LeadEvent = (
+    ld.LeadCreated | ld.LeadUpdated | ld.LeadAssigned | ld.LeadReleased | ld.LeadStatusChanged
+    | ld.LeadConverted
+)
+
+
+async def _lead(
+    repo: NotificationsRepository, envelope: Envelope, event: LeadEvent, now: datetime
+) -> None:
+    company = ""
+    if isinstance(event, (ld.LeadCreated, ld.LeadUpdated)):
+        company = event.company or event.contact_name or ""
+    elif isinstance(event, ld.LeadConverted):
+        company = event.company or ""
+    lead = d.Lead(
+        id=event.lead_id,
+        org_id=envelope.org_id,
+        owner_id=event.owner_id,
+        status=event.status,
+        company=company,
+        version=envelope.aggregate_version,
+    )
+    before = await repo.record_lead(lead)
+    if before is not None and before.version > lead.version:
+        return
+    if isinstance(event, ld.LeadAssigned) and event.assigned_by != event.owner_id:
+        await _notify(
+            repo, envelope.org_id, event.owner_id, d.NotificationKind.LEAD_ASSIGNED,
+            event.lead_id, now=now, title=company or (before.company if before else ""),
+            occurrence=str(envelope.id),
+        )
+
+
+async def _offer_decided(
+    repo: NotificationsRepository,
+    envelope: Envelope,
+    event: doc.OfferAccepted | doc.OfferRejected,
+    now: datetime,
+) -> None:
+    opportunity = await repo.opportunity(envelope.org_id, event.opportunity_id)
+    recipient = event.owner_id or (opportunity.owner_id if opportunity else None) \
+        or event.issued_by
+    if recipient is None:
+        return
+    kind = (d.NotificationKind.OFFER_ACCEPTED if isinstance(event, doc.OfferAccepted)
+            else d.NotificationKind.OFFER_REJECTED)
+    title = " ".join(part for part in (event.number, event.title) if part)
+    await _notify(
+        repo, envelope.org_id, recipient, kind, event.offer_id, now=now, title=title,
+        occurrence=str(event.revision),
+        detail=opportunity.name if opportunity else "",
+        opportunity_id=event.opportunity_id,
+    )

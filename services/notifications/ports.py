@@ -1,0 +1,111 @@
+"""What the notifications handlers need from storage: the repository protocol, implemented on
+PostgreSQL by :mod:`services.notifications.repository`.
+
+Every method takes the org id and sees that org's rows only; the reminder passes, which serve
+every org at once, return rows that carry their org and member.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from crmkit.paging import PageRequest
+from services.notifications.domain import (
+    Activity,
+    Lead,
+    MemberPreferences,
+    Notification,
+    Opportunity,
+)
+
+
+class NotificationsRepository(Protocol):
+    # --- notifications ------------------------------------------------------------------------
+
+    async def add_notifications(self, notifications: Sequence[Notification]) -> int:
+        """Store those not stored yet (by id); how many were new."""
+        ...
+
+    async def notifications(
+        self, org_id: uuid.UUID, member_id: uuid.UUID, *, unread_only: bool, page: PageRequest
+    ) -> list[Notification]:
+        """The member's in-app notifications, newest first, ``page.fetch`` of them after
+        ``page.after``."""
+        ...
+
+    async def unread_count(self, org_id: uuid.UUID, member_id: uuid.UUID) -> int: ...
+
+    async def mark_read(
+        self,
+        org_id: uuid.UUID,
+        member_id: uuid.UUID,
+        ids: Sequence[uuid.UUID] | None,
+        now: datetime,
+    ) -> int:
+        """Mark the member's unread notifications among ``ids`` (None: all of them) read; how
+        many were."""
+        ...
+
+    # --- preferences --------------------------------------------------------------------------
+
+    async def preferences(
+        self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, MemberPreferences]:
+        """The stored preferences of these members (a member without any is absent)."""
+        ...
+
+    async def save_preferences(self, prefs: MemberPreferences) -> bool:
+        """Store ``prefs`` (version ``prefs.version``) if the stored version is the one before;
+        False when someone else saved in between."""
+        ...
+
+    # --- projections --------------------------------------------------------------------------
+
+    async def record_activity(self, activity: Activity) -> Activity | None:
+        """Keep ``activity`` unless a newer version is kept; the one kept before (None: none)."""
+        ...
+
+    async def record_opportunity(self, opportunity: Opportunity) -> Opportunity | None:
+        """Keep ``opportunity`` unless a newer version is kept (its ``moved_at`` replaces the
+        stored one only when set); the one kept before."""
+        ...
+
+    async def opportunity(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> Opportunity | None: ...
+
+    async def record_account(self, org_id: uuid.UUID, account_id: uuid.UUID, name: str) -> None:
+        ...
+
+    async def record_lead(self, lead: Lead) -> Lead | None:
+        """Keep ``lead`` unless a newer version is kept (an event without the company keeps
+        the stored one); the one kept before."""
+        ...
+
+    async def record_member(
+        self, org_id: uuid.UUID, member_id: uuid.UUID, name: str, roles: Sequence[str]
+    ) -> None: ...
+
+    # --- reminder passes (every org) ----------------------------------------------------------
+
+    async def activities_coming_due(
+        self, now: datetime, limit: int
+    ) -> list[tuple[Activity, str]]:
+        """Open calls and meetings whose owner's lead time has begun before ``now`` and that
+        have not started, with no due reminder yet for their current time; each with the name
+        of its deal ("" when unknown)."""
+        ...
+
+    async def moved_opportunities(
+        self, moved_before: datetime, limit: int
+    ) -> list[tuple[Opportunity, bool]]:
+        """Opportunities whose stage move at or before ``moved_before`` has not been checked
+        for a next contact yet, each with whether it has an open activity."""
+        ...
+
+    async def moved_checked(self, opportunity: Opportunity) -> None:
+        """The stage move of ``opportunity`` (its ``moved_at``) has been checked."""
+        ...

@@ -1,0 +1,393 @@
+"""The notifications repository on PostgreSQL (:class:`services.notifications.ports.
+NotificationsRepository`). Every method filters on the org id it is given."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, and_, exists, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmkit.paging import PageRequest
+from services.notifications import domain as d
+from services.notifications.tables import (
+    accounts,
+    activities,
+    leads,
+    member_preferences,
+    members,
+    notifications,
+    opportunities,
+)
+
+_DUE = d.NotificationKind.ACTIVITY_DUE.value
+
+
+def _notification(row: Row[Any]) -> d.Notification:
+    return d.Notification(
+        id=row.id,
+        org_id=row.org_id,
+        member_id=row.member_id,
+        kind=d.NotificationKind(row.kind),
+        subject_id=row.subject_id,
+        title=row.title,
+        detail=row.detail,
+        opportunity_id=row.opportunity_id,
+        due_at=row.due_at,
+        created_at=row.created_at,
+        read_at=row.read_at,
+        in_app=row.in_app,
+    )
+
+
+def _preferences(row: Row[Any]) -> d.MemberPreferences:
+    channels = {
+        d.NotificationKind(kind): d.Channels(in_app=bool(c.get("in_app", True)),
+                                             email=bool(c.get("email", True)))
+        for kind, c in (row.channels or {}).items()
+        if kind in d.NotificationKind.__members__
+    }
+    return d.MemberPreferences(
+        org_id=row.org_id,
+        member_id=row.member_id,
+        email=row.email,
+        language=row.language,
+        time_zone=row.time_zone,
+        digest_hour=row.digest_hour,
+        lead_minutes=row.lead_minutes,
+        channels=channels,
+        version=row.version,
+    )
+
+
+def _activity(row: Row[Any]) -> d.Activity:
+    return d.Activity(
+        id=row.id,
+        org_id=row.org_id,
+        opportunity_id=row.opportunity_id,
+        owner_id=row.owner_id,
+        kind=row.kind,
+        subject=row.subject,
+        due_at=row.due_at,
+        status=row.status,
+        completed_at=row.completed_at,
+        version=row.aggregate_version,
+    )
+
+
+def _opportunity(row: Row[Any]) -> d.Opportunity:
+    return d.Opportunity(
+        id=row.id,
+        org_id=row.org_id,
+        name=row.name,
+        owner_id=row.owner_id,
+        status=row.status,
+        stage_name=row.stage_name,
+        account_id=row.account_id,
+        moved_at=row.moved_at,
+        version=row.aggregate_version,
+    )
+
+
+def _lead(row: Row[Any]) -> d.Lead:
+    return d.Lead(
+        id=row.id,
+        org_id=row.org_id,
+        owner_id=row.owner_id,
+        status=row.status,
+        company=row.company,
+        version=row.aggregate_version,
+    )
+
+
+class SqlNotificationsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- notifications ------------------------------------------------------------------------
+
+    async def add_notifications(self, items: Sequence[d.Notification]) -> int:
+        if not items:
+            return 0
+        statement = insert(notifications).values([
+            {
+                "id": n.id,
+                "org_id": n.org_id,
+                "member_id": n.member_id,
+                "kind": n.kind.value,
+                "subject_id": n.subject_id,
+                "opportunity_id": n.opportunity_id,
+                "title": n.title,
+                "detail": n.detail,
+                "due_at": n.due_at,
+                "in_app": n.in_app,
+                "created_at": n.created_at,
+                "read_at": n.read_at,
+            }
+            for n in items
+        ]).on_conflict_do_nothing(index_elements=["id"])
+        result = cast(CursorResult[Any], await self.session.execute(statement))
+        return result.rowcount
+
+    async def notifications(
+        self,
+        org_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> list[d.Notification]:
+        n = notifications.c
+        query = select(notifications).where(
+            n.org_id == org_id, n.member_id == member_id, n.in_app
+        )
+        if unread_only:
+            query = query.where(n.read_at.is_(None))
+        if page.after is not None:
+            query = query.where(tuple_(n.created_at, n.id) < tuple_(*page.after))
+        query = query.order_by(n.created_at.desc(), n.id.desc()).limit(page.fetch)
+        return [_notification(r) for r in await self.session.execute(query)]
+
+    async def unread_count(self, org_id: uuid.UUID, member_id: uuid.UUID) -> int:
+        n = notifications.c
+        query = select(func.count()).where(
+            n.org_id == org_id, n.member_id == member_id, n.in_app, n.read_at.is_(None)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def mark_read(
+        self,
+        org_id: uuid.UUID,
+        member_id: uuid.UUID,
+        ids: Sequence[uuid.UUID] | None,
+        now: datetime,
+    ) -> int:
+        n = notifications.c
+        statement = update(notifications).where(
+            n.org_id == org_id, n.member_id == member_id, n.read_at.is_(None)
+        )
+        if ids is not None:
+            statement = statement.where(n.id.in_(list(ids)))
+        result = cast(
+            CursorResult[Any], await self.session.execute(statement.values(read_at=now))
+        )
+        return result.rowcount
+
+    # --- preferences --------------------------------------------------------------------------
+
+    async def preferences(
+        self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, d.MemberPreferences]:
+        if not member_ids:
+            return {}
+        p = member_preferences.c
+        query = select(member_preferences).where(
+            p.org_id == org_id, p.member_id.in_(list(member_ids))
+        )
+        return {r.member_id: _preferences(r) for r in await self.session.execute(query)}
+
+    async def save_preferences(self, prefs: d.MemberPreferences) -> bool:
+        values = {
+            "email": prefs.email,
+            "language": prefs.language,
+            "time_zone": prefs.time_zone,
+            "digest_hour": prefs.digest_hour,
+            "lead_minutes": prefs.lead_minutes,
+            "channels": {
+                kind.value: {"in_app": c.in_app, "email": c.email}
+                for kind, c in prefs.channels.items()
+            },
+            "version": prefs.version,
+            "updated_at": func.now(),
+        }
+        p = member_preferences.c
+        statement = (
+            insert(member_preferences)
+            .values(org_id=prefs.org_id, member_id=prefs.member_id, **values)
+            .on_conflict_do_update(
+                index_elements=["org_id", "member_id"],
+                set_=values,
+                where=p.version == prefs.version - 1,
+            )
+        )
+        result = cast(CursorResult[Any], await self.session.execute(statement))
+        return result.rowcount == 1
+
+    # --- projections --------------------------------------------------------------------------
+
+    async def record_activity(self, activity: d.Activity) -> d.Activity | None:
+        a = activities.c
+        before_row = (await self.session.execute(
+            select(activities).where(a.id == activity.id, a.org_id == activity.org_id)
+            .with_for_update()
+        )).first()
+        before = _activity(before_row) if before_row is not None else None
+        if before is not None and before.version > activity.version:
+            return before
+        values = {
+            "opportunity_id": activity.opportunity_id,
+            "owner_id": activity.owner_id,
+            "kind": activity.kind,
+            "subject": activity.subject[:300],
+            "due_at": activity.due_at,
+            "status": activity.status,
+            "completed_at": activity.completed_at,
+            "aggregate_version": activity.version,
+            "updated_at": func.now(),
+        }
+        await self.session.execute(
+            insert(activities)
+            .values(id=activity.id, org_id=activity.org_id, **values)
+            .on_conflict_do_update(
+                index_elements=["id"], set_=values, where=a.org_id == activity.org_id
+            )
+        )
+        return before
+
+    async def record_opportunity(self, opportunity: d.Opportunity) -> d.Opportunity | None:
+        o = opportunities.c
+        before_row = (await self.session.execute(
+            select(opportunities)
+            .where(o.id == opportunity.id, o.org_id == opportunity.org_id)
+            .with_for_update()
+        )).first()
+        before = _opportunity(before_row) if before_row is not None else None
+        if before is not None and before.version > opportunity.version:
+            return before
+        values: dict[str, Any] = {
+            "name": opportunity.name,
+            "owner_id": opportunity.owner_id,
+            "status": opportunity.status,
+            "stage_name": opportunity.stage_name,
+            "account_id": opportunity.account_id,
+            "aggregate_version": opportunity.version,
+            "updated_at": func.now(),
+        }
+        if opportunity.moved_at is not None:
+            values["moved_at"] = opportunity.moved_at
+        await self.session.execute(
+            insert(opportunities)
+            .values(id=opportunity.id, org_id=opportunity.org_id, **values)
+            .on_conflict_do_update(
+                index_elements=["id"], set_=values, where=o.org_id == opportunity.org_id
+            )
+        )
+        return before
+
+    async def opportunity(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> d.Opportunity | None:
+        o = opportunities.c
+        row = (await self.session.execute(
+            select(opportunities).where(o.id == opportunity_id, o.org_id == org_id)
+        )).first()
+        return _opportunity(row) if row is not None else None
+
+    async def record_account(self, org_id: uuid.UUID, account_id: uuid.UUID, name: str) -> None:
+        values = {"name": name[:300], "updated_at": func.now()}
+        await self.session.execute(
+            insert(accounts)
+            .values(id=account_id, org_id=org_id, **values)
+            .on_conflict_do_update(
+                index_elements=["id"], set_=values, where=accounts.c.org_id == org_id
+            )
+        )
+
+    async def record_lead(self, lead: d.Lead) -> d.Lead | None:
+        c = leads.c
+        before_row = (await self.session.execute(
+            select(leads).where(c.id == lead.id, c.org_id == lead.org_id).with_for_update()
+        )).first()
+        before = _lead(before_row) if before_row is not None else None
+        if before is not None and before.version > lead.version:
+            return before
+        values: dict[str, Any] = {
+            "owner_id": lead.owner_id,
+            "status": lead.status,
+            "aggregate_version": lead.version,
+            "updated_at": func.now(),
+        }
+        if lead.company:
+            values["company"] = lead.company[:300]
+        await self.session.execute(
+            insert(leads)
+            .values(id=lead.id, org_id=lead.org_id, **values)
+            .on_conflict_do_update(
+                index_elements=["id"], set_=values, where=c.org_id == lead.org_id
+            )
+        )
+        return before
+
+    async def record_member(
+        self, org_id: uuid.UUID, member_id: uuid.UUID, name: str, roles: Sequence[str]
+    ) -> None:
+        values = {"name": name[:300], "roles": list(roles), "updated_at": func.now()}
+        await self.session.execute(
+            insert(members)
+            .values(org_id=org_id, member_id=member_id, **values)
+            .on_conflict_do_update(index_elements=["org_id", "member_id"], set_=values)
+        )
+
+    # --- reminder passes ----------------------------------------------------------------------
+
+    async def activities_coming_due(
+        self, now: datetime, limit: int
+    ) -> list[tuple[d.Activity, str]]:
+        a, p, n, o = activities.c, member_preferences.c, notifications.c, opportunities.c
+        lead_minutes = func.coalesce(p.lead_minutes, d.DEFAULT_LEAD_MINUTES)
+        reminded = exists().where(
+            n.org_id == a.org_id,
+            n.member_id == a.owner_id,
+            n.subject_id == a.id,
+            n.kind == _DUE,
+            n.due_at == a.due_at,
+        )
+        query = (
+            select(activities, func.coalesce(o.name, "").label("deal"))
+            .select_from(
+                activities.outerjoin(
+                    member_preferences, and_(p.org_id == a.org_id, p.member_id == a.owner_id)
+                ).outerjoin(opportunities, and_(o.id == a.opportunity_id, o.org_id == a.org_id))
+            )
+            .where(
+                a.status == "open",
+                a.kind.in_(sorted(d.REMINDED_KINDS)),
+                a.due_at > now,
+                a.due_at <= now + func.make_interval(0, 0, 0, 0, 0, lead_minutes),
+                ~reminded,
+            )
+            .order_by(a.due_at)
+            .limit(limit)
+        )
+        return [(_activity(r), r.deal) for r in await self.session.execute(query)]
+
+    async def moved_opportunities(
+        self, moved_before: datetime, limit: int
+    ) -> list[tuple[d.Opportunity, bool]]:
+        o, a = opportunities.c, activities.c
+        has_open = exists().where(
+            a.org_id == o.org_id, a.opportunity_id == o.id, a.status == "open"
+        )
+        query = (
+            select(opportunities, has_open.label("has_open"))
+            .where(o.moved_at.is_not(None), o.moved_at <= moved_before)
+            .order_by(o.moved_at)
+            .limit(limit)
+            .with_for_update(of=opportunities, skip_locked=True)
+        )
+        return [(_opportunity(r), bool(r.has_open)) for r in await self.session.execute(query)]
+
+    async def moved_checked(self, opportunity: d.Opportunity) -> None:
+        o = opportunities.c
+        await self.session.execute(
+            update(opportunities)
+            .where(o.id == opportunity.id, o.org_id == opportunity.org_id,
+                   or_(o.moved_at == opportunity.moved_at, o.moved_at.is_(None)))
+            .values(moved_at=None)
+        )
+

@@ -1,0 +1,45 @@
+"""What every resolver of the notifications subgraph reaches: the caller, a unit of work and
+the service's clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import strawberry
+from graphql import GraphQLError
+
+from crmkit.auth import Caller
+from crmkit.graphql import GraphQLContext
+from crmkit.uow import UnitOfWork
+from services.notifications.domain import Clock
+from services.notifications.ports import NotificationsRepository
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+@dataclass(frozen=True)
+class NotificationsState:
+    """``info.context.state``: where resolvers get their units of work and the time."""
+
+    uow: Callable[[], UnitOfWork[NotificationsRepository]]
+    clock: Clock
+
+
+def caller(info: Info) -> Caller:
+    found = info.context.caller
+    if found is None:  # only the SDL query and the GraphiQL page run without a token
+        raise GraphQLError("a bearer token is required", extensions={"code": "UNAUTHENTICATED"})
+    return found
+
+
+def uow(info: Info) -> UnitOfWork[NotificationsRepository]:
+    """A unit of work for one use case (its own transaction)."""
+    state: NotificationsState = info.context.state
+    return state.uow()
+
+
+def now(info: Info) -> datetime:
+    state: NotificationsState = info.context.state
+    return state.clock()

@@ -1,0 +1,152 @@
+"""The notifications service's tables. Every row carries ``org_id``; every query filters on it.
+
+``notifications`` are what members are told; ``member_preferences`` how they want it; the
+rest are projections of other services' events (only what reminders, digests and the calendar
+feed need), each row kept at the ``aggregate_version`` of the newest event applied.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, updated_at
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+KINDS = (
+    "'ACTIVITY_DUE', 'ACTIVITY_OVERDUE', 'LEAD_ASSIGNED', 'NO_NEXT_CONTACT', "
+    "'OFFER_ACCEPTED', 'OFFER_REJECTED'"
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # Derived from what the notification is about (domain.notification_id): inserting it
+    # again does nothing.
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("opportunity_id", Uuid),
+    Column("title", String(300), nullable=False),
+    Column("detail", String(300), nullable=False, server_default=""),
+    Column("due_at", DateTime(timezone=True)),
+    Column("in_app", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    CheckConstraint(f"kind IN ({KINDS})", name="kind"),
+    Index("ix_notifications_member", "org_id", "member_id", "created_at", "id"),
+    Index("ix_notifications_subject", "subject_id"),
+    Index(
+        "ix_notifications_unread",
+        "org_id",
+        "member_id",
+        postgresql_where=text("read_at IS NULL AND in_app"),
+    ),
+)
+
+member_preferences = Table(
+    "member_preferences",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("email", String(254)),
+    Column("language", String(2), nullable=False, server_default="en"),
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column("digest_hour", Integer),
+    Column("lead_minutes", Integer, nullable=False, server_default=text("15")),
+    # {"KIND": {"in_app": bool, "email": bool}}; a kind not listed has both on.
+    Column("channels", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    updated_at(),
+    PrimaryKeyConstraint("org_id", "member_id"),
+    CheckConstraint("language IN ('en', 'pl')", name="language"),
+    CheckConstraint("digest_hour IS NULL OR digest_hour BETWEEN 0 AND 23", name="digest_hour"),
+    CheckConstraint("lead_minutes BETWEEN 0 AND 10080", name="lead_minutes"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("opportunity_id", Uuid, nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("aggregate_version", Integer, nullable=False),
+    updated_at(),
+    Index("ix_activities_open_due", "due_at", postgresql_where=text("status = 'open'")),
+    Index("ix_activities_org_owner", "org_id", "owner_id", "due_at"),
+    Index("ix_activities_org_opportunity", "org_id", "opportunity_id"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("stage_name", String(200), nullable=False, server_default=""),
+    Column("account_id", Uuid),
+    Column("moved_at", DateTime(timezone=True)),
+    Column("aggregate_version", Integer, nullable=False),
+    updated_at(),
+    Index("ix_opportunities_moved", "moved_at", postgresql_where=text("moved_at IS NOT NULL")),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("name", String(300), nullable=False),
+    updated_at(),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("owner_id", Uuid),
+    Column("status", String(20), nullable=False),
+    Column("company", String(300), nullable=False, server_default=""),
+    Column("aggregate_version", Integer, nullable=False),
+    updated_at(),
+    Index("ix_leads_pool", "org_id", postgresql_where=text("owner_id IS NULL")),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("name", String(300), nullable=False, server_default=""),
+    Column("roles", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    updated_at(),
+    PrimaryKeyConstraint("org_id", "member_id"),
+)

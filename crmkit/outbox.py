@@ -54,6 +54,12 @@ async def stage_events(session: AsyncSession, outbox: Table, events: list[Envelo
 _WROTE_OUTBOX = "crm.wrote_outbox"
 
 
+def note_outbox_rows(session: AsyncSession) -> None:
+    """Outbox rows were written in ``session``'s transaction other than by
+    :func:`stage_events` (a set-based statement, COPY): its commit wakes the relay too."""
+    session.info[_WROTE_OUTBOX] = True
+
+
 def wake_relay_after(session: AsyncSession) -> None:
     """After ``session`` committed: wake this process's relays when it wrote outbox rows."""
     if session.info.pop(_WROTE_OUTBOX, False):

@@ -1,5 +1,5 @@
-"""The leads service: the subgraph, the relay and the idle-return worker (the kit's service
-shape, :mod:`crmkit.serve`)."""
+"""The leads service: the subgraph, the relay and the idle return to the pool (the kit's
+service shape, :mod:`crmkit.serve`)."""
 
 from __future__ import annotations
 
@@ -10,41 +10,36 @@ from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
-from services.leads import schema
-from services.leads.handlers import LeadsUnitOfWork
+from services.leads import schema, subscribers
+from services.leads.handlers.pool import ReturnIdleLeads, return_idle_leads
 from services.leads.import_worker import prestart
-from services.leads.repository import LeadsRepository
+from services.leads.ports import LeadsRepository
+from services.leads.repository import SqlLeadsRepository
 from services.leads.schema import LeadsState
 from services.leads.settings import LeadsSettings
 from services.leads.tables import metadata
-from services.leads.workers import return_idle_leads_once
 
 SERVICE = "leads"
 SETTINGS = LeadsSettings
+# While a round of the idle return found leads, the next one follows this soon.
+IDLE_RETURN_BUSY_SECONDS = 0.1
 
 
 def create_runtime(settings: LeadsSettings) -> ServiceRuntime[LeadsRepository]:
-    runtime = ServiceRuntime.create(
+    runtime: ServiceRuntime[LeadsRepository] = ServiceRuntime.create(
         SERVICE, settings, metadata,
-        partial(LeadsRepository, default_lead_cap=settings.default_lead_cap),
+        partial(SqlLeadsRepository, default_lead_cap=settings.default_lead_cap),
     )
-    make_uow = _uow_factory(runtime, settings)
+    subscribers.register(runtime)
     runtime.every(
-        "idle-return", lambda: return_idle_leads_once(make_uow),
-        interval=settings.idle_return_interval_seconds,
+        "idle-return", lambda: return_idle_leads(ReturnIdleLeads(), runtime.uow()),
+        interval=settings.idle_return_interval_seconds, busy_interval=IDLE_RETURN_BUSY_SECONDS,
     )
     return runtime
 
 
-def _uow_factory(
-    runtime: ServiceRuntime[LeadsRepository], settings: LeadsSettings
-) -> partial[LeadsUnitOfWork]:
-    return partial(LeadsUnitOfWork, runtime.sessions, runtime.outbox,
-                   default_lead_cap=settings.default_lead_cap)
-
-
 def create_schema() -> Schema:
-    return schema.make_schema()
+    return schema.create_schema()
 
 
 def create_app(
@@ -56,7 +51,7 @@ def create_app(
     """A served process also starts the CSV import's worker process at start-up instead of
     on the first large import."""
     runtime = runtime or create_runtime(settings)
-    state = LeadsState(make_uow=_uow_factory(runtime, settings))
+    state = LeadsState(uow=runtime.uow)
 
     async def on_startup() -> None:
         if served:

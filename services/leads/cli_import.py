@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from functools import partial
 from pathlib import Path
 
 from crmkit.db import create_engine, session_factory
+from crmkit.outbox import SqlUnitOfWork
 from services.leads.csv_import import decode
-from services.leads.handlers import LeadsUnitOfWork
-from services.leads.importer import ImportLeads, ImportReport, Progress, import_leads
+from services.leads.handlers.imports import ImportLeads, import_leads
+from services.leads.import_report import ImportReport, Progress
+from services.leads.repository import SqlLeadsRepository
 from services.leads.settings import LeadsSettings
 from services.leads.tables import outbox
 
@@ -34,13 +37,13 @@ async def import_text(
         database_url, pool_size=2, prepared_statements=settings.db_prepared_statements
     )
     try:
-        uow = LeadsUnitOfWork(
-            session_factory(engine), outbox, default_lead_cap=settings.default_lead_cap
+        uow = SqlUnitOfWork(
+            session_factory(engine), outbox,
+            partial(SqlLeadsRepository, default_lead_cap=settings.default_lead_cap),
         )
-        async with uow:
-            return await import_leads(
-                ImportLeads(org_id, actor_id, csv_text, dry_run), uow, progress=progress
-            )
+        return await import_leads(
+            ImportLeads(org_id, actor_id, csv_text, dry_run), uow, progress=progress
+        )
     finally:
         await engine.dispose()
 

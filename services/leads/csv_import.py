@@ -2,7 +2,7 @@
 
 Pure: takes the file's text and returns validated rows and per-line problems; the database
 side (dedupe against the org's leads, COPY, all or nothing) lives in
-:mod:`services.leads.importer` (ADR 0007).
+:mod:`services.leads.repository.imports` (ADR 0007).
 """
 
 from __future__ import annotations

@@ -308,6 +308,12 @@ def can_manage_member(caller: Caller, member_team: str | None) -> bool:
     return caller.is_manager and caller.team is not None and member_team == caller.team
 
 
+def check_may_work_on(caller: Caller, owner_id: uuid.UUID | None, action: str) -> None:
+    """A pool lead is worked on by whoever claims it first; managers may act on it as it is."""
+    if owner_id is None and not caller.is_manager:
+        raise ForbiddenError(f"claim a pool lead before {action}")
+
+
 def require_manager_of(caller: Caller, member_team: str | None, action: str) -> None:
     if not can_manage_member(caller, member_team):
         raise ForbiddenError(f"only an admin, or a manager of the member's team, may {action}")

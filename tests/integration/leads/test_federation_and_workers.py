@@ -7,7 +7,7 @@ from sqlalchemy import event
 
 from crmkit.contracts import Envelope
 from crmkit.contracts.leads import ContactCreated, LeadAssigned, LeadCreated, LeadReleased
-from services.leads.workers import return_idle_leads_once
+from services.leads.handlers.pool import ReturnIdleLeads, return_idle_leads
 
 from .queries import CLAIM, CLAIM_NEXT, CREATE_LEAD, ME, SETTINGS
 
@@ -105,7 +105,7 @@ async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_ser
     await leads_service.sql(
         "UPDATE leads SET status_changed_at = now() - interval '10 days', "
         "assigned_at = now() - interval '10 days' WHERE id = :id", id=lead_id)
-    await return_idle_leads_once(leads_service.runtime.uow)
+    await return_idle_leads(ReturnIdleLeads(), leads_service.runtime.uow())
     assert await leads_service.events(org_id=org.id, type=LeadReleased.TYPE) == []
 
     bad = (await leads_service.data(admin, SETTINGS, input={"idleReturnDays": 0}))
@@ -114,7 +114,7 @@ async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_ser
     assert forbidden["updateLeadSettings"]["__typename"] == "Forbidden"
     ok = (await leads_service.data(admin, SETTINGS, input={"idleReturnDays": 7}))
     assert ok["updateLeadSettings"]["settings"]["idleReturnDays"] == 7
-    await return_idle_leads_once(leads_service.runtime.uow)
+    await return_idle_leads(ReturnIdleLeads(), leads_service.runtime.uow())
     [event] = await leads_service.events(org_id=org.id, type=LeadReleased.TYPE)
     released = event.parse(LeadReleased)
     assert (released.previous_owner_id, released.reason, released.released_by) == (

@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import text
 
 from crmkit.contracts.leads import LeadCreated
-from services.leads import events, import_worker, importer
+from services.leads import events, import_worker
 from services.leads.cli_import import import_file
 from services.leads.records import LeadRecord
+from services.leads.repository import imports
 
 from .queries import CREATE_LEAD, IMPORT, LEAD
 
@@ -30,7 +31,7 @@ MESSY = (
 # Validated in a thread (small files) and in the import worker process (large files).
 @pytest.mark.parametrize(("chunk", "in_process"), [(10_000, False), (2, False), (2, True)])
 async def test_messy_file(leads_service, org, monkeypatch, chunk, in_process):
-    monkeypatch.setattr(importer, "CHUNK", chunk)
+    monkeypatch.setattr(imports, "CHUNK", chunk)
     monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
     admin = org.token("admin", team=None)
     existing = await leads_service.data(admin, CREATE_LEAD, input={"company": "Old",

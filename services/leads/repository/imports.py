@@ -20,17 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import asyncpg
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.db import session_driver_connection
-from crmkit.outbox import outbox_committed
-from services.leads.csv_import import InvalidRow
-from services.leads.handlers import LeadsUnitOfWork
+from crmkit.outbox import note_outbox_rows
 from services.leads.import_chunks import (
     COPY_HEADER,
     COPY_TRAILER,
@@ -39,12 +37,9 @@ from services.leads.import_chunks import (
     EncodedChunk,
     ImportParams,
 )
+from services.leads.import_report import CreatedRow, DuplicateRow, ImportReport, Progress
 from services.leads.import_worker import ImportChunks
-
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; per chunk of the file ``parse`` (rows read so far) then
-``stage`` (rows of the file deduped, and written unless a dry run, so far), with total 0 as
-it is not known before the end of the file; then ``dedupe`` and ``insert`` with the totals."""
+from services.leads.ports import ImportCsv
 
 # Small enough that the first chunk's validation (before PostgreSQL has work) and the last
 # chunk's writes (after Python is done) are short; large enough that per-statement costs
@@ -52,56 +47,8 @@ it is not known before the end of the file; then ``dedupe`` and ``insert`` with 
 CHUNK: Final = 5_000
 # The first chunk is smaller: PostgreSQL has nothing to do until it has been validated.
 FIRST_CHUNK: Final = 1_000
-# Imports this large refresh the leads' statistics right after their commit (PostgreSQL's
-# advice after a bulk load): until autovacuum gets to it, the planner takes the new rows for
-# a handful and the claim's count of a member's leads walks the whole org (measured: ~10 ms
-# instead of ~0.1 ms a claim after an import of 6,000 leads into an empty table).
-ANALYZE_AFTER: Final = 1_000
 _KEYS: Final = ("email", "phone", "domain and company")
 _NO_EARLIER: Final = (None, None, None)
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedRow:
-    line: int
-    lead_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateRow:
-    line: int
-    matched_on: list[str]
-    existing_lead_id: uuid.UUID | None
-    """The org's lead this row matches (``None`` when it only repeats an earlier line)."""
-    duplicate_of_line: int | None
-    """The earlier line of the same file this row repeats."""
-
-
-@dataclass
-class ImportReport:
-    import_id: uuid.UUID
-    dry_run: bool
-    total_rows: int = 0
-    created: list[CreatedRow] = field(default_factory=list)
-    duplicates: list[DuplicateRow] = field(default_factory=list)
-    invalid: list[InvalidRow] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-
-    @property
-    def created_count(self) -> int:
-        return len(self.created)
-
-
-@dataclass(frozen=True)
-class ImportLeads:
-    org_id: uuid.UUID
-    actor_id: uuid.UUID | None
-    csv_text: str
-    dry_run: bool = False
-
-
-def _noop(stage: str, done: int, total: int) -> None:
-    return None
 
 
 # The org's oldest lead per key value among a chunk's key values, leads of this import
@@ -213,23 +160,20 @@ async def _write_chunk(
     await _copy(raw, "outbox", OUTBOX_COLUMNS, events)
 
 
-async def import_leads(
-    cmd: ImportLeads, uow: LeadsUnitOfWork, *, progress: Progress | None = None
+async def import_csv(
+    session: AsyncSession, request: ImportCsv, progress: Progress | None = None
 ) -> ImportReport:
+    """Check and write the file's leads inside the session's transaction (the caller holds
+    the org's creation lock and commits, or not for a dry run)."""
     report_progress = progress or _noop
-    repo = uow.repo
-    settings = await repo.org_settings(cmd.org_id)
-    report = ImportReport(import_id=uuid.uuid4(), dry_run=cmd.dry_run)
-
-    session = uow.session
-    await repo.lock_org_lead_creation(cmd.org_id)
+    report = ImportReport(import_id=uuid.uuid4(), dry_run=request.dry_run)
     # The leads' created_at (their column default) and the events' timestamps.
     now = (await session.execute(text("SELECT now()"))).scalar_one()
     raw = await session_driver_connection(session)
 
-    chunks = ImportChunks(cmd.csv_text, ImportParams(
-        org_id=cmd.org_id, actor_id=cmd.actor_id, import_id=report.import_id,
-        created_at=now.isoformat(), region=settings.default_region,
+    chunks = ImportChunks(request.csv_text, ImportParams(
+        org_id=request.org_id, actor_id=request.actor_id, import_id=report.import_id,
+        created_at=now.isoformat(), region=request.region,
     ))
     try:
         await chunks.start()
@@ -243,8 +187,8 @@ async def import_leads(
                 report.invalid += chunk.invalid
                 report.total_rows += len(chunk.lines) + len(chunk.invalid)
                 report_progress("parse", report.total_rows, 0)
-                await _write_chunk(raw, chunk, cmd.org_id, report.import_id, report,
-                                   dry_run=cmd.dry_run)
+                await _write_chunk(raw, chunk, request.org_id, report.import_id, report,
+                                   dry_run=request.dry_run)
                 report_progress("stage", report.created_count, 0)
         finally:
             # On an error the worker still finishes its chunk; never leave it unawaited.
@@ -253,16 +197,10 @@ async def import_leads(
     finally:
         with contextlib.suppress(Exception):
             await chunks.finish()
-    report_progress("dedupe", report.created_count, report.created_count)
-
-    if cmd.dry_run:
-        await uow.rollback()
-        report_progress("insert", 0, 0)
-        return report
-    await uow.commit()
-    outbox_committed()  # rows written by COPY, not through uow.emit
-    report_progress("insert", report.created_count, report.created_count)
-    if report.created_count >= ANALYZE_AFTER:
-        await session.execute(text("ANALYZE leads"))
-        await session.commit()
+    if report.created:
+        note_outbox_rows(session)  # rows written by COPY, not through uow.emit
     return report
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None

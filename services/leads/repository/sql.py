@@ -1,13 +1,13 @@
-"""Reading and writing the leads database; every statement is scoped to one org."""
+"""The SQL repository of the leads service (:class:`services.leads.ports.LeadsRepository`);
+every statement is scoped to one org. The claim's fast path is :mod:`.claims`, the CSV
+import's :mod:`.imports`."""
 
 from __future__ import annotations
 
-import functools
-import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 from sqlalchemy import (
@@ -26,9 +26,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
-from crmkit.contracts.leads import LeadAssigned
 from crmkit.db import session_driver_connection
-from services.leads.domain import ACTIVE_STATUSES, DedupeKeys, LeadStatus
+from crmkit.outbox import note_outbox_rows
+from crmkit.paging import PageRequest
+from services.leads.domain import ACTIVE_STATUSES, DedupeKeys
+from services.leads.import_report import ImportReport, Progress
+from services.leads.ports import ClaimBatch, Claimer, ImportCsv, LeadFilter, PoolFilter
 from services.leads.records import (
     AccountRecord,
     ContactRecord,
@@ -36,39 +39,8 @@ from services.leads.records import (
     MemberRecord,
     OrgSettingsRecord,
 )
+from services.leads.repository import claims, imports
 from services.leads.tables import accounts, contacts, leads, members, org_settings
-
-
-@dataclass(frozen=True, slots=True)
-class PoolFilter:
-    source: str | None = None
-    tag: str | None = None
-    min_priority: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFilter:
-    status: LeadStatus | None = None
-    owner_id: uuid.UUID | None = None
-    pool_only: bool = False
-    search: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Claimer:
-    """A member about to claim, locked for the rest of the transaction."""
-
-    member_id: uuid.UUID
-    team: str | None
-    lead_cap: int
-    """Effective: the member's own cap, else the org's default, else the service default."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimBatch:
-    active_before: int
-    """Active leads the member held before this statement."""
-    leads: list[LeadRecord]
 
 
 def visible_leads(caller: Caller) -> ColumnElement[bool]:
@@ -82,100 +54,7 @@ def visible_leads(caller: Caller) -> ColumnElement[bool]:
     return and_(org, or_(*seen))
 
 
-def _positional(sql: str, names: tuple[str, ...]) -> str:
-    """``:name`` parameters as asyncpg's ``$n``, in the order of ``names``."""
-    for number, name in enumerate(names, 1):
-        sql = re.sub(rf"(?<![:\w]):{name}\b", f"${number}", sql)
-    return sql
-
-
-# The claim path talks to asyncpg directly (inside the session's transaction): SQLAlchemy's
-# statement handling cost more CPU than PostgreSQL's work per claim. asyncpg prepares each
-# statement once per connection and reuses it.
-_LOCK_CLAIMER_SQL = _positional("""
-SELECT m.team, COALESCE(m.lead_cap, s.default_lead_cap, CAST(:service_cap AS integer)) AS cap
-FROM members m LEFT JOIN org_settings s ON s.org_id = m.org_id
-WHERE m.org_id = :org_id AND m.id = :member_id
-FOR UPDATE OF m
-""", ("org_id", "member_id", "service_cap"))
-
-# One round trip per claim: count what the member holds, take up to what the cap still
-# allows (``domain.claimable``) from the pool, hand the rows over and write their
-# ``lead.assigned`` outbox rows, whose envelopes are built here in the exact shape of
-# ``Envelope.wrap(LeadAssigned(...))`` (a test compares them with the Python side).
-# No NOTIFY: PostgreSQL serialises the commits of notifying transactions, WAL flush included;
-# the caller wakes its process's relay instead (other processes' relays poll).
-# The count needs a snapshot taken after the member row was locked (by an earlier
-# statement), so that a concurrent claim of the same member is seen.
-_CLAIM_SQL = """
-WITH active AS (
-    SELECT count(*) AS n FROM leads
-    WHERE org_id = :org_id AND owner_id = :member_id AND status = ANY(:active)
-),
-picked AS (
-    SELECT id, status AS previous_status FROM leads
-    WHERE org_id = :org_id AND owner_id IS NULL AND status = ANY(:active)
-      {filters}
-    ORDER BY priority DESC, created_at, id
-    LIMIT (SELECT GREATEST(LEAST(CAST(:requested AS integer), CAST(:cap AS integer) - n), 0)
-           FROM active)
-    FOR UPDATE SKIP LOCKED
-),
-claimed AS (
-    UPDATE leads AS l SET
-        owner_id = :member_id,
-        owner_team = :team,
-        status = CASE WHEN l.status = 'NEW' THEN 'ASSIGNED' ELSE l.status END,
-        status_changed_at = CASE WHEN l.status = 'NEW' THEN now() ELSE l.status_changed_at END,
-        assigned_at = now(),
-        updated_at = now(),
-        version = l.version + 1
-    FROM picked
-    -- ANY(ARRAY(...)) keeps the update on the primary key whatever the planner guesses of
-    -- the LIMIT above (a subquery: estimated as a tenth of the pool, which made it hash the
-    -- whole org's leads with a sequential scan).
-    WHERE l.id = ANY(ARRAY(SELECT id FROM picked)) AND l.id = picked.id
-    RETURNING l.*, picked.previous_status
-),
-events AS (
-    INSERT INTO outbox (event_id, subject, aggregate_id, envelope)
-    SELECT e.event_id, CAST(:subject AS text), e.id, json_build_object(
-        'id', e.event_id, 'type', CAST(:subject AS text),
-        'version', CAST(:event_version AS integer), 'occurred_at', now(),
-        'org_id', e.org_id, 'actor_id', CAST(:member_id AS uuid),
-        'aggregate_id', e.id, 'aggregate_version', e.version,
-        'payload', json_build_object(
-            'lead_id', e.id, 'owner_id', e.owner_id, 'team', e.owner_team,
-            'owner_lead_cap', CAST(:cap AS integer), 'assigned_by', CAST(:member_id AS uuid),
-            'via', 'claim', 'previous_owner_id', NULL, 'previous_team', NULL,
-            'status', e.status, 'previous_status', e.previous_status,
-            'assigned_at', e.assigned_at))
-    FROM (SELECT gen_random_uuid() AS event_id, c.* FROM claimed c
-          ORDER BY c.priority DESC, c.created_at, c.id) AS e
-    RETURNING 1
-)
-SELECT a.n AS active_before, (SELECT count(*) FROM events) AS events, c.*
-FROM active a LEFT JOIN claimed c ON true
-ORDER BY c.priority DESC, c.created_at, c.id
-"""
-_CLAIM_PARAMS: Final = ("org_id", "member_id", "team", "cap", "requested", "active", "subject",
-                        "event_version")
-_POOL_FILTERS: Final = (("source", "AND source = :source"), ("tag", "AND :tag = ANY(tags)"),
-                        ("min_priority", "AND priority >= :min_priority"))
-
-
-@functools.cache
-def _claim_sql(source: bool, tag: bool, min_priority: bool) -> str:
-    """The claim statement with the pool filters in use (one prepared statement each)."""
-    used = [f for f, on in zip(_POOL_FILTERS, (source, tag, min_priority), strict=True) if on]
-    sql = _CLAIM_SQL.format(filters=" ".join(clause for _, clause in used))
-    return _positional(sql, _CLAIM_PARAMS + tuple(name for name, _ in used))
-
-
-_ACTIVE: Final = list(ACTIVE_STATUSES)
-
-
-class LeadsRepository:
+class SqlLeadsRepository:
     def __init__(self, session: AsyncSession, default_lead_cap: int) -> None:
         self.session = session
         self.default_lead_cap = default_lead_cap
@@ -275,7 +154,8 @@ class LeadsRepository:
             )
 
     async def list_members(
-        self, org_id: uuid.UUID, *, team: str | None = None, ids: list[uuid.UUID] | None = None
+        self, org_id: uuid.UUID, *, team: str | None = None,
+        ids: Sequence[uuid.UUID] | None = None,
     ) -> list[MemberRecord]:
         statement = select(members).where(members.c.org_id == org_id)
         if team is not None:
@@ -285,12 +165,8 @@ class LeadsRepository:
         rows = await self.session.execute(statement.order_by(members.c.name, members.c.id))
         return [MemberRecord.from_row(r) for r in rows]
 
-    async def active_lead_count(self, org_id: uuid.UUID, member_id: uuid.UUID) -> int:
-        counts = await self.active_lead_counts(org_id, [member_id])
-        return counts.get(member_id, 0)
-
     async def active_lead_counts(
-        self, org_id: uuid.UUID, member_ids: list[uuid.UUID]
+        self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, int]:
         rows = await self.session.execute(
             select(leads.c.owner_id, func.count())
@@ -314,21 +190,13 @@ class LeadsRepository:
         row = (await self.session.execute(statement)).first()
         return None if row is None else LeadRecord.from_row(row)
 
-    async def get_leads(self, org_id: uuid.UUID, lead_ids: list[uuid.UUID]) -> list[LeadRecord]:
-        """The leads among ``lead_ids`` (any order): entity references, one query."""
-        statement = select(leads).where(leads.c.org_id == org_id, leads.c.id.in_(lead_ids))
-        return [LeadRecord.from_row(r) for r in await self.session.execute(statement)]
-
-    async def get_leads_for_update(
-        self, org_id: uuid.UUID, lead_ids: list[uuid.UUID]
+    async def get_leads(
+        self, org_id: uuid.UUID, lead_ids: Sequence[uuid.UUID], *, lock: bool = False
     ) -> list[LeadRecord]:
-        # A fixed lock order (by id) keeps two concurrent assignments from deadlocking.
-        statement = (
-            select(leads)
-            .where(leads.c.org_id == org_id, leads.c.id.in_(lead_ids))
-            .order_by(leads.c.id)
-            .with_for_update()
-        )
+        statement = select(leads).where(leads.c.org_id == org_id, leads.c.id.in_(lead_ids))
+        if lock:
+            # A fixed lock order (by id) keeps two concurrent assignments from deadlocking.
+            statement = statement.order_by(leads.c.id).with_for_update()
         return [LeadRecord.from_row(r) for r in await self.session.execute(statement)]
 
     async def lock_org_lead_creation(self, org_id: uuid.UUID) -> None:
@@ -339,7 +207,7 @@ class LeadsRepository:
         )
 
     async def find_duplicate(
-        self, org_id: uuid.UUID, keys: DedupeKeys, *, exclude: uuid.UUID | None = None
+        self, org_id: uuid.UUID, keys: DedupeKeys
     ) -> tuple[LeadRecord, list[str]] | None:
         if keys.is_empty:
             return None
@@ -358,8 +226,6 @@ class LeadsRepository:
             .order_by(leads.c.created_at, leads.c.id)
             .limit(1)
         )
-        if exclude is not None:
-            statement = statement.where(leads.c.id != exclude)
         row = (await self.session.execute(statement)).first()
         if row is None:
             return None
@@ -386,36 +252,24 @@ class LeadsRepository:
         return await session_driver_connection(self.session)
 
     async def lock_claimer(self, org_id: uuid.UUID, member_id: uuid.UUID) -> Claimer | None:
-        """Lock the member row (serialises one member's claims and assignments, so the cap
-        check and the claim happen under the lock) and read their effective cap."""
-        conn = await self._driver()
-        row = await conn.fetchrow(_LOCK_CLAIMER_SQL, org_id, member_id, self.default_lead_cap)
-        return None if row is None else Claimer(member_id, row["team"], row["cap"])
+        return await claims.lock_claimer(
+            await self._driver(), org_id, member_id, self.default_lead_cap
+        )
 
     async def claim_next(
-        self, org_id: uuid.UUID, claimer: Claimer, requested: int, pool_filter: PoolFilter
+        self, org_id: uuid.UUID, claimer: Claimer, requested: int, pool_filter: PoolFilter,
+        now: datetime,
     ) -> ClaimBatch:
-        """Take up to ``requested`` pool leads within the claimer's cap, with their events.
-        Rows another transaction holds are skipped; a row claimed meanwhile fails the
-        ``owner_id IS NULL`` recheck, so no lead gets two owners."""
-        args: list[Any] = [org_id, claimer.member_id, claimer.team, claimer.lead_cap, requested,
-                           _ACTIVE, LeadAssigned.TYPE, LeadAssigned.VERSION]
-        filters = (pool_filter.source, pool_filter.tag, pool_filter.min_priority)
-        args += [value for value in filters if value is not None]
-        statement = _claim_sql(*(value is not None for value in filters))
-        rows = await (await self._driver()).fetch(statement, *args)
-        leads = [LeadRecord.from_row(r) for r in rows if r["id"] is not None]
-        return ClaimBatch(active_before=rows[0]["active_before"], leads=leads)
+        batch = await claims.claim_next(
+            await self._driver(), org_id, claimer, requested, pool_filter, now
+        )
+        if batch.leads:
+            note_outbox_rows(self.session)
+        return batch
 
     async def list_leads(
-        self,
-        caller: Caller,
-        lead_filter: LeadFilter,
-        *,
-        limit: int,
-        after: tuple[datetime, uuid.UUID] | None,
+        self, caller: Caller, lead_filter: LeadFilter, page: PageRequest
     ) -> list[LeadRecord]:
-        """Newest first; ``after`` is the (created_at, id) of the previous page's last lead."""
         statement = select(leads).where(visible_leads(caller))
         if lead_filter.status is not None:
             statement = statement.where(leads.c.status == lead_filter.status.value)
@@ -434,24 +288,40 @@ class LeadsRepository:
                     leads.c.email.ilike(pattern),
                 )
             )
-        if after is not None:
-            statement = statement.where(tuple_(leads.c.created_at, leads.c.id) < after)
-        statement = statement.order_by(leads.c.created_at.desc(), leads.c.id.desc()).limit(limit)
+        if page.after is not None:
+            statement = statement.where(tuple_(leads.c.created_at, leads.c.id) < page.after)
+        statement = statement.order_by(leads.c.created_at.desc(), leads.c.id.desc())
+        rows = await self.session.execute(statement.limit(page.fetch))
+        return [LeadRecord.from_row(r) for r in rows]
+
+    async def pool_leads(
+        self, org_id: uuid.UUID, pool_filter: PoolFilter, *, limit: int
+    ) -> list[LeadRecord]:
+        statement = select(leads).where(
+            leads.c.org_id == org_id, leads.c.owner_id.is_(None),
+            leads.c.status.in_(ACTIVE_STATUSES),
+        )
+        if pool_filter.source is not None:
+            statement = statement.where(leads.c.source == pool_filter.source)
+        if pool_filter.tag is not None:
+            statement = statement.where(leads.c.tags.any(pool_filter.tag))
+        if pool_filter.min_priority is not None:
+            statement = statement.where(leads.c.priority >= pool_filter.min_priority)
+        statement = statement.order_by(
+            leads.c.priority.desc(), leads.c.created_at, leads.c.id
+        ).limit(limit)
         return [LeadRecord.from_row(r) for r in await self.session.execute(statement)]
 
     async def idle_leads(
-        self, org_id: uuid.UUID, idle_days: int, *, limit: int
+        self, org_id: uuid.UUID, before: datetime, *, limit: int
     ) -> list[LeadRecord]:
-        """Owned, open leads whose status has not changed for ``idle_days`` (locked; rows
-        busy in another transaction are left for the next round)."""
         statement = (
             select(leads)
             .where(
                 leads.c.org_id == org_id,
                 leads.c.owner_id.is_not(None),
                 leads.c.status.in_(ACTIVE_STATUSES),
-                func.greatest(leads.c.status_changed_at, leads.c.assigned_at)
-                < func.now() - func.make_interval(0, 0, 0, idle_days),
+                func.greatest(leads.c.status_changed_at, leads.c.assigned_at) < before,
             )
             .order_by(leads.c.id)
             .limit(limit)
@@ -509,16 +379,15 @@ class LeadsRepository:
         return AccountRecord.from_row((await self.session.execute(statement)).one())
 
     async def list_accounts(
-        self, org_id: uuid.UUID, *, limit: int, after: tuple[datetime, uuid.UUID] | None,
-        ids: list[uuid.UUID] | None = None,
+        self, org_id: uuid.UUID, page: PageRequest, *, ids: Sequence[uuid.UUID] | None = None
     ) -> list[AccountRecord]:
         statement = select(accounts).where(accounts.c.org_id == org_id)
         if ids is not None:
             statement = statement.where(accounts.c.id.in_(ids))
-        if after is not None:
-            statement = statement.where(tuple_(accounts.c.created_at, accounts.c.id) < after)
+        if page.after is not None:
+            statement = statement.where(tuple_(accounts.c.created_at, accounts.c.id) < page.after)
         statement = statement.order_by(accounts.c.created_at.desc(), accounts.c.id.desc())
-        rows = await self.session.execute(statement.limit(limit))
+        rows = await self.session.execute(statement.limit(page.fetch))
         return [AccountRecord.from_row(r) for r in rows]
 
     async def nip_taken(
@@ -539,7 +408,7 @@ class LeadsRepository:
 
     async def list_contacts(
         self, org_id: uuid.UUID, *, account_id: uuid.UUID | None = None,
-        ids: list[uuid.UUID] | None = None, limit: int = 200,
+        ids: Sequence[uuid.UUID] | None = None, limit: int = 200,
     ) -> list[ContactRecord]:
         statement = select(contacts).where(contacts.c.org_id == org_id)
         if account_id is not None:
@@ -548,3 +417,13 @@ class LeadsRepository:
             statement = statement.where(contacts.c.id.in_(ids))
         statement = statement.order_by(contacts.c.created_at, contacts.c.id).limit(limit)
         return [ContactRecord.from_row(r) for r in await self.session.execute(statement)]
+
+    # --- CSV import ----------------------------------------------------------------------------
+
+    async def import_csv(
+        self, request: ImportCsv, progress: Progress | None = None
+    ) -> ImportReport:
+        return await imports.import_csv(self.session, request, progress)
+
+    async def refresh_lead_statistics(self) -> None:
+        await self.session.execute(text("ANALYZE leads"))

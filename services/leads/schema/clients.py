@@ -1,0 +1,182 @@
+"""Clients in GraphQL: accounts, contacts, and converting a lead into a client and a deal."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from crmkit.graphql import (
+    Forbidden,
+    NotFound,
+    PageInfo,
+    ValidationError,
+    VersionConflict,
+    parse_uuid,
+)
+from crmkit.results import answer_query
+from services.leads.handlers import clients as h
+from services.leads.handlers import conversion
+from services.leads.schema.context import Info, caller, uow
+from services.leads.schema.results import ACCOUNT, COMMON, CONVERT, InvalidLeadState
+from services.leads.schema.types import (
+    Account,
+    AccountConnection,
+    AccountEdge,
+    Contact,
+    Lead,
+    gql_id,
+)
+
+
+@strawberry.type
+class ConvertLeadPayload:
+    lead: Lead
+    account: Account
+    contact: Contact | None
+    opportunity_id: strawberry.ID = strawberry.field(
+        description="Allocated here; the pipeline service creates the opportunity with it "
+        "from the crm.leads.lead.converted event."
+    )
+    account_created: bool
+
+
+@strawberry.type
+class AccountPayload:
+    account: Account
+
+
+@strawberry.type
+class ContactPayload:
+    contact: Contact
+
+
+ConvertLeadResult = Annotated[
+    ConvertLeadPayload | InvalidLeadState | ValidationError | NotFound | Forbidden,
+    strawberry.union("ConvertLeadResult"),
+]
+AccountResult = Annotated[
+    AccountPayload | ValidationError | NotFound | Forbidden | VersionConflict,
+    strawberry.union("AccountResult"),
+]
+ContactResult = Annotated[
+    ContactPayload | ValidationError | NotFound | Forbidden, strawberry.union("ContactResult")
+]
+
+
+@strawberry.input
+class OpportunityInput:
+    name: str
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217, e.g. PLN.")
+    expected_close_date: date | None = None
+
+
+@strawberry.input
+class AccountInput:
+    name: str | None = None
+    domain: str | None = None
+    website: str | None = None
+    nip: str | None = strawberry.field(default=None, description="Checked by its checksum.")
+    address: str | None = None
+
+    def data(self) -> h.AccountInput:
+        return h.AccountInput(name=self.name, domain=self.domain, website=self.website,
+                              nip=self.nip, address=self.address)
+
+
+@strawberry.input
+class ContactInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    position: str | None = None
+
+
+@strawberry.type
+class ClientsQuery:
+    @strawberry.field
+    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+        return await Account.resolve_reference(info, id)
+
+    @strawberry.field(description="The org's client companies, newest first.")  # type: ignore[untyped-decorator]
+    async def accounts(
+        self, info: Info, first: int | None = None, after: str | None = None,
+    ) -> AccountConnection:
+        async def run() -> AccountConnection:
+            page = await h.list_accounts(h.ListAccounts(await caller(info), first, after),
+                                         uow(info))
+            return AccountConnection(
+                edges=page.edges(lambda c, r: AccountEdge(cursor=c, node=Account.of(r))),
+                page_info=PageInfo.of(page),
+            )
+
+        return await answer_query(run())
+
+    @strawberry.field
+    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+        return await Contact.resolve_reference(info, id)
+
+
+@strawberry.type
+class ClientsMutation:
+    @strawberry.mutation(description="Lead -> client: links `accountId` (or an account with "
+                         "the same NIP or domain) or creates one, adds a contact, marks the "
+                         "lead CONVERTED and announces a new opportunity id.")  # type: ignore[untyped-decorator]
+    async def convert_lead(
+        self, info: Info, id: strawberry.ID, opportunity: OpportunityInput,
+        account_id: strawberry.ID | None = None, account: AccountInput | None = None,
+    ) -> ConvertLeadResult:
+        async def run() -> ConvertLeadPayload:
+            cmd = conversion.ConvertLead(
+                await caller(info), parse_uuid(id),
+                conversion.OpportunityInput(opportunity.name, opportunity.amount,
+                                            opportunity.currency,
+                                            opportunity.expected_close_date),
+                parse_uuid(account_id, "accountId") if account_id else None,
+                account.data() if account else None,
+            )
+            result = await conversion.convert_lead(cmd, uow(info))
+            return ConvertLeadPayload(
+                lead=Lead.of(result.lead), account=Account.of(result.account),
+                contact=Contact.of(result.contact) if result.contact else None,
+                opportunity_id=gql_id(result.opportunity_id),
+                account_created=result.account_created,
+            )
+
+        return await CONVERT.answer(run())
+
+    @strawberry.mutation
+    async def create_account(self, info: Info, input: AccountInput) -> AccountResult:
+        async def run() -> AccountPayload:
+            account = await h.create_account(h.CreateAccount(await caller(info), input.data()),
+                                             uow(info))
+            return AccountPayload(account=Account.of(account))
+
+        return await ACCOUNT.answer(run())
+
+    @strawberry.mutation(description="Replace an account's fields.")  # type: ignore[untyped-decorator]
+    async def update_account(
+        self, info: Info, id: strawberry.ID, input: AccountInput, version: int | None = None,
+    ) -> AccountResult:
+        async def run() -> AccountPayload:
+            account = await h.update_account(h.UpdateAccount(
+                await caller(info), parse_uuid(id), input.data(), version), uow(info))
+            return AccountPayload(account=Account.of(account))
+
+        return await ACCOUNT.answer(run())
+
+    @strawberry.mutation
+    async def create_contact(
+        self, info: Info, account_id: strawberry.ID, input: ContactInput
+    ) -> ContactResult:
+        async def run() -> ContactPayload:
+            contact = await h.create_contact(h.CreateContact(
+                await caller(info), parse_uuid(account_id, "accountId"),
+                h.ContactInput(input.name, input.email, input.phone, input.position),
+            ), uow(info))
+            return ContactPayload(contact=Contact.of(contact))
+
+        return await COMMON.answer(run())

@@ -16,6 +16,7 @@ def all_routes() -> list[BaseRoute]:
         deals,
         documents,
         leads,
+        notifications,
         offers,
         oidc,
     )
@@ -32,4 +33,5 @@ def all_routes() -> list[BaseRoute]:
         *dashboard.routes,
         *documents.routes,
         *admin.routes,
+        *notifications.routes,
     ]

@@ -1,0 +1,51 @@
+"""The bell: a lead a manager gives a rep reaches the rep's top bar as an unread notification,
+listed in the bell and on the notifications page, in the rep's language; marking all read
+clears the count."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Web, typed
+from .flows import eventually, new_org, t
+
+pytestmark = pytest.mark.e2e
+
+M_LEAD = """mutation($c: String!, $e: String!) { createLead(input: {company: $c, email: $e}) {
+  __typename ... on LeadPayload { lead { id } } } }"""
+M_ASSIGN = """mutation($ids: [ID!]!, $m: ID!) { assignLeads(ids: $ids, memberId: $m) {
+  __typename } }"""
+
+
+def test_a_lead_given_to_a_rep_rings_the_bell(web: Web) -> None:
+    org = new_org(web)
+    manager, rep = web.api(org["manager"]), web.api(org["rep"])
+    company = f"Bell Works {uuid.uuid4().hex[:6]}"
+    lead = typed(manager(M_LEAD, {"c": company, "e": f"buyer@{uuid.uuid4().hex[:8]}.pl"})[
+        "createLead"], "LeadPayload")["lead"]
+    typed(manager(M_ASSIGN, {"ids": [lead["id"]], "m": str(org["rep"].id)})["assignLeads"],
+          "LeadsPayload")
+    eventually(lambda: rep("{ unreadNotificationCount }")["unreadNotificationCount"] == 1)
+
+    page = web.page()
+    web.sign_in(page, org["rep"], locale="pl")
+    bell = page.locator("#notifications details.bell")
+    expect(bell.locator("#bell-count")).to_have_text("1")
+    bell.locator("summary").click()
+    expected = t("pl", "A lead was assigned to you: %(title)s") % {"title": company}
+    item = bell.locator("li.notification.unread")
+    expect(item).to_have_text(re.compile(re.escape(expected)))
+    expect(item.locator("a")).to_have_attribute("href", f"/leads/{lead['id']}")
+
+    page.goto(web.url("/notifications"))
+    expect(page.locator("#notification-list li.unread")).to_have_count(1)
+    page.locator("main form[action='/notifications/read'] button").click()
+    page.wait_for_url(re.compile("/notifications$"))
+    expect(page.locator("#notification-list li.unread")).to_have_count(0)
+    expect(page.locator("#notification-list li.notification")).to_have_count(1)
+    expect(page.locator("#bell-count")).to_be_hidden()
+    assert rep("{ unreadNotificationCount }")["unreadNotificationCount"] == 0

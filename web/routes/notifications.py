@@ -1,0 +1,78 @@
+"""The notifications bell in the top bar (the unread count, the latest few) and the page of
+all of them. The bell is loaded after the page and its count refreshed every minute, so a
+page never waits for it and works without it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from web.api import ApiUnavailable
+from web.context import form_of, is_htmx, query, redirect, render
+
+FIELDS = "id kind title detail subjectId opportunityId dueAt createdAt read"
+Q_BELL = f"""query Bell {{
+  unreadNotificationCount
+  notifications(first: 8) {{ edges {{ node {{ {FIELDS} }} }} }}
+}}"""
+Q_COUNT = "query UnreadCount { unreadNotificationCount }"
+Q_PAGE = f"""query Notifications($after: String, $unread: Boolean!) {{
+  notifications(first: 30, after: $after, unreadOnly: $unread) {{
+    edges {{ node {{ {FIELDS} }} }} pageInfo {{ hasNextPage endCursor }}
+  }}
+  unreadNotificationCount
+}}"""
+M_READ = """mutation MarkRead($ids: [ID!], $all: Boolean!) {
+  markNotificationsRead(ids: $ids, all: $all) {
+    __typename ... on MarkNotificationsReadPayload { unreadCount } } }"""
+
+
+async def bell(request: Request) -> Response:
+    try:
+        data = await query(request, Q_BELL)
+    except ApiUnavailable:
+        return HTMLResponse("")  # no bell rather than a broken top bar
+    return render(
+        request, "notifications/bell.html", count=data["unreadNotificationCount"],
+        items=[e["node"] for e in data["notifications"]["edges"]],
+    )
+
+
+async def count(request: Request) -> Response:
+    try:
+        data = await query(request, Q_COUNT)
+    except ApiUnavailable:
+        return Response(status_code=286)  # htmx: stop polling
+    return render(request, "notifications/count.html", count=data["unreadNotificationCount"])
+
+
+async def page(request: Request) -> Response:
+    unread = request.query_params.get("unread") == "1"
+    data = await query(request, Q_PAGE, after=request.query_params.get("after"), unread=unread)
+    listing = data["notifications"]
+    return render(
+        request, "notifications/page.html", unread=unread,
+        count=data["unreadNotificationCount"],
+        items=[e["node"] for e in listing["edges"]], page_info=listing["pageInfo"],
+    )
+
+
+async def mark_read(request: Request) -> Response:
+    form = await form_of(request)
+    ids = [str(v) for v in form.getlist("id") if isinstance(v, str) and v]
+    if ids:
+        await query(request, M_READ, ids=ids, all=False)
+    elif form.get("all"):
+        await query(request, M_READ, ids=None, all=True)
+    if is_htmx(request) and request.headers.get("hx-target") == "notifications":
+        return await bell(request)
+    return redirect(request, "/notifications")
+
+
+routes = [
+    Route("/notifications", page, methods=["GET"]),
+    Route("/notifications/bell", bell, methods=["GET"]),
+    Route("/notifications/count", count, methods=["GET"]),
+    Route("/notifications/read", mark_read, methods=["POST"]),
+]

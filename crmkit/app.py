@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import OperationDefinitionNode, parse
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from graphql.error import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
@@ -28,6 +31,8 @@ from crmkit.auth import Caller, InvalidToken, TokenVerifier
 from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.graphql import DirectExecutor, GraphQLContext, public_errors
 from crmkit.logs import request_id_var
+from crmkit.query_limits import CODE as OPERATION_TOO_LARGE
+from crmkit.query_limits import OperationTooLarge, parse_bounded
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import MAX_BODY_BYTES
 
@@ -42,32 +47,104 @@ LATENCY = Histogram(
 )
 
 
-def unauthenticated(message: str) -> JSONResponse:
+def error_response(
+    message: str, code: str, status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A refusal before any operation ran, as a GraphQL error (never plain text)."""
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers,
     )
 
 
-def _is_sdl_query(body: Any) -> bool:
-    """``{ _service { sdl } }`` is answered without a token: composition needs it, and the
-    schema is public."""
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return False
+def unauthenticated(message: str) -> JSONResponse:
+    return error_response(message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": "Bearer"})
+
+
+# A body read stalls no longer than this between two chunks (slow clients hold no worker).
+BODY_IDLE_SECONDS = 20.0
+# The one request a service answers without a token (``{ _service { sdl } }``, composition
+# needs it) is small; a tokenless body is read no further than this.
+TOKENLESS_BODY_BYTES = 64 * 1024
+
+
+class _BodyRefused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, counted as it arrives (chunked bodies too) and refused past
+    ``limit``; a client that stalls or goes away ends the request."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise _BodyRefused(_too_large(limit))
+    chunks = bytearray()
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), BODY_IDLE_SECONDS)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise _BodyRefused(error_response(
+                "request body not received in time", "REQUEST_TIMEOUT", 408
+            )) from None
+        chunks.extend(chunk)
+        if len(chunks) > limit:
+            raise _BodyRefused(_too_large(limit))
+    body = bytes(chunks)
+    request._body = body  # what strawberry's view reads
+    return body
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(f"request body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE", 413)
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """What the edge needs to know of an operation's text before running it."""
+
+    error: str | None = None
+    sdl_only: bool = False
+    introspection: bool = False
+
+
+def _inspect(query: str) -> _Operation:
     try:
-        document = parse(body["query"])
+        document = parse_bounded(query)
+    except OperationTooLarge as error:
+        return _Operation(error=str(error))
     except GraphQLError:
-        return False
+        return _Operation()  # strawberry answers the syntax error
+    sdl_only = True
+    introspection = False
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
-            return False
-        if definition.operation.value != "query":
-            return False
+            sdl_only = False
+            continue
         for selection in definition.selection_set.selections:
-            if getattr(getattr(selection, "name", None), "value", None) != "_service":
-                return False
-    return True
+            name = getattr(getattr(selection, "name", None), "value", None)
+            sdl_only = sdl_only and definition.operation.value == "query" and name == "_service"
+    if not sdl_only:
+        introspection = any(
+            isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
+            for node in _fields(document)
+        )
+    return _Operation(sdl_only=sdl_only, introspection=introspection)
+
+
+def _fields(document: DocumentNode) -> Iterator[FieldNode]:
+    pending: list[Any] = list(document.definitions)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, FieldNode):
+            yield node
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            pending.extend(selection_set.selections)
 
 
 class SubgraphApp(GraphQL[GraphQLContext, None]):
@@ -102,7 +179,7 @@ async def _run(app: SubgraphApp, request: Request) -> Response:
     try:
         return await app.run(request)
     except HTTPException as error:
-        return PlainTextResponse(error.reason, status_code=error.status_code)
+        return error_response(error.reason, "BAD_REQUEST", error.status_code)
 
 
 def _json_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:
@@ -128,61 +205,114 @@ def _json_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None
 _PLAIN_KEYS = {"query", "variables", "operationName"}
 
 
+def _json_request_problem(body: bytes) -> str | None:
+    """Why a JSON body is no GraphQL request, checked here because the fallback's standard
+    JSON parser recurses (a body nested 100,000 deep was an HTTP 500)."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        return f"request body is not valid JSON ({str(error).split(':')[0]})"
+    if isinstance(payload, list):
+        return "batched requests are not supported"
+    if not isinstance(payload, dict):
+        return "request body must be a JSON object"
+    if not isinstance(payload.get("query"), str):
+        return "a 'query' string is required"
+    if payload.get("variables") is not None and not isinstance(payload["variables"], dict):
+        return "'variables' must be an object"
+    if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
+        return "'operationName' must be a string"
+    return None
+
+
 def graphql_endpoint(
-    schema: Schema, verifier: TokenVerifier, state: Any, *, graphiql: bool, title: str = "CRM"
+    schema: Schema,
+    verifier: TokenVerifier,
+    state: Any,
+    *,
+    graphiql: bool,
+    title: str = "CRM",
+    introspection: bool = True,
 ) -> Callable[[Request], Awaitable[Response]]:
+    """The service's /graphql. Every operation needs a valid token (checked before the body
+    is read) except ``{ _service { sdl } }``; bodies are counted as they arrive; the
+    operation's text is bounded before validation (:mod:`crmkit.query_limits`); every refusal
+    is a GraphQL error in JSON."""
     app = SubgraphApp(schema, verifier, state, graphiql, title)
     direct = DirectExecutor(schema)
+    inspected = functools.lru_cache(maxsize=2048)(_inspect)
 
-    async def run(request: Request, caller: Caller) -> Response:
+    async def run(request: Request, caller: Caller | None, body: bytes | None) -> Response:
         """A valid query or mutation POSTed as JSON runs on the direct executor; everything
-        else (GraphiQL, GET, errors, multipart) through strawberry's view."""
-        if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        else (GET, errors, multipart) through strawberry's view."""
+        if body is not None and request.headers.get("content-type", "").startswith(
             "application/json"
         ):
-            operation = _json_operation(await request.body())
-            if operation is not None:
+            problem = _json_request_problem(body)
+            if problem is not None:
+                return error_response(problem, "BAD_REQUEST", 400)
+            operation = _json_operation(body)
+            if operation is not None and caller is not None:
                 query, variables, name = operation
                 document = direct.prepare(query, name)
                 if document is not None:
                     context = GraphQLContext(
                         caller=caller, request_id=request_id_var.get() or "", state=state
                     )
-                    body = await direct.execute(document, variables, name, context)
-                    return Response(body, media_type="application/json")
+                    result = await direct.execute(document, variables, name, context)
+                    return Response(result, media_type="application/json")
         request.scope["crm.caller"] = caller
         return await _run(app, request)
 
+    def query_of(request: Request, body: bytes | None) -> str | None:
+        if body is None:
+            return request.query_params.get("query")
+        with contextlib.suppress(Exception):
+            payload = orjson.loads(body)
+            if isinstance(payload, dict) and isinstance(payload.get("query"), str):
+                return str(payload["query"])
+        return None
+
     async def endpoint(request: Request) -> Response:
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            request.scope["crm.caller"] = None  # the GraphiQL page itself runs no operation
-            return await _run(app, request)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": "request body too large",
-                            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                        }
-                    ]
-                },
-                status_code=413,
-            )
+        get = request.method == "GET"
+        if get and "query" not in request.query_params:
+            if graphiql and "text/html" in request.headers.get("accept", ""):
+                return graphiql_page(title)
+            return error_response("use POST, or GET with a 'query' parameter",
+                                  "BAD_REQUEST", 404 if not graphiql else 400)
         authorization = request.headers.get("authorization")
-        if not authorization:
-            with contextlib.suppress(Exception):
-                if _is_sdl_query(await request.json()):
-                    request.scope["crm.caller"] = None
-                    return await _run(app, request)
+        caller: Caller | None = None
+        if authorization or get:
+            try:
+                caller = verifier.verify_header(authorization)
+            except InvalidToken as error:
+                return unauthenticated(str(error))
         try:
-            caller = verifier.verify_header(authorization)
-        except InvalidToken as error:
-            return unauthenticated(str(error))
-        return await run(request, caller)
+            body = None if get else await _read_body(
+                request, MAX_BODY_BYTES if caller is not None else TOKENLESS_BODY_BYTES
+            )
+        except _BodyRefused as refused:
+            if caller is None and refused.response.status_code == 413:
+                return unauthenticated("missing bearer token")
+            return refused.response
+        except ClientDisconnect:
+            log.info("client disconnected before sending its whole request")
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        query = query_of(request, body)
+        operation = inspected(query) if query is not None else _Operation()
+        if caller is None and not operation.sdl_only:
+            return unauthenticated("missing bearer token")
+        if operation.error is not None:
+            return error_response(operation.error, OPERATION_TOO_LARGE, 400)
+        if operation.introspection and not introspection:
+            return error_response("introspection is disabled", "GRAPHQL_VALIDATION_FAILED", 400)
+        return await run(request, caller, body)
 
     return endpoint
+
+
+# What nginx logs for a client that went away before its answer; never sent.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def create_service_app(
@@ -236,7 +366,8 @@ def create_service_app(
                 await runtime.stop()
 
     dev = settings.environment == "dev"
-    endpoint = graphql_endpoint(schema, verifier, state, graphiql=dev, title=f"CRM {service}")
+    endpoint = graphql_endpoint(schema, verifier, state, graphiql=dev, title=f"CRM {service}",
+                                introspection=settings.environment != "prod")
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
@@ -248,6 +379,20 @@ def create_service_app(
         lifespan=lifespan,
     )
     return RequestIdMiddleware(app, service)  # type: ignore[return-value]
+
+
+# Every path no route serves shares one metrics label: each random 404 path used to add one.
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+ASSETS_PREFIX = "/graphiql-assets/"
+OTHER_PATH = "other"
+
+
+def path_label(path: str) -> str:
+    if path in KNOWN_PATHS:
+        return path
+    if path.startswith(ASSETS_PREFIX):
+        return ASSETS_PREFIX.rstrip("/")
+    return OTHER_PATH
 
 
 class RequestIdMiddleware:
@@ -267,7 +412,7 @@ class RequestIdMiddleware:
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        path = scope.get("path", "")
+        path = path_label(scope.get("path", ""))
         started = time.perf_counter()
         status_holder = {"status": 500}
 

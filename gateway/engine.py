@@ -13,7 +13,6 @@ from graphql import (
     OperationDefinitionNode,
     VariableNode,
     Visitor,
-    parse,
     specified_rules,
     validate,
     visit,
@@ -24,6 +23,8 @@ from graphql.validation.rules.custom.no_schema_introspection import (
 )
 
 from crmkit.lru import LRUCache
+from crmkit.query_limits import CODE as TOO_LARGE
+from crmkit.query_limits import OperationTooLarge, parse_bounded
 from gateway.collect import FieldCollector
 from gateway.errors import PlanningError
 from gateway.executor import execute_plan
@@ -158,7 +159,12 @@ class Gateway:
 
     def _prepare(self, query: str) -> _Document:
         try:
-            document = parse(query)
+            document = parse_bounded(
+                query, max_tokens=self.limits.max_tokens, max_repeats=self.limits.max_repeats
+            )
+        except OperationTooLarge as error:
+            return _Document(None, [{"message": str(error),
+                                     "extensions": {"code": TOO_LARGE}}])
         except GraphQLError as error:
             return _Document(None, [_with_code(error, "GRAPHQL_PARSE_FAILED")])
         violation = check_document(document, self.limits)

@@ -15,6 +15,7 @@ from graphql import (
     SelectionSetNode,
 )
 
+from crmkit.query_limits import MAX_REPEATS, MAX_TOKENS
 from crmkit.settings import MAX_BODY_BYTES
 
 
@@ -24,6 +25,9 @@ class Limits:
     max_aliases: int = 30
     max_operation_bytes: int = 64 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
+    # Checked while parsing, before validation (crmkit.query_limits).
+    max_tokens: int = MAX_TOKENS
+    max_repeats: int = MAX_REPEATS
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -235,3 +236,29 @@ async def test_metrics_count_requests_by_status(edge: httpx.AsyncClient) -> None
     assert 'gateway_requests_total{status="200"} 1.0' in text
     assert 'gateway_requests_total{status="401"} 1.0' in text
     assert "gateway_request_seconds_bucket" in text
+
+
+async def test_a_huge_repetitive_query_is_refused_in_milliseconds(shop_gateway: Shop) -> None:
+    """Validation is quadratic in fields merged into one selection set: the bound is checked
+    while parsing. 6,000 ``me { id }`` (60 KB, under the size limit) took seconds before."""
+    app = create_app(_gateway(shop_gateway), verify=fake_verify)
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        for query, wanted in (
+            ("{ " + " ".join(["me { id }"] * 6000) + " } # 1", "more than 10000 tokens"),
+            ("{ " + " ".join(["me { id }"] * 21) + " }", "'me' is selected 21 times"),
+            ("query { ...A } fragment A on Query { " + " ".join(["me { id }"] * 30) + " }",
+             "'me' is selected 30 times"),
+        ):
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": query}, headers=_auth())
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 400
+            error = response.json()["errors"][0]
+            assert error["extensions"]["code"] == "OPERATION_TOO_LARGE"
+            assert wanted in error["message"]
+            assert elapsed < 1.0
+        ok = await client.post("/graphql", json={"query": "{ me { id } me { id } }"},
+                               headers=_auth())
+        assert ok.status_code == 200 and "errors" not in ok.json()
+    assert shop_gateway.counts() == {"accounts": 1}

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -25,56 +23,19 @@ from crmkit.contracts import pipeline as pipeline_contract
 from crmkit.contracts.documents import OfferIssued
 from crmkit.contracts.leads import LeadConverted
 from crmkit.errors import DomainError, ProblemCollector
-from crmkit.testing.fakes import FakeUnitOfWork
 from crmkit.testing.strategies import events
 from crmkit.values import CURRENCIES
 from services.documents import events as documents_events
 from services.documents.handlers.opportunities import record_opportunity
 from services.leads import domain as leads_domain
-from services.pipeline import domain as d
 from services.pipeline import events as pipeline_events
 from services.pipeline.handlers import intake as pipeline_handlers
 from services.reporting import events as reporting_events
 from tests.unit.documents.fakes import fake_uow
+from tests.unit.pipeline.fakes import fake_uow as pipeline_fake_uow
 
 EXAMPLES = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-@dataclass
-class PipelineRepo:
-    """The pipeline repository as far as its two subscribers use it."""
-
-    pipelines_by_org: dict[uuid.UUID, list[d.Pipeline]] = field(default_factory=dict)
-    opportunities: dict[uuid.UUID, d.Opportunity] = field(default_factory=dict)
-    offers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
-
-    async def pipelines(self, org_id: uuid.UUID) -> list[d.Pipeline]:
-        return self.pipelines_by_org.get(org_id, [])
-
-    async def locale(self, org_id: uuid.UUID) -> d.Locale:
-        return d.Locale.PL
-
-    async def insert_default_pipeline(self, pipeline: d.Pipeline, now: datetime) -> bool:
-        self.pipelines_by_org.setdefault(pipeline.org_id, []).append(pipeline)
-        return True
-
-    async def save_lost_reasons(self, reasons: list[d.LostReason]) -> None:
-        return None
-
-    async def opportunity_exists(self, opportunity_id: uuid.UUID) -> bool:
-        return opportunity_id in self.opportunities
-
-    async def first_offer_issued_at(self, org_id: uuid.UUID, opp_id: uuid.UUID) -> None:
-        return None
-
-    async def add_opportunity(self, opp: d.Opportunity) -> None:
-        self.opportunities[opp.id] = opp
-
-    async def record_offer(self, org_id: uuid.UUID, offer_id: uuid.UUID,
-                           opportunity_id: uuid.UUID, issued_at: datetime) -> bool:
-        self.offers[offer_id] = opportunity_id
-        return True
 
 
 OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES]
@@ -89,7 +50,7 @@ def test_every_consumed_event_type_is_drawn_here_or_in_reporting_s_test() -> Non
 @EXAMPLES
 @given(events(LeadConverted))
 async def test_the_pipeline_creates_every_converted_deal(envelope: Envelope) -> None:
-    uow = FakeUnitOfWork(PipelineRepo())
+    uow = pipeline_fake_uow()
     opportunity = await pipeline_handlers.apply_lead_converted(envelope, uow)
     event = envelope.parse(LeadConverted)
     assert opportunity is not None
@@ -101,7 +62,7 @@ async def test_the_pipeline_creates_every_converted_deal(envelope: Envelope) -> 
 @EXAMPLES
 @given(events(OfferIssued))
 async def test_the_pipeline_records_every_issued_offer(envelope: Envelope) -> None:
-    uow = FakeUnitOfWork(PipelineRepo())
+    uow = pipeline_fake_uow()
     assert await pipeline_handlers.apply_offer_issued(envelope, uow)
 
 
@@ -162,7 +123,7 @@ async def test_leads_refuses_exactly_the_deals_the_pipeline_would_refuse(
         )
         envelope = Envelope.wrap(event, org_id=uuid.uuid4(), aggregate_id=event.lead_id)
         created = await pipeline_handlers.apply_lead_converted(
-            envelope, FakeUnitOfWork(PipelineRepo()))
+            envelope, pipeline_fake_uow())
         pipeline_accepts = created is not None
     except (ValidationError, DomainError):
         pipeline_accepts = False

@@ -112,7 +112,15 @@ async def move_opportunity(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
     async with uow:
         moved = await uow.repo.move_unlocked(caller.org_id, cmd.opportunity_id, decide)
         if moved is not None:
+            await uow.commit()  # the move is written already; nothing else is pending
             return moved
+        return await _move_locked(cmd, uow)
+
+
+async def move_opportunity_locked(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
+    """:func:`move_opportunity` the general way only: decided with the row locked (what the
+    unlocked way falls back to, and what it is tested against)."""
+    async with uow:
         return await _move_locked(cmd, uow)
 
 

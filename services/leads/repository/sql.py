@@ -13,8 +13,10 @@ import asyncpg
 from sqlalchemy import (
     ColumnElement,
     and_,
+    any_,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -304,7 +306,7 @@ class SqlLeadsRepository:
         if pool_filter.source is not None:
             statement = statement.where(leads.c.source == pool_filter.source)
         if pool_filter.tag is not None:
-            statement = statement.where(leads.c.tags.any(pool_filter.tag))
+            statement = statement.where(literal(pool_filter.tag) == any_(leads.c.tags))
         if pool_filter.min_priority is not None:
             statement = statement.where(leads.c.priority >= pool_filter.min_priority)
         statement = statement.order_by(

@@ -50,6 +50,7 @@ from services.pipeline.domain.opportunities import (
     move,
     open_opportunity,
     reopen,
+    stages_passed,
     stale_thresholds,
     validate_new_opportunity,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "reorder_stages",
     "reschedule_activity",
     "schedule_activity",
+    "stages_passed",
     "stale_thresholds",
     "update_stage",
     "validate_new_opportunity",

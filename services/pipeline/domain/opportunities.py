@@ -23,7 +23,8 @@ class OpportunityStatus(StrEnum):
 
 
 class GateNotSatisfiedError(DomainError):
-    """The target stage's entry requirements are not met; ``missing`` lists every one."""
+    """Entry requirements of the target stage, or of a stage a forward move passes on its way
+    there, are not met; ``missing`` lists every one."""
 
     def __init__(self, stage_id: uuid.UUID, stage_name: str, missing: Sequence[Requirement]):
         self.stage_id = stage_id
@@ -332,12 +333,24 @@ def _enter_stage(
     return change
 
 
+def stages_passed(pipeline: Pipeline, from_id: uuid.UUID, target: Stage) -> list[Stage]:
+    """The open stages a forward move from ``from_id`` to ``target`` enters on its way, the
+    target last; none for a move backwards."""
+    current = pipeline.stage(from_id)
+    if current is None:
+        return [target]
+    return [s for s in pipeline.ordered_stages()
+            if s.kind is StageKind.OPEN and current.position < s.position <= target.position]
+
+
 def move(
     opp: Opportunity, pipeline: Pipeline, target_id: uuid.UUID, now: datetime,
     actor: uuid.UUID | None,
 ) -> StageChange:
-    """Move an open opportunity to another open stage, forwards or backwards, if the target's
-    entry requirements are all met. Closing goes through :func:`mark_won`/:func:`mark_lost`."""
+    """Move an open opportunity to another open stage. Forwards, it must meet the entry
+    requirements of every stage it passes, the target's included (a refusal lists all that
+    are missing); backwards it moves freely. Closing goes through
+    :func:`mark_won`/:func:`mark_lost`."""
     target = pipeline.stage(target_id)
     if target is None:
         raise InvalidInput.field("stageId", "is not a stage of the opportunity's pipeline")
@@ -349,7 +362,10 @@ def move(
         )
     if target.id == opp.stage_id:
         raise InvalidInput.field("stageId", "the opportunity is already in this stage")
-    missing = missing_requirements(opp, target)
+    missing = list(dict.fromkeys(
+        r for stage in stages_passed(pipeline, opp.stage_id, target)
+        for r in missing_requirements(opp, stage)
+    ))
     if missing:
         raise GateNotSatisfiedError(target.id, target.name, missing)
     return _enter_stage(opp, target, now, actor)

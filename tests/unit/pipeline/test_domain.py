@@ -207,6 +207,42 @@ def test_gate_lists_every_missing_requirement() -> None:
     assert opp.stage_id == stage(p, 0).id
 
 
+def test_a_forward_move_meets_the_gate_of_every_stage_it_passes() -> None:
+    """Issue 13, item 11: Identification straight to Negotiation with an offer issued but
+    nothing else used to pass (only the target's gate was checked)."""
+    p = pipeline()
+    opp = opportunity(p)
+    opp.offer_issued_at = NOW
+    with pytest.raises(d.GateNotSatisfiedError) as caught:
+        d.move(opp, p, stage(p, 3).id, NOW, None)
+    assert caught.value.missing == [
+        d.Requirement.CONTACT_MADE, d.Requirement.NEXT_CONTACT_SCHEDULED,
+        d.Requirement.NEEDS, d.Requirement.BUDGET,
+    ]
+    assert (caught.value.stage_id, caught.value.stage_name) == (stage(p, 3).id, "Negotiation")
+    assert opp.stage_id == stage(p, 0).id
+    opp.contact_made_at = opp.next_contact_at = NOW
+    opp.qualification.needs, opp.qualification.budget_amount = "vans", Decimal(1)
+    d.move(opp, p, stage(p, 3).id, NOW, None)
+    assert opp.stage_id == stage(p, 3).id
+
+
+def test_a_backward_move_is_free() -> None:
+    p = pipeline()
+    opp = opportunity(p)
+    opp.stage_id = stage(p, 3).id
+    assert d.missing_requirements(opp, stage(p, 1)) != []
+    d.move(opp, p, stage(p, 1).id, NOW, None)
+    assert opp.stage_id == stage(p, 1).id
+
+
+def test_the_stages_a_move_passes() -> None:
+    p = pipeline()
+    assert [s.name for s in d.stages_passed(p, stage(p, 0).id, stage(p, 3))] == [
+        "Qualification", "Offer", "Negotiation"]
+    assert d.stages_passed(p, stage(p, 3).id, stage(p, 1)) == []
+
+
 @pytest.mark.parametrize(
     ("requirement", "fill"),
     [

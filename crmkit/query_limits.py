@@ -5,7 +5,8 @@ every other request waiting), so such a document must be refused before it is va
 
 - at most ``MAX_TOKENS`` lexical tokens (graphql-core stops parsing at the limit);
 - one response name at most ``MAX_REPEATS`` times in one merged selection set (inline
-  fragments and fragment spreads counted where they are merged).
+  fragments and fragment spreads counted where they are merged, and the selections of the
+  fields of one name merged at the next level, as validation merges them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from graphql import (
     parse,
 )
 
-MAX_TOKENS = 10_000
-MAX_REPEATS = 20
+MAX_TOKENS = 3_000
+MAX_REPEATS = 30
 CODE = "OPERATION_TOO_LARGE"
+# Levels of selection sets looked at: beyond the depth limits of gateway and services (a
+# fragment spread inside itself, which validation refuses, would otherwise never end).
+MAX_SCAN_DEPTH = 32
 
 
 class OperationTooLarge(Exception):
@@ -58,23 +62,22 @@ def parse_bounded(
 
 
 def most_repeated(document: DocumentNode) -> tuple[str, int] | None:
-    """The response name selected most often in one merged selection set, and how often."""
+    """The response name selected most often in one merged selection set, and how often.
+    Sets merge as validation merges them: fragments into the set they are spread in, and the
+    selections of every field of one response name into one set at the next level."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     worst: tuple[str, int] | None = None
-    pending: list[SelectionSetNode] = [
-        d.selection_set for d in document.definitions
+    pending: list[tuple[list[SelectionSetNode], int]] = [
+        ([d.selection_set], 1) for d in document.definitions
         if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
     ]
-    seen_sets: set[int] = set()
     while pending:
-        selection_set = pending.pop()
-        if id(selection_set) in seen_sets:
-            continue
-        seen_sets.add(id(selection_set))
-        counts, nested = _merged(selection_set, fragments)
-        pending.extend(nested)
+        selection_sets, depth = pending.pop()
+        counts, nested = _merged(selection_sets, fragments)
+        if depth < MAX_SCAN_DEPTH:  # deeper is refused by the depth limit (or a cycle)
+            pending.extend((sets, depth + 1) for sets in nested.values())
         if counts:
             name, count = counts.most_common(1)[0]
             if worst is None or count > worst[1]:
@@ -83,27 +86,28 @@ def most_repeated(document: DocumentNode) -> tuple[str, int] | None:
 
 
 def _merged(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> tuple[Counter[str], list[SelectionSetNode]]:
-    """Response names of a selection set with its fragments merged in (each fragment once
-    per spread, a spread inside itself not followed), and the fields' own selection sets."""
+    selection_sets: list[SelectionSetNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> tuple[Counter[str], dict[str, list[SelectionSetNode]]]:
+    """How often each response name occurs in the merged ``selection_sets`` (each fragment
+    merged once, a spread inside itself not followed), and each name's sub-selections."""
     counts: Counter[str] = Counter()
-    nested: list[SelectionSetNode] = []
-    stack: list[tuple[SelectionSetNode, frozenset[str]]] = [(selection_set, frozenset())]
+    nested: dict[str, list[SelectionSetNode]] = {}
+    merged_fragments: set[str] = set()
+    stack = list(selection_sets)
     while stack:
-        current, inside = stack.pop()
-        for selection in current.selections:
+        for selection in stack.pop().selections:
             if isinstance(selection, FieldNode):
-                counts[(selection.alias or selection.name).value] += 1
+                key = (selection.alias or selection.name).value
+                counts[key] += 1
                 if selection.selection_set is not None:
-                    nested.append(selection.selection_set)
+                    nested.setdefault(key, []).append(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
-                stack.append((selection.selection_set, inside))
+                stack.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
+                counts[f"...{name}"] += 1
                 fragment = fragments.get(name)
-                if fragment is not None and name not in inside:
-                    counts[f"...{name}"] += 1
-                    if counts[f"...{name}"] == 1:
-                        stack.append((fragment.selection_set, inside | {name}))
+                if fragment is not None and name not in merged_fragments:
+                    merged_fragments.add(name)
+                    stack.append(fragment.selection_set)
     return counts, nested

@@ -186,6 +186,24 @@ def gateway_compose(
     console.print(f"wrote {output}")
 
 
+@app.command("mail")
+def mail(
+    last: Annotated[int, typer.Option(min=1, help="How many of the newest to list.")] = 20,
+    show: Annotated[bool, typer.Option("--show", help="Print each message's text.")] = False,
+) -> None:
+    """List the emails `crm dev`'s local mail server has kept (newest last)."""
+    from crm.mailsink import kept_messages, mail_dir
+
+    messages = kept_messages(mail_dir(Path(load_settings().data_dir)))
+    if not messages:
+        console.print("no mail yet")
+        return
+    for kept in messages[-last:]:
+        console.print(f"{kept.date}  to {kept.to}  {kept.subject}", markup=False)
+        if show:
+            console.print(kept.body, markup=False)
+
+
 @app.command("schemas")
 def schemas() -> None:
     """Write every subgraph's SDL file and the composed supergraph."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -11,6 +12,7 @@ from types import FrameType
 from rich.console import Console
 
 from crm.demo import DEMO_MEMBERS, DEMO_ORG
+from crm.mailsink import MailSink, mail_dir
 from crm.stack import (
     Servers,
     Stack,
@@ -37,6 +39,7 @@ def run_dev(settings: Settings, console: Console) -> int:
     started = time.monotonic()
     servers = Servers(data_dir, settings.database_url, settings.nats_url)
     stack: Stack | None = None
+    sink = _mail_sink(data_dir)
     try:
         with console.status("starting PostgreSQL and NATS"):
             servers.start()
@@ -50,6 +53,7 @@ def run_dev(settings: Settings, console: Console) -> int:
             nats_url=servers.nats_url,
             ports=default_ports(settings, web_port()),
             log_dir=data_dir / "logs",
+            extra_env={"CRM_SMTP_URL": sink.url} if sink is not None else {},
         )
         gateway = has_gateway()
         with console.status("starting services"):
@@ -74,7 +78,18 @@ def run_dev(settings: Settings, console: Console) -> int:
         if stack is not None:
             stack.stop()
         servers.stop()
+        if sink is not None:
+            sink.stop()
         console.print("stopped")
+
+
+def _mail_sink(data_dir: Path) -> MailSink | None:
+    """The local SMTP sink, unless CRM_SMTP_URL names a mail server."""
+    if os.environ.get("CRM_SMTP_URL"):
+        return None
+    sink = MailSink(mail_dir(data_dir))
+    sink.start()
+    return sink
 
 
 def web_port() -> int | None:
@@ -121,4 +136,7 @@ def _print_banner(
         team = f", team {member.team}" if member.team else ""
         console.print(f"  {member.name} ({member.role}{team}):")
         console.print(f"    {member.token(settings.jwt_secret)}", soft_wrap=True)
+    if "CRM_SMTP_URL" in stack.extra_env:
+        kept = mail_dir(Path(settings.data_dir).resolve())
+        console.print(f"  mail       kept under {kept}; `crm mail` lists it")
     console.print("Press Ctrl-C to stop.")

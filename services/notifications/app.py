@@ -1,8 +1,9 @@
 """The notifications service: the subgraph, the consumers of the events it turns into
 notifications, and the periodic reminder pass (the kit's service shape, :mod:`crmkit.serve`).
 
-The time is the ``clock`` given to :func:`create_runtime` (the system clock unless a test
-gives its own), so reminders are deterministic under test."""
+Email goes out through ``CRM_SMTP_URL`` when it is set. The time is the ``clock`` given to
+:func:`create_runtime` (the system clock unless a test gives its own), so reminders are
+deterministic under test."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
 from services.notifications import schema, subscribers
 from services.notifications.domain import Clock, system_clock
+from services.notifications.mail.smtp import SmtpMailer
 from services.notifications.ports import NotificationsRepository
 from services.notifications.repository import SqlNotificationsRepository
 from services.notifications.schema import NotificationsState
@@ -29,7 +31,8 @@ def create_runtime(
     runtime: ServiceRuntime[NotificationsRepository] = ServiceRuntime.create(
         SERVICE, settings, metadata, SqlNotificationsRepository
     )
-    subscribers.register(runtime, settings, clock)
+    mailer = SmtpMailer(settings) if settings.smtp_url else None
+    subscribers.register(runtime, settings, clock, mailer)
     return runtime
 
 

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,6 +175,9 @@ class Notification:
     created_at: datetime = field(default_factory=system_clock)
     read_at: datetime | None = None
     in_app: bool = True
+    email_status: str | None = None
+    """pending, sent or failed; None: not sent by email."""
+    email_error: str | None = None
 
 
 def notification_id(
@@ -273,3 +276,81 @@ def needs_next_contact_notice(opportunity: Opportunity, has_open_activity: bool,
     if opportunity.moved_at is None or opportunity.status != "open" or has_open_activity:
         return False
     return now - opportunity.moved_at >= NEXT_CONTACT_GRACE
+
+
+# --- email --------------------------------------------------------------------------------
+
+DIGEST = "DIGEST"
+MAX_EMAIL_ATTEMPTS = 8
+"""Tries of one email before it is given up as failed (the last about two hours after the
+first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """One email to a member, keyed by what it is: a notification's id, or the member's
+    digest of one day (:func:`digest_id`). Stored before it is sent, so it goes once."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    member_id: uuid.UUID
+    kind: str
+    to_address: str
+    subject: str
+    body: str
+    created_at: datetime
+    notification_id: uuid.UUID | None = None
+    status: Literal["pending", "sent", "failed"] = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+def wants_email(prefs: MemberPreferences, kind: NotificationKind) -> bool:
+    return prefs.email is not None and prefs.channels_of(kind).email
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When to try an email again after ``attempts`` temporary failures (1, 2, 4... minutes,
+    at most an hour apart); None: give up."""
+    if attempts >= MAX_EMAIL_ATTEMPTS:
+        return None
+    return now + timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def digest_id(org_id: uuid.UUID, member_id: uuid.UUID, day: date) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{org_id}/{member_id}/{DIGEST}/{day.isoformat()}")
+
+
+def digest_due(prefs: MemberPreferences, now: datetime) -> date | None:
+    """The member's local day whose digest is due at ``now`` (their digest hour has come, in
+    their time zone); None when it is not that hour or they want no digest or have no
+    address."""
+    if prefs.digest_hour is None or prefs.email is None:
+        return None
+    local = now.astimezone(prefs.zone)
+    return local.date() if local.hour == prefs.digest_hour else None
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants a local day starts and ends (23 or 25 hours on a clock change)."""
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What a member's morning digest lists."""
+
+    day: date
+    today: list[Activity]
+    overdue: list[Activity]
+    no_next_contact: list[Opportunity]
+    pool_leads: int
+    deal_names: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.today or self.overdue or self.no_next_contact or self.pool_leads)

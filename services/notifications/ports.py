@@ -15,6 +15,8 @@ from typing import Protocol
 from crmkit.paging import PageRequest
 from services.notifications.domain import (
     Activity,
+    Digest,
+    Email,
     Lead,
     MemberPreferences,
     Notification,
@@ -108,4 +110,47 @@ class NotificationsRepository(Protocol):
 
     async def moved_checked(self, opportunity: Opportunity) -> None:
         """The stage move of ``opportunity`` (its ``moved_at``) has been checked."""
+        ...
+
+    # --- email --------------------------------------------------------------------------------
+
+    async def add_emails(self, emails: Sequence[Email]) -> int:
+        """Queue those not queued (or sent) yet, by id; how many were new."""
+        ...
+
+    async def due_emails(self, now: datetime, limit: int) -> list[Email]:
+        """Pending emails whose next attempt has come, locked for this unit of work (another
+        process skips them)."""
+        ...
+
+    async def email_done(self, email: Email) -> None:
+        """Store the email's status, attempts, next attempt, error and sent time."""
+        ...
+
+    async def digest_members(self, now: datetime) -> list[MemberPreferences]:
+        """Members with an email address whose digest hour it is at ``now`` in their time
+        zone (every org)."""
+        ...
+
+    async def digest(
+        self, prefs: MemberPreferences, start: datetime, end: datetime, now: datetime
+    ) -> Digest:
+        """What the member's digest of the local day ``[start, end)`` lists at ``now``: their
+        open calls and meetings of the day, their open activities due before ``now``, their
+        open deals without an open activity, and the org's leads waiting in the pool."""
+        ...
+
+
+class TemporaryFailure(Exception):
+    """The mail server did not take the email this time (try again later)."""
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the email for good (a bad address, say)."""
+
+
+class Mailer(Protocol):
+    async def send(self, email_id: uuid.UUID, to: str, subject: str, body: str) -> None:
+        """Hand one email to the mail server; raises :class:`TemporaryFailure` or
+        :class:`PermanentFailure`."""
         ...

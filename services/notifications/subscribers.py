@@ -1,5 +1,5 @@
-"""Bus subscribers of the notifications service: thin adapters over the handlers, and the
-periodic reminder pass."""
+"""Bus subscribers of the notifications service: thin adapters over the handlers, and its
+periodic work (the reminder pass, the morning digests, the email sender)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
 from services.notifications import events
 from services.notifications.domain import Clock
+from services.notifications.handlers.common import At
+from services.notifications.handlers.email import Sent, queue_digests, send_emails
 from services.notifications.handlers.projections import apply_event
 from services.notifications.handlers.reminders import RemindersDone, remind
-from services.notifications.ports import NotificationsRepository
+from services.notifications.ports import Mailer, NotificationsRepository
 from services.notifications.settings import NotificationsSettings
 
 
@@ -18,17 +20,31 @@ def register(
     runtime: ServiceRuntime[NotificationsRepository],
     settings: NotificationsSettings,
     clock: Clock,
+    mailer: Mailer | None,
 ) -> None:
+    def at() -> At:
+        return At(clock(), settings.web_public_url)
+
     async def on_event(envelope: Envelope, uow: UnitOfWork[NotificationsRepository]) -> None:
-        await apply_event(envelope, clock(), uow)
+        await apply_event(envelope, at(), uow)
 
     runtime.subscribe(events.PIPELINE_CONSUMER, events.PIPELINE_SUBJECT, on_event)
     runtime.subscribe(events.LEADS_CONSUMER, events.LEADS_SUBJECT, on_event)
     runtime.subscribe(events.OFFERS_CONSUMER, events.OFFERS_SUBJECT, on_event)
 
     async def reminders() -> RemindersDone:
-        return await remind(clock(), runtime.uow())
+        return await remind(at(), runtime.uow())
 
-    runtime.every(
-        "reminders", reminders, interval=settings.notifications_tick_seconds, busy_interval=0.5
-    )
+    tick = settings.notifications_tick_seconds
+    runtime.every("reminders", reminders, interval=tick, busy_interval=0.5)
+    if mailer is None:
+        return  # no mail server configured: in-app notifications only
+
+    async def digests() -> int:
+        return await queue_digests(at(), runtime.uow())
+
+    async def emails() -> Sent:
+        return await send_emails(at(), mailer, runtime.uow())
+
+    runtime.every("digests", digests, interval=max(tick, 30.0), busy_interval=1.0)
+    runtime.every("emails", emails, interval=max(1.0, tick / 4), busy_interval=0.2)

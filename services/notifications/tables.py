@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     Uuid,
     text,
 )
@@ -149,4 +150,30 @@ members = Table(
     Column("roles", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     updated_at(),
     PrimaryKeyConstraint("org_id", "member_id"),
+)
+
+# Every email the service sends, keyed by what it is (a notification's id, or a member's
+# digest of one day): the sent log that keeps an email from going twice, and the queue the
+# sender works from (with its retries and a permanent failure's reason).
+emails = Table(
+    "emails",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("notification_id", Uuid),
+    Column("kind", String(30), nullable=False),
+    Column("to_address", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+    Index("ix_emails_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    Index("ix_emails_member", "org_id", "member_id", "created_at"),
+    Index("ix_emails_notification", "notification_id"),
 )

@@ -12,11 +12,11 @@ from crmkit.contracts import documents as doc
 from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as pl
 from services.notifications import domain as d
-from services.notifications.handlers.common import Work, preferences_of
+from services.notifications.handlers.common import At, Work, preferences_of, store
 from services.notifications.ports import NotificationsRepository
 
 
-async def apply_event(envelope: Envelope, now: datetime, uow: Work) -> bool:
+async def apply_event(envelope: Envelope, at: At, uow: Work) -> bool:
     """Apply one consumed event; False when it is not one this service keeps."""
     event_cls = REGISTRY.get(envelope.type)
     if event_cls is None:
@@ -24,7 +24,7 @@ async def apply_event(envelope: Envelope, now: datetime, uow: Work) -> bool:
     async with uow:
         event = envelope.parse(event_cls)
         if isinstance(event, pl.ActivitySnapshot):
-            await _activity(uow.repo, envelope, event, now)
+            await _activity(uow.repo, envelope, event, at)
         elif isinstance(event, pl.OpportunitySnapshot):
             await _opportunity(uow.repo, envelope, event)
         elif isinstance(event, (ld.AccountCreated, ld.AccountUpdated)):
@@ -35,9 +35,9 @@ async def apply_event(envelope: Envelope, now: datetime, uow: Work) -> bool:
             )
         elif isinstance(event, (ld.LeadCreated, ld.LeadUpdated, ld.LeadAssigned,
                                 ld.LeadReleased, ld.LeadStatusChanged, ld.LeadConverted)):
-            await _lead(uow.repo, envelope, event, now)
+            await _lead(uow.repo, envelope, event, at)
         elif isinstance(event, (doc.OfferAccepted, doc.OfferRejected)):
-            await _offer_decided(uow.repo, envelope, event, now)
+            await _offer_decided(uow.repo, envelope, event, at)
         else:
             return False
         await uow.commit()
@@ -51,18 +51,18 @@ async def _notify(
     kind: d.NotificationKind,
     subject_id: uuid.UUID,
     *,
-    now: datetime,
+    at: At,
     title: str,
     occurrence: str = "",
     detail: str = "",
     opportunity_id: uuid.UUID | None = None,
     due_at: datetime | None = None,
 ) -> None:
-    prefs = (await preferences_of(repo, org_id, [member_id]))[member_id]
-    await repo.add_notifications([d.notify(
-        prefs, kind, subject_id, title=title, now=now, occurrence=occurrence, detail=detail,
-        opportunity_id=opportunity_id, due_at=due_at,
-    )])
+    prefs = await preferences_of(repo, org_id, [member_id])
+    await store(repo, [d.notify(
+        prefs[member_id], kind, subject_id, title=title, now=at.now, occurrence=occurrence,
+        detail=detail, opportunity_id=opportunity_id, due_at=due_at,
+    )], prefs, at)
 
 
 async def _deal_name(repo: NotificationsRepository, org_id: uuid.UUID,
@@ -73,7 +73,7 @@ async def _deal_name(repo: NotificationsRepository, org_id: uuid.UUID,
 
 async def _activity(
     repo: NotificationsRepository, envelope: Envelope, event: pl.ActivitySnapshot,
-    now: datetime,
+    at: At,
 ) -> None:
     activity = d.Activity(
         id=event.activity_id,
@@ -93,7 +93,7 @@ async def _activity(
     if isinstance(event, pl.ActivityOverdue) and event.status == "open":
         await _notify(
             repo, envelope.org_id, event.owner_id, d.NotificationKind.ACTIVITY_OVERDUE,
-            event.activity_id, now=now, title=event.subject,
+            event.activity_id, at=at, title=event.subject,
             occurrence=event.due_at.isoformat(),
             detail=await _deal_name(repo, envelope.org_id, event.opportunity_id),
             opportunity_id=event.opportunity_id, due_at=event.due_at,
@@ -126,7 +126,7 @@ LeadEvent = (
 
 
 async def _lead(
-    repo: NotificationsRepository, envelope: Envelope, event: LeadEvent, now: datetime
+    repo: NotificationsRepository, envelope: Envelope, event: LeadEvent, at: At
 ) -> None:
     company = ""
     if isinstance(event, (ld.LeadCreated, ld.LeadUpdated)):
@@ -147,7 +147,7 @@ async def _lead(
     if isinstance(event, ld.LeadAssigned) and event.assigned_by != event.owner_id:
         await _notify(
             repo, envelope.org_id, event.owner_id, d.NotificationKind.LEAD_ASSIGNED,
-            event.lead_id, now=now, title=company or (before.company if before else ""),
+            event.lead_id, at=at, title=company or (before.company if before else ""),
             occurrence=str(envelope.id),
         )
 
@@ -156,7 +156,7 @@ async def _offer_decided(
     repo: NotificationsRepository,
     envelope: Envelope,
     event: doc.OfferAccepted | doc.OfferRejected,
-    now: datetime,
+    at: At,
 ) -> None:
     opportunity = await repo.opportunity(envelope.org_id, event.opportunity_id)
     recipient = event.owner_id or (opportunity.owner_id if opportunity else None) \
@@ -167,7 +167,7 @@ async def _offer_decided(
             else d.NotificationKind.OFFER_REJECTED)
     title = " ".join(part for part in (event.number, event.title) if part)
     await _notify(
-        repo, envelope.org_id, recipient, kind, event.offer_id, now=now, title=title,
+        repo, envelope.org_id, recipient, kind, event.offer_id, at=at, title=title,
         occurrence=str(event.revision),
         detail=opportunity.name if opportunity else "",
         opportunity_id=event.opportunity_id,

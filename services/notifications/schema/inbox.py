@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -16,6 +17,13 @@ from services.notifications.schema.context import Info, caller, now, uow
 
 # The domain's enum is GraphQL's.
 strawberry.enum(d.NotificationKind, description="What a notification is about.")
+
+
+@strawberry.enum
+class EmailStatus(Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 @strawberry.type(description="Something a member is told about.")
@@ -33,6 +41,12 @@ class Notification:
     due_at: datetime | None
     created_at: datetime
     read_at: datetime | None
+    email_status: EmailStatus | None = strawberry.field(
+        description="Whether it went by email (null: not by email)."
+    )
+    email_error: str | None = strawberry.field(
+        description="Why the email failed or is being tried again."
+    )
 
     @strawberry.field
     def read(self) -> bool:
@@ -50,6 +64,8 @@ class Notification:
             due_at=n.due_at,
             created_at=n.created_at,
             read_at=n.read_at,
+            email_status=EmailStatus(n.email_status) if n.email_status else None,
+            email_error=n.email_error,
         )
 
 

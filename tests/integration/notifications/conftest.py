@@ -4,9 +4,12 @@ tests set."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,15 @@ import pytest
 import services.notifications
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts import pipeline as pl
+from crmkit.embedded import free_port
 from crmkit.testing.client import ServiceClient, service_settings
 from crmkit.testing.plugin import Servers
 from services.notifications import app
+from services.notifications.handlers.common import At
+from services.notifications.handlers.email import Sent, queue_digests, send_emails
 from services.notifications.handlers.reminders import RemindersDone, remind
+from services.notifications.mail.smtp import SmtpMailer
+from services.notifications.settings import NotificationsSettings
 
 MIGRATIONS = Path(services.notifications.__file__).parent / "migrations"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -38,11 +46,59 @@ class Clock:
 
 
 @dataclass
+class Sink:
+    """A real SMTP server (aiosmtpd) for the tests: keeps what it accepts; answers the next
+    messages with the replies queued in ``refuse`` ("451 ...", "550 ...") instead."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            return self.refuse.pop(0)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture(scope="session")
+def sink() -> Iterator[tuple[Sink, str]]:
+    from aiosmtpd.controller import Controller
+
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+@dataclass
 class Notifications:
     """The running service, its clock, and shortcuts for feeding it events."""
 
     client: ServiceClient[Any]
     clock: Clock
+    settings: NotificationsSettings
+    sink: Sink
+
+    @property
+    def at(self) -> At:
+        return At(self.clock(), self.settings.web_public_url)
+
+    async def send(self) -> Sent:
+        """One pass of the email sender at the clock's time."""
+        return await send_emails(self.at, SmtpMailer(self.settings),
+                                 self.client.runtime.uow())
+
+    async def digests(self) -> int:
+        return await queue_digests(self.at, self.client.runtime.uow())
 
     async def deliver(self, event: Event, org_id: uuid.UUID, aggregate_id: uuid.UUID,
                       version: int = 1, event_id: uuid.UUID | None = None) -> bool:
@@ -53,7 +109,7 @@ class Notifications:
 
     async def remind(self) -> RemindersDone:
         """One reminder pass at the clock's time (what the periodic worker runs)."""
-        return await remind(self.clock(), self.client.runtime.uow())
+        return await remind(self.at, self.client.runtime.uow())
 
     async def data(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
         return await self.client.data(token, query, **variables)
@@ -65,22 +121,41 @@ async def notifications_url(crm_servers: Servers, migrated_database: Any) -> str
     return url
 
 
-@pytest.fixture
-async def api(crm_servers: Servers, notifications_url: str) -> AsyncIterator[Notifications]:
-    clock = Clock()
-    # The periodic pass runs rarely here: the tests run it themselves at the clock's time.
-    settings = service_settings(
-        app, crm_servers, notifications_url, notifications_tick_seconds=300
-    )
+@asynccontextmanager
+async def running(settings: NotificationsSettings, clock: Clock,
+                  sink: Sink) -> AsyncIterator[Notifications]:
+    """The service started on ``settings`` and ``clock`` (a test may start it again: a
+    restart)."""
     runtime = app.create_runtime(settings, clock=clock)
     service = app.create_app(settings, runtime=runtime, clock=clock)
     await runtime.start()
     try:
         transport = httpx.ASGITransport(app=service)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as http:
-            yield Notifications(ServiceClient(runtime, http), clock)
+            yield Notifications(ServiceClient(runtime, http), clock, settings, sink)
     finally:
         await runtime.stop()
+
+
+@pytest.fixture
+def settings(
+    crm_servers: Servers, notifications_url: str, sink: tuple[Sink, str]
+) -> NotificationsSettings:
+    # The periodic passes run rarely here: the tests run them at the clock's time.
+    made = service_settings(
+        app, crm_servers, notifications_url, notifications_tick_seconds=300,
+        smtp_url=sink[1], smtp_starttls="off", web_public_url="https://crm.example.com",
+    )
+    assert isinstance(made, NotificationsSettings)
+    return made
+
+
+@pytest.fixture
+async def api(
+    settings: NotificationsSettings, sink: tuple[Sink, str]
+) -> AsyncIterator[Notifications]:
+    async with running(settings, Clock(), sink[0]) as started:
+        yield started
 
 
 def activity(

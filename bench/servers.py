@@ -65,11 +65,11 @@ class ServiceCpu:
 @contextlib.contextmanager
 def service_process(module: str, port: int, nats_url: str,
                     settings: Mapping[str, str]) -> Iterator[tuple[str, ServiceCpu]]:
-    """``python -m <module>`` as deployed (prod settings, dev token key, warnings only, plus
-    ``settings``), once its /readyz answers: (base URL, its CPU)."""
+    """``python -m <module>`` as deployed (test settings, as prod refuses the dev token key;
+    warnings only, plus ``settings``), once its /readyz answers: (base URL, its CPU)."""
     environment = {
         **os.environ,
-        "CRM_ENVIRONMENT": "prod",
+        "CRM_ENVIRONMENT": "test",  # prod refuses the dev token key the benchmarks sign with
         "CRM_NATS_URL": nats_url,
         "CRM_JWT_SECRET": DEV_JWT_SECRET,
         "CRM_LOG_LEVEL": "WARNING",

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import jwt
 
-from crmkit.settings import Settings
+from crmkit.settings import DEV_JWT_SECRET, Settings
 from crmkit.tokens import VerifiedTokenCache
 
 
@@ -120,8 +120,13 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
+        """The verifier the settings describe; a process whose token settings are unsafe or
+        contradictory stops with one line naming the setting (:func:`token_settings_problem`)."""
+        problem = token_settings_problem(settings)
+        if problem is not None:
+            raise SystemExit(problem)
         algorithms = settings.jwt_algorithms
-        if settings.jwks_url and algorithms == ["HS256"]:
+        if settings.jwks_url and "jwt_algorithms" not in settings.model_fields_set:
             algorithms = ["RS256", "ES256"]
         return cls(
             secret=settings.jwt_secret,
@@ -162,6 +167,29 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("authorization header must be 'Bearer <token>'")
         return self.verify(token.strip())
+
+
+def token_settings_problem(settings: Settings) -> str | None:
+    """Why the token settings cannot start a process, as one line naming the setting; None
+    when they can. Anywhere: a JWKS URL verifies asymmetric signatures only, so an HS
+    algorithm beside it is a contradiction. In prod: the public development key would let
+    anyone mint an admin token, so tokens come from a JWKS URL or a secret of the operator's
+    own, and the audience and issuer are checked."""
+    if settings.jwks_url and "jwt_algorithms" in settings.model_fields_set:
+        symmetric = [a for a in settings.jwt_algorithms if a.upper().startswith("HS")]
+        if symmetric:
+            return (f"invalid setting CRM_JWT_ALGORITHMS: {', '.join(symmetric)} cannot verify "
+                    "tokens against CRM_JWKS_URL (use RS256, ES256...)")
+    if settings.environment != "prod":
+        return None
+    if settings.jwks_url is None and settings.jwt_secret == DEV_JWT_SECRET:
+        return ("invalid setting CRM_JWT_SECRET: the public development key cannot sign "
+                "production tokens; set CRM_JWKS_URL (your IdP) or a secret of your own")
+    if not settings.jwt_audience:
+        return "invalid setting CRM_JWT_AUDIENCE: required in prod (the audience of your tokens)"
+    if not settings.jwt_issuer:
+        return "invalid setting CRM_JWT_ISSUER: required in prod (the issuer of your tokens)"
+    return None
 
 
 def mint_dev_token(

@@ -6,7 +6,8 @@ The pipeline lists the opportunities; their ``account`` and ``owner`` are the le
 the target is the gateway within 2x of it.
 
 Starts embedded PostgreSQL and NATS (or CRM_BENCH_DATABASE_URL / CRM_BENCH_NATS_URL), the
-leads and pipeline services and the gateway as deployed (``python -m ...``, prod settings),
+leads and pipeline services and the gateway as deployed (``python -m ...``; test settings,
+as prod refuses the dev token key),
 seeds one org (50 accounts, 50 members, 50 opportunities), then times the two queries,
 interleaved one by one so load affects both alike.
 
@@ -133,7 +134,7 @@ async def measure(requests: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def gateway_process(port: int, nats_url: str, settings: dict[str, str]) -> Any:
-    environment = {**os.environ, "CRM_ENVIRONMENT": "prod", "CRM_NATS_URL": nats_url,
+    environment = {**os.environ, "CRM_ENVIRONMENT": "test", "CRM_NATS_URL": nats_url,
                    "CRM_JWT_SECRET": DEV_JWT_SECRET, "CRM_LOG_LEVEL": "WARNING", **settings}
     child = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment, cwd=ROOT)
     try:

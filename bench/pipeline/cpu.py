@@ -121,7 +121,7 @@ async def main(args: argparse.Namespace, nats_url: str) -> None:
     data = await existing(engine)
     if data is None:
         raise SystemExit("no loaded data: run bench_pipeline --keep first")
-    settings = PipelineSettings(environment="prod", database_url=args.database_url,
+    settings = PipelineSettings(environment="test", database_url=args.database_url,
                                 nats_url=nats_url, jwt_secret=DEV_JWT_SECRET,
                                 log_level="WARNING", pipeline_overdue_interval_seconds=3600,
                                 pipeline_database_url=args.database_url)

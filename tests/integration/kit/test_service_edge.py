@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+import jwt
 import orjson
 import pytest
 
@@ -116,18 +117,23 @@ async def test_introspection_is_off_in_prod_only(
     introspect = {"query": "{ __schema { types { name } } }"}
     assert "errors" not in (await client.post("/graphql", json=introspect,
                                               headers=auth(org))).json()
-    prod, runtime = make_app(clean_db, test_settings(environment="prod"))
+    secret = "prod-secret-" + "s" * 32
+    prod, runtime = make_app(clean_db, test_settings(
+        environment="prod", jwt_secret=secret, jwt_audience="crm", jwt_issuer="https://idp/"))
+    claims = {"sub": str(uuid.uuid4()), "org": str(org.id), "roles": ["admin"],
+              "aud": "crm", "iss": "https://idp/", "exp": int(time.time()) + 60}
+    signed = {"Authorization": "Bearer " + jwt.encode(claims, secret, algorithm="HS256")}
     try:
         transport = httpx.ASGITransport(app=prod)
         async with httpx.AsyncClient(transport=transport, base_url="http://kit") as prod_client:
-            refused = await prod_client.post("/graphql", json=introspect, headers=auth(org))
+            refused = await prod_client.post("/graphql", json=introspect, headers=signed)
             assert_graphql_error(refused, 400, "GRAPHQL_VALIDATION_FAILED")
             by_type = await prod_client.post(
                 "/graphql", json={"query": '{ widgets { id } t: __type(name: "Widget") '
-                                           "{ name } }"}, headers=auth(org))
+                                           "{ name } }"}, headers=signed)
             assert by_type.status_code == 400
             typename = await prod_client.post(
-                "/graphql", json={"query": "{ __typename widgets { id } }"}, headers=auth(org))
+                "/graphql", json={"query": "{ __typename widgets { id } }"}, headers=signed)
             assert typename.json() == {"data": {"__typename": "Query", "widgets": []}}
             sdl = await prod_client.post("/graphql", json={"query": "{ _service { sdl } }"})
             assert "Widget" in sdl.json()["data"]["_service"]["sdl"]

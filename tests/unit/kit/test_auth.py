@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -11,8 +14,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from crmkit.auth import InvalidToken, Role, TokenVerifier, mint_dev_token
-from crmkit.settings import DEV_JWT_SECRET
+from crmkit.auth import (
+    InvalidToken,
+    Role,
+    TokenVerifier,
+    mint_dev_token,
+    token_settings_problem,
+)
+from crmkit.settings import DEV_JWT_SECRET, Settings
 
 MEMBER = uuid.uuid4()
 ORG = uuid.uuid4()
@@ -173,3 +182,51 @@ def test_a_refused_token_is_not_remembered() -> None:
     for _ in range(2):
         with pytest.raises(InvalidToken):
             verifier.verify(token)
+
+
+PROD = {"environment": "prod", "jwt_audience": "crm", "jwt_issuer": "https://idp.example/"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "line"),
+    [
+        ({"environment": "prod"}, "invalid setting CRM_JWT_SECRET: the public development key"),
+        ({**PROD}, "invalid setting CRM_JWT_SECRET: the public development key"),
+        ({**PROD, "jwt_audience": None, "jwt_secret": "s" * 40},
+         "invalid setting CRM_JWT_AUDIENCE"),
+        ({**PROD, "jwt_issuer": None, "jwks_url": "https://idp.example/jwks"},
+         "invalid setting CRM_JWT_ISSUER"),
+        ({"environment": "test", "jwks_url": "https://idp.example/jwks",
+          "jwt_algorithms": ["RS256", "HS256"]}, "invalid setting CRM_JWT_ALGORITHMS: HS256"),
+    ],
+)
+def test_unsafe_token_settings_stop_the_process_with_one_line(
+    settings: dict[str, object], line: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        TokenVerifier.from_settings(Settings(**settings))  # type: ignore[arg-type]
+    message = str(stopped.value)
+    assert message.startswith(line) and "\n" not in message
+
+
+def test_safe_prod_token_settings_start() -> None:
+    TokenVerifier.from_settings(Settings(**PROD, jwt_secret="s" * 40))  # type: ignore[arg-type]
+    with_jwks = Settings(**PROD, jwks_url="https://idp.example/jwks")  # type: ignore[arg-type]
+    TokenVerifier.from_settings(with_jwks)
+    assert token_settings_problem(with_jwks) is None
+    # The dev key and no audience stay fine outside prod.
+    assert token_settings_problem(Settings(environment="test")) is None
+
+
+def test_a_prod_process_with_the_dev_key_does_not_start() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    environment.update(CRM_ENVIRONMENT="prod", CRM_DATABASE_URL="postgresql://db.invalid/x",
+                       CRM_NATS_URL="nats://nats.invalid:4222")
+    started = subprocess.run(
+        [sys.executable, "-c", "from crmkit.settings import load_settings; "
+         "from services.pipeline import app; app.create_app(load_settings(app.SETTINGS))"],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert started.returncode != 0
+    assert started.stderr.strip().splitlines()[-1].startswith(
+        "invalid setting CRM_JWT_SECRET"), started.stderr

@@ -9,7 +9,7 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 from strawberry.federation import Schema
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -321,10 +321,12 @@ def create_service_app(
     *,
     state: Any,
     on_startup: Callable[[], Awaitable[None]] | None = None,
+    routes: Sequence[BaseRoute] = (),
     manage_runtime: bool = True,
     freeze_gc: bool = False,
 ) -> Starlette:
-    """A starlette app serving one subgraph; ``state`` reaches resolvers as ``context.state``.
+    """A starlette app serving one subgraph; ``state`` reaches resolvers as ``context.state``;
+    ``routes`` are the service's own beside /graphql (the documents' /files/).
 
     ``freeze_gc`` (a served process): after start-up, move every object made so far out of
     the cyclic garbage collector's reach; a full collection over the ~140,000 objects of the
@@ -374,6 +376,7 @@ def create_service_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *routes,
             *([graphiql_assets()] if dev else []),
         ],
         lifespan=lifespan,

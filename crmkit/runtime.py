@@ -94,6 +94,8 @@ class ServiceRuntime(Generic[R]):
     _started: bool = False
     _relay_engine: AsyncEngine | None = None
     schema: SchemaCheck | None = None
+    # Run last when the runtime stops (a service's own clients: the documents' object store).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def create(
@@ -263,6 +265,9 @@ class ServiceRuntime(Generic[R]):
             await self._relay_engine.dispose()
             self._relay_engine = None
         await self.engine.dispose()
+        for close in self.closers:
+            with contextlib.suppress(Exception):
+                await close()
 
     async def database_ready(self) -> bool:
         """The database answers and its schema is not older than this code's (a pod of a new

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.settings import MAX_BODY_BYTES
 from gateway.engine import Gateway
+from gateway.files import FilesProxy, files_route
 from gateway.metrics import GatewayMetrics
 
 # Verifies a bearer token and returns the caller; raises on a missing/invalid/expired token.
@@ -98,8 +99,10 @@ def create_app(
     verify: TokenCheck,
     max_body_bytes: int = MAX_BODY_BYTES,
     graphiql: bool = False,
+    files: FilesProxy | None = None,
 ) -> GatewayApp:
-    """The edge app; `gateway` may be a coroutine factory run at start-up (compose in dev)."""
+    """The edge app; `gateway` may be a coroutine factory run at start-up (compose in dev);
+    `files` forwards /files/ to the documents service."""
     metrics = GatewayMetrics()
     holder: dict[str, Gateway] = {}
     if isinstance(gateway, Gateway):
@@ -195,6 +198,8 @@ def create_app(
         try:
             yield
         finally:
+            if files is not None:
+                await files.aclose()
             if "gateway" in holder:
                 await holder["gateway"].client.aclose()
 
@@ -205,6 +210,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            *([files_route(files)] if files is not None else []),
             graphiql_assets(),
         ],
         lifespan=lifespan,

@@ -14,6 +14,7 @@ from crmkit.settings import Settings
 from gateway.app import create_app
 from gateway.compose import Subgraph, compose, fetch_sdl
 from gateway.engine import Gateway
+from gateway.files import FilesProxy, files_url
 from gateway.limits import Limits
 from gateway.settings import GatewaySettings, introspection_enabled, subgraph_urls
 from gateway.supergraph import Supergraph, load_supergraph, load_supergraph_file
@@ -84,4 +85,5 @@ def build_app(settings: Settings, gateway_settings: GatewaySettings) -> Starlett
         verify=verifier.verify,  # remembers verified tokens
         max_body_bytes=gateway_settings.max_body_bytes,
         graphiql=settings.environment == "dev",
+        files=FilesProxy(files_url(settings.subgraph_url("documents"))),
     )

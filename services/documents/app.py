@@ -1,5 +1,6 @@
-"""The documents service: the subgraph and the subscriber of the pipeline's opportunity
-events (the kit's service shape, :mod:`crmkit.serve`)."""
+"""The documents service: the subgraph, the /files/ routes of signed uploads and downloads,
+and the subscriber of the pipeline's opportunity events (the kit's service shape,
+:mod:`crmkit.serve`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
-from services.documents import schema, subscribers
-from services.documents.ports import DocumentsRepository
-from services.documents.repository import SqlDocumentsRepository
+from services.documents import files, schema, subscribers
+from services.documents.ports import BlobStore, DocumentsRepository
+from services.documents.repository import SqlRepositories
 from services.documents.schema import DocumentsState
 from services.documents.settings import DocumentsSettings
+from services.documents.signing import Signer
+from services.documents.storage import open_store
 from services.documents.tables import metadata
 
 SERVICE = "documents"
@@ -20,11 +23,21 @@ SETTINGS = DocumentsSettings
 
 
 def create_runtime(settings: DocumentsSettings) -> ServiceRuntime[DocumentsRepository]:
+    store = open_store(settings)
     runtime: ServiceRuntime[DocumentsRepository] = ServiceRuntime.create(
-        SERVICE, settings, metadata, SqlDocumentsRepository
+        SERVICE, settings, metadata, SqlRepositories(store)
     )
+    runtime.closers.append(store.close)
     subscribers.register(runtime)
     return runtime
+
+
+def store_of(runtime: ServiceRuntime[DocumentsRepository]) -> BlobStore:
+    """The blob store the runtime's repositories write to (the /files/ routes stream it)."""
+    repositories = runtime.repository
+    if not isinstance(repositories, SqlRepositories):
+        raise TypeError("the documents runtime builds SQL repositories")
+    return repositories.store
 
 
 def create_schema() -> Schema:
@@ -38,5 +51,15 @@ def create_app(
     served: bool = False,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings)
-    state = DocumentsState(uow=runtime.uow)
-    return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)
+    store = store_of(runtime)
+    signer = Signer(
+        settings.documents_files_secret.get_secret_value(), settings.documents_url_ttl_seconds
+    )
+    state = DocumentsState(uow=runtime.uow, signer=signer)
+    return create_service_app(
+        runtime,
+        create_schema(),
+        state=state,
+        routes=files.routes(files.Files(runtime.uow, store, signer)),
+        freeze_gc=served,
+    )

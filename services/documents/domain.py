@@ -20,11 +20,16 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
+from pathlib import PurePath
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, ProblemCollector
 from crmkit.values import Money, clean_text
+from services.documents.sniffing import SNIFF_BYTES, check_type
 
+# A file at most (uploaded over HTTP, streamed); inline content (GraphQL's base64 and text,
+# and anything read whole, such as an offer template) at most MAX_CONTENT_BYTES.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_CONTENT_BYTES = 5 * 1024 * 1024
 MAX_NAME_LENGTH = 200
 MAX_TITLE_LENGTH = 300
@@ -178,6 +183,8 @@ def clean_groups(values: Iterable[str], path: str, problems: ProblemCollector) -
 
 @dataclass(frozen=True, slots=True)
 class Content:
+    """Bytes held in memory (at most :data:`MAX_CONTENT_BYTES`)."""
+
     data: bytes
     media_type: str
     sha256: str
@@ -185,6 +192,10 @@ class Content:
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def head(self) -> bytes:
+        return self.data[:SNIFF_BYTES]
 
     def text(self) -> str | None:
         """The content as text when it is UTF-8, else None."""
@@ -194,20 +205,68 @@ class Content:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class StagedFile:
+    """Bytes received over HTTP and staged in a temporary file, never held whole in memory:
+    their size and sha256 counted while they arrived, and their first bytes for sniffing."""
+
+    path: PurePath
+    media_type: str
+    sha256: str
+    size: int
+    head: bytes
+
+
+NewContent = Content | StagedFile
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A stored version and where its bytes are: ``inline`` (a version written before the
+    blob store kept them in its row) or the store's ``key``."""
+
+    version: DocumentVersion
+    key: str
+    inline: bytes | None = None
+
+
+def blob_key(org_id: uuid.UUID, sha256: str) -> str:
+    """Where a store keeps content: per org (no org learns what another stores), named by
+    its sha256 (identical content stored once, a stored blob never changes)."""
+    return f"{org_id}/{sha256}"
+
+
 def check_content(
-    data: bytes, media_type: str, kind: DocumentKind, problems: ProblemCollector
-) -> Content:
+    data: bytes | StagedFile, media_type: str, kind: DocumentKind, problems: ProblemCollector
+) -> NewContent:
+    """The size, media type and (for an offer template) text rules; the sniffed type is
+    checked once these pass (:func:`check_sniffed`)."""
     media = media_type.strip().lower()
-    if not MEDIA_TYPE.match(media):
+    if not MEDIA_TYPE.match(media.split(";", 1)[0].strip()):
         problems.add("mediaType", "must be a media type such as text/markdown")
-    if not data:
+    size = data.size if isinstance(data, StagedFile) else len(data)
+    if not size:
         problems.add("content", "must not be empty")
-    elif len(data) > MAX_CONTENT_BYTES:
-        problems.add("content", f"must be at most {MAX_CONTENT_BYTES} bytes")
+    elif size > MAX_FILE_BYTES:
+        problems.add("content", f"must be at most {MAX_FILE_BYTES} bytes")
     elif kind is DocumentKind.OFFER_TEMPLATE:
-        for problem in template_problems(data):
-            problems.add("content", problem)
+        if isinstance(data, StagedFile):
+            problems.add("content", f"an offer template must be at most {MAX_CONTENT_BYTES} bytes")
+        else:
+            for problem in template_problems(data):
+                problems.add("content", problem)
+    if isinstance(data, StagedFile):
+        return StagedFile(data.path, media, data.sha256, data.size, data.head)
     return Content(data=data, media_type=media, sha256=hashlib.sha256(data).hexdigest())
+
+
+def check_sniffed(content: NewContent) -> NewContent:
+    """The content with its declared type made canonical, once the sniffed type allows it;
+    :class:`~services.documents.sniffing.ContentRefused` otherwise."""
+    media = check_type(content.head, content.media_type)
+    if isinstance(content, StagedFile):
+        return StagedFile(content.path, media, content.sha256, content.size, content.head)
+    return Content(data=content.data, media_type=media, sha256=content.sha256)
 
 
 # --- offer templates ----------------------------------------------------------------------

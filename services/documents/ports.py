@@ -21,8 +21,10 @@ from services.documents.domain import (
     DocumentKind,
     DocumentVersion,
     Folder,
+    NewContent,
     Offer,
     OpportunityAccess,
+    StoredFile,
 )
 
 
@@ -110,10 +112,13 @@ class DocumentsRepository(Protocol):
         self,
         document: Document,
         number: int,
-        content: Content,
+        content: NewContent,
         created_by: uuid.UUID,
         now: datetime,
-    ) -> DocumentVersion: ...
+    ) -> DocumentVersion:
+        """The version's row; its bytes put in the blob store first (a failed commit leaves
+        an unreferenced blob, never a row without its bytes)."""
+        ...
 
     async def bump_document_version(self, document: Document, now: datetime) -> Document:
         """The document with its current version one up."""
@@ -129,7 +134,16 @@ class DocumentsRepository(Protocol):
 
     async def version_content(
         self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
-    ) -> Content | None: ...
+    ) -> Content | None:
+        """The bytes of a version, read whole (small ones: templates, GraphQL's base64)."""
+        ...
+
+    async def version_file(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> StoredFile | None:
+        """Where a version's bytes are, to stream them: the row's own (versions written
+        before the blob store) or the store's key."""
+        ...
 
     # --- offers -------------------------------------------------------------------------------
 

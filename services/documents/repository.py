@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
@@ -22,9 +24,13 @@ from services.documents.domain import (
     DocumentKind,
     DocumentVersion,
     Folder,
+    NewContent,
     Offer,
     OpportunityAccess,
+    StoredFile,
+    blob_key,
 )
+from services.documents.ports import BlobStore
 from services.documents.tables import (
     document_versions,
     documents,
@@ -104,9 +110,21 @@ def _offer(row: Row[Any]) -> Offer:
 VERSION_COLUMNS = [c for c in document_versions.c if c.name != "content"]
 
 
+@dataclass(frozen=True)
+class SqlRepositories:
+    """Builds each unit of work's repository over its session and the service's one blob
+    store."""
+
+    store: BlobStore
+
+    def __call__(self, session: AsyncSession) -> SqlDocumentsRepository:
+        return SqlDocumentsRepository(session, self.store)
+
+
 class SqlDocumentsRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, store: BlobStore) -> None:
         self.session = session
+        self.store = store
 
     # --- folders ----------------------------------------------------------------------
 
@@ -258,16 +276,18 @@ class SqlDocumentsRepository:
         self,
         document: Document,
         number: int,
-        content: Content,
+        content: NewContent,
         created_by: uuid.UUID,
         now: datetime,
     ) -> DocumentVersion:
+        source = content.data if isinstance(content, Content) else Path(content.path)
+        await self.store.put(blob_key(document.org_id, content.sha256), source)
         await self.session.execute(
             insert(document_versions).values(
                 document_id=document.id,
                 number=number,
                 org_id=document.org_id,
-                content=content.data,
+                content=None,
                 media_type=content.media_type,
                 size_bytes=content.size,
                 sha256=content.sha256,
@@ -299,17 +319,28 @@ class SqlDocumentsRepository:
     async def version_content(
         self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
     ) -> Content | None:
-        query = select(
-            document_versions.c.content, document_versions.c.media_type, document_versions.c.sha256
-        ).where(
+        found = await self.version_file(org_id, document_id, number)
+        if found is None:
+            return None
+        data = found.inline if found.inline is not None else await self.store.read(found.key)
+        return Content(data=data, media_type=found.version.media_type, sha256=found.version.sha256)
+
+    async def version_file(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> StoredFile | None:
+        query = select(*VERSION_COLUMNS, document_versions.c.content).where(
             document_versions.c.org_id == org_id,
             document_versions.c.document_id == document_id,
             document_versions.c.number == number,
         )
-        row = (await self.session.execute(query)).first()
+        row = cast("Row[Any] | None", (await self.session.execute(query)).first())
         if row is None:
             return None
-        return Content(data=bytes(row.content), media_type=row.media_type, sha256=row.sha256)
+        return StoredFile(
+            version=_version(row),
+            key=blob_key(org_id, row.sha256),
+            inline=None if row.content is None else bytes(row.content),
+        )
 
     # --- offers -----------------------------------------------------------------------
 

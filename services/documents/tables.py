@@ -1,7 +1,8 @@
 """The documents service's tables. Every row carries ``org_id``; every query filters on it.
 
-Content lives in PostgreSQL (``bytea``, at most 5 MB a version; TOAST compresses and stores
-it out of line), one row per version, so history is never overwritten.
+A version's bytes live in the blob store (ADR 0015), named by the org and the sha256; versions
+written before it keep theirs in ``document_versions.content`` (``bytea``), read from there.
+One row per version, so history is never overwritten.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ document_versions = Table(
     Column("document_id", Uuid, nullable=False),
     Column("number", Integer, nullable=False),
     Column("org_id", Uuid, nullable=False),
-    Column("content", LargeBinary, nullable=False),
+    # Only versions written before the blob store: theirs stay here (ADR 0015).
+    Column("content", LargeBinary, nullable=True),
     Column("media_type", String(130), nullable=False),
     Column("size_bytes", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
@@ -93,7 +95,7 @@ document_versions = Table(
     created_at(),
     PrimaryKeyConstraint("document_id", "number"),
     ForeignKeyConstraint(["document_id"], ["documents.id"]),
-    CheckConstraint("size_bytes <= 5242880", name="size_limit"),
+    CheckConstraint("size_bytes <= 52428800", name="size_limit"),
 )
 
 offers = Table(

@@ -127,23 +127,57 @@ class UploadDocument:
     folder_id: uuid.UUID
     name: str
     kind: d.DocumentKind
-    content: bytes
+    content: bytes | d.StagedFile
     media_type: str = "text/plain"
     allowed_groups: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload's checked fields, before its bytes arrive (what a signed URL carries)."""
+
+    folder_id: uuid.UUID
+    name: str
+    kind: d.DocumentKind
+    media_type: str
+    allowed_groups: tuple[str, ...]
+
+
+def _check_upload(cmd: UploadDocument, problems: ProblemCollector) -> tuple[str, list[str]]:
+    name = d.clean_name(cmd.name, "name", problems, d.MAX_NAME_LENGTH)
+    groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
+    return name, groups
+
+
+async def prepare_upload(cmd: UploadDocument, uow: Work) -> PreparedUpload:
+    """Every check of :func:`upload_document` that needs no bytes (``cmd.content`` is
+    ignored), so a signed upload URL is refused now rather than after 50 MB arrive."""
+    problems = ProblemCollector()
+    name, groups = _check_upload(cmd, problems)
+    media = cmd.media_type.strip().lower()
+    if not d.MEDIA_TYPE.match(media.split(";", 1)[0].strip()):
+        problems.add("mediaType", "must be a media type such as text/markdown")
+    problems.raise_if_any()
+    if groups:
+        d.require_library_manager(cmd.caller, "restrict a document to groups")
+    async with uow:
+        await visible_folder(uow.repo, cmd.caller, cmd.folder_id)
+    return PreparedUpload(cmd.folder_id, name, cmd.kind, media, tuple(groups))
 
 
 async def upload_document(
     cmd: UploadDocument, uow: Work
 ) -> tuple[d.Document, d.DocumentVersion]:
     """Anyone who sees the folder may upload; restricting a document to groups is access
-    management, so only managers may pass ``allowed_groups``."""
+    management, so only managers may pass ``allowed_groups``. The content's real type must
+    be the declared one (:func:`services.documents.domain.check_sniffed`)."""
     problems = ProblemCollector()
-    name = d.clean_name(cmd.name, "name", problems, d.MAX_NAME_LENGTH)
-    groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
+    name, groups = _check_upload(cmd, problems)
     content = d.check_content(cmd.content, cmd.media_type, cmd.kind, problems)
     problems.raise_if_any()
     if groups:
         d.require_library_manager(cmd.caller, "restrict a document to groups")
+    content = d.check_sniffed(content)
     at = now()
     async with uow:
         folder = await visible_folder(uow.repo, cmd.caller, cmd.folder_id, lock=True)
@@ -187,9 +221,36 @@ async def upload_document(
 class AddDocumentVersion:
     caller: Caller
     document_id: uuid.UUID
-    content: bytes
+    content: bytes | d.StagedFile
     media_type: str | None = None
     expected_version: int | None = None
+
+
+async def _versioned_document(cmd: AddDocumentVersion, uow: Work, *, lock: bool) -> d.Document:
+    document = await visible_document(uow.repo, cmd.caller, cmd.document_id, lock=lock)
+    if not cmd.caller.is_manager and document.created_by != cmd.caller.member_id:
+        raise ForbiddenError("only managers and the uploader may add versions")
+    if cmd.expected_version is not None and cmd.expected_version != document.current_version:
+        raise VersionConflictError("Document", cmd.expected_version, document.current_version)
+    return document
+
+
+async def _media_type(cmd: AddDocumentVersion, document: d.Document, uow: Work) -> str:
+    if cmd.media_type is not None:
+        return cmd.media_type
+    latest = await uow.repo.versions(document.org_id, document.id)
+    return latest[0].media_type
+
+
+async def prepare_version_upload(cmd: AddDocumentVersion, uow: Work) -> str:
+    """Every check of :func:`add_document_version` that needs no bytes; the media type the
+    new version is declared as."""
+    async with uow:
+        document = await _versioned_document(cmd, uow, lock=False)
+        media = (await _media_type(cmd, document, uow)).strip().lower()
+    if not d.MEDIA_TYPE.match(media.split(";", 1)[0].strip()):
+        raise InvalidInput.field("mediaType", "must be a media type such as text/markdown")
+    return media
 
 
 async def add_document_version(
@@ -197,18 +258,12 @@ async def add_document_version(
 ) -> tuple[d.Document, d.DocumentVersion]:
     """Managers, and the member who uploaded the document, add versions to it."""
     async with uow:
-        document = await visible_document(uow.repo, cmd.caller, cmd.document_id, lock=True)
-        if not cmd.caller.is_manager and document.created_by != cmd.caller.member_id:
-            raise ForbiddenError("only managers and the uploader may add versions")
-        if cmd.expected_version is not None and cmd.expected_version != document.current_version:
-            raise VersionConflictError("Document", cmd.expected_version, document.current_version)
-        media_type = cmd.media_type
-        if media_type is None:
-            latest = await uow.repo.versions(document.org_id, document.id)
-            media_type = latest[0].media_type
+        document = await _versioned_document(cmd, uow, lock=True)
+        media_type = await _media_type(cmd, document, uow)
         problems = ProblemCollector()
         content = d.check_content(cmd.content, media_type, document.kind, problems)
         problems.raise_if_any()
+        content = d.check_sniffed(content)
         at = now()
         number = document.current_version + 1
         version = await uow.repo.add_version(document, number, content, cmd.caller.member_id, at)
@@ -321,3 +376,21 @@ async def version_content(query: VersionContent, uow: Work) -> d.Content | None:
         return await uow.repo.version_content(
             query.caller.org_id, query.document_id, query.number
         )
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    caller: Caller
+    document_id: uuid.UUID
+    number: int | None = None  # None: the latest
+
+
+async def version_file(query: VersionFile, uow: Work) -> tuple[d.Document, d.StoredFile]:
+    """A version of a document the caller sees, and where its bytes are (to stream them)."""
+    async with uow:
+        document = await visible_document(uow.repo, query.caller, query.document_id)
+        number = document.current_version if query.number is None else query.number
+        found = await uow.repo.version_file(document.org_id, document.id, number)
+    if found is None:
+        raise InvalidInput.field("version", f"the document has no version {number}")
+    return document, found

@@ -12,6 +12,7 @@ from crmkit.auth import Caller
 from crmkit.graphql import GraphQLContext
 from crmkit.uow import UnitOfWork
 from services.documents.ports import DocumentsRepository
+from services.documents.signing import Signer
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -21,6 +22,8 @@ class DocumentsState:
     """``info.context.state``: where resolvers get their units of work."""
 
     uow: Callable[[], UnitOfWork[DocumentsRepository]]
+    # Signs the /files/ URLs that the upload and download mutations answer.
+    signer: Signer
 
 
 def caller_of(context: GraphQLContext) -> Caller:
@@ -42,3 +45,8 @@ def caller(info: Info) -> Caller:
 
 def uow(info: Info) -> UnitOfWork[DocumentsRepository]:
     return uow_of(info.context)
+
+
+def signer(info: Info) -> Signer:
+    state: DocumentsState = info.context.state
+    return state.signer

@@ -14,16 +14,50 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 
-from crmkit.errors import InvalidInput
-from crmkit.graphql import CommonError, GraphQLContext, PageInfo, parse_uuid
+from crmkit.errors import DomainError, InvalidInput
+from crmkit.graphql import (
+    CommonError,
+    Forbidden,
+    GraphQLContext,
+    NotFound,
+    PageInfo,
+    ValidationError,
+    VersionConflict,
+    parse_uuid,
+)
 from crmkit.references import load_entity
-from crmkit.results import answer_mutation, answer_query
+from crmkit.results import ErrorUnion, answer_mutation, answer_query
 from services.documents import domain as d
+from services.documents import sniffing
 from services.documents.handlers import library as h
-from services.documents.schema.context import Info, caller, caller_of, uow, uow_of
+from services.documents.handlers.common import now
+from services.documents.schema.context import Info, caller, caller_of, signer, uow, uow_of
+from services.documents.signing import Action, Grant
 
-# The domain's enum is GraphQL's: no copy to keep in step.
+# The domain's enums are GraphQL's: no copy to keep in step.
 strawberry.enum(d.DocumentKind)
+strawberry.enum(sniffing.Refusal, name="ContentRefusal")
+
+
+@strawberry.type(description="The content is not of its declared type, or is a program.")  # type: ignore[untyped-decorator]
+class ContentRefused:
+    message: str
+    reason: sniffing.Refusal
+    declared_type: str
+    detected_type: str | None
+
+
+def content_refused(error: DomainError) -> ContentRefused | None:
+    if isinstance(error, sniffing.ContentRefused):
+        return ContentRefused(message=error.message, reason=error.reason,
+                              declared_type=error.declared, detected_type=error.detected)
+    return None
+
+
+UploadError = ValidationError | NotFound | Forbidden | VersionConflict | ContentRefused
+UPLOAD_ERRORS: ErrorUnion[UploadError] = ErrorUnion(
+    ValidationError, NotFound, Forbidden, VersionConflict, ContentRefused, own=content_refused
+)
 
 
 @strawberry.enum
@@ -35,17 +69,26 @@ class ContentEncoding(Enum):
 
 
 def content_bytes(content: str, encoding: ContentEncoding) -> bytes:
+    """Inline content: small files only (larger ones go over /files/, requestDocumentUpload)."""
+    too_big = InvalidInput.field(
+        "content", f"must be at most {d.MAX_CONTENT_BYTES} bytes (larger files: "
+        "requestDocumentUpload)"
+    )
     if len(content) > d.MAX_CONTENT_BYTES * 4 // 3 + 4:
-        raise InvalidInput.field("content", f"must be at most {d.MAX_CONTENT_BYTES} bytes")
+        raise too_big
     if encoding is ContentEncoding.BASE64:
         try:
-            return base64.b64decode(content, validate=True)
+            data = base64.b64decode(content, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput.field("content", "is not valid base64") from None
-    try:
-        return content.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput.field("content", "is not valid text") from None
+    else:
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput.field("content", "is not valid text") from None
+    if len(data) > d.MAX_CONTENT_BYTES:
+        raise too_big
+    return data
 
 
 async def folders_by_id(
@@ -183,6 +226,26 @@ class DocumentConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="Where to PUT a file's bytes (a path on the API's origin), "
+                 "until when, and at most how many.")  # type: ignore[untyped-decorator]
+class FileUpload:
+    url: str
+    method: str
+    expires_at: datetime
+    max_bytes: int
+
+
+@strawberry.type(description="Where to GET a version's bytes (a path on the API's origin) "
+                 "until the URL expires.")  # type: ignore[untyped-decorator]
+class FileDownload:
+    url: str
+    expires_at: datetime
+    version: int
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+
 # --- payloads and results -------------------------------------------------------------------
 
 
@@ -213,6 +276,16 @@ class SetDocumentAccessPayload:
     document: Document
 
 
+@strawberry.type
+class RequestUploadPayload:
+    upload: FileUpload
+
+
+@strawberry.type
+class RequestDownloadPayload:
+    download: FileDownload
+
+
 CreateFolderResult = Annotated[
     CreateFolderPayload | CommonError, strawberry.union("CreateFolderResult")
 ]
@@ -220,10 +293,16 @@ SetFolderAccessResult = Annotated[
     SetFolderAccessPayload | CommonError, strawberry.union("SetFolderAccessResult")
 ]
 UploadDocumentResult = Annotated[
-    UploadDocumentPayload | CommonError, strawberry.union("UploadDocumentResult")
+    UploadDocumentPayload | UploadError, strawberry.union("UploadDocumentResult")
 ]
 AddDocumentVersionResult = Annotated[
-    AddDocumentVersionPayload | CommonError, strawberry.union("AddDocumentVersionResult")
+    AddDocumentVersionPayload | UploadError, strawberry.union("AddDocumentVersionResult")
+]
+RequestUploadResult = Annotated[
+    RequestUploadPayload | CommonError, strawberry.union("RequestUploadResult")
+]
+RequestDownloadResult = Annotated[
+    RequestDownloadPayload | CommonError, strawberry.union("RequestDownloadResult")
 ]
 SetDocumentAccessResult = Annotated[
     SetDocumentAccessPayload | CommonError, strawberry.union("SetDocumentAccessResult")
@@ -274,6 +353,14 @@ class LibraryQuery:
     @strawberry.field
     async def document(self, info: Info, id: strawberry.ID) -> Document | None:
         return await Document.resolve_reference(info, id)
+
+
+REQUEST_UPLOAD = (
+    "A signed URL to PUT a new document's bytes to: at most 50 MB, whose real type must be "
+    "mediaType (an executable never is)."
+)
+REQUEST_VERSION_UPLOAD = "A signed URL to PUT a document's next version to."
+REQUEST_DOWNLOAD = "A signed URL to GET a version's bytes from (the latest without version)."
 
 
 @strawberry.type
@@ -335,7 +422,7 @@ class LibraryMutation:
                 document=Document.of(document), version=DocumentVersion.of(version)
             )
 
-        return await answer_mutation(run())
+        return await UPLOAD_ERRORS.answer(run())
 
     @strawberry.mutation(description="Store new content as the document's next version.")  # type: ignore[untyped-decorator]
     async def add_document_version(
@@ -360,7 +447,7 @@ class LibraryMutation:
                 document=Document.of(document), version=DocumentVersion.of(version)
             )
 
-        return await answer_mutation(run())
+        return await UPLOAD_ERRORS.answer(run())
 
     @strawberry.mutation
     async def set_document_access(
@@ -374,3 +461,95 @@ class LibraryMutation:
             return SetDocumentAccessPayload(document=Document.of(document))
 
         return await answer_mutation(run())
+
+    @strawberry.mutation(description=REQUEST_UPLOAD)  # type: ignore[untyped-decorator]
+    async def request_document_upload(
+        self,
+        info: Info,
+        folder_id: strawberry.ID,
+        name: str,
+        kind: d.DocumentKind,
+        media_type: str,
+        allowed_groups: list[str] | None = None,
+    ) -> RequestUploadResult:
+        async def run() -> RequestUploadPayload:
+            who = caller(info)
+            cmd = h.UploadDocument(
+                caller=who,
+                folder_id=parse_uuid(folder_id, "folderId"),
+                name=name,
+                kind=kind,
+                content=b"",
+                media_type=media_type,
+                allowed_groups=tuple(allowed_groups or ()),
+            )
+            ready = await h.prepare_upload(cmd, uow(info))
+            grant = signer(info).grant(
+                Action.UPLOAD, who, now(), folderId=str(ready.folder_id), name=ready.name,
+                kind=ready.kind.value, mediaType=ready.media_type,
+                allowedGroups=list(ready.allowed_groups),
+            )
+            return RequestUploadPayload(upload=upload_of(info, grant))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description=REQUEST_VERSION_UPLOAD)  # type: ignore[untyped-decorator]
+    async def request_document_version_upload(
+        self,
+        info: Info,
+        document_id: strawberry.ID,
+        media_type: str | None = None,
+        expected_version: int | None = None,
+    ) -> RequestUploadResult:
+        async def run() -> RequestUploadPayload:
+            who = caller(info)
+            cmd = h.AddDocumentVersion(
+                caller=who,
+                document_id=parse_uuid(document_id, "documentId"),
+                content=b"",
+                media_type=media_type,
+                expected_version=expected_version,
+            )
+            media = await h.prepare_version_upload(cmd, uow(info))
+            grant = signer(info).grant(
+                Action.ADD_VERSION, who, now(), documentId=str(cmd.document_id),
+                mediaType=media, expectedVersion=expected_version,
+            )
+            return RequestUploadPayload(upload=upload_of(info, grant))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description=REQUEST_DOWNLOAD)  # type: ignore[untyped-decorator]
+    async def request_document_download(
+        self, info: Info, document_id: strawberry.ID, version: int | None = None
+    ) -> RequestDownloadResult:
+        async def run() -> RequestDownloadPayload:
+            who = caller(info)
+            query = h.VersionFile(who, parse_uuid(document_id, "documentId"), version)
+            _, stored = await h.version_file(query, uow(info))
+            found = stored.version
+            grant = signer(info).grant(
+                Action.DOWNLOAD, who, now(), documentId=str(found.document_id),
+                version=found.number,
+            )
+            return RequestDownloadPayload(
+                download=FileDownload(
+                    url=signer(info).sign(grant),
+                    expires_at=grant.expires_at,
+                    version=found.number,
+                    media_type=found.media_type,
+                    size_bytes=found.size_bytes,
+                    sha256=found.sha256,
+                )
+            )
+
+        return await answer_mutation(run())
+
+
+def upload_of(info: Info, grant: Grant) -> FileUpload:
+    return FileUpload(
+        url=signer(info).sign(grant),
+        method="PUT",
+        expires_at=grant.expires_at,
+        max_bytes=d.MAX_FILE_BYTES,
+    )

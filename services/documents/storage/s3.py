@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiobotocore.session import get_session
 from botocore.config import Config
@@ -18,11 +18,9 @@ from botocore.exceptions import ClientError
 
 from services.documents.settings import DocumentsSettings
 
-if TYPE_CHECKING:
-    from types_aiobotocore_s3 import S3Client
-    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
-else:
-    S3Client = CompletedPartTypeDef = Any
+# aiobotocore's clients are built from botocore's service models at run time: untyped here
+# (the image carries no type stubs).
+S3Client = Any
 
 CHUNK_BYTES = 256 * 1024
 # S3's smallest part but the last is 5 MiB.
@@ -106,7 +104,7 @@ class S3BlobStore:
             upload = await s3.create_multipart_upload(Bucket=self.bucket, Key=key)
             upload_id = upload["UploadId"]
             try:
-                parts: list[CompletedPartTypeDef] = []
+                parts: list[dict[str, Any]] = []
                 part = first
                 while part:
                     number = len(parts) + 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from crmkit.contracts.pipeline import OpportunityCreated
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Servers
 from services.documents import app
+from tests.integration.documents.s3server import S3Server, s3_server
 
 MIGRATIONS = Path(services.documents.__file__).parent / "migrations"
 Api = ServiceClient[Any]
@@ -62,9 +63,25 @@ def opportunity_created(
 
 
 @pytest.fixture(scope="session")
-async def api(crm_servers: Servers, migrated_database: Any) -> AsyncIterator[Api]:
-    url = await migrated_database("documents", MIGRATIONS)
-    async with service_client(app, service_settings(app, crm_servers, url)) as client:
+def s3() -> Iterator[S3Server]:
+    """A real S3 API server (moto in server mode) for the session."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def documents_database(migrated_database: Any) -> str:
+    url: str = await migrated_database("documents", MIGRATIONS)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def api(
+    crm_servers: Servers, documents_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Api]:
+    data_dir = str(tmp_path_factory.mktemp("documents-data"))
+    settings = service_settings(app, crm_servers, documents_database, data_dir=data_dir)
+    async with service_client(app, settings) as client:
         yield client
 
 

@@ -10,8 +10,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from aiobotocore.session import get_session
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
@@ -57,3 +60,30 @@ def s3_server() -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+async def make_bucket(server: S3Server) -> str:
+    bucket = f"crm-{uuid.uuid4().hex[:12]}"
+    async with get_session().create_client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    ) as client:
+        await client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    return bucket
+
+
+async def keys(server: S3Server, bucket: str, prefix: str) -> list[str]:
+    async with get_session().create_client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    ) as client:
+        listed = await client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]

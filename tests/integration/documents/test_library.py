@@ -175,7 +175,7 @@ async def test_reps_version_their_own_documents_only(api: Api, org: Org) -> None
 async def test_binary_content_round_trips_through_base64(api: Api, org: Org) -> None:
     admin = org.token("admin")
     folder_id = await make_folder(api, admin)
-    data = bytes(range(256)) * 10
+    data = b"%PDF-1.7\n" + bytes(range(256)) * 10
     uploaded = (
         await api.data(
             admin,

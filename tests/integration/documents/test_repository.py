@@ -9,15 +9,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.dialects.postgresql import insert
 
 from crmkit.auth import Caller, Role
 from crmkit.paging import PageRequest
 from crmkit.uow import UnitOfWork
 from services.documents import domain as d
 from services.documents.ports import DocumentsRepository
+from services.documents.tables import document_versions
 from tests.unit.documents.fakes import fake_uow
 
 from .conftest import Api
@@ -128,6 +131,46 @@ async def test_documents_and_their_versions(uows: Uows) -> None:
     assert regrouped.allowed_groups == ("legal",) and regrouped.current_version == 2
     assert await run(uows, lambda r: r.documents(org, [document.id])) == [regrouped]
     assert await run(uows, lambda r: r.document(uuid.uuid4(), document.id)) is None
+
+
+async def test_where_a_version_s_bytes_are(uows: Uows, tmp_path: Path) -> None:
+    org = uuid.uuid4()
+    folder = a_folder(org, "Files")
+    document = a_document(folder)
+    await run(uows, lambda r: r.add_folder(folder))
+    await run(uows, lambda r: r.add_document(document))
+    data = b"%PDF-1.7\n" + bytes(range(256)) * 4
+    staged_path = tmp_path / "staged"
+    staged_path.write_bytes(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    staged = d.StagedFile(staged_path, "application/pdf", sha256, len(data), data[:64])
+    version = await run(uows, lambda r: r.add_version(document, 1, staged, uuid.uuid4(), T0))
+    assert (version.size_bytes, version.sha256) == (len(data), sha256)
+    found = await run(uows, lambda r: r.version_file(org, document.id, 1))
+    assert (found.version, found.key) == (version, f"{org}/{sha256}")
+    assert await run(uows, lambda r: r.version_content(org, document.id, 1)) == d.Content(
+        data, "application/pdf", sha256)
+    assert await run(uows, lambda r: r.version_file(uuid.uuid4(), document.id, 1)) is None
+    assert await run(uows, lambda r: r.version_file(org, document.id, 2)) is None
+
+
+async def test_a_version_written_before_the_blob_store_is_read_from_its_row(api: Api) -> None:
+    """ADR 0015: rows that kept their bytes in bytea are read from there, not the store."""
+    org = uuid.uuid4()
+    folder = a_folder(org, "Old")
+    document = a_document(folder)
+    uows = api.runtime.uow
+    await run(uows, lambda r: r.add_folder(folder))
+    await run(uows, lambda r: r.add_document(document))
+    data = b"kept in the row"
+    async with api.runtime.sessions() as session, session.begin():
+        await session.execute(insert(document_versions).values(
+            document_id=document.id, number=1, org_id=org, content=data,
+            media_type="text/plain", size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), created_by=uuid.uuid4(), created_at=T0))
+    found = await run(uows, lambda r: r.version_file(org, document.id, 1))
+    assert found.inline == data
+    assert await run(uows, lambda r: r.version_content(org, document.id, 1)) == content(data)
 
 
 async def test_visible_documents_in_keyset_pages(uows: Uows) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiobotocore.session import get_session
 
 from services.documents.ports import BlobStore
 from services.documents.settings import DocumentsSettings
@@ -20,29 +19,8 @@ from tests.integration.documents.s3server import (
     REGION,
     SECRET_KEY,
     S3Server,
-    s3_server,
+    make_bucket,
 )
-
-
-@pytest.fixture(scope="session")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
-
-
-async def make_bucket(server: S3Server) -> str:
-    bucket = f"crm-{uuid.uuid4().hex[:12]}"
-    async with get_session().create_client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    ) as client:
-        await client.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-    return bucket
 
 
 @pytest.fixture(params=["local", "s3"])

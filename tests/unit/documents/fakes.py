@@ -4,10 +4,12 @@ behaviour as the SQL repository."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
@@ -18,8 +20,12 @@ from services.documents.domain import (
     DocumentKind,
     DocumentVersion,
     Folder,
+    NewContent,
     Offer,
     OpportunityAccess,
+    StagedFile,
+    StoredFile,
+    blob_key,
     sees,
 )
 
@@ -117,10 +123,13 @@ class FakeDocumentsRepository:
         self,
         document: Document,
         number: int,
-        content: Content,
+        content: NewContent,
         created_by: uuid.UUID,
         now: datetime,
     ) -> DocumentVersion:
+        if isinstance(content, StagedFile):  # the test's own staged file, read whole here
+            data = await asyncio.to_thread(Path(content.path).read_bytes)
+            content = Content(data=data, media_type=content.media_type, sha256=content.sha256)
         version = DocumentVersion(
             document_id=document.id, number=number, media_type=content.media_type,
             size_bytes=content.size, sha256=content.sha256, created_by=created_by,
@@ -156,6 +165,17 @@ class FakeDocumentsRepository:
             return None
         found = self.version_rows.get((document_id, number))
         return found[1] if found else None
+
+    async def version_file(
+        self, org_id: uuid.UUID, document_id: uuid.UUID, number: int
+    ) -> StoredFile | None:
+        if await self.document(org_id, document_id) is None:
+            return None
+        found = self.version_rows.get((document_id, number))
+        if found is None:
+            return None
+        version, content = found
+        return StoredFile(version, blob_key(org_id, version.sha256), inline=content.data)
 
     # --- offers -------------------------------------------------------------------------------
 

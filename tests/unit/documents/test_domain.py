@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from decimal import Decimal
+from pathlib import PurePath
 
 import pytest
 
@@ -12,6 +13,7 @@ from crmkit.auth import Caller, Role
 from crmkit.errors import ForbiddenError, InvalidInput, ProblemCollector
 from crmkit.values import Money
 from services.documents import domain as d
+from services.documents.sniffing import ContentRefused, Refusal
 
 ORG = uuid.uuid4()
 
@@ -166,11 +168,15 @@ def test_content_carries_its_size_and_sha256() -> None:
     assert d.Content(b"\xff", "application/pdf", "").text() is None
 
 
+def staged(size: int) -> d.StagedFile:
+    return d.StagedFile(PurePath("staged"), "application/pdf", "0" * 64, size, b"%PDF-")
+
+
 def test_content_over_the_limit_empty_or_with_a_bad_media_type_is_refused() -> None:
     problems = ProblemCollector()
-    d.check_content(b"x" * (d.MAX_CONTENT_BYTES + 1), "nonsense", d.DocumentKind.OTHER, problems)
+    d.check_content(staged(d.MAX_FILE_BYTES + 1), "nonsense", d.DocumentKind.OTHER, problems)
     assert {".".join(p.path): p.message for p in problems.problems} == {
-        "content": "must be at most 5242880 bytes",
+        "content": "must be at most 52428800 bytes",
         "mediaType": "must be a media type such as text/markdown",
     }
     problems = ProblemCollector()
@@ -180,8 +186,32 @@ def test_content_over_the_limit_empty_or_with_a_bad_media_type_is_refused() -> N
 
 def test_content_at_the_limit_is_accepted() -> None:
     problems = ProblemCollector()
-    d.check_content(b"x" * d.MAX_CONTENT_BYTES, "text/plain", d.DocumentKind.OTHER, problems)
+    d.check_content(staged(d.MAX_FILE_BYTES), "application/pdf", d.DocumentKind.OTHER, problems)
     assert problems.problems == []
+
+
+def test_a_staged_offer_template_is_refused_for_its_size() -> None:
+    problems = ProblemCollector()
+    d.check_content(staged(d.MAX_CONTENT_BYTES + 1), "text/plain", d.DocumentKind.OFFER_TEMPLATE,
+                    problems)
+    assert [p.message for p in problems.problems] == [
+        "an offer template must be at most 5242880 bytes"
+    ]
+
+
+def test_the_sniffed_type_makes_the_declared_one_canonical() -> None:
+    content = d.Content(b"%PDF-1.7\n", "image/jpg", "")
+    with pytest.raises(ContentRefused) as refused:
+        d.check_sniffed(content)
+    assert refused.value.reason is Refusal.TYPE_MISMATCH
+    pdf = d.check_sniffed(d.Content(b"%PDF-1.7\n", "application/x-pdf; v=1", ""))
+    assert pdf.media_type == "application/pdf"
+    assert d.check_sniffed(staged(10)).media_type == "application/pdf"
+
+
+def test_blobs_are_kept_per_org_by_their_sha256() -> None:
+    org = uuid.uuid4()
+    assert d.blob_key(org, "ab" * 32) == f"{org}/{'ab' * 32}"
 
 
 def test_only_offer_templates_are_checked_as_templates() -> None:

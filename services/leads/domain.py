@@ -47,12 +47,12 @@ ACTIVE_STATUSES: Final = tuple(s.value for s in LeadStatus if s.is_active)
 
 
 class DuplicateLead(DomainError):
-    """The new lead matches an existing one (same email, phone, or domain and company)."""
+    """The new lead matches an existing one (same email, phone, or domain and company);
+    ``existing_lead_id`` is None when the caller may not see that lead (:func:`nameable`)."""
 
-    def __init__(self, existing_lead_id: uuid.UUID, matched_on: list[str]) -> None:
-        super().__init__(
-            f"a lead with the same {' and '.join(matched_on)} already exists: {existing_lead_id}"
-        )
+    def __init__(self, existing_lead_id: uuid.UUID | None, matched_on: list[str]) -> None:
+        which = "" if existing_lead_id is None else f": {existing_lead_id}"
+        super().__init__(f"a lead with the same {' and '.join(matched_on)} already exists{which}")
         self.existing_lead_id = existing_lead_id
         self.matched_on = matched_on
 
@@ -301,6 +301,14 @@ def can_see_lead(caller: Caller, owner_id: uuid.UUID | None, owner_team: str | N
     return caller.is_manager and caller.team is not None and owner_team == caller.team
 
 
+def nameable(
+    caller: Caller, lead_id: uuid.UUID, owner_id: uuid.UUID | None, owner_team: str | None
+) -> uuid.UUID | None:
+    """The id of a lead to show the caller (a duplicate's), or None when they may not see it:
+    that such a lead exists is said, what it is is not."""
+    return lead_id if can_see_lead(caller, owner_id, owner_team) else None
+
+
 def can_manage_member(caller: Caller, member_team: str | None) -> bool:
     """Admins manage everyone; managers the members of their own team."""
     if caller.is_admin:
@@ -312,6 +320,15 @@ def check_may_work_on(caller: Caller, owner_id: uuid.UUID | None, action: str) -
     """A pool lead is worked on by whoever claims it first; managers may act on it as it is."""
     if owner_id is None and not caller.is_manager:
         raise ForbiddenError(f"claim a pool lead before {action}")
+
+
+def check_may_change_account(
+    caller: Caller, owner_id: uuid.UUID | None, owner_team: str | None
+) -> None:
+    """An account's fields and its contacts: its owner, a manager of the owner's team, or an
+    admin."""
+    if owner_id != caller.member_id and not can_manage_member(caller, owner_team):
+        raise ForbiddenError("only the account's owner or their manager may change it")
 
 
 def require_manager_of(caller: Caller, member_team: str | None, action: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmkit.auth import Caller
-from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, ProblemCollector
+from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
 from crmkit.paging import Page, PageRequest, page_of, page_request
 from services.leads import domain, events, normalise
 from services.leads.handlers.common import Work, check_version, emit
@@ -79,10 +79,7 @@ async def update_account(cmd: UpdateAccount, uow: Work) -> AccountRecord:
         account = await uow.repo.get_account(caller.org_id, cmd.account_id, lock=True)
         if account is None:
             raise NotFoundError("Account", cmd.account_id)
-        if account.owner_id != caller.member_id and not domain.can_manage_member(
-            caller, account.owner_team
-        ):
-            raise ForbiddenError("only the account's owner or their manager may change it")
+        domain.check_may_change_account(caller, account.owner_id, account.owner_team)
         check_version("Account", cmd.expected_version, account.version)
         fields = account_fields(cmd.data, "input.")
         await _ensure_nip_free(uow.repo, caller.org_id, fields.nip, exclude=account.id)
@@ -141,6 +138,7 @@ async def create_contact(cmd: CreateContact, uow: Work) -> ContactRecord:
         account = await uow.repo.get_account(caller.org_id, cmd.account_id)
         if account is None:
             raise NotFoundError("Account", cmd.account_id)
+        domain.check_may_change_account(caller, account.owner_id, account.owner_team)
         settings = await uow.repo.org_settings(caller.org_id)
         values = _contact_values(cmd.data, settings.default_region, "input.")
         contact = await uow.repo.insert_contact(

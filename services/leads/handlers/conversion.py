@@ -65,6 +65,7 @@ async def convert_lead(cmd: ConvertLead, uow: Work) -> Conversion:
         if (lead.owner_id is not None and lead.owner_id != caller.member_id
                 and not caller.is_manager):
             raise ForbiddenError("only the lead's owner or their manager may convert it")
+        domain.check_may_work_on(caller, lead.owner_id, "converting it")
         domain.check_convertible(lead.lead_status)
         owner_id = lead.owner_id or caller.member_id
         owner_team = lead.owner_team if lead.owner_id else caller.team

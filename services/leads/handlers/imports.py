@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, InvalidInput
+from services.leads import domain
 from services.leads.handlers.common import Work
 from services.leads.import_report import ImportReport, Progress
 from services.leads.ports import ImportCsv
@@ -72,8 +73,18 @@ async def import_leads_file(cmd: ImportLeadsFile, uow: Work) -> ImportReport:
     if len(cmd.csv_text.encode()) > MAX_API_IMPORT_BYTES:
         raise InvalidInput.field(
             "csv", "is larger than 10 MB: use `crm leads import` for large files")
-    return await import_leads(
-        ImportLeads(cmd.caller.org_id, cmd.caller.member_id, cmd.csv_text, cmd.dry_run), uow)
+    caller = cmd.caller
+    report = await import_leads(
+        ImportLeads(caller.org_id, caller.member_id, cmd.csv_text, cmd.dry_run), uow)
+    named = {d.existing_lead_id for d in report.duplicates if d.existing_lead_id is not None}
+    if named:
+        async with uow:
+            existing = await uow.repo.get_leads(caller.org_id, list(named))
+        shown = {x.id for x in existing
+                 if domain.nameable(caller, x.id, x.owner_id, x.owner_team) is not None}
+        report.duplicates = [d if d.existing_lead_id in shown or d.existing_lead_id is None
+                             else replace(d, existing_lead_id=None) for d in report.duplicates]
+    return report
 
 
 def _noop(stage: str, done: int, total: int) -> None:

@@ -73,7 +73,9 @@ async def create_lead(cmd: CreateLead, uow: Work) -> LeadRecord:
         if not cmd.allow_duplicate:
             found = await uow.repo.find_duplicate(caller.org_id, fields.dedupe_keys)
             if found is not None:
-                raise domain.DuplicateLead(found[0].id, found[1])
+                existing, matched_on = found
+                raise domain.DuplicateLead(domain.nameable(
+                    caller, existing.id, existing.owner_id, existing.owner_team), matched_on)
         lead = await uow.repo.insert_lead(
             {"id": uuid.uuid4(), "org_id": caller.org_id, "created_by": caller.member_id,
              **field_values(fields)}

@@ -25,7 +25,7 @@ class ImportDuplicate:
     line: int
     matched_on: list[str]
     existing_lead_id: strawberry.ID | None = strawberry.field(
-        description="The org's lead this row matches."
+        description="The org's lead this row matches (null when the caller may not see it)."
     )
     duplicate_of_line: int | None = strawberry.field(
         description="The earlier line of the file this row repeats."

@@ -11,13 +11,15 @@ from crmkit import errors
 from crmkit.graphql import Forbidden, NotFound, ValidationError, VersionConflict
 from crmkit.results import ErrorUnion
 from services.leads import domain
-from services.leads.schema.types import LeadStatus, gql_id
+from services.leads.schema.types import LeadStatus, gql_id, gql_id_or_none
 
 
 @strawberry.type(description="The lead matches an existing one; nothing was created.")
 class DuplicateLead:
     message: str
-    existing_lead_id: strawberry.ID
+    existing_lead_id: strawberry.ID | None = strawberry.field(
+        description="null when the existing lead is not one the caller may see."
+    )
     matched_on: list[str]
 
 
@@ -42,7 +44,8 @@ E = TypeVar("E")
 
 def own_error(error: errors.DomainError) -> DuplicateLead | CapExceeded | InvalidLeadState | None:
     if isinstance(error, domain.DuplicateLead):
-        return DuplicateLead(message=error.message, existing_lead_id=gql_id(error.existing_lead_id),
+        return DuplicateLead(message=error.message,
+                             existing_lead_id=gql_id_or_none(error.existing_lead_id),
                              matched_on=error.matched_on)
     if isinstance(error, domain.CapExceeded):
         return CapExceeded(message=error.message, member_id=gql_id(error.member_id),

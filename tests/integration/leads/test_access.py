@@ -2,7 +2,10 @@ import uuid
 
 import pytest
 
-from .queries import CLAIM, CREATE_LEAD, LEAD, LEADS, ME
+from crmkit.contracts.leads import ContactCreated, LeadConverted
+
+from .queries import CLAIM, CONVERT, CREATE_LEAD, IMPORT, LEAD, LEADS, ME, UPDATE, errors
+from .test_conversion import OPPORTUNITY
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +64,100 @@ async def test_pool_filter_and_paging(leads_service, org):
         "/graphql", json={"query": LEADS, "variables": {"after": "garbage!"}},
         headers={"Authorization": f"Bearer {admin}"})
     assert response.status_code == 200 and response.json()["errors"]
+
+
+ACCOUNT_RESULT = f"""__typename ... on AccountPayload {{ account {{ id name }} }}
+    {errors("ValidationError", "NotFound", "Forbidden", "VersionConflict")}"""
+CREATE_ACCOUNT = f"""mutation($name: String!) {{ createAccount(input: {{name: $name}}) {{
+    {ACCOUNT_RESULT} }} }}"""
+UPDATE_ACCOUNT = f"""mutation($id: ID!, $name: String!) {{
+    updateAccount(id: $id, input: {{name: $name}}) {{ {ACCOUNT_RESULT} }} }}"""
+CREATE_CONTACT = f"""mutation($account: ID!, $name: String!) {{
+    createContact(accountId: $account, input: {{name: $name}}) {{
+      __typename ... on ContactPayload {{ contact {{ id accountId }} }} {errors()} }} }}"""
+
+
+async def test_a_contact_is_added_to_an_account_by_whoever_may_change_the_account(
+    leads_service, org
+):
+    """createContact follows updateAccount's rule: the owner, a manager of the owner's team,
+    an admin; not another rep, not another team's manager."""
+    svc = leads_service
+    people = {name: org.token(role, member_id=uuid.uuid4(), team=team)
+              for name, role, team in [("owner", "rep", "alpha"), ("peer", "rep", "alpha"),
+                                       ("rep_b", "rep", "beta"), ("mgr_a", "manager", "alpha"),
+                                       ("mgr_b", "manager", "beta"), ("admin", "admin", None)]}
+    created = await svc.data(people["owner"], CREATE_ACCOUNT, name="Kappa")
+    account = created["createAccount"]["account"]["id"]
+    answers = {}
+    for name, token in people.items():
+        updated = await svc.data(token, UPDATE_ACCOUNT, id=account, name=f"Kappa {name}")
+        contact = await svc.data(token, CREATE_CONTACT, account=account, name=f"By {name}")
+        answers[name] = (updated["updateAccount"]["__typename"],
+                         contact["createContact"]["__typename"])
+    assert answers == {
+        "owner": ("AccountPayload", "ContactPayload"),
+        "peer": ("Forbidden", "Forbidden"),
+        "rep_b": ("Forbidden", "Forbidden"),
+        "mgr_a": ("AccountPayload", "ContactPayload"),
+        "mgr_b": ("Forbidden", "Forbidden"),
+        "admin": ("AccountPayload", "ContactPayload"),
+    }
+    assert len(await svc.events(org_id=org.id, type=ContactCreated.TYPE)) == 3
+
+
+async def test_a_rep_claims_a_pool_lead_before_converting_it_as_before_editing_it(
+    leads_service, org
+):
+    svc = leads_service
+    admin = org.token("admin", team=None)
+    rep = org.token("rep", member_id=uuid.uuid4(), team="alpha")
+    lead_id = (await svc.data(admin, CREATE_LEAD, input={"company": "Pool Convert"}))[
+        "createLead"]["lead"]["id"]
+    edited = (await svc.data(rep, UPDATE, id=lead_id, input={"notes": "x"}))["updateLead"]
+    converted = (await svc.data(rep, CONVERT, id=lead_id, opp=OPPORTUNITY))["convertLead"]
+    assert (edited["__typename"], converted["__typename"]) == ("Forbidden", "Forbidden")
+    assert converted["message"] == "claim a pool lead before converting it"
+    lead = (await svc.data(rep, LEAD, id=lead_id))["lead"]
+    assert (lead["status"], lead["ownerId"], lead["opportunityId"]) == ("NEW", None, None)
+    assert await svc.events(org_id=org.id, type=LeadConverted.TYPE) == []
+    await svc.data(rep, CLAIM, id=lead_id)
+    done = (await svc.data(rep, CONVERT, id=lead_id, opp=OPPORTUNITY))["convertLead"]
+    assert done["__typename"] == "ConvertLeadPayload"
+    # A manager may still convert a pool lead as it is (and becomes its owner).
+    manager = org.token("manager", member_id=uuid.uuid4(), team="alpha")
+    pooled = (await svc.data(admin, CREATE_LEAD, input={"company": "Pool Convert 2"}))[
+        "createLead"]["lead"]["id"]
+    by_manager = (await svc.data(manager, CONVERT, id=pooled, opp=OPPORTUNITY))["convertLead"]
+    assert by_manager["__typename"] == "ConvertLeadPayload"
+
+
+async def test_a_duplicate_names_only_a_lead_the_caller_may_see(leads_service, org):
+    svc = leads_service
+    admin = org.token("admin", team=None)
+    rep_a = org.token("rep", member_id=uuid.uuid4(), team="alpha")
+    rep_b = org.token("rep", member_id=uuid.uuid4(), team="beta")
+    hidden = (await svc.data(rep_b, CREATE_LEAD, input={"company": "Hidden",
+                                                         "email": "hidden@example.com"}))
+    hidden_id = hidden["createLead"]["lead"]["id"]
+    await svc.data(rep_b, CLAIM, id=hidden_id)
+    pooled = (await svc.data(admin, CREATE_LEAD, input={"company": "Pooled",
+                                                        "email": "pooled@example.com"}))
+    pooled_id = pooled["createLead"]["lead"]["id"]
+
+    async def duplicate(token, email):
+        return (await svc.data(token, CREATE_LEAD, input={"company": "New",
+                                                          "email": email}))["createLead"]
+
+    unseen = await duplicate(rep_a, "hidden@example.com")
+    assert (unseen["__typename"], unseen["existingLeadId"], unseen["matchedOn"]) == (
+        "DuplicateLead", None, ["email"])
+    assert hidden_id not in unseen["message"]
+    assert (await duplicate(admin, "hidden@example.com"))["existingLeadId"] == hidden_id
+    assert (await duplicate(rep_a, "pooled@example.com"))["existingLeadId"] == pooled_id
+    # An import by a manager of another team says the row is a duplicate, naming nothing.
+    manager_a = org.token("manager", member_id=uuid.uuid4(), team="alpha")
+    report = (await svc.data(manager_a, IMPORT, csv="company,email\nNew,hidden@example.com\n"
+                             "Other,pooled@example.com\n"))["importLeads"]
+    assert [(d["line"], d["existingLeadId"]) for d in report["duplicates"]] == [
+        (2, None), (3, pooled_id)]

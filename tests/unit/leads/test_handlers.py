@@ -547,3 +547,55 @@ async def test_the_clock_of_the_use_cases_stamps_what_they_change(
     monkeypatch.setattr(pool, "now", lambda: at)
     claimed = await pool.claim_lead(pool.ClaimLead(rep, lead.id), uow)
     assert (claimed.assigned_at, claimed.status_changed_at) == (at, at)
+
+
+# --- one rule where two disagreed (issue 13, item 10) ------------------------------------------
+
+
+async def test_a_contact_is_added_by_whoever_may_change_the_account() -> None:
+    uow = fake_uow()
+    owner, peer, other_manager, manager = (person(), person(), person("manager", team="beta"),
+                                           person("manager"))
+    await joined(uow, owner, peer, other_manager, manager)
+    account = await clients.create_account(clients.CreateAccount(
+        owner, clients.AccountInput(name="Kappa")), uow)
+    for who in (peer, other_manager):
+        with pytest.raises(ForbiddenError):
+            await clients.create_contact(clients.CreateContact(
+                who, account.id, clients.ContactInput("Anna")), uow)
+        with pytest.raises(ForbiddenError):
+            await clients.update_account(clients.UpdateAccount(
+                who, account.id, clients.AccountInput(name="Kappa 2")), uow)
+    for who in (owner, manager):
+        await clients.create_contact(clients.CreateContact(
+            who, account.id, clients.ContactInput("Anna")), uow)
+
+
+async def test_a_rep_claims_a_pool_lead_before_converting_it() -> None:
+    uow = fake_uow()
+    rep, manager = person(), person("manager")
+    await joined(uow, rep, manager)
+    lead = await new_lead(uow, rep)
+    with pytest.raises(ForbiddenError, match="claim a pool lead before converting it"):
+        await conversion.convert_lead(conversion.ConvertLead(rep, lead.id, deal()), uow)
+    assert (await lead_row(uow, lead.id)).status == "NEW"
+    done = await conversion.convert_lead(conversion.ConvertLead(manager, lead.id, deal()), uow)
+    assert done.lead.owner_id == manager.member_id
+
+
+async def test_a_duplicate_is_named_only_to_whoever_may_see_it() -> None:
+    uow = fake_uow()
+    rep_a, rep_b, admin = person(), person(team="beta"), person("admin", team=None)
+    await joined(uow, rep_a, rep_b, admin)
+    hidden = await new_lead(uow, rep_b, email="hidden@example.com")
+    await pool.claim_lead(pool.ClaimLead(rep_b, hidden.id), uow)
+    with pytest.raises(domain.DuplicateLead) as unseen:
+        await new_lead(uow, rep_a, email="hidden@example.com")
+    assert (unseen.value.existing_lead_id, str(hidden.id) in unseen.value.message) == (
+        None, False)
+    with pytest.raises(domain.DuplicateLead) as seen:
+        await new_lead(uow, admin, email="hidden@example.com")
+    assert seen.value.existing_lead_id == hidden.id
+    report = await imports.import_leads_file(imports.ImportLeadsFile(
+        person("manager"), "company,email\nNew,hidden@example.com\n"), uow)
+    assert [(d.line, d.existing_lead_id) for d in report.duplicates] == [(2, None)]

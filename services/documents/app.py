@@ -8,8 +8,11 @@ from starlette.applications import Starlette
 from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
+from crmkit.auth import TokenVerifier
 from crmkit.runtime import ServiceRuntime
-from services.documents import files, schema, subscribers
+from services.documents import downloads, files, schema, subscribers
+from services.documents.handlers.common import now
+from services.documents.handlers.offers import ExpireOffers, expire_offers
 from services.documents.ports import BlobStore, DocumentsRepository
 from services.documents.repository import SqlRepositories
 from services.documents.schema import DocumentsState
@@ -29,6 +32,13 @@ def create_runtime(settings: DocumentsSettings) -> ServiceRuntime[DocumentsRepos
     )
     runtime.closers.append(store.close)
     subscribers.register(runtime)
+
+    async def expire() -> int:
+        return await expire_offers(ExpireOffers(today=now().date()), runtime.uow())
+
+    # Offers still issued after their validity date expire (hourly; several processes may run
+    # it: each offer is locked and checked again before it changes).
+    runtime.every("offer-expiry", expire, interval=3600, busy_interval=1)
     return runtime
 
 
@@ -60,6 +70,7 @@ def create_app(
         runtime,
         create_schema(),
         state=state,
-        routes=files.routes(files.Files(runtime.uow, store, signer)),
+        routes=[*files.routes(files.Files(runtime.uow, store, signer)),
+                *downloads.routes(TokenVerifier.from_settings(settings), runtime.uow)],
         freeze_gc=served,
     )

@@ -4,27 +4,28 @@ Access: a folder or document lists the groups (departments) that may see it; an 
 means the whole org. A document is visible to a caller who sees both its folder and the
 document itself. Admins see everything. Managers and admins manage folders and access rules.
 
-Offers: an OFFER_TEMPLATE's text is rendered with ``string.Template`` (``${name}``
-substitution only, nothing is evaluated), so a template can never run code.
+Offers: an OFFER_TEMPLATE is checked when it is uploaded and rendered by
+:mod:`services.documents.rendering` (DOCX, HTML to PDF, or plain text).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import string
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 from pathlib import PurePath
+from typing import Any
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, ProblemCollector
 from crmkit.values import Money, clean_text
+from services.documents.rendering import check_template
 from services.documents.sniffing import SNIFF_BYTES, check_type
 
 # A file at most (uploaded over HTTP, streamed); inline content (GraphQL's base64 and text,
@@ -90,8 +91,31 @@ class DocumentVersion:
     created_at: datetime
 
 
+class OfferStatus(StrEnum):
+    DRAFT = "DRAFT"
+    ISSUED = "ISSUED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+OFFER_MOVES: dict[OfferStatus, frozenset[OfferStatus]] = {
+    OfferStatus.DRAFT: frozenset({OfferStatus.ISSUED}),
+    OfferStatus.ISSUED: frozenset(
+        {OfferStatus.ACCEPTED, OfferStatus.REJECTED, OfferStatus.EXPIRED}),
+    OfferStatus.ACCEPTED: frozenset(),
+    OfferStatus.REJECTED: frozenset(),
+    OfferStatus.EXPIRED: frozenset(),
+}
+"""draft -> issued -> accepted / rejected / expired; a new revision of a draft or an issued
+offer makes it a draft again (it is issued anew)."""
+REVISABLE = frozenset({OfferStatus.DRAFT, OfferStatus.ISSUED})
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
+    """An offer of a deal; its file, text and money are its current revision's."""
+
     id: uuid.UUID
     org_id: uuid.UUID
     opportunity_id: uuid.UUID
@@ -99,11 +123,83 @@ class Offer:
     template_version: int
     title: str
     content: str
+    """The offer's text (of the current revision's file)."""
     media_type: str
     amount: Decimal | None
+    """The net total (before VAT)."""
     currency: str | None
-    issued_by: uuid.UUID
-    issued_at: datetime
+    issued_by: uuid.UUID | None
+    issued_at: datetime | None
+    number: str | None = None
+    """``OF/2026/12/0007``; None for offers made before numbers."""
+    status: OfferStatus = OfferStatus.ISSUED
+    revision: int = 1
+    valid_until: date | None = None
+    created_by: uuid.UUID | None = None
+    created_at: datetime | None = None
+    decided_by: uuid.UUID | None = None
+    decided_at: datetime | None = None
+    decision_note: str = ""
+
+    @property
+    def author(self) -> uuid.UUID:
+        return self.created_by or self.issued_by or uuid.UUID(int=0)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRevision:
+    """One rendering of an offer (v1, v2, ...): its file, merge data and author."""
+
+    offer_id: uuid.UUID
+    number: int
+    org_id: uuid.UUID
+    template_id: uuid.UUID
+    template_version: int
+    media_type: str
+    size_bytes: int
+    sha256: str
+    text: str
+    merge_data: dict[str, Any]
+    amount: Decimal | None
+    currency: str | None
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFile:
+    data: bytes
+    media_type: str
+    sha256: str
+
+
+def file_name(offer: Offer, media_type: str) -> str:
+    """``OF-2026-12-0007-v2.pdf``: a download's file name."""
+    extension = {"application/pdf": "pdf", "text/plain": "txt"}.get(media_type, "docx")
+    base = (offer.number or str(offer.id)).replace("/", "-")
+    return f"{base}-v{offer.revision}.{extension}"
+
+
+def offer_number(period: date, sequence: int) -> str:
+    """The org's ``sequence``-th offer of the month: ``OF/2026/12/0007``."""
+    return f"OF/{period.year}/{period.month:02d}/{sequence:04d}"
+
+
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O"})
+
+
+def search_form(text: str) -> str:
+    """Lower case without diacritics (``Wdrożenie`` -> ``wdrozenie``): the one form both the
+    stored offer text and a search are put in, so Polish words match with or without them."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search, in :func:`search_form`, each matched as a prefix."""
+    return [w for w in re.findall(r"\w+", search_form(query)) if w][:20]
 
 
 # --- access -------------------------------------------------------------------------------
@@ -132,6 +228,52 @@ class OpportunityAccess:
 
     owner_id: uuid.UUID
     team: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityDetails:
+    """What an offer and the offer library show of a deal, from the pipeline's snapshot."""
+
+    name: str
+    amount: Decimal
+    currency: str
+    status: str
+    stage_name: str = ""
+    expected_close_date: date | None = None
+    account_id: uuid.UUID | None = None
+    close_reason: str | None = None
+    close_comment: str | None = None
+    lessons_learned: str | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPerson:
+    contact_id: uuid.UUID
+    account_id: uuid.UUID
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    position: str | None = None
+
+
+class Outcome(StrEnum):
+    WON = "WON"
+    LOST = "LOST"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """A past offer with its deal's outcome and what was learned from it."""
+
+    offer: Offer
+    deal_name: str
+    client_name: str
+    outcome: Outcome
+    close_reason: str | None
+    close_comment: str | None
+    lessons_learned: str | None
+    closed_at: datetime | None
 
 
 def sees_opportunity(
@@ -253,7 +395,7 @@ def check_content(
         if isinstance(data, StagedFile):
             problems.add("content", f"an offer template must be at most {MAX_CONTENT_BYTES} bytes")
         else:
-            for problem in template_problems(data):
+            for problem in template_problems(data, media):
                 problems.add("content", problem)
     if isinstance(data, StagedFile):
         return StagedFile(data.path, media, data.sha256, data.size, data.head)
@@ -272,46 +414,10 @@ def check_sniffed(content: NewContent) -> NewContent:
 # --- offer templates ----------------------------------------------------------------------
 
 
-def template_problems(data: bytes) -> list[str]:
-    """Why ``data`` cannot serve as an offer template (empty when it can)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return ["an offer template must be UTF-8 text"]
-    if "\x00" in text:
-        return ["an offer template must not contain NUL characters"]
-    template = string.Template(text)
-    if template.is_valid():
-        return []
-    return [f"has an invalid placeholder at {where}" for where in invalid_placeholders(text)]
-
-
-def invalid_placeholders(text: str) -> list[str]:
-    """``line L, column C`` of every ``$`` that is not ``$$``, ``$name`` or ``${name}``."""
-    found = []
-    for match in string.Template.pattern.finditer(text):
-        if match.group("invalid") is not None:
-            start = match.start()
-            line = text.count("\n", 0, start) + 1
-            column = start - (text.rfind("\n", 0, start) + 1) + 1
-            found.append(f"line {line}, column {column}")
-    return found
-
-
-def placeholders(text: str) -> list[str]:
-    """The placeholder names of a template, in order of first use."""
-    return list(dict.fromkeys(string.Template(text).get_identifiers()))
-
-
-def render_template(text: str, values: Mapping[str, str]) -> str:
-    """The template with every placeholder replaced; ``InvalidInput`` names every missing
-    value (as ``values.<name>``) at once."""
-    problems = ProblemCollector()
-    for name in placeholders(text):
-        if name not in values:
-            problems.add(f"values.{name}", "is required by the template")
-    problems.raise_if_any()
-    return string.Template(text).substitute(values)
+def template_problems(data: bytes, media_type: str = "text/plain") -> list[str]:
+    """Why ``data`` cannot serve as an offer template (empty when it can), each naming its
+    place (:mod:`services.documents.rendering`)."""
+    return [str(problem) for problem in check_template(data, media_type)]
 
 
 def check_offer_input(

@@ -1,16 +1,20 @@
 """The contract events the documents service emits and consumes.
 
 Emits (``crmkit.contracts.documents``): folder created/access_changed, document created/
-version_added/access_changed, offer issued (the pipeline's ``offer_issued`` gate).
+version_added/access_changed, offer issued (the pipeline's ``offer_issued`` gate), accepted,
+rejected and expired.
 
-Consumes: every ``crm.pipeline.opportunity.*`` event (each carries the opportunity's owner and
-team) to keep the local read model that decides who sees an opportunity's offers.
+Consumes: every ``crm.pipeline.opportunity.*`` event (each carries the opportunity's snapshot)
+to keep the local read model that decides who sees an opportunity's offers and what an offer
+shows of the deal; leads' account, contact and member events for the client's company, its
+contact person and the owner's name in an offer's merge data.
 """
 
 from __future__ import annotations
 
 from crmkit.contracts import Event
 from crmkit.contracts import documents as c
+from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as p
 
 EMITS: tuple[type[Event], ...] = (
@@ -20,6 +24,9 @@ EMITS: tuple[type[Event], ...] = (
     c.DocumentVersionAdded,
     c.DocumentAccessChanged,
     c.OfferIssued,
+    c.OfferAccepted,
+    c.OfferRejected,
+    c.OfferExpired,
 )
 CONSUMES: tuple[type[Event], ...] = (
     p.OpportunityCreated,
@@ -28,6 +35,14 @@ CONSUMES: tuple[type[Event], ...] = (
     p.OpportunityWon,
     p.OpportunityLost,
     p.OpportunityReopened,
+    ld.AccountCreated,
+    ld.AccountUpdated,
+    ld.ContactCreated,
+    ld.MemberUpdated,
 )
 OPPORTUNITY_SUBJECT = "crm.pipeline.opportunity.>"
 OPPORTUNITY_CONSUMER = "documents-opportunities"
+CLIENT_SUBJECTS = (
+    ld.AccountCreated.TYPE, ld.AccountUpdated.TYPE, ld.ContactCreated.TYPE, ld.MemberUpdated.TYPE,
+)
+CLIENT_CONSUMER = "documents-clients"

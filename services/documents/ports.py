@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from services.documents.domain import (
+    ContactPerson,
     Content,
     Document,
     DocumentKind,
     DocumentVersion,
     Folder,
+    LibraryEntry,
     NewContent,
     Offer,
+    OfferFile,
+    OfferRevision,
     OpportunityAccess,
+    OpportunityDetails,
+    Outcome,
     StoredFile,
 )
+from services.documents.merge import DealFacts
 
 
 class BlobStore(Protocol):
@@ -149,6 +156,16 @@ class DocumentsRepository(Protocol):
 
     async def add_offer(self, offer: Offer) -> None: ...
 
+    async def offer(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, *, lock: bool = False
+    ) -> Offer | None:
+        """One offer; ``lock`` holds it until the unit of work ends."""
+        ...
+
+    async def update_offer(self, offer: Offer, search_text: str | None = None) -> None:
+        """Store the offer's state (and its search text when given)."""
+        ...
+
     async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
         """The offers among ``ids`` (any order)."""
         ...
@@ -159,7 +176,41 @@ class DocumentsRepository(Protocol):
         """The offers of these opportunities, newest first (then by id)."""
         ...
 
-    # --- the local read model of opportunities ------------------------------------------------
+    async def next_offer_number(self, org_id: uuid.UUID, period: date) -> int:
+        """The org's next offer sequence number in ``period``'s month (1, 2, ...); concurrent
+        callers get distinct numbers."""
+        ...
+
+    async def add_offer_revision(self, revision: OfferRevision, data: bytes) -> None: ...
+
+    async def offer_revisions(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID
+    ) -> list[OfferRevision]:
+        """Every revision of the offer, newest first."""
+        ...
+
+    async def offer_file(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, number: int
+    ) -> OfferFile | None: ...
+
+    async def issued_offers_until(self, day: date, limit: int) -> list[Offer]:
+        """Offers of any org still issued whose validity ended before ``day``."""
+        ...
+
+    async def offer_library(
+        self,
+        org_id: uuid.UUID,
+        *,
+        terms: Sequence[str],
+        outcome: Outcome | None,
+        limit: int,
+        offset: int,
+    ) -> list[LibraryEntry]:
+        """The org's offers of won or lost deals (not drafts), matching every search term as a
+        word prefix of the offer's text or the deal's comment and lessons, newest first."""
+        ...
+
+    # --- the local read models of deals, clients and members ----------------------------------
 
     async def opportunity_access(
         self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
@@ -174,6 +225,30 @@ class DocumentsRepository(Protocol):
         access: OpportunityAccess,
         aggregate_version: int,
         now: datetime,
+        details: OpportunityDetails | None = None,
     ) -> None:
-        """Keep the owner and team; an event older than the one held changes nothing."""
+        """Keep the owner and team (and the details); an event older than the one held
+        changes nothing."""
         ...
+
+    async def deal_facts(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> DealFacts | None:
+        """What is known of the deal, its client (with its first contact person) and owner."""
+        ...
+
+    async def record_account(
+        self,
+        org_id: uuid.UUID,
+        account_id: uuid.UUID,
+        *,
+        name: str,
+        nip: str | None,
+        address: str | None,
+        aggregate_version: int,
+    ) -> None:
+        """Keep a client company; an older event changes nothing."""
+        ...
+
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
+                             now: datetime) -> None: ...
+
+    async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None: ...

@@ -7,34 +7,48 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Row, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from services.documents.domain import (
+    ContactPerson,
     Content,
     Document,
     DocumentKind,
     DocumentVersion,
     Folder,
+    LibraryEntry,
     NewContent,
     Offer,
+    OfferFile,
+    OfferRevision,
+    OfferStatus,
     OpportunityAccess,
+    OpportunityDetails,
+    Outcome,
     StoredFile,
     blob_key,
+    search_form,
 )
+from services.documents.merge import DealFacts, Party
 from services.documents.ports import BlobStore
 from services.documents.tables import (
+    accounts,
+    contacts,
     document_versions,
     documents,
     folders,
+    members,
+    offer_numbers,
+    offer_revisions,
     offers,
     opportunity_access,
 )
@@ -104,10 +118,64 @@ def _offer(row: Row[Any]) -> Offer:
         currency=row.currency,
         issued_by=row.issued_by,
         issued_at=row.issued_at,
+        number=row.number,
+        status=OfferStatus(row.status),
+        revision=row.revision,
+        valid_until=row.valid_until,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision_note=row.decision_note,
+    )
+
+
+def _offer_values(offer: Offer) -> dict[str, Any]:
+    return {
+        "template_id": offer.template_id,
+        "template_version": offer.template_version,
+        "title": offer.title,
+        "content": offer.content,
+        "media_type": offer.media_type,
+        "amount": offer.amount,
+        "currency": offer.currency,
+        "issued_by": offer.issued_by,
+        "issued_at": offer.issued_at,
+        "number": offer.number,
+        "status": offer.status.value,
+        "revision": offer.revision,
+        "valid_until": offer.valid_until,
+        "created_by": offer.created_by,
+        "created_at": offer.created_at,
+        "decided_by": offer.decided_by,
+        "decided_at": offer.decided_at,
+        "decision_note": offer.decision_note,
+    }
+
+
+def _revision(row: Row[Any]) -> OfferRevision:
+    return OfferRevision(
+        offer_id=row.offer_id,
+        number=row.number,
+        org_id=row.org_id,
+        template_id=row.template_id,
+        template_version=row.template_version,
+        media_type=row.media_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        text=row.text,
+        merge_data=dict(row.merge_data),
+        amount=row.amount,
+        currency=row.currency,
+        created_by=row.created_by,
+        created_at=row.created_at,
     )
 
 
 VERSION_COLUMNS = [c for c in document_versions.c if c.name != "content"]
+REVISION_COLUMNS = [c for c in offer_revisions.c if c.name != "file"]
+# Offers sort by when they were issued, drafts (not issued yet) by when they were made.
+OFFER_TIME = func.coalesce(offers.c.issued_at, offers.c.created_at)
 
 
 @dataclass(frozen=True)
@@ -347,19 +415,28 @@ class SqlDocumentsRepository:
     async def add_offer(self, offer: Offer) -> None:
         await self.session.execute(
             insert(offers).values(
-                id=offer.id,
-                org_id=offer.org_id,
-                opportunity_id=offer.opportunity_id,
-                template_id=offer.template_id,
-                template_version=offer.template_version,
-                title=offer.title,
-                content=offer.content,
-                media_type=offer.media_type,
-                amount=offer.amount,
-                currency=offer.currency,
-                issued_by=offer.issued_by,
-                issued_at=offer.issued_at,
+                id=offer.id, org_id=offer.org_id, opportunity_id=offer.opportunity_id,
+                **_offer_values(offer),
             )
+        )
+
+    async def offer(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, *, lock: bool = False
+    ) -> Offer | None:
+        query = select(offers).where(offers.c.org_id == org_id, offers.c.id == offer_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return _offer(row) if row else None
+
+    async def update_offer(self, offer: Offer, search_text: str | None = None) -> None:
+        values = _offer_values(offer)
+        if search_text is not None:
+            values["search_text"] = search_text
+        await self.session.execute(
+            update(offers)
+            .where(offers.c.org_id == offer.org_id, offers.c.id == offer.id)
+            .values(**values)
         )
 
     async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
@@ -372,11 +449,123 @@ class SqlDocumentsRepository:
         query = (
             select(offers)
             .where(offers.c.org_id == org_id, offers.c.opportunity_id.in_(opportunity_ids))
-            .order_by(offers.c.issued_at.desc(), offers.c.id)
+            .order_by(OFFER_TIME.desc(), offers.c.id)
         )
         return [_offer(r) for r in await self.session.execute(query)]
 
-    # --- the local read model of opportunities ------------------------------------------
+    async def next_offer_number(self, org_id: uuid.UUID, period: date) -> int:
+        month = period.replace(day=1)
+        statement = insert(offer_numbers).values(org_id=org_id, period=month, last=1)
+        row = (
+            await self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[offer_numbers.c.org_id, offer_numbers.c.period],
+                    set_={"last": offer_numbers.c.last + 1},
+                ).returning(offer_numbers.c.last)
+            )
+        ).one()
+        return int(row.last)
+
+    async def add_offer_revision(self, revision: OfferRevision, data: bytes) -> None:
+        await self.session.execute(
+            insert(offer_revisions).values(
+                offer_id=revision.offer_id,
+                number=revision.number,
+                org_id=revision.org_id,
+                template_id=revision.template_id,
+                template_version=revision.template_version,
+                file=data,
+                media_type=revision.media_type,
+                size_bytes=revision.size_bytes,
+                sha256=revision.sha256,
+                text=revision.text,
+                merge_data=revision.merge_data,
+                amount=revision.amount,
+                currency=revision.currency,
+                created_by=revision.created_by,
+                created_at=revision.created_at,
+            )
+        )
+
+    async def offer_revisions(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID
+    ) -> list[OfferRevision]:
+        query = (
+            select(*REVISION_COLUMNS)
+            .where(offer_revisions.c.org_id == org_id, offer_revisions.c.offer_id == offer_id)
+            .order_by(offer_revisions.c.number.desc())
+        )
+        return [_revision(r) for r in await self.session.execute(query)]
+
+    async def offer_file(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, number: int
+    ) -> OfferFile | None:
+        r = offer_revisions.c
+        query = select(r.file, r.media_type, r.sha256).where(
+            r.org_id == org_id, r.offer_id == offer_id, r.number == number
+        )
+        row = (await self.session.execute(query)).first()
+        return OfferFile(bytes(row.file), row.media_type, row.sha256) if row else None
+
+    async def issued_offers_until(self, day: date, limit: int) -> list[Offer]:
+        query = (
+            select(offers)
+            .where(offers.c.status == OfferStatus.ISSUED.value, offers.c.valid_until < day)
+            .order_by(offers.c.valid_until, offers.c.id)
+            .limit(limit)
+        )
+        return [_offer(r) for r in await self.session.execute(query)]
+
+    async def offer_library(
+        self,
+        org_id: uuid.UUID,
+        *,
+        terms: Sequence[str],
+        outcome: Outcome | None,
+        limit: int,
+        offset: int,
+    ) -> list[LibraryEntry]:
+        a = opportunity_access.c
+        status = {Outcome.WON: "won", Outcome.LOST: "lost"}
+        wanted = [status[outcome]] if outcome else list(status.values())
+        query = (
+            select(offers, a.name.label("deal_name"), a.status.label("deal_status"),
+                   a.close_reason, a.close_comment, a.lessons_learned, a.closed_at,
+                   accounts.c.name.label("client_name"))
+            .join(opportunity_access, and_(a.org_id == offers.c.org_id,
+                                           a.opportunity_id == offers.c.opportunity_id))
+            .outerjoin(accounts, and_(accounts.c.org_id == a.org_id,
+                                      accounts.c.account_id == a.account_id))
+            .where(offers.c.org_id == org_id, offers.c.status != OfferStatus.DRAFT.value,
+                   a.status.in_(wanted))
+            .order_by(a.closed_at.desc().nulls_last(), OFFER_TIME.desc(), offers.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        if terms:
+            # Both sides in search form (lower case, no diacritics), each term a word prefix.
+            document = func.to_tsvector(
+                literal("simple").cast(REGCONFIG),
+                offers.c.search_text + " " + func.coalesce(a.search_text, ""),
+            )
+            wanted_terms = " & ".join(f"{term}:*" for term in terms)
+            query = query.where(document.op("@@")(
+                func.to_tsquery(literal("simple").cast(REGCONFIG), wanted_terms)))
+        return [
+            LibraryEntry(
+                offer=_offer(row),
+                deal_name=row.deal_name or "",
+                client_name=row.client_name or "",
+                outcome=Outcome.WON if row.deal_status == "won" else Outcome.LOST,
+                close_reason=row.close_reason,
+                close_comment=row.close_comment,
+                lessons_learned=row.lessons_learned,
+                closed_at=row.closed_at,
+            )
+            for row in await self.session.execute(query)
+        ]
+
+    # --- the local read models of deals, clients and members ----------------------------
 
     async def opportunity_access(
         self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
@@ -397,27 +586,131 @@ class SqlDocumentsRepository:
         access: OpportunityAccess,
         aggregate_version: int,
         now: datetime,
+        details: OpportunityDetails | None = None,
     ) -> None:
-        """Upsert the owner and team; an event older than what we hold changes nothing
-        (events of one opportunity may arrive out of order after a redelivery)."""
+        """Upsert the owner and team (and details); an event older than what we hold changes
+        nothing (events of one opportunity may arrive out of order after a redelivery)."""
+        values: dict[str, Any] = {
+            "owner_id": access.owner_id,
+            "team": access.team,
+            "aggregate_version": aggregate_version,
+            "updated_at": now,
+        }
+        if details is not None:
+            values.update(_details_values(details))
         statement = insert(opportunity_access).values(
-            org_id=org_id,
-            opportunity_id=opportunity_id,
-            owner_id=access.owner_id,
-            team=access.team,
-            aggregate_version=aggregate_version,
-            updated_at=now,
+            org_id=org_id, opportunity_id=opportunity_id, **values
         )
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[opportunity_access.c.org_id, opportunity_access.c.opportunity_id],
-                set_={
-                    "owner_id": statement.excluded.owner_id,
-                    "team": statement.excluded.team,
-                    "aggregate_version": statement.excluded.aggregate_version,
-                    "updated_at": statement.excluded.updated_at,
-                },
+                set_={name: statement.excluded[name] for name in values},
                 where=opportunity_access.c.aggregate_version
                 <= statement.excluded.aggregate_version,
             )
         )
+
+    async def deal_facts(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> DealFacts | None:
+        a = opportunity_access.c
+        first_contact = (
+            select(contacts)
+            .where(contacts.c.org_id == org_id, contacts.c.account_id == a.account_id)
+            .order_by(contacts.c.created_at, contacts.c.contact_id)
+            .limit(1)
+            .lateral("first_contact")
+        )
+        query = (
+            select(opportunity_access, accounts.c.name.label("client_name"), accounts.c.nip,
+                   accounts.c.address, members.c.name.label("owner_name"),
+                   first_contact.c.name.label("contact_name"),
+                   first_contact.c.email.label("contact_email"),
+                   first_contact.c.phone.label("contact_phone"),
+                   first_contact.c.position.label("contact_position"))
+            .outerjoin(accounts, and_(accounts.c.org_id == a.org_id,
+                                      accounts.c.account_id == a.account_id))
+            .outerjoin(members, and_(members.c.org_id == a.org_id,
+                                     members.c.member_id == a.owner_id))
+            .outerjoin(first_contact, literal(True))
+            .where(a.org_id == org_id, a.opportunity_id == opportunity_id)
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        return DealFacts(
+            opportunity_id=opportunity_id,
+            name=row.name or "",
+            amount=row.amount,
+            currency=row.currency,
+            expected_close_date=row.expected_close_date,
+            stage=row.stage_name or "",
+            status=row.status or "open",
+            owner_id=row.owner_id,
+            owner=Party(name=row.owner_name or ""),
+            account_id=row.account_id,
+            client_name=row.client_name or "",
+            client_nip=row.nip or "",
+            client_address=row.address or "",
+            contact=Party(name=row.contact_name or "", email=row.contact_email or "",
+                          phone=row.contact_phone or "", position=row.contact_position or ""),
+        )
+
+    async def record_account(
+        self,
+        org_id: uuid.UUID,
+        account_id: uuid.UUID,
+        *,
+        name: str,
+        nip: str | None,
+        address: str | None,
+        aggregate_version: int,
+    ) -> None:
+        statement = insert(accounts).values(
+            org_id=org_id, account_id=account_id, name=name, nip=nip, address=address,
+            aggregate_version=aggregate_version,
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[accounts.c.org_id, accounts.c.account_id],
+                set_={n: statement.excluded[n]
+                      for n in ("name", "nip", "address", "aggregate_version")},
+                where=accounts.c.aggregate_version <= statement.excluded.aggregate_version,
+            )
+        )
+
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
+                             now: datetime) -> None:
+        await self.session.execute(
+            insert(contacts).values(
+                org_id=org_id, contact_id=contact.contact_id, account_id=contact.account_id,
+                name=contact.name, email=contact.email, phone=contact.phone,
+                position=contact.position, created_at=now,
+            ).on_conflict_do_nothing()
+        )
+
+    async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None:
+        statement = insert(members).values(org_id=org_id, member_id=member_id, name=name)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[members.c.org_id, members.c.member_id],
+                set_={"name": statement.excluded.name},
+            )
+        )
+
+
+def _details_values(details: OpportunityDetails) -> dict[str, Any]:
+    return {
+        "name": details.name,
+        "amount": details.amount,
+        "currency": details.currency,
+        "expected_close_date": details.expected_close_date,
+        "stage_name": details.stage_name,
+        "status": details.status,
+        "account_id": details.account_id,
+        "close_reason": details.close_reason,
+        "close_comment": details.close_comment,
+        "lessons_learned": details.lessons_learned,
+        "closed_at": details.closed_at,
+        "search_text": search_form(" ".join(
+            part for part in (details.close_reason, details.close_comment,
+                              details.lessons_learned) if part)),
+    }

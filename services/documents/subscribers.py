@@ -5,8 +5,13 @@ from __future__ import annotations
 from crmkit.contracts import Envelope
 from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
-from services.documents.events import OPPORTUNITY_CONSUMER, OPPORTUNITY_SUBJECT
-from services.documents.handlers.opportunities import record_opportunity
+from services.documents.events import (
+    CLIENT_CONSUMER,
+    CLIENT_SUBJECTS,
+    OPPORTUNITY_CONSUMER,
+    OPPORTUNITY_SUBJECT,
+)
+from services.documents.handlers.opportunities import record_client, record_opportunity
 from services.documents.ports import DocumentsRepository
 
 
@@ -17,5 +22,13 @@ async def on_opportunity_event(
     await record_opportunity(envelope, uow)
 
 
+async def on_client_event(envelope: Envelope, uow: UnitOfWork[DocumentsRepository]) -> None:
+    """Leads' account, contact and member events: what an offer shows of the client."""
+    await record_client(envelope, uow)
+
+
 def register(runtime: ServiceRuntime[DocumentsRepository]) -> None:
     runtime.subscribe(OPPORTUNITY_CONSUMER, OPPORTUNITY_SUBJECT, on_opportunity_event)
+    for subject in CLIENT_SUBJECTS:
+        runtime.subscribe(f"{CLIENT_CONSUMER}-{subject.rsplit('.', 2)[-2]}-"
+                          f"{subject.rsplit('.', 1)[-1]}", subject, on_client_event)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -22,10 +23,9 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from crmkit.tables import (
     NAMING_CONVENTION,
@@ -104,6 +104,7 @@ offers = Table(
     Column("id", Uuid, primary_key=True),
     Column("org_id", Uuid, nullable=False),
     Column("opportunity_id", Uuid, nullable=False),
+    # The current revision's template, text, file type and net total.
     Column("template_id", Uuid, nullable=False),
     Column("template_version", Integer, nullable=False),
     Column("title", String(300), nullable=False),
@@ -111,17 +112,67 @@ offers = Table(
     Column("media_type", String(130), nullable=False),
     Column("amount", Numeric(17, 2)),
     Column("currency", String(3)),
-    Column("issued_by", Uuid, nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("issued_by", Uuid),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("number", String(60)),
+    Column("status", String(10), nullable=False, server_default=text("'ISSUED'")),
+    Column("revision", Integer, nullable=False, server_default=text("1")),
+    Column("valid_until", Date),
+    Column("created_by", Uuid),
+    Column("created_at", DateTime(timezone=True)),
+    Column("decided_by", Uuid),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_note", Text, nullable=False, server_default=text("''")),
+    # The offer's title and text in search form (lower case, no diacritics).
+    Column("search_text", Text, nullable=False, server_default=text("''")),
     ForeignKeyConstraint(
         ["template_id", "template_version"],
         ["document_versions.document_id", "document_versions.number"],
     ),
     CheckConstraint("(amount IS NULL) = (currency IS NULL)", name="money"),
+    CheckConstraint(
+        "status IN ('DRAFT', 'ISSUED', 'ACCEPTED', 'REJECTED', 'EXPIRED')", name="status"
+    ),
     Index("ix_offers_org_opportunity", "org_id", "opportunity_id", "issued_at"),
+    Index("uq_offers_org_number", "org_id", "number", unique=True),
+    Index("ix_offers_issued_until", "valid_until", postgresql_where=text("status = 'ISSUED'")),
 )
 
-# Local read model of the pipeline's opportunities: only what access checks need.
+# Every rendering of an offer, never overwritten: its file, merge data and author.
+offer_revisions = Table(
+    "offer_revisions",
+    metadata,
+    Column("offer_id", Uuid, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("org_id", Uuid, nullable=False),
+    Column("template_id", Uuid, nullable=False),
+    Column("template_version", Integer, nullable=False),
+    Column("file", LargeBinary, nullable=False),
+    Column("media_type", String(130), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("merge_data", JSONB, nullable=False),
+    Column("amount", Numeric(17, 2)),
+    Column("currency", String(3)),
+    Column("created_by", Uuid, nullable=False),
+    created_at(),
+    PrimaryKeyConstraint("offer_id", "number"),
+    ForeignKeyConstraint(["offer_id"], ["offers.id"]),
+)
+
+# The org's offer numbers: the last one given per month (OF/2026/12/0007).
+offer_numbers = Table(
+    "offer_numbers",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("period", Date, nullable=False),
+    Column("last", Integer, nullable=False),
+    PrimaryKeyConstraint("org_id", "period"),
+)
+
+# Local read model of the pipeline's opportunities: who owns each (access to its offers) and
+# what an offer and the offer library show of it.
 opportunity_access = Table(
     "opportunity_access",
     metadata,
@@ -131,5 +182,56 @@ opportunity_access = Table(
     Column("team", String(100)),
     Column("aggregate_version", Integer, nullable=False),
     updated_at(),
+    Column("name", String(200)),
+    Column("amount", Numeric(17, 2)),
+    Column("currency", String(3)),
+    Column("expected_close_date", Date),
+    Column("stage_name", String(100)),
+    Column("status", String(10)),
+    Column("account_id", Uuid),
+    Column("close_reason", String(200)),
+    Column("close_comment", Text),
+    Column("lessons_learned", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    # The close reason, comment and lessons in search form (lower case, no diacritics).
+    Column("search_text", Text, nullable=False, server_default=text("''")),
     PrimaryKeyConstraint("org_id", "opportunity_id"),
+)
+
+# Local read models of the leads service: the client's company and contact people, members'
+# names (what an offer's merge data shows).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("nip", String(20)),
+    Column("address", Text),
+    Column("aggregate_version", Integer, nullable=False),
+    PrimaryKeyConstraint("org_id", "account_id"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("contact_id", Uuid, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", String(254)),
+    Column("phone", String(20)),
+    Column("position", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "contact_id"),
+    Index("ix_contacts_org_account", "org_id", "account_id", "created_at"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    PrimaryKeyConstraint("org_id", "member_id"),
 )

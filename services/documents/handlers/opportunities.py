@@ -1,20 +1,39 @@
-"""The local read model of the pipeline's opportunities: who owns each, for offer access."""
+"""The local read models of other services' events: each opportunity's owner (who sees its
+offers) and what an offer shows of the deal, from the pipeline; the client companies, their
+contact people and the members' names, from leads."""
 
 from __future__ import annotations
 
 from crmkit.contracts import REGISTRY, Envelope
+from crmkit.contracts import leads as leads_contract
 from crmkit.contracts import pipeline as pipeline_contract
 from services.documents import domain as d
 from services.documents.handlers.common import Work, now
 
 
 async def record_opportunity(envelope: Envelope, uow: Work) -> bool:
-    """Keep the owner and team of an opportunity from any pipeline opportunity event (they
-    all carry the snapshot); False when the event is not one of them."""
+    """Keep the owner, team and details of an opportunity from any pipeline opportunity event
+    (they all carry the snapshot); False when the event is not one of them."""
     event_cls = REGISTRY.get(envelope.type)
     if event_cls is None or not issubclass(event_cls, pipeline_contract.OpportunitySnapshot):
         return False
     snapshot = envelope.parse(event_cls)
+    reason = getattr(snapshot, "close_reason_label", None)
+    comment = snapshot.close_comment or getattr(snapshot, "comment", None) or None
+    closed_at = getattr(snapshot, "closed_at", None)
+    details = d.OpportunityDetails(
+        name=snapshot.name,
+        amount=snapshot.amount,
+        currency=snapshot.currency,
+        status=snapshot.status,
+        stage_name=snapshot.stage_name,
+        expected_close_date=snapshot.expected_close_date,
+        account_id=snapshot.account_id,
+        close_reason=reason,
+        close_comment=comment,
+        lessons_learned=snapshot.lessons_learned,
+        closed_at=closed_at,
+    )
     async with uow:
         await uow.repo.record_opportunity(
             envelope.org_id,
@@ -22,6 +41,37 @@ async def record_opportunity(envelope: Envelope, uow: Work) -> bool:
             d.OpportunityAccess(owner_id=snapshot.owner_id, team=snapshot.team),
             envelope.aggregate_version,
             now(),
+            details,
         )
+        await uow.commit()
+    return True
+
+
+async def record_client(envelope: Envelope, uow: Work) -> bool:
+    """Keep a client company, contact person or member name from leads' events; False when the
+    event is none of them."""
+    async with uow:
+        if envelope.type in (leads_contract.AccountCreated.TYPE,
+                             leads_contract.AccountUpdated.TYPE):
+            account: leads_contract.AccountCreated | leads_contract.AccountUpdated = (
+                envelope.parse(leads_contract.AccountCreated)
+                if envelope.type == leads_contract.AccountCreated.TYPE
+                else envelope.parse(leads_contract.AccountUpdated))
+            await uow.repo.record_account(
+                envelope.org_id, account.account_id, name=account.name, nip=account.nip,
+                address=account.address, aggregate_version=envelope.aggregate_version)
+        elif envelope.type == leads_contract.ContactCreated.TYPE:
+            contact = envelope.parse(leads_contract.ContactCreated)
+            await uow.repo.record_contact(envelope.org_id, d.ContactPerson(
+                contact_id=contact.contact_id, account_id=contact.account_id, name=contact.name,
+                email=contact.email, phone=contact.phone, position=contact.position),
+                envelope.occurred_at)
+        elif envelope.type == leads_contract.MemberUpdated.TYPE:
+            member = envelope.parse(leads_contract.MemberUpdated)
+            if member.name is None:
+                return False
+            await uow.repo.record_member(envelope.org_id, member.member_id, member.name)
+        else:
+            return False
         await uow.commit()
     return True

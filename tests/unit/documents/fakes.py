@@ -8,26 +8,35 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.documents.domain import (
+    ContactPerson,
     Content,
     Document,
     DocumentKind,
     DocumentVersion,
     Folder,
+    LibraryEntry,
     NewContent,
     Offer,
+    OfferFile,
+    OfferRevision,
+    OfferStatus,
     OpportunityAccess,
+    OpportunityDetails,
+    Outcome,
     StagedFile,
     StoredFile,
     blob_key,
+    search_form,
     sees,
 )
+from services.documents.merge import DealFacts, Party
 
 
 @dataclass
@@ -41,6 +50,17 @@ class FakeDocumentsRepository:
     access_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[OpportunityAccess, int]] = field(
         default_factory=dict
     )
+    detail_rows: dict[tuple[uuid.UUID, uuid.UUID], OpportunityDetails] = field(
+        default_factory=dict)
+    search_rows: dict[uuid.UUID, str] = field(default_factory=dict)
+    revision_rows: dict[tuple[uuid.UUID, int], tuple[OfferRevision, bytes]] = field(
+        default_factory=dict)
+    number_rows: dict[tuple[uuid.UUID, date], int] = field(default_factory=dict)
+    account_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str | None, str | None, int]] = (
+        field(default_factory=dict))
+    contact_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[ContactPerson, datetime]] = field(
+        default_factory=dict)
+    member_rows: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -182,6 +202,17 @@ class FakeDocumentsRepository:
     async def add_offer(self, offer: Offer) -> None:
         self.offer_rows[offer.id] = offer
 
+    async def offer(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, *, lock: bool = False
+    ) -> Offer | None:
+        found = self.offer_rows.get(offer_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    async def update_offer(self, offer: Offer, search_text: str | None = None) -> None:
+        self.offer_rows[offer.id] = offer
+        if search_text is not None:
+            self.search_rows[offer.id] = search_text
+
     async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
         return [o for i in set(ids)
                 if (o := self.offer_rows.get(i)) is not None and o.org_id == org_id]
@@ -193,10 +224,75 @@ class FakeDocumentsRepository:
         found = [o for o in self.offer_rows.values()
                  if o.org_id == org_id and o.opportunity_id in wanted]
         found.sort(key=lambda o: o.id)
-        found.sort(key=lambda o: o.issued_at, reverse=True)
+        found.sort(key=lambda o: o.issued_at or o.created_at or datetime.min, reverse=True)
         return found
 
-    # --- the local read model of opportunities ------------------------------------------------
+    async def next_offer_number(self, org_id: uuid.UUID, period: date) -> int:
+        key = (org_id, period.replace(day=1))
+        self.number_rows[key] = self.number_rows.get(key, 0) + 1
+        return self.number_rows[key]
+
+    async def add_offer_revision(self, revision: OfferRevision, data: bytes) -> None:
+        self.revision_rows[(revision.offer_id, revision.number)] = (revision, data)
+
+    async def offer_revisions(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID
+    ) -> list[OfferRevision]:
+        found = [r for (o, _), (r, _) in self.revision_rows.items()
+                 if o == offer_id and r.org_id == org_id]
+        return sorted(found, key=lambda r: r.number, reverse=True)
+
+    async def offer_file(
+        self, org_id: uuid.UUID, offer_id: uuid.UUID, number: int
+    ) -> OfferFile | None:
+        found = self.revision_rows.get((offer_id, number))
+        if found is None or found[0].org_id != org_id:
+            return None
+        return OfferFile(found[1], found[0].media_type, found[0].sha256)
+
+    async def issued_offers_until(self, day: date, limit: int) -> list[Offer]:
+        found = [o for o in self.offer_rows.values() if o.status is OfferStatus.ISSUED
+                 and o.valid_until is not None and o.valid_until < day]
+        return sorted(found, key=lambda o: (o.valid_until, o.id))[:limit]
+
+    async def offer_library(
+        self,
+        org_id: uuid.UUID,
+        *,
+        terms: Sequence[str],
+        outcome: Outcome | None,
+        limit: int,
+        offset: int,
+    ) -> list[LibraryEntry]:
+        entries = []
+        for offer in self.offer_rows.values():
+            details = self.detail_rows.get((org_id, offer.opportunity_id))
+            if offer.org_id != org_id or offer.status is OfferStatus.DRAFT or details is None \
+                    or details.status not in ("won", "lost"):
+                continue
+            won = Outcome.WON if details.status == "won" else Outcome.LOST
+            if outcome is not None and won is not outcome:
+                continue
+            words = (self.search_rows.get(offer.id, "") + " " + search_form(" ".join(
+                p for p in (details.close_reason, details.close_comment,
+                            details.lessons_learned) if p))).split()
+            if not all(any(w.startswith(t) for w in words) for t in terms):
+                continue
+            account = self.account_rows.get((org_id, details.account_id)) \
+                if details.account_id else None
+            entries.append(LibraryEntry(
+                offer=offer, deal_name=details.name, client_name=account[0] if account else "",
+                outcome=won, close_reason=details.close_reason,
+                close_comment=details.close_comment, lessons_learned=details.lessons_learned,
+                closed_at=details.closed_at))
+        entries.sort(key=lambda e: e.offer.id)
+        entries.sort(key=lambda e: e.offer.issued_at or e.offer.created_at or datetime.min,
+                     reverse=True)
+        entries.sort(key=lambda e: (e.closed_at is None, -(e.closed_at.timestamp()
+                                                          if e.closed_at else 0)))
+        return entries[offset: offset + limit]
+
+    # --- the local read models of deals, clients and members ----------------------------------
 
     async def opportunity_access(
         self, org_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
@@ -211,10 +307,65 @@ class FakeDocumentsRepository:
         access: OpportunityAccess,
         aggregate_version: int,
         now: datetime,
+        details: OpportunityDetails | None = None,
     ) -> None:
         held = self.access_rows.get((org_id, opportunity_id))
         if held is None or held[1] <= aggregate_version:
             self.access_rows[(org_id, opportunity_id)] = (access, aggregate_version)
+            if details is not None:
+                self.detail_rows[(org_id, opportunity_id)] = details
+
+    async def deal_facts(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> DealFacts | None:
+        held = self.access_rows.get((org_id, opportunity_id))
+        if held is None:
+            return None
+        access = held[0]
+        details = self.detail_rows.get((org_id, opportunity_id))
+        account = self.account_rows.get((org_id, details.account_id)) \
+            if details and details.account_id else None
+        contacts = sorted(((c, at) for (o, _), (c, at) in self.contact_rows.items()
+                           if o == org_id and details and c.account_id == details.account_id),
+                          key=lambda pair: (pair[1], pair[0].contact_id))
+        contact = contacts[0][0] if contacts else None
+        return DealFacts(
+            opportunity_id=opportunity_id,
+            name=details.name if details else "",
+            amount=details.amount if details else None,
+            currency=details.currency if details else None,
+            expected_close_date=details.expected_close_date if details else None,
+            stage=details.stage_name if details else "",
+            status=details.status if details else "open",
+            owner_id=access.owner_id,
+            owner=Party(name=self.member_rows.get((org_id, access.owner_id), "")),
+            account_id=details.account_id if details else None,
+            client_name=account[0] if account else "",
+            client_nip=(account[1] or "") if account else "",
+            client_address=(account[2] or "") if account else "",
+            contact=Party(name=contact.name, email=contact.email or "",
+                          phone=contact.phone or "", position=contact.position or "")
+            if contact else Party(),
+        )
+
+    async def record_account(
+        self,
+        org_id: uuid.UUID,
+        account_id: uuid.UUID,
+        *,
+        name: str,
+        nip: str | None,
+        address: str | None,
+        aggregate_version: int,
+    ) -> None:
+        held = self.account_rows.get((org_id, account_id))
+        if held is None or held[3] <= aggregate_version:
+            self.account_rows[(org_id, account_id)] = (name, nip, address, aggregate_version)
+
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
+                             now: datetime) -> None:
+        self.contact_rows.setdefault((org_id, contact.contact_id), (contact, now))
+
+    async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None:
+        self.member_rows[(org_id, member_id)] = name
 
 
 def fake_uow(repo: FakeDocumentsRepository | None = None) -> FakeUnitOfWork[

@@ -109,49 +109,7 @@ def test_issuing_needs_a_visible_opportunity_once_it_is_known() -> None:
     assert not d.may_issue_offer(rep, d.OpportunityAccess(uuid.uuid4(), "alpha"))
 
 
-# --- rendering ------------------------------------------------------------------------------
-
-
-def test_rendering_substitutes_every_placeholder() -> None:
-    text = "Offer for ${client}: $product at ${price}. Costs $$5 extra."
-    rendered = d.render_template(
-        text, {"client": "ACME", "product": "CRM", "price": "10 EUR", "unused": "x"}
-    )
-    assert rendered == "Offer for ACME: CRM at 10 EUR. Costs $5 extra."
-
-
-def test_placeholders_are_listed_once_in_order_of_first_use() -> None:
-    assert d.placeholders("${b} ${a} $b $$c") == ["b", "a"]
-
-
-def test_every_missing_value_is_reported_at_once() -> None:
-    with pytest.raises(InvalidInput) as caught:
-        d.render_template("Dear ${client}, ${product} for ${price}.", {"product": "CRM"})
-    assert problems_of(caught.value) == {
-        "values.client": "is required by the template",
-        "values.price": "is required by the template",
-    }
-
-
-def test_values_are_inserted_literally_never_evaluated() -> None:
-    hostile = "${__class__} {{ 7*7 }} $other"
-    assert d.render_template("x=${x}", {"x": hostile}) == f"x={hostile}"
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("Price: $5", "has an invalid placeholder at line 1, column 8"),
-        ("ok\nbad ${not valid}", "has an invalid placeholder at line 2, column 5"),
-        ("\x00${a}", "an offer template must not contain NUL characters"),
-    ],
-)
-def test_a_broken_template_is_refused_with_the_place_of_the_error(text: str, problem: str) -> None:
-    assert d.template_problems(text.encode()) == [problem]
-
-
-def test_an_offer_template_must_be_utf8() -> None:
-    assert d.template_problems(b"\xff\xfe") == ["an offer template must be UTF-8 text"]
+# Templates and rendering: test_rendering.py.
 
 
 # --- content --------------------------------------------------------------------------------

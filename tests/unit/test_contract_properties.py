@@ -26,7 +26,7 @@ from crmkit.errors import DomainError, ProblemCollector
 from crmkit.testing.strategies import events
 from crmkit.values import CURRENCIES
 from services.documents import events as documents_events
-from services.documents.handlers.opportunities import record_opportunity
+from services.documents.handlers.opportunities import record_client, record_opportunity
 from services.leads import domain as leads_domain
 from services.pipeline import events as pipeline_events
 from services.pipeline.handlers import intake as pipeline_handlers
@@ -38,12 +38,14 @@ EXAMPLES = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES]
+OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES
+                      if e.TYPE.startswith("crm.pipeline.opportunity.")]
+CLIENT_EVENTS = [e for e in documents_events.CONSUMES if e not in OPPORTUNITY_EVENTS]
 
 
 def test_every_consumed_event_type_is_drawn_here_or_in_reporting_s_test() -> None:
     consumed = {*pipeline_events.CONSUMES, *documents_events.CONSUMES}
-    assert consumed == {LeadConverted, OfferIssued, *OPPORTUNITY_EVENTS}
+    assert consumed == {LeadConverted, OfferIssued, *OPPORTUNITY_EVENTS, *CLIENT_EVENTS}
     assert set(reporting_events.CONSUMED_TYPES) >= {e.TYPE for e in OPPORTUNITY_EVENTS}
 
 
@@ -80,6 +82,18 @@ def test_documents_keeps_the_access_of_every_opportunity_event(
                 return dict(await uow.repo.opportunity_access(
                     envelope.org_id, [uuid.UUID(envelope.payload["opportunity_id"])]))
         assert len(asyncio.run(held())) == 1
+
+    check()
+
+
+@pytest.mark.parametrize("event_type", CLIENT_EVENTS, ids=lambda e: e.TYPE)
+def test_documents_keeps_every_client_contact_and_member_event(event_type: type[Event]) -> None:
+    @EXAMPLES
+    @given(events(event_type))
+    def check(envelope: Envelope) -> None:
+        kept = asyncio.run(record_client(envelope, fake_uow()))
+        # A member's event without a name has nothing an offer shows.
+        assert kept or envelope.payload.get("name") is None
 
     check()
 

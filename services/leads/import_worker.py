@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +30,8 @@ from services.leads.import_chunks import ChunkEncoder, EncodedChunk, ImportParam
 # thread, where the hop to another process (and, the first time, its start) costs more than
 # it saves.
 PROCESS_MIN_CHARS: Final = 500_000
+# How often the worker checks that the service process still runs.
+PARENT_CHECK_SECONDS: Final = 0.5
 
 T = TypeVar("T")
 
@@ -68,14 +72,31 @@ def _ready() -> None:
     return None
 
 
+def _end_with(parent: int) -> None:
+    """The worker's initializer: it exits once ``parent`` (the service process) is gone.
+
+    A killed service (SIGKILL included) cannot tell its worker, and the worker would wait for
+    work for ever: it holds both ends of its call queue's pipe, so it never reads an end of
+    file. Its exit also ends the service's multiprocessing resource tracker, which runs until
+    the last process holding its pipe (the service and this worker) is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def worker_pool() -> ProcessPoolExecutor:
     """The service process's import worker (spawned: no copy of the event loop, sockets or
-    threads of the parent)."""
+    threads of the parent), which ends with the service process."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_end_with, initargs=(os.getpid(),),
             )
         return _pool
 

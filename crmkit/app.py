@@ -326,7 +326,8 @@ def create_service_app(
     freeze_gc: bool = False,
 ) -> Starlette:
     """A starlette app serving one subgraph; ``state`` reaches resolvers as ``context.state``;
-    ``routes`` are the service's own beside /graphql (the documents' /files/).
+    ``routes`` are the service's own beside /graphql (the documents' /files/, the
+    notifications' /feeds/).
 
     ``freeze_gc`` (a served process): after start-up, move every object made so far out of
     the cyclic garbage collector's reach; a full collection over the ~140,000 objects of the

@@ -8,16 +8,21 @@ deterministic under test."""
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
-from services.notifications import schema, subscribers
+from services.notifications import ical, schema, subscribers
 from services.notifications.domain import Clock, system_clock
+from services.notifications.handlers.feed import open_feed
 from services.notifications.mail.smtp import SmtpMailer
 from services.notifications.ports import NotificationsRepository
 from services.notifications.repository import SqlNotificationsRepository
 from services.notifications.schema import NotificationsState
+from services.notifications.schema.context import FEED_PATH
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import metadata
 
@@ -48,5 +53,20 @@ def create_app(
     clock: Clock = system_clock,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings, clock=clock)
-    state = NotificationsState(uow=runtime.uow, clock=clock)
-    return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)
+    state = NotificationsState(uow=runtime.uow, clock=clock, feeds_url=settings.feeds_url)
+    uow = runtime.uow
+
+    async def calendar_feed(request: Request) -> Response:
+        """The member's calendar; the token in the address is the only key."""
+        now = clock()
+        found = await open_feed(str(request.path_params["token"]), now, uow())
+        if found is None:
+            return PlainTextResponse("no such calendar", status_code=404)
+        body = ical.calendar(found.entries, settings.links_url, now)
+        return Response(body, media_type="text/calendar; charset=utf-8",
+                        headers={"Cache-Control": "private, max-age=300"})
+
+    routes = [Route(FEED_PATH + "{token:str}.ics", calendar_feed, methods=["GET"])]
+    return create_service_app(
+        runtime, create_schema(), state=state, freeze_gc=served, routes=routes
+    )

@@ -5,6 +5,7 @@ every rule is deterministic."""
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -354,3 +355,26 @@ class Digest:
     @property
     def empty(self) -> bool:
         return not (self.today or self.overdue or self.no_next_contact or self.pool_leads)
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+FEED_PAST = timedelta(days=90)
+"""How far back a calendar feed reaches (further back is history, not a calendar)."""
+EVENT_KINDS = REMINDED_KINDS
+"""Activity kinds that are appointments (calendar events); the rest are to-dos."""
+EVENT_LENGTH = {"call": timedelta(minutes=15), "meeting": timedelta(hours=1)}
+
+
+def new_feed_token() -> str:
+    """A calendar feed's secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One activity in a member's calendar feed, with its deal and client."""
+
+    activity: Activity
+    deal: str = ""
+    client: str = ""

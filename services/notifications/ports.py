@@ -17,6 +17,7 @@ from services.notifications.domain import (
     Activity,
     Digest,
     Email,
+    FeedEntry,
     Lead,
     MemberPreferences,
     Notification,
@@ -110,6 +111,29 @@ class NotificationsRepository(Protocol):
 
     async def moved_checked(self, opportunity: Opportunity) -> None:
         """The stage move of ``opportunity`` (its ``moved_at``) has been checked."""
+        ...
+
+    # --- calendar feed ------------------------------------------------------------------------
+
+    async def feed_token(self, org_id: uuid.UUID, member_id: uuid.UUID) -> str | None: ...
+
+    async def set_feed_token(
+        self, org_id: uuid.UUID, member_id: uuid.UUID, token: str, now: datetime,
+        *, replace: bool,
+    ) -> str:
+        """The member's feed token after this: ``token`` when they had none (or ``replace``),
+        else the one they had."""
+        ...
+
+    async def feed_owner(self, token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """The org and member whose feed ``token`` opens (None: no feed)."""
+        ...
+
+    async def feed_entries(
+        self, org_id: uuid.UUID, member_id: uuid.UUID, since: datetime
+    ) -> list[FeedEntry]:
+        """The member's activities due from ``since`` on, cancelled ones left out, by due
+        time, each with its deal's and client's names."""
         ...
 
     # --- email --------------------------------------------------------------------------------

@@ -24,8 +24,19 @@ class NotificationsSettings(Settings):
     # auto: STARTTLS when the server offers it; require: refuse a server that does not; off.
     smtp_starttls: Literal["auto", "require", "off"] = "auto"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    # The app's address as people reach it (links in emails); the web app's own setting.
-    web_public_url: str = "http://127.0.0.1:4005"
+    # The app's address as people reach it (links in emails and calendars; the public
+    # origin's /feeds/ route reaches this service); the web app's own setting. Unset (dev):
+    # links to the local web app, feeds straight from this service.
+    web_public_url: str | None = None
+
+    @property
+    def links_url(self) -> str:
+        return self.web_public_url or "http://127.0.0.1:4005"
+
+    @property
+    def feeds_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return self.web_public_url or f"http://{host}:{self.notifications_port}"
 
     @field_validator("smtp_url")
     @classmethod
@@ -36,7 +47,7 @@ class NotificationsSettings(Settings):
 
     @field_validator("web_public_url")
     @classmethod
-    def _public_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s):// URL")
-        return value.rstrip("/")
+        return value.rstrip("/") if value else value

@@ -23,7 +23,7 @@ def register(
     mailer: Mailer | None,
 ) -> None:
     def at() -> At:
-        return At(clock(), settings.web_public_url)
+        return At(clock(), settings.links_url)
 
     async def on_event(envelope: Envelope, uow: UnitOfWork[NotificationsRepository]) -> None:
         await apply_event(envelope, at(), uow)

@@ -177,3 +177,14 @@ emails = Table(
     Index("ix_emails_member", "org_id", "member_id", "created_at"),
     Index("ix_emails_notification", "notification_id"),
 )
+
+# Each member's secret calendar feed address (the token in its URL); rotating replaces it.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("org_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "member_id"),
+)

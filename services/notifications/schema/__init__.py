@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from crmkit.graphql import build_schema
 from services.notifications.schema.context import NotificationsState
+from services.notifications.schema.feed import FeedMutation, FeedQuery
 from services.notifications.schema.inbox import InboxMutation, InboxQuery
 from services.notifications.schema.preferences import PreferencesMutation, PreferencesQuery
 
@@ -16,6 +17,6 @@ __all__ = ["NotificationsState", "create_schema"]
 
 def create_schema() -> Schema:
     return build_schema(
-        query=merge_types("Query", (InboxQuery, PreferencesQuery)),
-        mutation=merge_types("Mutation", (InboxMutation, PreferencesMutation)),
+        query=merge_types("Query", (InboxQuery, PreferencesQuery, FeedQuery)),
+        mutation=merge_types("Mutation", (InboxMutation, PreferencesMutation, FeedMutation)),
     )

@@ -17,6 +17,7 @@ from services.notifications.domain import Clock
 from services.notifications.ports import NotificationsRepository
 
 Info = strawberry.Info[GraphQLContext, None]
+FEED_PATH = "/feeds/calendar/"
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class NotificationsState:
 
     uow: Callable[[], UnitOfWork[NotificationsRepository]]
     clock: Clock
+    feeds_url: str = "http://127.0.0.1:4006"
+    """Where the public origin serves this service's ``/feeds/`` route."""
 
 
 def caller(info: Info) -> Caller:
@@ -38,6 +41,11 @@ def uow(info: Info) -> UnitOfWork[NotificationsRepository]:
     """A unit of work for one use case (its own transaction)."""
     state: NotificationsState = info.context.state
     return state.uow()
+
+
+def feed_url(info: Info, token: str) -> str:
+    state: NotificationsState = info.context.state
+    return f"{state.feeds_url}{FEED_PATH}{token}.ics"
 
 
 def now(info: Info) -> datetime:

@@ -90,7 +90,7 @@ class Notifications:
 
     @property
     def at(self) -> At:
-        return At(self.clock(), self.settings.web_public_url)
+        return At(self.clock(), self.settings.links_url)
 
     async def send(self) -> Sent:
         """One pass of the email sender at the clock's time."""

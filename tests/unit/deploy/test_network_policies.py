@@ -1,5 +1,5 @@
 """The NetworkPolicies allow exactly the system's paths: ingress controller -> web, gateway and
-the /files/ route; web -> gateway -> services; services -> PostgreSQL and NATS;
+the /files/ and /feeds/ routes; web -> gateway -> services; services -> PostgreSQL and NATS;
 notifications -> SMTP and webhooks outside the cluster; and what every pod needs (DNS,
 Prometheus scraping). Computed from the rendered policies as Kubernetes evaluates them."""
 
@@ -150,6 +150,7 @@ def expected_paths(overlay: str) -> set[tuple[str, str, int]]:
     paths = {("ingress-controller", "web", http(by_name["web"])),
              ("ingress-controller", "gateway", http(by_name["gateway"])),
              ("ingress-controller", "documents", http(by_name["documents"])),
+             ("ingress-controller", "notifications", http(by_name["notifications"])),
              ("web", "gateway", http(by_name["gateway"]))}
     for service in SERVICES:
         paths.add(("gateway", service, http(by_name[service])))

@@ -85,4 +85,5 @@ def test_the_public_origin_routes_web_api_and_files() -> None:
         "/": ("Prefix", "crm-web"),
         "/graphql": ("Exact", "crm-gateway"),
         "/files/": ("Prefix", "crm-documents"),
+        "/feeds/": ("Prefix", "crm-notifications"),
     }

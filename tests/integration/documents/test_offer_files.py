@@ -208,11 +208,13 @@ async def test_the_library_searches_polish_with_and_without_diacritics(
         "stage_id": uuid.uuid4(), "amount": Decimal("25000"), "currency": "PLN",
         "from_stage_id": uuid.uuid4(), "closed_at": datetime.now(UTC)}
     await api.deliver(Envelope.wrap(OpportunityWon(
-        opportunity_id=won, account_id=ACCOUNTS[won], name="Flota 2027", status="won", probability=100,
+        opportunity_id=won, account_id=ACCOUNTS[won], name="Flota 2027", status="won",
+        probability=100,
         lessons_learned="Szybkie wdrożenie przekonało zarząd", **common),
         org_id=org.id, aggregate_id=won, aggregate_version=2))
     await api.deliver(Envelope.wrap(OpportunityLost(
-        opportunity_id=lost, account_id=ACCOUNTS[lost], name="Flota 2028", status="lost", probability=0,
+        opportunity_id=lost, account_id=ACCOUNTS[lost], name="Flota 2028", status="lost",
+        probability=0,
         close_reason_id=uuid.uuid4(), close_reason_label="Cena", comment="Konkurencja tańsza",
         **common), org_id=org.id, aggregate_id=lost, aggregate_version=2))
 

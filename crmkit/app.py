@@ -7,6 +7,7 @@ import contextlib
 import functools
 import gc
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -15,7 +16,15 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    StringValueNode,
+    ValueNode,
+)
 from graphql.error import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
@@ -110,6 +119,36 @@ class _Operation:
     error: str | None = None
     sdl_only: bool = False
     introspection: bool = False
+    control_characters: str | None = None  # where a string argument holds one
+
+
+# NUL and the other control characters but tab, line feed and carriage return: PostgreSQL
+# refuses NUL in text (its error held the SQL and the parameters), and no field of the CRM
+# takes the others. Refused for every text input at once, before any resolver runs.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character_path(value: Any, path: str) -> str | None:
+    """The path of the first string in ``value`` holding a control character, if any."""
+    if isinstance(value, str):
+        return path if CONTROL_CHARACTERS.search(value) else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = control_character_path(item, f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def _control_characters_refused(path: str) -> JSONResponse:
+    return error_response(
+        f"text must not contain control characters ({path})", "BAD_USER_INPUT", 400
+    )
 
 
 def _inspect(query: str) -> _Operation:
@@ -128,12 +167,28 @@ def _inspect(query: str) -> _Operation:
         for selection in definition.selection_set.selections:
             name = getattr(getattr(selection, "name", None), "value", None)
             sdl_only = sdl_only and definition.operation.value == "query" and name == "_service"
+    control: str | None = None
     if not sdl_only:
         introspection = any(
             isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
             for node in _fields(document)
         )
-    return _Operation(sdl_only=sdl_only, introspection=introspection)
+        control = next(
+            (f"argument {argument.name.value}" for node in _fields(document)
+             for argument in node.arguments or ()
+             if _holds_control_character(argument.value)), None)
+    return _Operation(sdl_only=sdl_only, introspection=introspection,
+                      control_characters=control)
+
+
+def _holds_control_character(value: ValueNode) -> bool:
+    if isinstance(value, StringValueNode):
+        return CONTROL_CHARACTERS.search(value.value) is not None
+    if isinstance(value, ListValueNode):
+        return any(_holds_control_character(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_holds_control_character(f.value) for f in value.fields)
+    return False
 
 
 def _fields(document: DocumentNode) -> Iterator[FieldNode]:
@@ -264,6 +319,15 @@ def graphql_endpoint(
         request.scope["crm.caller"] = caller
         return await _run(app, request)
 
+    def variables_of(request: Request, body: bytes | None) -> Any:
+        with contextlib.suppress(Exception):
+            if body is None:
+                raw = request.query_params.get("variables")
+                return orjson.loads(raw) if raw else None
+            payload = orjson.loads(body)
+            return payload.get("variables") if isinstance(payload, dict) else None
+        return None
+
     def query_of(request: Request, body: bytes | None) -> str | None:
         if body is None:
             return request.query_params.get("query")
@@ -306,6 +370,13 @@ def graphql_endpoint(
             return error_response(operation.error, OPERATION_TOO_LARGE, 400)
         if operation.introspection and not introspection:
             return error_response("introspection is disabled", "GRAPHQL_VALIDATION_FAILED", 400)
+        if operation.control_characters is not None:
+            return _control_characters_refused(operation.control_characters)
+        variables = variables_of(request, body)
+        if variables is not None:
+            path = control_character_path(variables, "variables")
+            if path is not None:
+                return _control_characters_refused(path)
         return await run(request, caller, body)
 
     return endpoint

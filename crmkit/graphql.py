@@ -24,6 +24,8 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLNonNull,
+    GraphQLObjectType,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -39,11 +41,13 @@ from strawberry.schema.schema import validate_document
 
 from crmkit import errors
 from crmkit.auth import Caller
+from crmkit.failures import is_transient
 from crmkit.paging import Page
 from crmkit.values import InvalidValue, parse_id
 
 FEDERATION_VERSION = "2.9"
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 log = logging.getLogger("crm.graphql")
 T = TypeVar("T")
@@ -152,7 +156,13 @@ class ServiceSchema(FederationSchema):
         self, errors: list[GraphQLError], execution_context: object | None = None
     ) -> None:
         for error in errors:
-            if unexpected(error):
+            if unexpected(error) and is_transient(error.original_error):  # type: ignore[arg-type]
+                log.warning(
+                    "a dependency is unavailable at %s: %s: %s",
+                    ".".join(map(str, error.path or ())),
+                    type(error.original_error).__name__, error.original_error,
+                )
+            elif unexpected(error):
                 log.error(
                     "unexpected error at %s: %s", ".".join(map(str, error.path or ())), error,
                     exc_info=error.original_error,
@@ -167,18 +177,31 @@ def unexpected(error: GraphQLError) -> bool:
 
 
 def public_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str, Any]]:
-    """What the client sees of ``errors``: deliberate ones as they are, unexpected ones as
-    "internal error" with the request id (the log has the traceback under the same id)."""
+    """What the client sees of ``errors``: deliberate ones as they are; a dependency that is
+    down (:func:`crmkit.failures.is_transient`: the database unreachable, a serialization
+    failure, a timeout) as a retryable ``SERVICE_UNAVAILABLE``; anything else as "internal
+    error" with the request id (the log has the traceback under the same id). Never the
+    exception's own text: it may hold SQL and its parameters."""
     shown: list[dict[str, Any]] = []
     for error in errors:
         if not unexpected(error):
             shown.append(dict(error.formatted))
             continue
-        masked: dict[str, Any] = {
-            "message": f"internal error (request {request_id})",
-            "path": error.path,
-            "extensions": {"code": INTERNAL_ERROR, "requestId": request_id},
-        }
+        masked: dict[str, Any]
+        if is_transient(error.original_error):  # type: ignore[arg-type]
+            masked = {
+                "message": "service temporarily unavailable, please retry "
+                           f"(request {request_id})",
+                "path": error.path,
+                "extensions": {"code": SERVICE_UNAVAILABLE, "retryable": True,
+                               "requestId": request_id},
+            }
+        else:
+            masked = {
+                "message": f"internal error (request {request_id})",
+                "path": error.path,
+                "extensions": {"code": INTERNAL_ERROR, "requestId": request_id},
+            }
         if error.locations:
             masked["locations"] = [loc._asdict() for loc in error.locations]
         shown.append(masked)
@@ -199,7 +222,7 @@ def build_schema(
         max_depth_rule(max_depth, None, None),
         max_aliases_rule(max_aliases),
     ]
-    return ServiceSchema(
+    schema = ServiceSchema(
         query=query,
         mutation=mutation,
         types=types or [],
@@ -209,6 +232,45 @@ def build_schema(
             lambda: ParserCache(maxsize=2048),
             lambda: ValidationCache(maxsize=2048),
         ],
+    )
+    allow_partial_answers(schema)
+    return schema
+
+
+FEDERATION_ROOT_FIELDS = ("_entities", "_service")
+
+
+def allow_partial_answers(schema: FederationSchema) -> None:
+    """Make the fields where an outage would otherwise null a whole answer nullable, so one
+    service's outage costs only its own fields: every root query field (a query touching a
+    healthy and a down subgraph keeps the healthy half) and every field holding a reference
+    to another service's entity (``owner: Member``: the owning service fills it in through
+    the gateway, and when it cannot, the reference alone becomes null, not its parent)."""
+    graphql_schema = schema._schema
+    references = {
+        name for name, named in graphql_schema.type_map.items()
+        if isinstance(named, GraphQLObjectType) and _is_reference(named)
+    }
+    query_type = graphql_schema.query_type
+    if query_type is not None:
+        for name, field in query_type.fields.items():
+            if name not in FEDERATION_ROOT_FIELDS and isinstance(field.type, GraphQLNonNull):
+                field.type = field.type.of_type
+    for named in graphql_schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field in named.fields.values():
+            inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else None
+            if isinstance(inner, GraphQLObjectType) and inner.name in references:
+                field.type = inner
+
+
+def _is_reference(named: GraphQLObjectType) -> bool:
+    """A type this subgraph only refers to: its key is marked ``resolvable: false``."""
+    definition = (named.extensions or {}).get("strawberry-definition")
+    return any(
+        getattr(directive, "resolvable", True) is False
+        for directive in getattr(definition, "directives", None) or ()
     )
 
 

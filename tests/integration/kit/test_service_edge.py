@@ -14,6 +14,7 @@ import httpx
 import jwt
 import orjson
 import pytest
+from sqlalchemy.engine import make_url
 
 import crmkit.app
 from crmkit.app import create_service_app
@@ -21,6 +22,7 @@ from crmkit.graphql import build_schema
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import MAX_BODY_BYTES, Settings
 from crmkit.testing.plugin import Org
+from crmkit.testing.proxy import CuttableProxy
 
 from .conftest import KitDb, metadata
 from .test_service_app import Query
@@ -248,3 +250,62 @@ async def test_unknown_paths_share_one_metrics_label(client: httpx.AsyncClient) 
     metrics = (await client.get("/metrics")).text
     assert not any(path in metrics for path in paths)
     assert 'crm_http_requests_total{path="other",service="kitedge",status="404"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"query": "query($n: String) { widgets { id } }", "variables": {"n": "a\x00b"}},
+         "variables.n"),
+        ({"query": "query($n: [String]) { widgets { id } }",
+          "variables": {"n": ["ok", "bell\x07"]}}, "variables.n.1"),
+        ({"query": '{ widgets { id } _entities(representations: [{id: "x\\u0000"}]) '
+                   "{ __typename } }"}, "argument representations"),
+    ],
+)
+async def test_control_characters_in_any_text_input_are_a_typed_error(
+    client: httpx.AsyncClient, org: Org, body: dict[str, Any], where: str
+) -> None:
+    refused = assert_graphql_error(
+        await client.post("/graphql", json=body, headers=auth(org)), 400, "BAD_USER_INPUT")
+    assert where in refused["errors"][0]["message"]
+
+
+def test_tabs_and_line_breaks_are_text() -> None:
+    assert crmkit.app.control_character_path({"n": ["a\tb\r\nc", {"d": "é ✓"}]}, "v") is None
+    assert crmkit.app.control_character_path({"n": [{"d": "\x1b[31m"}]}, "v") == "v.n.0.d"
+
+
+async def test_a_database_outage_is_a_retryable_typed_error_without_sql(
+    clean_db: KitDb, test_settings: Callable[..., Settings], org: Org
+) -> None:
+    url = make_url(clean_db.url)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    behind_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False)
+    app, runtime = make_app(KitDb(behind_proxy, clean_db.engine, clean_db.sessions),
+                            test_settings())
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kit") as client:
+            query = {"query": "{ widgets { id name } }"}
+            assert (await client.post("/graphql", json=query, headers=auth(org))).json() \
+                == {"data": {"widgets": []}}
+            await proxy.cut()
+            for _ in range(2):  # a pooled connection reset, then no connection at all
+                response = await client.post("/graphql", json=query, headers=auth(org))
+                assert response.status_code == 200
+                body = response.json()
+                assert body["data"] == {"widgets": None}  # only the failing field
+                (error,) = body["errors"]
+                assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+                assert error["extensions"]["retryable"] is True
+                assert "select" not in response.text.lower()
+                assert str(org.id) not in response.text
+            await proxy.restore()
+            assert (await client.post("/graphql", json=query, headers=auth(org))).json() \
+                == {"data": {"widgets": []}}
+    finally:
+        await runtime.engine.dispose()
+        await proxy.stop()

@@ -89,9 +89,22 @@ async def test_references_of_one_request_take_one_query_per_type(leads_service, 
         event.remove(engine, "before_cursor_execute", count)
     assert [e["name"] for e in found[::2]] == [f"Client {i}" for i in range(40)]
     assert [e["name"] for e in found[1::2]] == [f"Rep {i}" for i in range(40)]
-    # One statement per type, plus what one member view reads (the org default cap, the
-    # members' active leads): independent of the 80 references.
+    # One statement per type, plus what the members' cap and count read (the org default
+    # cap, the members' active leads): independent of the 80 references.
     assert len(statements) <= 5, statements
+
+    # An opportunity list's owners ask for names only: the cap and the count are not read.
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        owners = (await leads_service.data(admin, """
+            query($reps: [_Any!]!) { _entities(representations: $reps) {
+              ... on Member { id name team } ... on Account { id name nip } } }""",
+            reps=reps))["_entities"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [e["name"] for e in owners[1::2]] == [f"Rep {i}" for i in range(40)]
+    assert len(statements) == 2, statements
 
 
 async def test_idle_return_is_off_by_default_and_returns_with_an_event(leads_service, org):

@@ -113,7 +113,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self.published = 0
         self._published_metric = PUBLISHED.labels(name)
-        self.batches = 0
+        self.batches = 0  # batches that published something
+        self.rounds = 0  # claims made, found rows or not
 
     def wake(self) -> None:
         self._wake.set()
@@ -189,12 +190,12 @@ class OutboxRelay:
         backoff = 0.1
         try:
             while not stop.is_set():
-                done = self.batches
+                done = self.rounds
                 try:
                     async with driver_connection(self._engine) as conn:
                         await self._serve(conn, stop)
                 except Exception as error:
-                    if self.batches > done:
+                    if self.rounds > done:
                         backoff = 0.1
                     log.warning("outbox relay error, retrying in %.1fs: %s", backoff, error)
                     await _sleep_or_stop(stop, backoff)
@@ -208,7 +209,9 @@ class OutboxRelay:
             # Cleared before the claim: a commit from now on is seen by the next one.
             self._wake.clear()
             count = await self._relay_batch(conn)
-            self.batches += 1
+            self.rounds += 1
+            if count:
+                self.batches += 1
             if count >= self._batch_size:
                 continue
             if count > 0:

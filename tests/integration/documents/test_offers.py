@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from crmkit.contracts import Envelope
 from crmkit.contracts.pipeline import OpportunityUpdated
+from crmkit.testing.bus import publish as put_on_bus
 from crmkit.testing.plugin import Org
 from services.documents.tables import opportunity_access
 
@@ -257,7 +258,7 @@ async def test_opportunity_events_on_the_bus_feed_the_read_model(api: Api, org: 
         aggregate_version=1,
     )
     broker = api.runtime.broker
-    await broker.publish(envelope.to_json(), subject=envelope.subject, stream="CRM")
+    await put_on_bus(broker, envelope)
     deadline = time.monotonic() + 30
     row = None
     while row is None and time.monotonic() < deadline:

@@ -72,7 +72,9 @@ async def shop_gateway(shop_supergraph: Supergraph) -> AsyncIterator[Shop]:
     }
     async with httpx.AsyncClient(mounts=mounts) as http:
         urls = {name: subgraph_url(name) for name in shop.SCHEMAS}
-        client = SubgraphClient(urls, timeout=2.0, http=http)
+        # The production default: a test about deadlines sets its own; 2 s ran out for an
+        # ordinary query on a loaded machine and nulled its fields.
+        client = SubgraphClient(urls, timeout=30.0, http=http)
         yield Shop(Gateway(shop_supergraph, client), controls, transports)
     shop.PRODUCTS.clear()
     shop.PRODUCTS.update(saved[0])

@@ -16,6 +16,7 @@ from crmkit.contracts import Envelope
 from crmkit.inbox import InboxConsumer
 from crmkit.outbox import SqlUnitOfWork
 from crmkit.relay import OutboxRelay
+from crmkit.testing.bus import publish as put_on_bus
 
 from .conftest import STREAM, KitDb, StartConsumer, WidgetCreated, effects, inbox, outbox, widgets
 
@@ -169,12 +170,7 @@ async def test_redelivered_event_has_no_second_effect(
     await start_consumer(consumer)
     # The same event twice on the bus, past the stream's duplicate check (new message ids).
     for _ in range(2):
-        await broker.publish(
-            envelope.model_dump(mode="json"),
-            subject=envelope.subject,
-            stream=STREAM,
-            headers={"Nats-Msg-Id": uuid.uuid4().hex},
-        )
+        await put_on_bus(broker, envelope, stream=STREAM, message_id=uuid.uuid4().hex)
 
     async def both_seen() -> bool:
         return consumer.applied + consumer.skipped >= 2

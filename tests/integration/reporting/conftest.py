@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from crmkit.contracts import Envelope
 from crmkit.embedded import EmbeddedNats
+from crmkit.testing.bus import publish as put_on_bus
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Servers
 from services.reporting import app
@@ -35,12 +36,10 @@ async def publish(
     second copy under another message id, which the stream cannot drop, so the consumer
     gets the event twice."""
     for envelope in envelopes:
-        copies = [str(envelope.id)] + ([f"{envelope.id}-again"] if duplicate else [])
-        for message_id in copies:
-            await reporting.runtime.broker.publish(
-                envelope.to_json(), subject=envelope.type, stream="CRM",
-                headers={"Nats-Msg-Id": message_id},
-            )
+        await put_on_bus(reporting.runtime.broker, envelope)
+        if duplicate:
+            await put_on_bus(reporting.runtime.broker, envelope,
+                             message_id=f"{envelope.id}-again")
 
 
 async def applied(reporting: Reporting, envelopes: Iterable[Envelope]) -> int:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crmkit.contracts import Envelope
+from crmkit.testing.bus import publish as put_on_bus
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Org, Servers
 from services.pipeline import app as pipeline_app
@@ -195,10 +196,7 @@ async def test_funnel_equals_the_pipeline_database(
         ) if row[0]["org_id"] == str(org.id)]
     skipped_before = sum(c.skipped for c in reporting.runtime.consumers)
     for envelope in sent:
-        await reporting.runtime.broker.publish(
-            envelope.to_json(), subject=envelope.type, stream="CRM",
-            headers={"Nats-Msg-Id": f"{envelope.id}-again"},
-        )
+        await put_on_bus(reporting.runtime.broker, envelope, message_id=f"{envelope.id}-again")
     deadline = time.monotonic() + 60
     while sum(c.skipped for c in reporting.runtime.consumers) - skipped_before < len(sent):
         assert time.monotonic() < deadline, "the duplicates were not all delivered"

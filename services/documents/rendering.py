@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import string
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -350,13 +351,18 @@ def render_html(source: str, merge: Mapping[str, Any]) -> str:
         raise RenderError(f"the template cannot be rendered: {error.message}") from None
 
 
+# WeasyPrint (pango, fontconfig) is not safe to run in several threads at once.
+_PDF_LOCK = threading.Lock()
+
+
 def _render_html(source: str, merge: Mapping[str, Any]) -> Rendered:
     from weasyprint import HTML  # loads pango: only when an HTML offer is rendered
     from weasyprint.urls import URLFetcher
 
     html = render_html(source, merge)
     fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
-    pdf = HTML(string=html, url_fetcher=fetcher, base_url="data:,").write_pdf()
+    with _PDF_LOCK:
+        pdf = HTML(string=html, url_fetcher=fetcher, base_url="data:,").write_pdf()
     assert pdf is not None
     return Rendered(pdf, PDF_MEDIA_TYPE, _html_text(html))
 

@@ -9,6 +9,7 @@ recorded, so it only grows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -213,8 +214,10 @@ async def _render(
         values,
     )
     try:
-        rendered = r.render(source.data, source.media_type, merge,
-                            {k: v for k, v in values.items() if "." not in k})
+        # CPU-bound (a PDF takes about a second): off the event loop, so other requests go on.
+        rendered = await asyncio.to_thread(
+            r.render, source.data, source.media_type, merge,
+            {k: v for k, v in values.items() if "." not in k})
     except r.MissingValues as missing:
         problems = ProblemCollector()
         for name in missing.names:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e install compose sdl bench clean messages browser pdf screenshots
+.PHONY: fuzz run test lint typecheck unit integration e2e install compose sdl bench clean messages browser pdf screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ integration: install pdf
 
 e2e: install browser pdf
 	$(BIN)/pytest tests/e2e
+
+# Generated GraphQL operations against the gateway and every service of a running system
+# (tests/e2e/fuzz.py): 0 5xx, 0 non-JSON answers, 0 internal texts. `make test` runs a short
+# version (2 examples per operation); FUZZ_EXAMPLES sets how many here.
+FUZZ_EXAMPLES ?= 25
+fuzz: install
+	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
 
 # Every screen of the web app with the demo data, into docs/screenshots/ (shown in the README).
 screenshots: install browser

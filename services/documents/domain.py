@@ -54,6 +54,12 @@ class DocumentKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Folder:
+    """``allowed_groups`` read it (empty: the whole org), ``write_groups`` also write in it
+    (upload, new versions, rename, move and delete documents; managers always may). A folder
+    is nested at most one level: a subfolder's ``parent_id`` names a top-level folder, and
+    the subfolder is seen only by those who see its parent too. An archived folder is read
+    only and left out of the folder list."""
+
     id: uuid.UUID
     org_id: uuid.UUID
     name: str
@@ -62,6 +68,10 @@ class Folder:
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
+    parent_id: uuid.UUID | None = None
+    write_groups: tuple[str, ...] = ()
+    archived_at: datetime | None = None
+    archived_by: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,9 @@ class Document:
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
+    # Soft deletion: who and when; a deleted document is found by no one (but its history).
+    deleted_at: datetime | None = None
+    deleted_by: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +228,26 @@ def sees_document(
     caller: Caller, folder_groups: Iterable[str], document_groups: Iterable[str]
 ) -> bool:
     return sees(caller, folder_groups) and sees(caller, document_groups)
+
+
+def sees_folder(caller: Caller, folder: Folder, parent: Folder | None) -> bool:
+    """The folder, and its parent when it is a subfolder, let the caller see it."""
+    return sees(caller, folder.allowed_groups) and (
+        parent is None or sees(caller, parent.allowed_groups)
+    )
+
+
+def writes_in(caller: Caller, folder: Folder) -> bool:
+    """Write access (for a caller who sees the folder): managers, and members of its
+    ``write_groups``."""
+    return caller.is_manager or bool(frozenset(folder.write_groups) & caller.groups)
+
+
+def require_writable(caller: Caller, folder: Folder) -> None:
+    if folder.archived_at is not None:
+        raise ForbiddenError(f"folder '{folder.name}' is archived")
+    if not writes_in(caller, folder):
+        raise ForbiddenError(f"no write access to folder '{folder.name}'")
 
 
 def require_library_manager(caller: Caller, action: str) -> None:

@@ -77,8 +77,17 @@ class DocumentsRepository(Protocol):
         """Whether a folder of the org has this name, ignoring case."""
         ...
 
-    async def visible_folders(self, caller: Caller) -> list[Folder]:
-        """The folders the caller sees, by name (ignoring case), then id."""
+    async def visible_folders(
+        self, caller: Caller, *, include_archived: bool = False
+    ) -> list[Folder]:
+        """The folders the caller sees (a subfolder only with its parent), by name (ignoring
+        case), then id; archived ones only with ``include_archived``."""
+        ...
+
+    async def has_subfolders(self, org_id: uuid.UUID, folder_id: uuid.UUID) -> bool: ...
+
+    async def save_folder(self, folder: Folder, now: datetime) -> Folder:
+        """Write the folder's name, parent, groups and archive mark; its version one up."""
         ...
 
     async def add_folder(self, folder: Folder) -> bool:
@@ -108,9 +117,11 @@ class DocumentsRepository(Protocol):
         folder_id: uuid.UUID | None,
         kind: DocumentKind | None,
         page: PageRequest,
+        deleted: bool = False,
     ) -> list[Document]:
-        """Up to ``page.fetch`` documents the caller sees (their folder and themselves), in
-        ``(created_at, id)`` order after ``page.after``."""
+        """Up to ``page.fetch`` documents the caller sees (their folder, its parent and
+        themselves), in ``(created_at, id)`` order after ``page.after``; not deleted ones, or
+        only deleted ones with ``deleted``."""
         ...
 
     async def add_document(self, document: Document) -> None: ...
@@ -129,6 +140,10 @@ class DocumentsRepository(Protocol):
 
     async def bump_document_version(self, document: Document, now: datetime) -> Document:
         """The document with its current version one up."""
+        ...
+
+    async def save_document(self, document: Document, now: datetime) -> Document:
+        """Write the document's name, folder and deletion mark (its content version stays)."""
         ...
 
     async def set_document_groups(

@@ -74,6 +74,10 @@ def _folder(row: Row[Any]) -> Folder:
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        parent_id=row.parent_id,
+        write_groups=tuple(row.write_groups),
+        archived_at=row.archived_at,
+        archived_by=row.archived_by,
     )
 
 
@@ -89,6 +93,8 @@ def _document(row: Row[Any]) -> Document:
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        deleted_at=row.deleted_at,
+        deleted_by=row.deleted_by,
     )
 
 
@@ -215,13 +221,50 @@ class SqlDocumentsRepository:
         )
         return (await self.session.execute(query)).first() is not None
 
-    async def visible_folders(self, caller: Caller) -> list[Folder]:
+    async def visible_folders(
+        self, caller: Caller, *, include_archived: bool = False
+    ) -> list[Folder]:
+        parent = folders.alias("parent")
         query = (
             select(folders)
-            .where(folders.c.org_id == caller.org_id, _visible(folders.c.allowed_groups, caller))
+            .outerjoin(parent, and_(parent.c.id == folders.c.parent_id,
+                                    parent.c.org_id == caller.org_id))
+            .where(
+                folders.c.org_id == caller.org_id,
+                _visible(folders.c.allowed_groups, caller),
+                or_(folders.c.parent_id.is_(None), _visible(parent.c.allowed_groups, caller)),
+            )
             .order_by(func.lower(folders.c.name), folders.c.id)
         )
+        if not include_archived:
+            query = query.where(folders.c.archived_at.is_(None))
         return [_folder(r) for r in await self.session.execute(query)]
+
+    async def has_subfolders(self, org_id: uuid.UUID, folder_id: uuid.UUID) -> bool:
+        query = select(folders.c.id).where(
+            folders.c.org_id == org_id, folders.c.parent_id == folder_id
+        ).limit(1)
+        return (await self.session.execute(query)).first() is not None
+
+    async def save_folder(self, folder: Folder, now: datetime) -> Folder:
+        row = (
+            await self.session.execute(
+                update(folders)
+                .where(folders.c.org_id == folder.org_id, folders.c.id == folder.id)
+                .values(
+                    name=folder.name,
+                    parent_id=folder.parent_id,
+                    allowed_groups=list(folder.allowed_groups),
+                    write_groups=list(folder.write_groups),
+                    archived_at=folder.archived_at,
+                    archived_by=folder.archived_by,
+                    version=folders.c.version + 1,
+                    updated_at=now,
+                )
+                .returning(*folders.c)
+            )
+        ).one()
+        return _folder(row)
 
     async def add_folder(self, folder: Folder) -> bool:
         result = await self.session.execute(
@@ -234,6 +277,10 @@ class SqlDocumentsRepository:
                 created_by=folder.created_by,
                 created_at=folder.created_at,
                 updated_at=folder.updated_at,
+                parent_id=folder.parent_id,
+                write_groups=list(folder.write_groups),
+                archived_at=folder.archived_at,
+                archived_by=folder.archived_by,
             )
             # A concurrent create of the same name (the unique index on lower(name)).
             .on_conflict_do_nothing()
@@ -275,17 +322,24 @@ class SqlDocumentsRepository:
         folder_id: uuid.UUID | None,
         kind: DocumentKind | None,
         page: PageRequest,
+        deleted: bool = False,
     ) -> list[Document]:
+        parent = folders.alias("parent")
         query = (
             select(documents)
             .join(
                 folders,
                 and_(folders.c.id == documents.c.folder_id, folders.c.org_id == caller.org_id),
             )
+            .outerjoin(parent, and_(parent.c.id == folders.c.parent_id,
+                                    parent.c.org_id == caller.org_id))
             .where(
                 documents.c.org_id == caller.org_id,
                 _visible(folders.c.allowed_groups, caller),
+                or_(folders.c.parent_id.is_(None), _visible(parent.c.allowed_groups, caller)),
                 _visible(documents.c.allowed_groups, caller),
+                documents.c.deleted_at.is_not(None) if deleted
+                else documents.c.deleted_at.is_(None),
             )
             .order_by(documents.c.created_at, documents.c.id)
             .limit(page.fetch)
@@ -322,6 +376,23 @@ class SqlDocumentsRepository:
                 update(documents)
                 .where(documents.c.org_id == document.org_id, documents.c.id == document.id)
                 .values(current_version=documents.c.current_version + 1, updated_at=now)
+                .returning(*documents.c)
+            )
+        ).one()
+        return _document(row)
+
+    async def save_document(self, document: Document, now: datetime) -> Document:
+        row = (
+            await self.session.execute(
+                update(documents)
+                .where(documents.c.org_id == document.org_id, documents.c.id == document.id)
+                .values(
+                    name=document.name,
+                    folder_id=document.folder_id,
+                    deleted_at=document.deleted_at,
+                    deleted_by=document.deleted_by,
+                    updated_at=now,
+                )
                 .returning(*documents.c)
             )
         ).one()

@@ -56,7 +56,17 @@ folders = Table(
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_by", Uuid, nullable=False),
     *timestamps(),
+    # One level of nesting: the parent is a top-level folder (the use cases keep it so).
+    Column("parent_id", Uuid),
+    # Who may write in it besides managers (upload, new versions, rename, move, delete).
+    Column(
+        "write_groups", ARRAY(String(100)), nullable=False, server_default=text("'{}'")
+    ),
+    Column("archived_at", DateTime(timezone=True)),
+    Column("archived_by", Uuid),
+    ForeignKeyConstraint(["parent_id"], ["folders.id"]),
     Index("uq_folders_org_name", "org_id", text("lower(name)"), unique=True),
+    Index("ix_folders_parent", "parent_id"),
 )
 
 documents = Table(
@@ -72,6 +82,9 @@ documents = Table(
     Column("current_version", Integer, nullable=False, server_default=text("1")),
     Column("created_by", Uuid, nullable=False),
     *timestamps(),
+    # Soft deletion: who and when.
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", Uuid),
     ForeignKeyConstraint(["folder_id"], ["folders.id"]),
     CheckConstraint(
         "kind IN ('OFFER_TEMPLATE', 'PRICE_LIST', 'NDA', 'CONTRACT', 'OTHER')", name="kind"

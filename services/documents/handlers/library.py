@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crmkit.auth import Caller
 from crmkit.contracts import documents as contract
-from crmkit.errors import ForbiddenError, InvalidInput, ProblemCollector, VersionConflictError
+from crmkit.errors import InvalidInput, ProblemCollector, VersionConflictError
 from crmkit.paging import Page, page_of, page_request
 from services.documents import domain as d
 from services.documents.handlers.common import (
@@ -17,7 +17,9 @@ from services.documents.handlers.common import (
     visible_document,
     visible_documents,
     visible_folder,
+    visible_folders_by_id,
     wrap,
+    writable_folder,
 )
 
 # --- folders ------------------------------------------------------------------------------
@@ -28,6 +30,8 @@ class CreateFolder:
     caller: Caller
     name: str
     allowed_groups: Sequence[str] = ()
+    write_groups: Sequence[str] = ()
+    parent_id: uuid.UUID | None = None
 
 
 async def create_folder(cmd: CreateFolder, uow: Work) -> d.Folder:
@@ -35,6 +39,7 @@ async def create_folder(cmd: CreateFolder, uow: Work) -> d.Folder:
     problems = ProblemCollector()
     name = d.clean_name(cmd.name, "name", problems, d.MAX_NAME_LENGTH)
     groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
+    writers = d.clean_groups(cmd.write_groups, "writeGroups", problems)
     problems.raise_if_any()
     at = now()
     folder = d.Folder(
@@ -46,8 +51,12 @@ async def create_folder(cmd: CreateFolder, uow: Work) -> d.Folder:
         created_by=cmd.caller.member_id,
         created_at=at,
         updated_at=at,
+        parent_id=cmd.parent_id,
+        write_groups=tuple(writers),
     )
     async with uow:
+        if cmd.parent_id is not None:
+            await _parent(uow, cmd.caller, cmd.parent_id, folder)
         # The lookup answers the common case; add_folder the race of two creates.
         if await uow.repo.folder_name_taken(folder.org_id, name) or not (
             await uow.repo.add_folder(folder)
@@ -65,24 +74,55 @@ async def create_folder(cmd: CreateFolder, uow: Work) -> d.Folder:
     return folder
 
 
+async def _parent(uow: Work, caller: Caller, parent_id: uuid.UUID, child: d.Folder) -> d.Folder:
+    """The folder ``child`` may be nested in: a top-level folder the caller sees, not the
+    child itself, not archived; and the child must have no subfolders (one level only)."""
+    if parent_id == child.id:
+        raise InvalidInput.field("parentId", "a folder cannot be its own parent")
+    parent = await visible_folder(uow.repo, caller, parent_id)
+    if parent.parent_id is not None:
+        raise InvalidInput.field("parentId", "folders nest one level: the parent is a subfolder")
+    if parent.archived_at is not None:
+        raise InvalidInput.field("parentId", "the parent folder is archived")
+    if await uow.repo.has_subfolders(child.org_id, child.id):
+        raise InvalidInput.field("parentId", "folders nest one level: this folder has subfolders")
+    return parent
+
+
+def _expect(folder: d.Folder, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != folder.version:
+        raise VersionConflictError("Folder", expected_version, folder.version)
+
+
 @dataclass(frozen=True)
 class SetFolderAccess:
     caller: Caller
     folder_id: uuid.UUID
     allowed_groups: Sequence[str]
     expected_version: int | None = None
+    write_groups: Sequence[str] | None = None  # None: unchanged
 
 
 async def set_folder_access(cmd: SetFolderAccess, uow: Work) -> d.Folder:
     d.require_library_manager(cmd.caller, "change folder access")
     problems = ProblemCollector()
     groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
+    writers = (
+        None if cmd.write_groups is None
+        else d.clean_groups(cmd.write_groups, "writeGroups", problems)
+    )
     problems.raise_if_any()
     async with uow:
         folder = await visible_folder(uow.repo, cmd.caller, cmd.folder_id, lock=True)
-        if cmd.expected_version is not None and cmd.expected_version != folder.version:
-            raise VersionConflictError("Folder", cmd.expected_version, folder.version)
-        folder = await uow.repo.set_folder_groups(folder, groups, now())
+        _expect(folder, cmd.expected_version)
+        folder = await uow.repo.save_folder(
+            replace(
+                folder,
+                allowed_groups=tuple(groups),
+                write_groups=folder.write_groups if writers is None else tuple(writers),
+            ),
+            now(),
+        )
         uow.emit(
             wrap(
                 contract.FolderAccessChanged(folder_id=folder.id, allowed_groups=groups),
@@ -96,13 +136,67 @@ async def set_folder_access(cmd: SetFolderAccess, uow: Work) -> d.Folder:
 
 
 @dataclass(frozen=True)
+class ChangeFolder:
+    """Rename, nest (``parent_id``; ``unnest`` makes it top-level) or archive a folder; what
+    is None stays as it is."""
+
+    caller: Caller
+    folder_id: uuid.UUID
+    name: str | None = None
+    parent_id: uuid.UUID | None = None
+    unnest: bool = False
+    archived: bool | None = None
+    expected_version: int | None = None
+
+
+async def change_folder(cmd: ChangeFolder, uow: Work) -> d.Folder:
+    d.require_library_manager(cmd.caller, "change folders")
+    problems = ProblemCollector()
+    name = None if cmd.name is None else d.clean_name(cmd.name, "name", problems,
+                                                      d.MAX_NAME_LENGTH)
+    if cmd.unnest and cmd.parent_id is not None:
+        problems.add("parentId", "give a parent or make the folder top-level, not both")
+    problems.raise_if_any()
+    at = now()
+    async with uow:
+        folder = await visible_folder(uow.repo, cmd.caller, cmd.folder_id, lock=True)
+        _expect(folder, cmd.expected_version)
+        changed = folder
+        if name is not None and name != folder.name:
+            if name.lower() != folder.name.lower() and await uow.repo.folder_name_taken(
+                folder.org_id, name
+            ):
+                raise InvalidInput.field("name", "a folder with this name exists")
+            changed = replace(changed, name=name)
+        if cmd.parent_id is not None and cmd.parent_id != folder.parent_id:
+            await _parent(uow, cmd.caller, cmd.parent_id, folder)
+            changed = replace(changed, parent_id=cmd.parent_id)
+        if cmd.unnest:
+            changed = replace(changed, parent_id=None)
+        if cmd.archived is not None and cmd.archived != (folder.archived_at is not None):
+            changed = replace(
+                changed,
+                archived_at=at if cmd.archived else None,
+                archived_by=cmd.caller.member_id if cmd.archived else None,
+            )
+        if changed == folder:
+            return folder
+        folder = await uow.repo.save_folder(changed, at)
+        await uow.commit()
+    return folder
+
+
+@dataclass(frozen=True)
 class ListFolders:
     caller: Caller
+    include_archived: bool = False
 
 
 async def list_folders(query: ListFolders, uow: Work) -> list[d.Folder]:
     async with uow:
-        return await uow.repo.visible_folders(query.caller)
+        return await uow.repo.visible_folders(
+            query.caller, include_archived=query.include_archived
+        )
 
 
 @dataclass(frozen=True)
@@ -114,8 +208,7 @@ class FoldersById:
 async def folders_by_id(query: FoldersById, uow: Work) -> dict[uuid.UUID, d.Folder]:
     """The folders among ``ids`` the caller sees."""
     async with uow:
-        found = await uow.repo.folders(query.caller.org_id, query.ids)
-    return {f.id: f for f in found if d.sees(query.caller, f.allowed_groups)}
+        return await visible_folders_by_id(uow.repo, query.caller, query.ids)
 
 
 # --- documents ----------------------------------------------------------------------------
@@ -161,16 +254,16 @@ async def prepare_upload(cmd: UploadDocument, uow: Work) -> PreparedUpload:
     if groups:
         d.require_library_manager(cmd.caller, "restrict a document to groups")
     async with uow:
-        await visible_folder(uow.repo, cmd.caller, cmd.folder_id)
+        await writable_folder(uow.repo, cmd.caller, cmd.folder_id)
     return PreparedUpload(cmd.folder_id, name, cmd.kind, media, tuple(groups))
 
 
 async def upload_document(
     cmd: UploadDocument, uow: Work
 ) -> tuple[d.Document, d.DocumentVersion]:
-    """Anyone who sees the folder may upload; restricting a document to groups is access
-    management, so only managers may pass ``allowed_groups``. The content's real type must
-    be the declared one (:func:`services.documents.domain.check_sniffed`)."""
+    """Those who may write in the folder upload into it; restricting a document to groups is
+    access management, so only managers may pass ``allowed_groups``. The content's real type
+    must be the declared one (:func:`services.documents.domain.check_sniffed`)."""
     problems = ProblemCollector()
     name, groups = _check_upload(cmd, problems)
     content = d.check_content(cmd.content, cmd.media_type, cmd.kind, problems)
@@ -180,7 +273,7 @@ async def upload_document(
     content = d.check_sniffed(content)
     at = now()
     async with uow:
-        folder = await visible_folder(uow.repo, cmd.caller, cmd.folder_id, lock=True)
+        folder = await writable_folder(uow.repo, cmd.caller, cmd.folder_id, lock=True)
         document = d.Document(
             id=uuid.uuid4(),
             org_id=cmd.caller.org_id,
@@ -228,8 +321,7 @@ class AddDocumentVersion:
 
 async def _versioned_document(cmd: AddDocumentVersion, uow: Work, *, lock: bool) -> d.Document:
     document = await visible_document(uow.repo, cmd.caller, cmd.document_id, lock=lock)
-    if not cmd.caller.is_manager and document.created_by != cmd.caller.member_id:
-        raise ForbiddenError("only managers and the uploader may add versions")
+    await writable_folder(uow.repo, cmd.caller, document.folder_id)
     if cmd.expected_version is not None and cmd.expected_version != document.current_version:
         raise VersionConflictError("Document", cmd.expected_version, document.current_version)
     return document
@@ -256,7 +348,7 @@ async def prepare_version_upload(cmd: AddDocumentVersion, uow: Work) -> str:
 async def add_document_version(
     cmd: AddDocumentVersion, uow: Work
 ) -> tuple[d.Document, d.DocumentVersion]:
-    """Managers, and the member who uploaded the document, add versions to it."""
+    """Those who may write in the document's folder add versions to it."""
     async with uow:
         document = await _versioned_document(cmd, uow, lock=True)
         media_type = await _media_type(cmd, document, uow)
@@ -317,20 +409,77 @@ async def set_document_access(cmd: SetDocumentAccess, uow: Work) -> d.Document:
 
 
 @dataclass(frozen=True)
+class ChangeDocument:
+    """Rename a document or move it to another folder (what is None stays as it is): those
+    who may write in its folder, and in the folder it moves to."""
+
+    caller: Caller
+    document_id: uuid.UUID
+    name: str | None = None
+    folder_id: uuid.UUID | None = None
+
+
+async def change_document(cmd: ChangeDocument, uow: Work) -> d.Document:
+    problems = ProblemCollector()
+    name = None if cmd.name is None else d.clean_name(cmd.name, "name", problems,
+                                                      d.MAX_NAME_LENGTH)
+    problems.raise_if_any()
+    async with uow:
+        document = await visible_document(uow.repo, cmd.caller, cmd.document_id, lock=True)
+        await writable_folder(uow.repo, cmd.caller, document.folder_id)
+        changed = document
+        if name is not None:
+            changed = replace(changed, name=name)
+        if cmd.folder_id is not None and cmd.folder_id != document.folder_id:
+            target = await writable_folder(uow.repo, cmd.caller, cmd.folder_id)
+            changed = replace(changed, folder_id=target.id)
+        if changed == document:
+            return document
+        document = await uow.repo.save_document(changed, now())
+        await uow.commit()
+    return document
+
+
+@dataclass(frozen=True)
+class DeleteDocument:
+    caller: Caller
+    document_id: uuid.UUID
+
+
+async def delete_document(cmd: DeleteDocument, uow: Work) -> d.Document:
+    """Soft: the document and its versions stay, marked with who deleted it and when, and no
+    one finds it any more (managers list what was deleted)."""
+    at = now()
+    async with uow:
+        document = await visible_document(uow.repo, cmd.caller, cmd.document_id, lock=True)
+        await writable_folder(uow.repo, cmd.caller, document.folder_id)
+        document = await uow.repo.save_document(
+            replace(document, deleted_at=at, deleted_by=cmd.caller.member_id), at
+        )
+        await uow.commit()
+    return document
+
+
+@dataclass(frozen=True)
 class ListDocuments:
     caller: Caller
     folder_id: uuid.UUID | None = None
     kind: d.DocumentKind | None = None
     first: int | None = None
     after: str | None = None
+    deleted: bool = False
 
 
 async def list_documents(query: ListDocuments, uow: Work) -> Page[d.Document]:
-    """Documents the caller sees, oldest first, a keyset page at a time."""
+    """Documents the caller sees, oldest first, a keyset page at a time; ``deleted``: the
+    deleted ones instead (managers only)."""
+    if query.deleted:
+        d.require_library_manager(query.caller, "list deleted documents")
     page = page_request(query.first, query.after)
     async with uow:
         rows = await uow.repo.visible_documents(
-            query.caller, folder_id=query.folder_id, kind=query.kind, page=page
+            query.caller, folder_id=query.folder_id, kind=query.kind, page=page,
+            deleted=query.deleted,
         )
     return page_of(rows, page, key=lambda document: (document.created_at, document.id))
 

@@ -106,6 +106,10 @@ async def documents_by_id(
 # --- types --------------------------------------------------------------------------------
 
 
+def optional_id(value: uuid.UUID | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(str(value))
+
+
 @strawberry.type
 class Folder:
     id: strawberry.ID
@@ -115,6 +119,13 @@ class Folder:
     created_by: strawberry.ID
     created_at: datetime
     updated_at: datetime
+    parent_id: strawberry.ID | None
+    write_groups: list[str] = strawberry.field(
+        description="Who writes in it besides managers (upload, versions, rename, move, delete)."
+    )
+    archived_at: datetime | None
+    archived_by: strawberry.ID | None
+    folder: strawberry.Private[d.Folder]
 
     @classmethod
     def of(cls, folder: d.Folder) -> Folder:
@@ -126,7 +137,23 @@ class Folder:
             created_by=strawberry.ID(str(folder.created_by)),
             created_at=folder.created_at,
             updated_at=folder.updated_at,
+            parent_id=optional_id(folder.parent_id),
+            write_groups=list(folder.write_groups),
+            archived_at=folder.archived_at,
+            archived_by=optional_id(folder.archived_by),
+            folder=folder,
         )
+
+    @strawberry.field(description="Whether the caller may write in it (not archived).")  # type: ignore[untyped-decorator]
+    def can_write(self, info: Info) -> bool:
+        return self.folder.archived_at is None and d.writes_in(caller(info), self.folder)
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Folder | None:
+        if self.folder.parent_id is None:
+            return None
+        parent = await load_entity(info, folders_by_id, strawberry.ID(str(self.folder.parent_id)))
+        return Folder.of(parent) if parent else None
 
 
 @strawberry.type
@@ -178,6 +205,8 @@ class Document:
     created_by: strawberry.ID
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None
+    deleted_by: strawberry.ID | None
 
     @classmethod
     def of(cls, document: d.Document) -> Document:
@@ -191,6 +220,8 @@ class Document:
             created_by=strawberry.ID(str(document.created_by)),
             created_at=document.created_at,
             updated_at=document.updated_at,
+            deleted_at=document.deleted_at,
+            deleted_by=optional_id(document.deleted_by),
         )
 
     @classmethod
@@ -277,6 +308,16 @@ class SetDocumentAccessPayload:
 
 
 @strawberry.type
+class ChangeFolderPayload:
+    folder: Folder
+
+
+@strawberry.type
+class ChangeDocumentPayload:
+    document: Document
+
+
+@strawberry.type
 class RequestUploadPayload:
     upload: FileUpload
 
@@ -298,6 +339,12 @@ UploadDocumentResult = Annotated[
 AddDocumentVersionResult = Annotated[
     AddDocumentVersionPayload | UploadError, strawberry.union("AddDocumentVersionResult")
 ]
+ChangeFolderResult = Annotated[
+    ChangeFolderPayload | CommonError, strawberry.union("ChangeFolderResult")
+]
+ChangeDocumentResult = Annotated[
+    ChangeDocumentPayload | CommonError, strawberry.union("ChangeDocumentResult")
+]
 RequestUploadResult = Annotated[
     RequestUploadPayload | CommonError, strawberry.union("RequestUploadResult")
 ]
@@ -315,9 +362,9 @@ SetDocumentAccessResult = Annotated[
 @strawberry.type
 class LibraryQuery:
     @strawberry.field(description="Folders the caller may see, by name.")  # type: ignore[untyped-decorator]
-    async def folders(self, info: Info) -> list[Folder]:
-        found = await h.list_folders(h.ListFolders(caller(info)), uow(info))
-        return [Folder.of(f) for f in found]
+    async def folders(self, info: Info, include_archived: bool = False) -> list[Folder]:
+        query = h.ListFolders(caller(info), include_archived)
+        return [Folder.of(f) for f in await h.list_folders(query, uow(info))]
 
     @strawberry.field
     async def folder(self, info: Info, id: strawberry.ID) -> Folder | None:
@@ -332,6 +379,7 @@ class LibraryQuery:
         kind: d.DocumentKind | None = None,
         first: int | None = None,
         after: str | None = None,
+        deleted: bool = False,
     ) -> DocumentConnection:
         async def run() -> DocumentConnection:
             query = h.ListDocuments(
@@ -340,6 +388,7 @@ class LibraryQuery:
                 kind=kind,
                 first=first,
                 after=after,
+                deleted=deleted,
             )
             page = await h.list_documents(query, uow(info))
             return DocumentConnection(
@@ -359,6 +408,9 @@ REQUEST_UPLOAD = (
     "A signed URL to PUT a new document's bytes to: at most 50 MB, whose real type must be "
     "mediaType (an executable never is)."
 )
+MOVE_FOLDER = "Nest a folder in a top-level one (one level), or make it top-level (parentId null)."
+ARCHIVE_FOLDER = "Archive a folder (read only, left out of the list) or bring it back."
+DELETE_DOCUMENT = "Soft: the document is kept, with who deleted it and when, and found by no one."
 REQUEST_VERSION_UPLOAD = "A signed URL to PUT a document's next version to."
 REQUEST_DOWNLOAD = "A signed URL to GET a version's bytes from (the latest without version)."
 
@@ -367,10 +419,18 @@ REQUEST_DOWNLOAD = "A signed URL to GET a version's bytes from (the latest witho
 class LibraryMutation:
     @strawberry.mutation
     async def create_folder(
-        self, info: Info, name: str, allowed_groups: list[str] | None = None
+        self,
+        info: Info,
+        name: str,
+        allowed_groups: list[str] | None = None,
+        write_groups: list[str] | None = None,
+        parent_id: strawberry.ID | None = None,
     ) -> CreateFolderResult:
         async def run() -> CreateFolderPayload:
-            cmd = h.CreateFolder(caller(info), name, tuple(allowed_groups or ()))
+            cmd = h.CreateFolder(
+                caller(info), name, tuple(allowed_groups or ()), tuple(write_groups or ()),
+                None if parent_id is None else parse_uuid(parent_id, "parentId"),
+            )
             return CreateFolderPayload(folder=Folder.of(await h.create_folder(cmd, uow(info))))
 
         return await answer_mutation(run())
@@ -382,6 +442,7 @@ class LibraryMutation:
         folder_id: strawberry.ID,
         allowed_groups: list[str],
         expected_version: int | None = None,
+        write_groups: list[str] | None = None,
     ) -> SetFolderAccessResult:
         async def run() -> SetFolderAccessPayload:
             cmd = h.SetFolderAccess(
@@ -389,6 +450,7 @@ class LibraryMutation:
                 parse_uuid(folder_id, "folderId"),
                 tuple(allowed_groups),
                 expected_version,
+                None if write_groups is None else tuple(write_groups),
             )
             folder = await h.set_folder_access(cmd, uow(info))
             return SetFolderAccessPayload(folder=Folder.of(folder))
@@ -544,6 +606,84 @@ class LibraryMutation:
             )
 
         return await answer_mutation(run())
+
+    @strawberry.mutation
+    async def rename_folder(
+        self, info: Info, folder_id: strawberry.ID, name: str, expected_version: int | None = None
+    ) -> ChangeFolderResult:
+        async def run() -> ChangeFolderPayload:
+            return await change_folder(info, h.ChangeFolder(
+                caller(info), parse_uuid(folder_id, "folderId"), name=name,
+                expected_version=expected_version))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description=MOVE_FOLDER)  # type: ignore[untyped-decorator]
+    async def move_folder(
+        self,
+        info: Info,
+        folder_id: strawberry.ID,
+        parent_id: strawberry.ID | None,
+        expected_version: int | None = None,
+    ) -> ChangeFolderResult:
+        async def run() -> ChangeFolderPayload:
+            return await change_folder(info, h.ChangeFolder(
+                caller(info), parse_uuid(folder_id, "folderId"),
+                parent_id=None if parent_id is None else parse_uuid(parent_id, "parentId"),
+                unnest=parent_id is None, expected_version=expected_version))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description=ARCHIVE_FOLDER)  # type: ignore[untyped-decorator]
+    async def archive_folder(
+        self,
+        info: Info,
+        folder_id: strawberry.ID,
+        archived: bool = True,
+        expected_version: int | None = None,
+    ) -> ChangeFolderResult:
+        async def run() -> ChangeFolderPayload:
+            return await change_folder(info, h.ChangeFolder(
+                caller(info), parse_uuid(folder_id, "folderId"), archived=archived,
+                expected_version=expected_version))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation
+    async def rename_document(
+        self, info: Info, document_id: strawberry.ID, name: str
+    ) -> ChangeDocumentResult:
+        async def run() -> ChangeDocumentPayload:
+            cmd = h.ChangeDocument(caller(info), parse_uuid(document_id, "documentId"), name=name)
+            return ChangeDocumentPayload(document=Document.of(await h.change_document(cmd,
+                                                                                     uow(info))))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation
+    async def move_document(
+        self, info: Info, document_id: strawberry.ID, folder_id: strawberry.ID
+    ) -> ChangeDocumentResult:
+        async def run() -> ChangeDocumentPayload:
+            cmd = h.ChangeDocument(caller(info), parse_uuid(document_id, "documentId"),
+                                   folder_id=parse_uuid(folder_id, "folderId"))
+            return ChangeDocumentPayload(document=Document.of(await h.change_document(cmd,
+                                                                                     uow(info))))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description=DELETE_DOCUMENT)  # type: ignore[untyped-decorator]
+    async def delete_document(self, info: Info, document_id: strawberry.ID) -> ChangeDocumentResult:
+        async def run() -> ChangeDocumentPayload:
+            cmd = h.DeleteDocument(caller(info), parse_uuid(document_id, "documentId"))
+            return ChangeDocumentPayload(document=Document.of(await h.delete_document(cmd,
+                                                                                     uow(info))))
+
+        return await answer_mutation(run())
+
+
+async def change_folder(info: Info, cmd: h.ChangeFolder) -> ChangeFolderPayload:
+    return ChangeFolderPayload(folder=Folder.of(await h.change_folder(cmd, uow(info))))
 
 
 def upload_of(info: Info, grant: Grant) -> FileUpload:

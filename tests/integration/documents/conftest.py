@@ -95,8 +95,8 @@ ERRORS = """
 """
 
 CREATE_FOLDER = f"""
-mutation($name: String!, $groups: [String!]) {{
-  createFolder(name: $name, allowedGroups: $groups) {{
+mutation($name: String!, $groups: [String!], $writers: [String!], $parent: ID) {{
+  createFolder(name: $name, allowedGroups: $groups, writeGroups: $writers, parentId: $parent) {{
     __typename
     ... on CreateFolderPayload {{ folder {{ id name allowedGroups version }} }}
     {ERRORS}
@@ -180,9 +180,13 @@ query($folder: ID, $kind: DocumentKind, $first: Int, $after: String) {
 TEMPLATE_TEXT = "Offer for ${client}: ${product} at ${price}."
 
 
-async def make_folder(api: Api, token: str, groups: list[str] | None = None) -> str:
+async def make_folder(
+    api: Api, token: str, groups: list[str] | None = None, *,
+    writers: list[str] | None = None, parent: str | None = None,
+) -> str:
     result = (
-        await api.data(token, CREATE_FOLDER, name=f"Folder {uuid.uuid4().hex[:6]}", groups=groups)
+        await api.data(token, CREATE_FOLDER, name=f"Folder {uuid.uuid4().hex[:6]}",
+                       groups=groups, writers=writers, parent=parent)
     )["createFolder"]
     assert result["__typename"] == "CreateFolderPayload", result
     return cast(str, result["folder"]["id"])

@@ -78,11 +78,11 @@ async def test_group_access_matrix(api: Api, org: Org) -> None:
 
 
 async def test_only_managers_and_admins_manage_folders_and_access(api: Api, org: Org) -> None:
-    rep = org.token("rep")
+    rep = org.token("rep", groups=("writers",))
     manager = org.token("manager")
     refused = await api.data(rep, CREATE_FOLDER, name="Mine")
     assert refused["createFolder"]["__typename"] == "Forbidden"
-    folder_id = await make_folder(api, manager)
+    folder_id = await make_folder(api, manager, writers=["writers"])
     refused = await api.data(rep, SET_FOLDER_ACCESS, id=folder_id, groups=["legal"])
     assert refused["setFolderAccess"]["__typename"] == "Forbidden"
     restricted = await api.data(
@@ -161,14 +161,14 @@ async def test_new_content_makes_a_new_version_with_its_hash_author_and_time(
     assert all(v["createdAt"] for v in document["versions"])
 
 
-async def test_reps_version_their_own_documents_only(api: Api, org: Org) -> None:
-    admin, rep = org.token("admin"), org.token("rep")
-    folder_id = await make_folder(api, admin)
+async def test_reps_version_documents_where_they_may_write(api: Api, org: Org) -> None:
+    admin = org.token("admin")
+    writer, reader = org.token("rep", groups=("sales",)), org.token("rep")
+    folder_id = await make_folder(api, admin, writers=["sales"])
     theirs = await make_document(api, admin, folder_id, kind="OTHER", content="a")
-    mine = await make_document(api, rep, folder_id, kind="OTHER", content="a")
-    refused = await api.data(rep, ADD_VERSION, id=theirs, content="b")
+    refused = await api.data(reader, ADD_VERSION, id=theirs, content="b")
     assert refused["addDocumentVersion"]["__typename"] == "Forbidden"
-    accepted = await api.data(rep, ADD_VERSION, id=mine, content="b")
+    accepted = await api.data(writer, ADD_VERSION, id=theirs, content="b")
     assert accepted["addDocumentVersion"]["version"]["number"] == 2
 
 

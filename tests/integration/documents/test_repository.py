@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -131,6 +132,50 @@ async def test_documents_and_their_versions(uows: Uows) -> None:
     assert regrouped.allowed_groups == ("legal",) and regrouped.current_version == 2
     assert await run(uows, lambda r: r.documents(org, [document.id])) == [regrouped]
     assert await run(uows, lambda r: r.document(uuid.uuid4(), document.id)) is None
+
+
+async def test_nested_archived_folders_and_deleted_documents(uows: Uows) -> None:
+    org = uuid.uuid4()
+    legal = a_folder(org, "Legal", ("legal",))
+    inside = replace(a_folder(org, "Inside"), parent_id=legal.id, write_groups=("sales",))
+    old = a_folder(org, "Old")
+    for folder in (legal, inside, old):
+        await run(uows, lambda r, f=folder: r.add_folder(f))
+    assert await run(uows, lambda r: r.folder(org, inside.id)) == inside
+    assert await run(uows, lambda r: r.has_subfolders(org, legal.id)) is True
+    assert await run(uows, lambda r: r.has_subfolders(org, inside.id)) is False
+    later = T0 + timedelta(hours=1)
+    archived = await run(uows, lambda r: r.save_folder(
+        replace(old, name="Archive", archived_at=later, archived_by=legal.created_by), later))
+    assert (archived.name, archived.version, archived.archived_at) == ("Archive", 2, later)
+
+    async def names(caller: Caller, include_archived: bool = False) -> list[str]:
+        found = await run(uows, lambda r: r.visible_folders(
+            caller, include_archived=include_archived))
+        return [f.name for f in found]
+
+    assert await names(someone(org, groups=("sales",))) == []
+    assert await names(someone(org, groups=("legal",))) == ["Inside", "Legal"]
+    assert await names(someone(org, groups=("legal",)), True) == ["Archive", "Inside", "Legal"]
+
+    document = a_document(inside)
+    await run(uows, lambda r: r.add_document(document))
+    page = PageRequest(first=10)
+
+    async def listed(caller: Caller, deleted: bool = False) -> list[uuid.UUID]:
+        found = await run(uows, lambda r: r.visible_documents(
+            caller, folder_id=None, kind=None, page=page, deleted=deleted))
+        return [x.id for x in found]
+
+    assert await listed(someone(org)) == []  # the parent hides it
+    assert await listed(someone(org, groups=("legal",))) == [document.id]
+    gone = await run(uows, lambda r: r.save_document(replace(
+        document, name="Renamed", folder_id=legal.id, deleted_at=later,
+        deleted_by=legal.created_by), later))
+    assert (gone.name, gone.folder_id, gone.deleted_at, gone.updated_at) == (
+        "Renamed", legal.id, later, later)
+    assert await listed(someone(org, groups=("legal",))) == []
+    assert await listed(someone(org, groups=("legal",)), deleted=True) == [document.id]
 
 
 async def test_where_a_version_s_bytes_are(uows: Uows, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from services.documents.domain import (
     blob_key,
     search_form,
     sees,
+    sees_folder,
 )
 from services.documents.merge import DealFacts, Party
 
@@ -79,12 +80,28 @@ class FakeDocumentsRepository:
             for f in self.folder_rows.values()
         )
 
-    async def visible_folders(self, caller: Caller) -> list[Folder]:
+    def _sees_folder(self, caller: Caller, folder: Folder) -> bool:
+        parent = None if folder.parent_id is None else self.folder_rows.get(folder.parent_id)
+        return folder.org_id == caller.org_id and sees_folder(caller, folder, parent)
+
+    async def visible_folders(
+        self, caller: Caller, *, include_archived: bool = False
+    ) -> list[Folder]:
         return sorted(
             (f for f in self.folder_rows.values()
-             if f.org_id == caller.org_id and sees(caller, f.allowed_groups)),
+             if self._sees_folder(caller, f) and (include_archived or f.archived_at is None)),
             key=lambda f: (f.name.lower(), f.id),
         )
+
+    async def has_subfolders(self, org_id: uuid.UUID, folder_id: uuid.UUID) -> bool:
+        return any(f.org_id == org_id and f.parent_id == folder_id
+                   for f in self.folder_rows.values())
+
+    async def save_folder(self, folder: Folder, now: datetime) -> Folder:
+        stored = self.folder_rows[folder.id]
+        changed = replace(folder, version=stored.version + 1, updated_at=now)
+        self.folder_rows[folder.id] = changed
+        return changed
 
     async def add_folder(self, folder: Folder) -> bool:
         if await self.folder_name_taken(folder.org_id, folder.name):
@@ -119,14 +136,16 @@ class FakeDocumentsRepository:
         folder_id: uuid.UUID | None,
         kind: DocumentKind | None,
         page: PageRequest,
+        deleted: bool = False,
     ) -> list[Document]:
         def visible(x: Document) -> bool:
             folder = self.folder_rows.get(x.folder_id)
             return (
                 x.org_id == caller.org_id
                 and folder is not None
-                and sees(caller, folder.allowed_groups)
+                and self._sees_folder(caller, folder)
                 and sees(caller, x.allowed_groups)
+                and (x.deleted_at is not None) == deleted
                 and (folder_id is None or x.folder_id == folder_id)
                 and (kind is None or x.kind is kind)
                 and (page.after is None or (x.created_at, x.id) > page.after)
@@ -161,6 +180,14 @@ class FakeDocumentsRepository:
     async def bump_document_version(self, document: Document, now: datetime) -> Document:
         stored = self.document_rows[document.id]
         changed = replace(stored, current_version=stored.current_version + 1, updated_at=now)
+        self.document_rows[document.id] = changed
+        return changed
+
+    async def save_document(self, document: Document, now: datetime) -> Document:
+        stored = self.document_rows[document.id]
+        changed = replace(stored, name=document.name, folder_id=document.folder_id,
+                          deleted_at=document.deleted_at, deleted_by=document.deleted_by,
+                          updated_at=now)
         self.document_rows[document.id] = changed
         return changed
 

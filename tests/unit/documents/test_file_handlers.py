@@ -25,7 +25,8 @@ EXE = b"MZ" + bytes(100)
 Uow = FakeUnitOfWork[FakeDocumentsRepository]
 
 
-def person(role: str = "rep", *, groups: tuple[str, ...] = (), org: uuid.UUID = ORG) -> Caller:
+def person(role: str = "rep", *, groups: tuple[str, ...] = ("sales",),
+           org: uuid.UUID = ORG) -> Caller:
     return Caller(member_id=uuid.uuid4(), org_id=org, roles=frozenset({Role(role)}),
                   groups=frozenset(groups))
 
@@ -39,8 +40,10 @@ async def rows(uow: Uow) -> dict[uuid.UUID, d.Document]:
 
 
 async def folder(uow: Uow, groups: tuple[str, ...] = ()) -> d.Folder:
-    return await lib.create_folder(lib.CreateFolder(ADMIN, f"F {uuid.uuid4().hex[:6]}", groups),
-                                   uow)
+    """A folder the sales group writes in."""
+    return await lib.create_folder(
+        lib.CreateFolder(ADMIN, f"F {uuid.uuid4().hex[:6]}", groups, write_groups=("sales",)),
+        uow)
 
 
 def upload_cmd(who: Caller, folder_id: uuid.UUID, content: bytes | d.StagedFile = PDF,
@@ -64,6 +67,8 @@ async def test_an_upload_is_prepared_with_every_check_that_needs_no_bytes() -> N
     hidden = await folder(uow, ("legal",))
     with pytest.raises(NotFoundError):
         await lib.prepare_upload(upload_cmd(person(), hidden.id), uow)
+    with pytest.raises(ForbiddenError):  # reads, may not write
+        await lib.prepare_upload(upload_cmd(person(groups=()), shared.id), uow)
     with pytest.raises(ForbiddenError):
         await lib.prepare_upload(upload_cmd(person(), shared.id, allowed_groups=("x",)), uow)
     with pytest.raises(NotFoundError):
@@ -122,8 +127,9 @@ async def test_a_version_upload_is_prepared_for_the_uploader_and_managers() -> N
     assert await lib.prepare_version_upload(cmd, uow) == "application/pdf"
     manager = lib.AddDocumentVersion(person("manager"), document.id, b"", "text/plain")
     assert await lib.prepare_version_upload(manager, uow) == "text/plain"
+    reader = person(groups=())
     with pytest.raises(ForbiddenError):
-        await lib.prepare_version_upload(lib.AddDocumentVersion(person(), document.id, b""), uow)
+        await lib.prepare_version_upload(lib.AddDocumentVersion(reader, document.id, b""), uow)
     with pytest.raises(VersionConflictError):
         await lib.prepare_version_upload(
             lib.AddDocumentVersion(uploader, document.id, b"", expected_version=2), uow)

@@ -136,10 +136,14 @@ async def test_folders_are_listed_by_name_as_far_as_the_caller_sees_them() -> No
 # --- documents ----------------------------------------------------------------------------
 
 
-async def test_anyone_who_sees_the_folder_uploads_a_first_version() -> None:
+async def test_a_member_of_a_write_group_uploads_a_first_version() -> None:
     uow = fake_uow()
-    created = await folder(uow)
-    rep = person()
+    created = await lib.create_folder(lib.CreateFolder(ADMIN, "Prices", write_groups=["sales"]),
+                                      uow)
+    with pytest.raises(ForbiddenError):  # sees the folder, may not write in it
+        await lib.upload_document(lib.UploadDocument(
+            person(), created.id, "Price list", d.DocumentKind.PRICE_LIST, b"EUR 10"), uow)
+    rep = person(groups=("sales",))
     document, version = await lib.upload_document(lib.UploadDocument(
         rep, created.id, " Price list ", d.DocumentKind.PRICE_LIST, b"EUR 10", "Text/Plain"), uow)
     assert (document.name, document.current_version, version.number) == ("Price list", 1, 1)
@@ -162,10 +166,11 @@ async def test_an_upload_is_refused_in_a_hidden_folder_or_with_groups_from_a_rep
     assert (await state(uow)).document_rows == {}
 
 
-async def test_the_uploader_and_managers_add_versions_others_may_not() -> None:
+async def test_writers_and_managers_add_versions_readers_may_not() -> None:
     uow = fake_uow()
-    created = await folder(uow)
-    uploader = person()
+    created = await lib.create_folder(lib.CreateFolder(ADMIN, "Offers", write_groups=["sales"]),
+                                      uow)
+    uploader = person(groups=("sales",))
     document = await upload(uow, uploader, created.id)
     with pytest.raises(ForbiddenError):
         await lib.add_document_version(lib.AddDocumentVersion(person(), document.id, b"x"), uow)

@@ -8,9 +8,8 @@ from starlette.applications import Starlette
 from strawberry.federation import Schema
 
 from crmkit.app import create_service_app
-from crmkit.auth import TokenVerifier
 from crmkit.runtime import ServiceRuntime
-from services.documents import downloads, files, schema, subscribers
+from services.documents import files, schema, subscribers
 from services.documents.handlers.common import now
 from services.documents.handlers.offers import ExpireOffers, expire_offers
 from services.documents.ports import BlobStore, DocumentsRepository
@@ -70,7 +69,6 @@ def create_app(
         runtime,
         create_schema(),
         state=state,
-        routes=[*files.routes(files.Files(runtime.uow, store, signer)),
-                *downloads.routes(TokenVerifier.from_settings(settings), runtime.uow)],
+        routes=files.routes(files.Files(runtime.uow, store, signer)),
         freeze_gc=served,
     )

@@ -35,6 +35,7 @@ from crmkit.errors import (
 from crmkit.uow import UnitOfWork
 from services.documents import domain as d
 from services.documents.handlers import library as h
+from services.documents.handlers.offers import OfferDownload, offer_download
 from services.documents.ports import BlobStore, DocumentsRepository
 from services.documents.signing import Action, BadSignature, Grant, Signer
 from services.documents.sniffing import SNIFF_BYTES, ContentRefused
@@ -101,9 +102,27 @@ async def serve(files: Files, request: Request) -> Response:
     try:
         if writes:
             return await upload(files, grant, request)
+        if grant.action is Action.OFFER:
+            return await offer_file(files, grant, request)
         return await download(files, grant, request)
     except DomainError as failure:
         return domain_error(failure)
+
+
+async def offer_file(files: Files, grant: Grant, request: Request) -> Response:
+    """An offer revision's file (tens of KB, whole), as visible as the offer is now."""
+    download = await offer_download(OfferDownload(
+        grant.caller, uuid.UUID(str(grant.fields["offerId"])),
+        int(str(grant.fields["revision"]))), files.uow())
+    name, found = download.name, download.file
+    etag = f'"{found.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache",
+               "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    body = b"" if request.method == "HEAD" else found.data
+    return Response(body, media_type=found.media_type, headers=headers)
 
 
 # --- uploads ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class Action(StrEnum):
     DOWNLOAD = "get"
     UPLOAD = "new"  # a new document with its first version
     ADD_VERSION = "version"
+    OFFER = "offer"  # an offer revision's rendered file
 
 
 class BadSignature(Exception):

@@ -551,7 +551,15 @@ class OfferDownload:
     revision: int | None = None
 
 
-async def offer_download(query: OfferDownload, uow: Work) -> tuple[str, d.OfferFile]:
+@dataclass(frozen=True)
+class Download:
+    name: str
+    """``OF-2026-12-0007-v2.pdf``."""
+    revision: int
+    file: d.OfferFile
+
+
+async def offer_download(query: OfferDownload, uow: Work) -> Download:
     """A revision's file (default: the current one) with its download name; an offer made
     before revisions downloads as its text."""
     async with uow:
@@ -563,7 +571,8 @@ async def offer_download(query: OfferDownload, uow: Work) -> tuple[str, d.OfferF
             raise NotFoundError("OfferRevision", offer.id)
         data = offer.content.encode("utf-8")
         found = d.OfferFile(data, "text/plain", hashlib.sha256(data).hexdigest())
-    return d.file_name(replace(offer, revision=number), found.media_type), found
+    return Download(d.file_name(replace(offer, revision=number), found.media_type), number,
+                    found)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated
@@ -21,8 +21,9 @@ from crmkit.values import id_or_none, parse_id
 from services.documents import domain as d
 from services.documents import merge as m
 from services.documents.handlers import offers as h
-from services.documents.schema.context import Info, caller, caller_of, uow, uow_of
+from services.documents.schema.context import Info, caller, caller_of, signer, uow, uow_of
 from services.documents.schema.library import Document
+from services.documents.signing import Action
 
 
 async def offers_by_id(
@@ -85,8 +86,6 @@ class OfferRevision:
     created_by: strawberry.ID
     created_at: datetime
     line_items: list[OfferLineItem]
-    download_path: str = strawberry.field(
-        description="Where the file downloads (GET with the bearer token).")
 
     @classmethod
     def of(cls, revision: d.OfferRevision) -> OfferRevision:
@@ -97,12 +96,7 @@ class OfferRevision:
             currency=revision.currency, created_by=strawberry.ID(str(revision.created_by)),
             created_at=revision.created_at,
             line_items=[OfferLineItem.of(i) for i in h.line_items(revision)],
-            download_path=download_path(revision.offer_id, revision.number),
         )
-
-
-def download_path(offer_id: uuid.UUID, revision: int) -> str:
-    return f"/offers/{offer_id}/file?revision={revision}"
 
 
 @strawberry.federation.type(keys=["id"])
@@ -125,8 +119,6 @@ class Offer:
     created_at: datetime | None
     decided_at: datetime | None
     decision_note: str
-    download_path: str = strawberry.field(
-        description="Where the current revision's file downloads (GET with the bearer token).")
 
     @classmethod
     def of(cls, offer: d.Offer) -> Offer:
@@ -149,7 +141,6 @@ class Offer:
             created_at=offer.created_at,
             decided_at=offer.decided_at,
             decision_note=offer.decision_note,
-            download_path=download_path(offer.id, offer.revision),
         )
 
     @classmethod
@@ -213,6 +204,26 @@ class IssueOfferPayload:
 
 
 IssueOfferResult = Annotated[IssueOfferPayload | CommonError, strawberry.union("IssueOfferResult")]
+
+
+@strawberry.type(description="A short-lived signed URL of an offer revision's file (GET it "
+                 "from the API's origin, no token needed).")
+class OfferDownload:
+    url: str
+    expires_at: datetime
+    file_name: str
+    media_type: str
+    revision: int
+
+
+@strawberry.type
+class RequestOfferDownloadPayload:
+    download: OfferDownload
+
+
+RequestOfferDownloadResult = Annotated[
+    RequestOfferDownloadPayload | CommonError, strawberry.union("RequestOfferDownloadResult")
+]
 
 
 @strawberry.type
@@ -392,6 +403,23 @@ class OffersMutation:
                                        uow(info))
 
         return await _offer_result(run)
+
+    @strawberry.mutation(description="A signed URL of an offer revision's file (default: the "
+                         "current one).")  # type: ignore[untyped-decorator]
+    async def request_offer_download(
+        self, info: Info, offer_id: strawberry.ID, revision: int | None = None
+    ) -> RequestOfferDownloadResult:
+        async def run() -> RequestOfferDownloadPayload:
+            who = caller(info)
+            found = await h.offer_download(
+                h.OfferDownload(who, _id("offerId", offer_id), revision), uow(info))
+            grant = signer(info).grant(Action.OFFER, who, datetime.now(UTC),
+                                       offerId=str(offer_id), revision=found.revision)
+            return RequestOfferDownloadPayload(download=OfferDownload(
+                url=signer(info).sign(grant), expires_at=grant.expires_at, file_name=found.name,
+                media_type=found.file.media_type, revision=found.revision))
+
+        return await answer_mutation(run())
 
     @strawberry.mutation(description="Record that the client accepted the issued offer.")  # type: ignore[untyped-decorator]
     async def accept_offer(

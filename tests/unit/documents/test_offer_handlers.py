@@ -88,9 +88,9 @@ async def test_a_draft_is_rendered_from_the_deal_and_its_client_numbered_and_not
     assert (offer.amount, offer.currency) == (Decimal("6999.90"), "PLN")  # net
     assert offer.media_type == r.DOCX_MEDIA_TYPE
     assert offer_events(uow) == []
-    name, file = await off.offer_download(off.OfferDownload(rep, offer.id), uow)
-    assert name == f"OF-{date.today():%Y-%m}-0001-v1.docx"
-    text = docx_text(file.data)
+    download = await off.offer_download(off.OfferDownload(rep, offer.id), uow)
+    assert (download.name, download.revision) == (f"OF-{date.today():%Y-%m}-0001-v1.docx", 1)
+    text = docx_text(download.file.data)
     assert "Żabka Polska Sp. z o.o., NIP 5260250274" in text
     assert "Lokalizator GPS" in text and "Wdrożenie systemu" in text
     assert "Dostawa: 14 dni" in text

@@ -76,11 +76,18 @@ async def seed(client: httpx.AsyncClient, leads: str, pipeline: str) -> str:
         account = await post(client, leads, admin, """mutation($n: String!) {
             createAccount(input: {name: $n}) { ... on AccountPayload { account { id } } } }""",
                              {"n": f"Client {i}"})
-        await post(client, pipeline, admin, """mutation($input: CreateOpportunityInput!) {
-            createOpportunity(input: $input) { __typename } }""", {"input": {
-            "name": f"Deal {i}", "amount": "1000.00", "currency": "PLN",
-            "accountId": account["createAccount"]["account"]["id"], "ownerId": str(member),
-            "team": "alpha"}})
+        # The pipeline takes the member and the account as owner and client once leads'
+        # events reached it (a few milliseconds later).
+        for _ in range(200):
+            created = await post(client, pipeline, admin, """mutation(
+                $input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+                __typename } }""", {"input": {
+                "name": f"Deal {i}", "amount": "1000.00", "currency": "PLN",
+                "accountId": account["createAccount"]["account"]["id"],
+                "ownerId": str(member), "team": "alpha"}})
+            if created["createOpportunity"]["__typename"] == "OpportunityPayload":
+                break
+            await asyncio.sleep(0.05)
     return admin
 
 

@@ -5,7 +5,8 @@ reopened, activity scheduled/completed/rescheduled/cancelled/overdue, pipeline c
 A close or reopen is also a stage change, so it emits ``stage_changed`` followed by
 ``won``/``lost``/``reopened``, both with the opportunity's new ``version``.
 
-Consumes: ``crm.leads.lead.converted`` and ``crm.documents.offer.issued``.
+Consumes: ``crm.leads.lead.converted``, ``crm.documents.offer.issued``, and the leads
+service's roster and accounts (``member.updated``, ``account.created``, ``account.updated``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts import pipeline as c
 from crmkit.contracts.documents import OfferIssued
-from crmkit.contracts.leads import LeadConverted
+from crmkit.contracts.leads import AccountCreated, AccountUpdated, LeadConverted, MemberUpdated
 from services.pipeline import domain as d
 
-CONSUMES: tuple[type[Event], ...] = (LeadConverted, OfferIssued)
+CONSUMES: tuple[type[Event], ...] = (
+    LeadConverted, OfferIssued, MemberUpdated, AccountCreated, AccountUpdated,
+)
 EMITS: tuple[type[Event], ...] = (
     c.OpportunityCreated,
     c.OpportunityUpdated,

@@ -192,6 +192,22 @@ class PipelineRepository(Protocol):
         between)."""
         ...
 
+    # --- the leads service's roster and accounts ---------------------------------------------
+
+    async def member(self, org_id: uuid.UUID, member_id: uuid.UUID) -> d.RosterMember | None:
+        ...
+
+    async def record_member(self, member: d.RosterMember, version: int) -> bool:
+        """Keep a member's team as of the event's aggregate ``version``; an older version
+        than the one kept changes nothing (False)."""
+        ...
+
+    async def account_exists(self, org_id: uuid.UUID, account_id: uuid.UUID) -> bool: ...
+
+    async def record_account(self, org_id: uuid.UUID, account_id: uuid.UUID, version: int) -> bool:
+        """Keep that the org has this account; False when it was known."""
+        ...
+
     # --- activities -------------------------------------------------------------------------
 
     async def activity(

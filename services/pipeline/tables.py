@@ -233,5 +233,24 @@ issued_offers = Table(
     Index("ix_issued_offers_opportunity", "org_id", "opportunity_id", "issued_at"),
 )
 
+# The leads service's roster and client accounts, as its events announce them: who may own
+# an opportunity or activity, and which accounts an opportunity may name.
+members = Table(
+    "members",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("member_id", Uuid, primary_key=True),
+    Column("team", String(100)),
+    Column("version", Integer, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("account_id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from crmkit.contracts import Envelope, Event
 from crmkit.contracts import pipeline as pipeline_contract
 from crmkit.contracts.documents import OfferIssued
-from crmkit.contracts.leads import LeadConverted
+from crmkit.contracts.leads import AccountCreated, AccountUpdated, LeadConverted, MemberUpdated
 from crmkit.errors import DomainError, ProblemCollector
 from crmkit.testing.strategies import events
 from crmkit.values import CURRENCIES
@@ -45,7 +45,8 @@ CLIENT_EVENTS = [e for e in documents_events.CONSUMES if e not in OPPORTUNITY_EV
 
 def test_every_consumed_event_type_is_drawn_here_or_in_reporting_s_test() -> None:
     consumed = {*pipeline_events.CONSUMES, *documents_events.CONSUMES}
-    assert consumed == {LeadConverted, OfferIssued, *OPPORTUNITY_EVENTS, *CLIENT_EVENTS}
+    assert consumed == {LeadConverted, OfferIssued, MemberUpdated, AccountCreated,
+                        AccountUpdated, *OPPORTUNITY_EVENTS, *CLIENT_EVENTS}
     assert set(reporting_events.CONSUMED_TYPES) >= {e.TYPE for e in OPPORTUNITY_EVENTS}
 
 
@@ -66,6 +67,23 @@ async def test_the_pipeline_creates_every_converted_deal(envelope: Envelope) -> 
 async def test_the_pipeline_records_every_issued_offer(envelope: Envelope) -> None:
     uow = pipeline_fake_uow()
     assert await pipeline_handlers.apply_offer_issued(envelope, uow)
+
+
+@EXAMPLES
+@given(events(MemberUpdated))
+async def test_the_pipeline_keeps_every_announced_member(envelope: Envelope) -> None:
+    uow = pipeline_fake_uow()
+    assert await pipeline_handlers.apply_member_updated(envelope, uow)
+
+
+@pytest.mark.parametrize("event_type", [AccountCreated, AccountUpdated], ids=lambda e: e.TYPE)
+def test_the_pipeline_keeps_every_announced_account(event_type: type[Event]) -> None:
+    @EXAMPLES
+    @given(events(event_type))
+    def check(envelope: Envelope) -> None:
+        assert asyncio.run(pipeline_handlers.apply_account(envelope, pipeline_fake_uow()))
+
+    check()
 
 
 @pytest.mark.parametrize("event_type", OPPORTUNITY_EVENTS, ids=lambda e: e.TYPE)

@@ -13,10 +13,13 @@ Every public name is re-exported here, so callers write ``domain.Opportunity``.
 from __future__ import annotations
 
 from services.pipeline.domain.access import (
+    RosterMember,
+    activity_owner,
     can_see,
     ensure_admin,
     ensure_can_change,
     ensure_can_reopen,
+    may_assign,
     owner_for_new,
 )
 from services.pipeline.domain.activities import (
@@ -117,11 +120,13 @@ __all__ = [
     "Pipeline",
     "Qualification",
     "Requirement",
+    "RosterMember",
     "Stage",
     "StageChange",
     "StageKind",
     "StageSpec",
     "StageTemplate",
+    "activity_owner",
     "add_stage",
     "apply_patch",
     "can_see",
@@ -142,6 +147,7 @@ __all__ = [
     "mark_lost",
     "mark_overdue",
     "mark_won",
+    "may_assign",
     "missing_requirements",
     "money",
     "move",

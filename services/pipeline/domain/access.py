@@ -4,9 +4,10 @@ org's."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from crmkit.auth import Caller
-from crmkit.errors import ForbiddenError
+from crmkit.errors import ForbiddenError, InvalidInput
 from services.pipeline.domain.opportunities import Opportunity
 
 
@@ -35,20 +36,62 @@ def ensure_admin(caller: Caller, what: str = "configure pipelines") -> None:
         raise ForbiddenError(f"only an admin may {what}")
 
 
+@dataclass(frozen=True)
+class RosterMember:
+    """A member of an org as the leads service announces them (``member.updated``)."""
+
+    org_id: uuid.UUID
+    member_id: uuid.UUID
+    team: str | None = None
+
+
+def may_assign(caller: Caller, member: RosterMember | None) -> bool:
+    """Whether the caller may make ``member`` the owner of a record: an admin any member of
+    the org, a manager a member of their own team; a rep no one but themselves."""
+    if member is None or member.org_id != caller.org_id:
+        return False
+    if caller.is_admin:
+        return True
+    return caller.is_manager and caller.team is not None and member.team == caller.team
+
+
 def owner_for_new(
-    caller: Caller, owner_id: uuid.UUID | None, team: str | None
+    caller: Caller, owner_id: uuid.UUID | None, team: str | None,
+    member: RosterMember | None = None,
 ) -> tuple[uuid.UUID, str | None]:
     """Owner and team of a new opportunity: the caller's own by default; a manager may assign
-    within their team, an admin to anyone in any team."""
+    to a member of their team, an admin to any member of the org (``member`` is the owner's
+    roster entry, None when the roster has no such member)."""
     if owner_id is None or owner_id == caller.member_id:
         if team is not None and team != caller.team and not caller.is_admin:
             raise ForbiddenError("you may only create opportunities in your own team")
         return caller.member_id, team if team is not None else caller.team
+    if not caller.is_manager:
+        raise ForbiddenError("a rep may only create opportunities they own")
     if caller.is_admin:
-        return owner_id, team
-    if caller.is_manager:
-        if team is not None and team != caller.team:
-            raise ForbiddenError("a manager may only assign within their own team")
-        return owner_id, caller.team
-    raise ForbiddenError("a rep may only create opportunities they own")
+        if member is None or member.org_id != caller.org_id:
+            raise InvalidInput.field("input.ownerId", "is not a member of this organisation")
+        return owner_id, team if team is not None else member.team
+    if team is not None and team != caller.team:
+        raise ForbiddenError("a manager may only assign within their own team")
+    if not may_assign(caller, member):
+        raise InvalidInput.field("input.ownerId", "is not a member of your team")
+    return owner_id, caller.team
 
+
+def activity_owner(
+    caller: Caller, owner_id: uuid.UUID | None, member: RosterMember | None = None
+) -> uuid.UUID:
+    """Who an activity the caller schedules belongs to: themselves by default; a manager may
+    schedule for a member of their team, an admin for any member of the org."""
+    if owner_id is None or owner_id == caller.member_id:
+        return caller.member_id
+    if not caller.is_manager:
+        raise InvalidInput.field("input.ownerId", "a rep schedules activities for themselves")
+    if not may_assign(caller, member):
+        raise InvalidInput.field(
+            "input.ownerId",
+            "is not a member of this organisation" if caller.is_admin
+            else "is not a member of your team",
+        )
+    return owner_id

@@ -11,7 +11,7 @@ from datetime import datetime
 from crmkit import paging
 from crmkit.auth import Caller
 from crmkit.contracts import pipeline as c
-from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
+from crmkit.errors import NotFoundError, ProblemCollector
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import Work, now
@@ -35,9 +35,10 @@ async def schedule_activity(cmd: ScheduleActivity, uow: Work) -> d.Activity:
         opp = await uow.repo.opportunity(caller.org_id, cmd.opportunity_id, lock=True)
         if opp is None or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team):
             raise NotFoundError("Opportunity", cmd.opportunity_id)
-        owner_id = cmd.owner_id or caller.member_id
-        if owner_id != caller.member_id and not caller.is_manager:
-            raise InvalidInput.field("input.ownerId", "a rep schedules activities for themselves")
+        member = None
+        if cmd.owner_id is not None and cmd.owner_id != caller.member_id:
+            member = await uow.repo.member(caller.org_id, cmd.owner_id)
+        owner_id = d.activity_owner(caller, cmd.owner_id, member)
         activity = d.schedule_activity(
             activity_id=uuid.uuid4(), opp=opp, owner_id=owner_id, kind=cmd.kind,
             subject=cmd.subject, due_at=cmd.due_at, notes=cmd.notes, now=now(),

@@ -1,12 +1,13 @@
 """What other services' events change here: a converted lead becomes an opportunity, an issued
-offer opens the ``offer_issued`` gate. Each runs in its consumer's unit of work (riding on
-the inbox transaction), so a redelivered event changes nothing twice."""
+offer opens the ``offer_issued`` gate, the leads service's roster and accounts are kept (who
+may own records, which accounts an opportunity may name). Each runs in its consumer's unit
+of work (riding on the inbox transaction), so a redelivered event changes nothing twice."""
 
 from __future__ import annotations
 
 from crmkit.contracts import Envelope
 from crmkit.contracts.documents import OfferIssued
-from crmkit.contracts.leads import LeadConverted
+from crmkit.contracts.leads import AccountCreated, AccountUpdated, LeadConverted, MemberUpdated
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import Work, default_pipeline, now
@@ -44,6 +45,30 @@ async def apply_offer_issued(envelope: Envelope, uow: Work) -> bool:
         recorded = await uow.repo.record_offer(
             envelope.org_id, event.offer_id, event.opportunity_id,
             event.issued_at or envelope.occurred_at,
+        )
+        await uow.commit()
+    return recorded
+
+
+async def apply_member_updated(envelope: Envelope, uow: Work) -> bool:
+    """Keep the member's team; an event older than the one kept changes nothing."""
+    event = envelope.parse(MemberUpdated)
+    member = d.RosterMember(envelope.org_id, event.member_id, event.team)
+    async with uow:
+        recorded = await uow.repo.record_member(member, envelope.aggregate_version)
+        await uow.commit()
+    return recorded
+
+
+async def apply_account(envelope: Envelope, uow: Work) -> bool:
+    """Keep that the org has the account (created, or changed: either says it exists)."""
+    event: AccountCreated | AccountUpdated = (
+        envelope.parse(AccountUpdated) if envelope.type == AccountUpdated.TYPE
+        else envelope.parse(AccountCreated)
+    )
+    async with uow:
+        recorded = await uow.repo.record_account(
+            envelope.org_id, event.account_id, envelope.aggregate_version
         )
         await uow.commit()
     return recorded

@@ -34,10 +34,17 @@ class CreateOpportunity:
 
 
 async def create_opportunity(cmd: CreateOpportunity, uow: Work) -> d.Opportunity:
+    """A new opportunity in the first stage of the default (or the given) pipeline. Its owner
+    is the caller or a member they may assign (the roster the leads service announces), its
+    account one of the org's."""
     d.validate_new_opportunity(cmd.data)
-    owner_id, team = d.owner_for_new(cmd.caller, cmd.owner_id, cmd.team)
     org_id = cmd.caller.org_id
     async with uow:
+        member = None
+        if cmd.owner_id is not None and cmd.owner_id != cmd.caller.member_id:
+            member = await uow.repo.member(org_id, cmd.owner_id)
+        owner_id, team = d.owner_for_new(cmd.caller, cmd.owner_id, cmd.team, member)
+        await _check_account(uow, org_id, cmd.data.account_id, "input.accountId")
         if cmd.pipeline_id is None:
             pipeline = await default_pipeline(org_id, uow, cmd.caller.member_id)
         else:
@@ -57,6 +64,14 @@ async def create_opportunity(cmd: CreateOpportunity, uow: Work) -> d.Opportunity
     return opp
 
 
+async def _check_account(
+    uow: Work, org_id: uuid.UUID, account_id: uuid.UUID | None, path: str
+) -> None:
+    """An opportunity names an account of its org (as the leads service announced them)."""
+    if account_id is not None and not await uow.repo.account_exists(org_id, account_id):
+        raise InvalidInput.field(path, "is not an account of this organisation")
+
+
 @dataclass(frozen=True)
 class UpdateOpportunity:
     caller: Caller
@@ -69,6 +84,8 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: Work) -> d.Opportunity
     async with uow:
         opp = await changeable_opportunity(uow.repo, cmd.caller, cmd.opportunity_id)
         opp.check_version(cmd.expected_version)
+        if cmd.patch.account_id != opp.account_id:
+            await _check_account(uow, opp.org_id, cmd.patch.account_id, "patch.accountId")
         changed = d.apply_patch(opp, cmd.patch, now())
         if not changed:
             return opp

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from crmkit.contracts import Envelope
+from crmkit.contracts.leads import AccountCreated, MemberUpdated
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Org, Servers
 from services.pipeline import app
@@ -22,6 +24,24 @@ pytestmark = pytest.mark.integration
 
 
 Service = ServiceClient[PipelineRepository]
+
+
+async def register_member(
+    service: Service, org_id: uuid.UUID, member_id: uuid.UUID, team: str | None,
+    version: int = 1,
+) -> None:
+    """The leads service's ``member.updated`` for a member, applied by the pipeline."""
+    event = MemberUpdated(member_id=member_id, team=team, lead_cap=10, roles=["rep"],
+                          changed=["registered"])
+    await service.deliver(Envelope.wrap(event, org_id=org_id, aggregate_id=member_id,
+                                        aggregate_version=version))
+
+
+async def register_account(service: Service, org_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """The leads service's ``account.created``, applied by the pipeline."""
+    event = AccountCreated(account_id=account_id, name="Orion Logistics")
+    await service.deliver(Envelope.wrap(event, org_id=org_id, aggregate_id=account_id,
+                                        aggregate_version=1))
 
 
 async def event_types(service: Service, aggregate_id: uuid.UUID | str) -> list[str]:

@@ -99,7 +99,7 @@ async def test_other_org_cannot_touch_anything(
 
 
 async def test_creating_for_someone_else(pipeline_service: Service, people: People) -> None:
-    from .conftest import CREATE
+    from .conftest import CREATE, register_member
 
     async def create(token: str, **extra: str) -> dict[str, object]:
         data = await pipeline_service.data(token, CREATE, {"input": {
@@ -107,15 +107,55 @@ async def test_creating_for_someone_else(pipeline_service: Service, people: Peop
         result: dict[str, object] = data["createOpportunity"]
         return result
 
-    someone = str(uuid.uuid4())
-    assert (await create(people.rep, ownerId=someone))["__typename"] == "Forbidden"
-    by_manager = await create(people.manager, ownerId=someone)
-    assert by_manager["opportunity"]["ownerId"] == someone  # type: ignore[index]
+    org = people.org.id
+    teammate, beta_member, stranger = (str(uuid.uuid4()) for _ in range(3))
+    await register_member(pipeline_service, org, uuid.UUID(teammate), "alpha")
+    await register_member(pipeline_service, org, uuid.UUID(beta_member), "beta")
+    await register_member(pipeline_service, uuid.uuid4(), uuid.UUID(stranger), "alpha")
+
+    assert (await create(people.rep, ownerId=teammate))["__typename"] == "Forbidden"
+    by_manager = await create(people.manager, ownerId=teammate)
+    assert by_manager["opportunity"]["ownerId"] == teammate  # type: ignore[index]
     assert by_manager["opportunity"]["team"] == "alpha"  # type: ignore[index]
-    assert (await create(people.manager, ownerId=someone, team="beta"))[
+    assert (await create(people.manager, ownerId=teammate, team="beta"))[
         "__typename"] == "Forbidden"
-    by_admin = await create(people.admin, ownerId=someone, team="beta")
+    by_admin = await create(people.admin, ownerId=beta_member)
     assert by_admin["opportunity"]["team"] == "beta"  # type: ignore[index]
+
+    # Issue 13, item 9: an owner is a member of the org the caller may assign.
+    for who, owner in [(people.manager, beta_member), (people.manager, stranger),
+                       (people.manager, str(uuid.uuid4())), (people.admin, stranger),
+                       (people.admin, str(uuid.uuid4()))]:
+        refused = await create(who, ownerId=owner)
+        assert refused["__typename"] == "ValidationError", refused
+        assert refused["fields"] == [{"path": ["input", "ownerId"],  # type: ignore[index]
+                                      "message": refused["fields"][0]["message"]}]  # type: ignore[index]
+    owners = await pipeline_service.sql(
+        "SELECT DISTINCT owner_id FROM opportunities WHERE org_id = :org", org=org)
+    assert {str(r[0]) for r in owners} == {teammate, beta_member}
+
+
+async def test_scheduling_for_someone_else(pipeline_service: Service, people: People) -> None:
+    from .conftest import SCHEDULE, create_opportunity, register_member
+
+    opp = await create_opportunity(pipeline_service, people.rep)
+    teammate, beta_member = uuid.uuid4(), uuid.uuid4()
+    await register_member(pipeline_service, people.org.id, teammate, "alpha")
+    await register_member(pipeline_service, people.org.id, beta_member, "beta")
+
+    async def schedule(token: str, owner: uuid.UUID) -> dict[str, object]:
+        data = await pipeline_service.data(token, SCHEDULE, {"input": {
+            "opportunityId": opp["id"], "kind": "CALL", "subject": "Call",
+            "dueAt": "2031-01-01T10:00:00+00:00", "ownerId": str(owner)}})
+        result: dict[str, object] = data["scheduleActivity"]
+        return result
+
+    assert (await schedule(people.manager, teammate))["__typename"] == "ActivityPayload"
+    assert (await schedule(people.admin, beta_member))["__typename"] == "ActivityPayload"
+    for who, owner in [(people.rep, teammate), (people.manager, beta_member),
+                       (people.manager, uuid.uuid4()), (people.admin, uuid.uuid4())]:
+        refused = await schedule(who, owner)
+        assert refused["__typename"] == "ValidationError", refused
 
 
 async def test_stage_configuration_is_admin_only(

@@ -19,6 +19,7 @@ from crmkit.contracts.pipeline import (
 
 from .conftest import (
     COMPLETE,
+    CREATE,
     LOST,
     MOVE,
     REOPEN,
@@ -29,16 +30,40 @@ from .conftest import (
     Service,
     create_opportunity,
     event_types,
+    register_account,
     stages,
 )
 
 pytestmark = pytest.mark.integration
 
 
+async def test_an_opportunity_names_an_account_of_its_org(
+    pipeline_service: Service, people: People
+) -> None:
+    """Issue 13, item 9: an unknown account or another org's was accepted."""
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    await register_account(pipeline_service, people.org.id, ours)
+    await register_account(pipeline_service, uuid.uuid4(), theirs)
+    for account in (theirs, uuid.uuid4()):
+        data = await pipeline_service.data(people.rep, CREATE, {"input": {
+            "name": "Deal", "amount": "10", "currency": "EUR", "accountId": str(account)}})
+        refused = data["createOpportunity"]
+        assert refused["__typename"] == "ValidationError", refused
+        assert [f["path"] for f in refused["fields"]] == [["input", "accountId"]]
+    opp = await create_opportunity(pipeline_service, people.rep, accountId=str(ours))
+    changed = await pipeline_service.data(people.rep, UPDATE, {
+        "id": opp["id"], "v": 1, "patch": {"accountId": str(theirs)}})
+    assert changed["updateOpportunity"]["__typename"] == "ValidationError"
+    rows = await pipeline_service.sql(
+        "SELECT account_id FROM opportunities WHERE org_id = :org", org=people.org.id)
+    assert [r[0] for r in rows] == [ours]
+
+
 async def test_create_puts_it_in_identification_and_emits_created_once(
     pipeline_service: Service, people: People
 ) -> None:
     account = uuid.uuid4()
+    await register_account(pipeline_service, people.org.id, account)
     opp = await create_opportunity(
         pipeline_service, people.rep, accountId=str(account), expectedCloseDate="2025-09-30"
     )

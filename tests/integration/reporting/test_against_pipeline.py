@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crmkit.contracts import Envelope
+from crmkit.contracts.leads import MemberUpdated
 from crmkit.testing.bus import publish as put_on_bus
 from crmkit.testing.client import ServiceClient, service_client, service_settings
 from crmkit.testing.plugin import Org, Servers
@@ -57,6 +58,10 @@ async def test_funnel_equals_the_pipeline_database(
 ) -> None:
     admin = org.token("admin")
     owners = [uuid.uuid4() for _ in range(3)]
+    for owner in owners:  # the roster the leads service announces: whom the admin may assign
+        await pipeline.deliver(Envelope.wrap(
+            MemberUpdated(member_id=owner, team="alpha", lead_cap=10, changed=["registered"]),
+            org_id=org.id, aggregate_id=owner, aggregate_version=1))
     pipelines = await pipeline.data(
         admin, "{ pipelines { id stages { id kind position } } }", {}
     )

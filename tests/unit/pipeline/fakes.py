@@ -45,6 +45,10 @@ class FakePipelineRepository:
     history_rows: list[tuple[uuid.UUID, d.StageChange]] = field(default_factory=list)
     activity_rows: dict[uuid.UUID, d.Activity] = field(default_factory=dict)
     offer_rows: dict[uuid.UUID, IssuedOffer] = field(default_factory=dict)
+    member_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[d.RosterMember, int]] = field(
+        default_factory=dict
+    )
+    account_rows: dict[tuple[uuid.UUID, uuid.UUID], int] = field(default_factory=dict)
     # Events the hot path wrote itself (the SQL one writes them to the outbox directly).
     outbox: list[Envelope] = field(default_factory=list)
 
@@ -250,6 +254,28 @@ class FakePipelineRepository:
         self.history_rows.append((org_id, change))
         self.outbox.append(event)
         return opp
+
+    # --- the leads service's roster and accounts ---------------------------------------------
+
+    async def member(self, org_id: uuid.UUID, member_id: uuid.UUID) -> d.RosterMember | None:
+        held = self.member_rows.get((org_id, member_id))
+        return None if held is None else held[0]
+
+    async def record_member(self, member: d.RosterMember, version: int) -> bool:
+        held = self.member_rows.get((member.org_id, member.member_id))
+        if held is not None and held[1] >= version:
+            return False
+        self.member_rows[(member.org_id, member.member_id)] = (member, version)
+        return True
+
+    async def account_exists(self, org_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+        return (org_id, account_id) in self.account_rows
+
+    async def record_account(self, org_id: uuid.UUID, account_id: uuid.UUID, version: int) -> bool:
+        if (org_id, account_id) in self.account_rows:
+            return False
+        self.account_rows[(org_id, account_id)] = version
+        return True
 
     # --- activities -------------------------------------------------------------------------
 

@@ -472,10 +472,19 @@ def test_owner_of_a_new_opportunity() -> None:
         d.owner_for_new(rep, None, "beta")
     manager = caller(Role.MANAGER)
     someone = uuid.uuid4()
-    assert d.owner_for_new(manager, someone, None) == (someone, "alpha")
+    teammate = d.RosterMember(ORG, someone, "alpha")
+    assert d.owner_for_new(manager, someone, None, teammate) == (someone, "alpha")
     with pytest.raises(ForbiddenError):
-        d.owner_for_new(manager, someone, "beta")
-    assert d.owner_for_new(caller(Role.ADMIN), someone, "beta") == (someone, "beta")
+        d.owner_for_new(manager, someone, "beta", teammate)
+    admin = caller(Role.ADMIN)
+    assert d.owner_for_new(admin, someone, "beta", teammate) == (someone, "beta")
+    assert d.owner_for_new(admin, someone, None, teammate) == (someone, "alpha")
+    # Not in the roster, in another team or another org: refused (issue 13, item 9).
+    for who, member in [(manager, None), (manager, d.RosterMember(ORG, someone, "beta")),
+                        (manager, d.RosterMember(uuid.uuid4(), someone, "alpha")),
+                        (admin, None), (admin, d.RosterMember(uuid.uuid4(), someone, None))]:
+        with pytest.raises(InvalidInput):
+            d.owner_for_new(who, someone, None, member)
 
 
 def test_like_pattern_escapes_wildcards() -> None:

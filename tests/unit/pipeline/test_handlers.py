@@ -12,7 +12,7 @@ import pytest
 from crmkit.auth import Caller, Role
 from crmkit.contracts import Envelope
 from crmkit.contracts.documents import OfferIssued
-from crmkit.contracts.leads import LeadConverted
+from crmkit.contracts.leads import AccountCreated, LeadConverted, MemberUpdated
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, VersionConflictError
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.pipeline import domain as d
@@ -115,22 +115,78 @@ async def test_a_refused_opportunity_changes_nothing() -> None:
     assert state.opportunity_rows == {} and state.pipeline_rows == {} and uow.committed == []
 
 
+async def member(uow: Uow, team: str | None, org: uuid.UUID = ORG) -> uuid.UUID:
+    """A member the leads service announced."""
+    member_id = uuid.uuid4()
+    async with uow:
+        await uow.repo.record_member(d.RosterMember(org, member_id, team), 1)
+        await uow.commit()
+    return member_id
+
+
+async def account(uow: Uow, org: uuid.UUID = ORG) -> uuid.UUID:
+    account_id = uuid.uuid4()
+    async with uow:
+        await uow.repo.record_account(org, account_id, 1)
+        await uow.commit()
+    return account_id
+
+
+def deal(**data: object) -> d.NewOpportunity:
+    return d.NewOpportunity("Deal", Decimal(1), "EUR", **data)  # type: ignore[arg-type]
+
+
 async def test_who_may_own_a_new_opportunity() -> None:
     uow = fake_uow()
-    other = uuid.uuid4()
+    teammate, beta = await member(uow, "alpha"), await member(uow, "beta")
     with pytest.raises(ForbiddenError):
-        await opps.create_opportunity(opps.CreateOpportunity(
-            REP, d.NewOpportunity("Deal", Decimal(1), "EUR"), owner_id=other), uow)
-    by_manager = await opps.create_opportunity(opps.CreateOpportunity(
-        MANAGER, d.NewOpportunity("Deal", Decimal(1), "EUR"), owner_id=other), uow)
-    assert (by_manager.owner_id, by_manager.team) == (other, "alpha")
+        await opps.create_opportunity(opps.CreateOpportunity(REP, deal(), owner_id=teammate),
+                                      uow)
+    by_manager = await opps.create_opportunity(
+        opps.CreateOpportunity(MANAGER, deal(), owner_id=teammate), uow)
+    assert (by_manager.owner_id, by_manager.team) == (teammate, "alpha")
     with pytest.raises(ForbiddenError):
-        await opps.create_opportunity(opps.CreateOpportunity(
-            MANAGER, d.NewOpportunity("Deal", Decimal(1), "EUR"), owner_id=other, team="beta"),
-            uow)
-    by_admin = await opps.create_opportunity(opps.CreateOpportunity(
-        ADMIN, d.NewOpportunity("Deal", Decimal(1), "EUR"), owner_id=other, team="beta"), uow)
-    assert (by_admin.owner_id, by_admin.team) == (other, "beta")
+        await opps.create_opportunity(
+            opps.CreateOpportunity(MANAGER, deal(), owner_id=teammate, team="beta"), uow)
+    by_admin = await opps.create_opportunity(
+        opps.CreateOpportunity(ADMIN, deal(), owner_id=beta), uow)
+    assert (by_admin.owner_id, by_admin.team) == (beta, "beta")
+    chosen = await opps.create_opportunity(
+        opps.CreateOpportunity(ADMIN, deal(), owner_id=beta, team="gamma"), uow)
+    assert chosen.team == "gamma"
+
+
+async def test_an_owner_is_a_member_the_caller_may_assign() -> None:
+    """Issue 13, item 9: any id was accepted as an owner (another team's member, a random id,
+    another org's member)."""
+    uow = fake_uow()
+    beta = await member(uow, "beta")
+    elsewhere = await member(uow, "alpha", org=uuid.uuid4())
+    for who, owner in [(MANAGER, beta), (MANAGER, uuid.uuid4()), (MANAGER, elsewhere),
+                       (ADMIN, uuid.uuid4()), (ADMIN, elsewhere)]:
+        with pytest.raises(InvalidInput) as refused:
+            await opps.create_opportunity(opps.CreateOpportunity(who, deal(), owner_id=owner),
+                                          uow)
+        assert paths(refused.value) == {"input.ownerId"}
+    assert (await repo(uow)).opportunity_rows == {}
+
+
+async def test_an_opportunity_names_an_account_of_its_org() -> None:
+    uow = fake_uow()
+    ours, theirs = await account(uow), await account(uow, org=uuid.uuid4())
+    for named in (theirs, uuid.uuid4()):
+        with pytest.raises(InvalidInput) as refused:
+            await opps.create_opportunity(opps.CreateOpportunity(REP, deal(account_id=named)),
+                                          uow)
+        assert paths(refused.value) == {"input.accountId"}
+    opp = await opps.create_opportunity(opps.CreateOpportunity(REP, deal(account_id=ours)), uow)
+    with pytest.raises(InvalidInput) as patched:
+        await opps.update_opportunity(opps.UpdateOpportunity(
+            REP, opp.id, 1, d.OpportunityPatch(account_id=theirs)), uow)
+    assert paths(patched.value) == {"patch.accountId"}
+    renamed = await opps.update_opportunity(opps.UpdateOpportunity(
+        REP, opp.id, 1, d.OpportunityPatch(name="Same account")), uow)
+    assert renamed.account_id == ours
 
 
 async def test_an_update_applies_the_patch_and_announces_what_changed() -> None:
@@ -334,6 +390,20 @@ async def test_a_task_done_is_no_contact_and_refusals_change_nothing() -> None:
     assert len(state.activity_rows) == 1
 
 
+async def test_an_activity_s_owner_is_a_member_the_caller_may_assign() -> None:
+    uow = fake_uow()
+    opp = await create(uow)
+    teammate, beta = await member(uow, "alpha"), await member(uow, "beta")
+    due = datetime.now(UTC) + timedelta(days=1)
+    assert (await schedule(uow, MANAGER, opp.id, due, owner=teammate)).owner_id == teammate
+    assert (await schedule(uow, ADMIN, opp.id, due, owner=beta)).owner_id == beta
+    for who, owner in [(REP, teammate), (MANAGER, beta), (MANAGER, uuid.uuid4()),
+                       (ADMIN, uuid.uuid4())]:
+        with pytest.raises(InvalidInput) as refused:
+            await schedule(uow, who, opp.id, due, owner=owner)
+        assert paths(refused.value) == {"input.ownerId"}
+
+
 async def test_overdue_is_one_rule_for_the_list_and_the_pass() -> None:
     uow = fake_uow()
     opp = await create(uow)
@@ -482,3 +552,25 @@ async def test_a_converted_lead_becomes_one_opportunity_with_its_early_offer() -
     assert await intake.apply_offer_issued(repeated, uow)
     assert not await intake.apply_offer_issued(repeated, uow)
     assert types(uow) == ["pipeline.configured", "opportunity.created"]
+
+
+async def test_the_roster_and_accounts_follow_the_leads_service() -> None:
+    uow = fake_uow()
+    member_id = uuid.uuid4()
+
+    def updated(team: str, version: int) -> Envelope:
+        return Envelope.wrap(
+            MemberUpdated(member_id=member_id, team=team, lead_cap=10, changed=["team"]),
+            org_id=ORG, aggregate_id=member_id, aggregate_version=version)
+
+    assert await intake.apply_member_updated(updated("beta", 2), uow)
+    assert not await intake.apply_member_updated(updated("alpha", 1), uow)  # late: ignored
+    state = await repo(uow)
+    assert await state.member(ORG, member_id) == d.RosterMember(ORG, member_id, "beta")
+    account_id = uuid.uuid4()
+    created = Envelope.wrap(AccountCreated(account_id=account_id, name="Orion"), org_id=ORG,
+                            aggregate_id=account_id, aggregate_version=1)
+    assert await intake.apply_account(created, uow)
+    assert not await intake.apply_account(created, uow)
+    assert await state.account_exists(ORG, account_id)
+    assert not await state.account_exists(uuid.uuid4(), account_id)

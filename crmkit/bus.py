@@ -20,7 +20,9 @@ from nats.js.errors import (
 
 # Every producing service owns one subject tree; dead letters live in a stream of their own
 # because JetStream streams may not overlap (``crm.>`` would swallow ``crm.dlq.>``).
-EVENT_SUBJECTS = ("crm.leads.>", "crm.pipeline.>", "crm.documents.>", "crm.reporting.>")
+EVENT_SUBJECTS = (
+    "crm.leads.>", "crm.pipeline.>", "crm.documents.>", "crm.reporting.>", "crm.notifications.>"
+)
 DLQ_STREAM = "CRM_DLQ"
 DLQ_SUBJECTS = ("crm.dlq.>",)
 DUPLICATE_WINDOW_SECONDS = 120.0

@@ -25,6 +25,7 @@ from services.notifications.schema import NotificationsState
 from services.notifications.schema.context import FEED_PATH
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import metadata
+from services.notifications.webhook_http import HttpWebhookSender
 
 SERVICE = "notifications"
 SETTINGS = NotificationsSettings
@@ -37,7 +38,7 @@ def create_runtime(
         SERVICE, settings, metadata, SqlNotificationsRepository
     )
     mailer = SmtpMailer(settings) if settings.smtp_url else None
-    subscribers.register(runtime, settings, clock, mailer)
+    subscribers.register(runtime, settings, clock, mailer, HttpWebhookSender(settings))
     return runtime
 
 
@@ -53,7 +54,10 @@ def create_app(
     clock: Clock = system_clock,
 ) -> Starlette:
     runtime = runtime or create_runtime(settings, clock=clock)
-    state = NotificationsState(uow=runtime.uow, clock=clock, feeds_url=settings.feeds_url)
+    state = NotificationsState(
+        uow=runtime.uow, clock=clock, feeds_url=settings.feeds_url,
+        webhooks=HttpWebhookSender(settings),
+    )
     uow = runtime.uow
 
     async def calendar_feed(request: Request) -> Response:

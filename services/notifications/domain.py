@@ -4,6 +4,7 @@ every rule is deterministic."""
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import uuid
@@ -34,6 +35,8 @@ class NotificationKind(StrEnum):
     """A deal moved stage and, a while later, still has no open activity."""
     OFFER_ACCEPTED = "OFFER_ACCEPTED"
     OFFER_REJECTED = "OFFER_REJECTED"
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    """An org's webhook endpoint was disabled after a day of failures (to its admins)."""
 
 
 Language = Literal["en", "pl"]
@@ -378,3 +381,102 @@ class FeedEntry:
     activity: Activity
     deal: str = ""
     client: str = ""
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+WEBHOOK_RETRIES = (
+    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+)
+"""The waits before each retry of a webhook delivery: eight attempts over about a day (the
+Standard Webhooks schedule); after the last, the delivery fails and its endpoint is
+disabled."""
+MAX_EVENT_TYPES = 100
+_EVENT_TYPE = re.compile(r"^crm(\.[a-z_]+){1,3}(\.>)?$|^crm\.>$")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    url: str
+    event_types: tuple[str, ...]
+    """Event types it gets: exact (``crm.pipeline.opportunity.won``) or a subtree
+    (``crm.pipeline.>``, ``crm.>``)."""
+    secret: str
+    description: str = ""
+    enabled: bool = True
+    disabled_reason: str | None = None
+    created_by: uuid.UUID | None = None
+    created_at: datetime = field(default_factory=system_clock)
+
+
+def wants_event(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    for pattern in endpoint.event_types:
+        if pattern == event_type:
+            return True
+        if pattern.endswith(".>") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def check_event_types(types: list[str], problems: ProblemCollector) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(t.strip() for t in types))
+    if not cleaned:
+        problems.add("eventTypes", "name at least one event type (e.g. crm.pipeline.>)")
+    if len(cleaned) > MAX_EVENT_TYPES:
+        problems.add("eventTypes", f"at most {MAX_EVENT_TYPES}")
+    for n, value in enumerate(cleaned):
+        if not _EVENT_TYPE.match(value):
+            problems.add(f"eventTypes.{n}", "is not an event type (crm.<service>.<entity>."
+                                            "<verb>, or a subtree such as crm.pipeline.>)")
+    return cleaned
+
+
+def new_webhook_secret() -> str:
+    """A signing secret in the Standard Webhooks form: ``whsec_`` and 32 random bytes, base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One event on its way to one endpoint; its id is derived from both, so an event is
+    queued for an endpoint once."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    aggregate_id: uuid.UUID
+    payload: str
+    """The event's envelope as JSON: the body, byte for byte, of every attempt."""
+    created_at: datetime
+    status: Literal["pending", "delivered", "failed"] = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    seq: int = 0
+    history: tuple[WebhookAttempt, ...] = ()
+
+
+def delivery_id(endpoint_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"webhook/{endpoint_id}/{event_id}")
+
+
+def webhook_retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When to try a delivery again after ``attempts`` failed attempts; None: give up."""
+    if attempts > len(WEBHOOK_RETRIES):
+        return None
+    return now + WEBHOOK_RETRIES[attempts - 1]

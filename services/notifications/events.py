@@ -1,6 +1,9 @@
-"""The contract events the notifications service consumes (it emits none yet).
+"""The contract events the notifications service emits and consumes.
 
-Consumes, into its own read models and notifications:
+Emits (``crmkit.contracts.notifications``): webhook endpoint disabled.
+
+Consumes every event of every service (``crm.<service>.>``) for the webhook endpoints that
+want it, and these into its own read models and notifications:
 
 - ``crm.pipeline.activity.*``: the calendar (reminders, the overdue notice);
 - ``crm.pipeline.opportunity.*``: deal names and owners, stage moves (the next-contact check);
@@ -13,9 +16,10 @@ from __future__ import annotations
 from crmkit.contracts import Event
 from crmkit.contracts import documents as doc
 from crmkit.contracts import leads as ld
+from crmkit.contracts import notifications as nt
 from crmkit.contracts import pipeline as pl
 
-EMITS: tuple[type[Event], ...] = ()
+EMITS: tuple[type[Event], ...] = (nt.WebhookEndpointDisabled,)
 CONSUMES: tuple[type[Event], ...] = (
     pl.ActivityScheduled,
     pl.ActivityRescheduled,
@@ -45,5 +49,16 @@ PIPELINE_SUBJECT = "crm.pipeline.>"
 PIPELINE_CONSUMER = "notifications-pipeline"
 LEADS_SUBJECT = "crm.leads.>"
 LEADS_CONSUMER = "notifications-leads"
-OFFERS_SUBJECT = "crm.documents.offer.>"
-OFFERS_CONSUMER = "notifications-offers"
+DOCUMENTS_SUBJECT = "crm.documents.>"
+DOCUMENTS_CONSUMER = "notifications-documents"
+REPORTING_SUBJECT = "crm.reporting.>"
+REPORTING_CONSUMER = "notifications-reporting"
+OWN_SUBJECT = "crm.notifications.>"
+OWN_CONSUMER = "notifications-own"
+SUBSCRIPTIONS = (
+    (PIPELINE_CONSUMER, PIPELINE_SUBJECT),
+    (LEADS_CONSUMER, LEADS_SUBJECT),
+    (DOCUMENTS_CONSUMER, DOCUMENTS_SUBJECT),
+    (REPORTING_CONSUMER, REPORTING_SUBJECT),
+    (OWN_CONSUMER, OWN_SUBJECT),
+)

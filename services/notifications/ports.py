@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,6 +23,9 @@ from services.notifications.domain import (
     MemberPreferences,
     Notification,
     Opportunity,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -136,6 +140,58 @@ class NotificationsRepository(Protocol):
         time, each with its deal's and client's names."""
         ...
 
+    # --- webhooks -----------------------------------------------------------------------------
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def endpoints(self, org_id: uuid.UUID) -> list[WebhookEndpoint]:
+        """The org's endpoints, oldest first."""
+        ...
+
+    async def endpoint(
+        self, org_id: uuid.UUID, endpoint_id: uuid.UUID
+    ) -> WebhookEndpoint | None: ...
+
+    async def set_endpoint_enabled(
+        self, org_id: uuid.UUID, endpoint_id: uuid.UUID, enabled: bool, reason: str | None
+    ) -> None: ...
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> int:
+        """Queue those not queued yet (by id); how many were new."""
+        ...
+
+    async def due_deliveries(
+        self, now: datetime, limit: int
+    ) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+        """Pending deliveries of enabled endpoints whose next attempt has come and that have
+        no earlier pending delivery of the same aggregate to the same endpoint, in order,
+        locked for this unit of work (another process skips them)."""
+        ...
+
+    async def delivery_done(self, delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
+        """Record an attempt and the delivery's state after it."""
+        ...
+
+    async def deliveries(
+        self, org_id: uuid.UUID, endpoint_id: uuid.UUID, page: PageRequest
+    ) -> list[WebhookDelivery]:
+        """The endpoint's deliveries, newest first, each with its attempts."""
+        ...
+
+    async def delivery(
+        self, org_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> WebhookDelivery | None: ...
+
+    async def replay_delivery(
+        self, org_id: uuid.UUID, delivery_id: uuid.UUID, now: datetime
+    ) -> None:
+        """Queue the delivery again from its first attempt (its history stays)."""
+        ...
+
+    async def admins(self, org_id: uuid.UUID) -> list[uuid.UUID]:
+        """The org's members with the admin role (from the roster's events)."""
+        ...
+
     # --- email --------------------------------------------------------------------------------
 
     async def add_emails(self, emails: Sequence[Email]) -> int:
@@ -177,4 +233,31 @@ class Mailer(Protocol):
     async def send(self, email_id: uuid.UUID, to: str, subject: str, body: str) -> None:
         """Hand one email to the mail server; raises :class:`TemporaryFailure` or
         :class:`PermanentFailure`."""
+        ...
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """How one webhook attempt went: the receiver's status code (None: no answer) or what
+    went wrong, and how long it took."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookSender(Protocol):
+    async def check_target(self, url: str) -> str | None:
+        """Why ``url`` may not be a webhook target (a private address in production...);
+        None when it may."""
+        ...
+
+    async def deliver(
+        self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
+    ) -> AttemptResult:
+        """POST the delivery's payload, signed with the endpoint's secret at ``now``."""
         ...

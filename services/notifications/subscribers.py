@@ -3,6 +3,8 @@ periodic work (the reminder pass, the morning digests, the email sender)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from crmkit.contracts import Envelope
 from crmkit.runtime import ServiceRuntime
 from crmkit.uow import UnitOfWork
@@ -12,8 +14,10 @@ from services.notifications.handlers.common import At
 from services.notifications.handlers.email import Sent, queue_digests, send_emails
 from services.notifications.handlers.projections import apply_event
 from services.notifications.handlers.reminders import RemindersDone, remind
+from services.notifications.handlers.webhooks import Delivered, send_webhooks
 from services.notifications.ports import Mailer, NotificationsRepository
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_http import HttpWebhookSender
 
 
 def register(
@@ -21,6 +25,7 @@ def register(
     settings: NotificationsSettings,
     clock: Clock,
     mailer: Mailer | None,
+    sender: HttpWebhookSender,
 ) -> None:
     def at() -> At:
         return At(clock(), settings.links_url)
@@ -28,15 +33,25 @@ def register(
     async def on_event(envelope: Envelope, uow: UnitOfWork[NotificationsRepository]) -> None:
         await apply_event(envelope, at(), uow)
 
-    runtime.subscribe(events.PIPELINE_CONSUMER, events.PIPELINE_SUBJECT, on_event)
-    runtime.subscribe(events.LEADS_CONSUMER, events.LEADS_SUBJECT, on_event)
-    runtime.subscribe(events.OFFERS_CONSUMER, events.OFFERS_SUBJECT, on_event)
+    for consumer, subject in events.SUBSCRIPTIONS:
+        runtime.subscribe(consumer, subject, on_event)
 
     async def reminders() -> RemindersDone:
         return await remind(at(), runtime.uow())
 
     tick = settings.notifications_tick_seconds
     runtime.every("reminders", reminders, interval=tick, busy_interval=0.5)
+
+    async def webhooks() -> Delivered:
+        return await send_webhooks(at(), sender, runtime.uow())
+
+    runtime.every("webhooks", webhooks, interval=max(0.5, tick / 20), busy_interval=0.0)
+
+    async def close_sender(stop: asyncio.Event) -> None:
+        await stop.wait()
+        await sender.close()
+
+    runtime.spawn(close_sender)
     if mailer is None:
         return  # no mail server configured: in-app notifications only
 

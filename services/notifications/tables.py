@@ -8,10 +8,13 @@ feed need), each row kept at the ``aggregate_version`` of the newest event appli
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -22,7 +25,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, updated_at
 
@@ -33,7 +36,7 @@ inbox = inbox_table(metadata)
 
 KINDS = (
     "'ACTIVITY_DUE', 'ACTIVITY_OVERDUE', 'LEAD_ASSIGNED', 'NO_NEXT_CONTACT', "
-    "'OFFER_ACCEPTED', 'OFFER_REJECTED'"
+    "'OFFER_ACCEPTED', 'OFFER_REJECTED', 'WEBHOOK_DISABLED'"
 )
 
 notifications = Table(
@@ -187,4 +190,62 @@ calendar_feeds = Table(
     Column("token", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("org_id", "member_id"),
+)
+
+# Endpoints an org's admins registered; deliveries (one per event and endpoint, in order per
+# aggregate by ``seq``) and each attempt of each.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", ARRAY(String(200)), nullable=False),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("secret", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("disabled_reason", String(500)),
+    Column("created_by", Uuid),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_endpoints_org", "org_id", "created_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("endpoint_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["endpoint_id"], ["webhook_endpoints.id"]),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    Index("ix_webhook_deliveries_due", "next_attempt_at",
+          postgresql_where=text("status = 'pending'")),
+    Index("ix_webhook_deliveries_order", "endpoint_id", "aggregate_id", "seq",
+          postgresql_where=text("status = 'pending'")),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", Uuid, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(500)),
+    Column("duration_ms", Integer, nullable=False),
+    PrimaryKeyConstraint("delivery_id", "number"),
+    ForeignKeyConstraint(["delivery_id"], ["webhook_deliveries.id"]),
 )

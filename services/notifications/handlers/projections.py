@@ -13,34 +13,43 @@ from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as pl
 from services.notifications import domain as d
 from services.notifications.handlers.common import At, Work, preferences_of, store
+from services.notifications.handlers.webhooks import queue_deliveries
 from services.notifications.ports import NotificationsRepository
 
 
 async def apply_event(envelope: Envelope, at: At, uow: Work) -> bool:
-    """Apply one consumed event; False when it is not one this service keeps."""
+    """Apply one consumed event: into the read models and notifications when it is one this
+    service keeps, and to the webhook endpoints of its org that want it. False when neither
+    took it."""
+    async with uow:
+        kept = await _project(uow.repo, envelope, at)
+        queued = await queue_deliveries(uow.repo, envelope, at)
+        await uow.commit()
+    return kept or queued > 0
+
+
+async def _project(repo: NotificationsRepository, envelope: Envelope, at: At) -> bool:
     event_cls = REGISTRY.get(envelope.type)
     if event_cls is None:
         return False
-    async with uow:
-        event = envelope.parse(event_cls)
-        if isinstance(event, pl.ActivitySnapshot):
-            await _activity(uow.repo, envelope, event, at)
-        elif isinstance(event, pl.OpportunitySnapshot):
-            await _opportunity(uow.repo, envelope, event)
-        elif isinstance(event, (ld.AccountCreated, ld.AccountUpdated)):
-            await uow.repo.record_account(envelope.org_id, event.account_id, event.name)
-        elif isinstance(event, ld.MemberUpdated):
-            await uow.repo.record_member(
-                envelope.org_id, event.member_id, event.name or "", event.roles
-            )
-        elif isinstance(event, (ld.LeadCreated, ld.LeadUpdated, ld.LeadAssigned,
-                                ld.LeadReleased, ld.LeadStatusChanged, ld.LeadConverted)):
-            await _lead(uow.repo, envelope, event, at)
-        elif isinstance(event, (doc.OfferAccepted, doc.OfferRejected)):
-            await _offer_decided(uow.repo, envelope, event, at)
-        else:
-            return False
-        await uow.commit()
+    event = envelope.parse(event_cls)
+    if isinstance(event, pl.ActivitySnapshot):
+        await _activity(repo, envelope, event, at)
+    elif isinstance(event, pl.OpportunitySnapshot):
+        await _opportunity(repo, envelope, event)
+    elif isinstance(event, (ld.AccountCreated, ld.AccountUpdated)):
+        await repo.record_account(envelope.org_id, event.account_id, event.name)
+    elif isinstance(event, ld.MemberUpdated):
+        await repo.record_member(
+            envelope.org_id, event.member_id, event.name or "", event.roles
+        )
+    elif isinstance(event, (ld.LeadCreated, ld.LeadUpdated, ld.LeadAssigned,
+                            ld.LeadReleased, ld.LeadStatusChanged, ld.LeadConverted)):
+        await _lead(repo, envelope, event, at)
+    elif isinstance(event, (doc.OfferAccepted, doc.OfferRejected)):
+        await _offer_decided(repo, envelope, event, at)
+    else:
+        return False
     return True
 
 

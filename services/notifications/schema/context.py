@@ -14,7 +14,7 @@ from crmkit.auth import Caller
 from crmkit.graphql import GraphQLContext
 from crmkit.uow import UnitOfWork
 from services.notifications.domain import Clock
-from services.notifications.ports import NotificationsRepository
+from services.notifications.ports import NotificationsRepository, WebhookSender
 
 Info = strawberry.Info[GraphQLContext, None]
 FEED_PATH = "/feeds/calendar/"
@@ -28,6 +28,8 @@ class NotificationsState:
     clock: Clock
     feeds_url: str = "http://127.0.0.1:4006"
     """Where the public origin serves this service's ``/feeds/`` route."""
+    webhooks: WebhookSender | None = None
+    """What checks a webhook target (the SSRF guard)."""
 
 
 def caller(info: Info) -> Caller:
@@ -46,6 +48,12 @@ def uow(info: Info) -> UnitOfWork[NotificationsRepository]:
 def feed_url(info: Info, token: str) -> str:
     state: NotificationsState = info.context.state
     return f"{state.feeds_url}{FEED_PATH}{token}.ics"
+
+
+def webhook_sender(info: Info) -> WebhookSender:
+    state: NotificationsState = info.context.state
+    assert state.webhooks is not None
+    return state.webhooks
 
 
 def now(info: Info) -> datetime:

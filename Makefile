@@ -58,7 +58,7 @@ e2e: install browser pdf
 # version (2 examples per operation); FUZZ_EXAMPLES sets how many here.
 FUZZ_EXAMPLES ?= 25
 fuzz: install
-	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
+	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider --timeout=7200
 
 # Every screen of the web app with the demo data, into docs/screenshots/ (shown in the README).
 screenshots: install browser

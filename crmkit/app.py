@@ -128,27 +128,42 @@ class _Operation:
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# No list argument of the CRM takes more; 100,000 ids overran the database driver's limit of
+# values in one statement.
+MAX_LIST_ITEMS = 10_000
+
+
 def control_character_path(value: Any, path: str) -> str | None:
     """The path of the first string in ``value`` holding a control character, if any."""
+    problem = input_problem(value, path)
+    return problem[0] if problem is not None and problem[1] == _CONTROL else None
+
+
+_CONTROL = "text must not contain control characters"
+
+
+def input_problem(value: Any, path: str) -> tuple[str, str] | None:
+    """``(path, what is wrong)`` of the first unacceptable value in ``value``, if any: a
+    string holding a control character, a list longer than ``MAX_LIST_ITEMS``."""
     if isinstance(value, str):
-        return path if CONTROL_CHARACTERS.search(value) else None
+        return (path, _CONTROL) if CONTROL_CHARACTERS.search(value) else None
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            return path, f"at most {MAX_LIST_ITEMS} items"
         items = enumerate(value)
     else:
         return None
     for key, item in items:
-        found = control_character_path(item, f"{path}.{key}")
+        found = input_problem(item, f"{path}.{key}")
         if found is not None:
             return found
     return None
 
 
-def _control_characters_refused(path: str) -> JSONResponse:
-    return error_response(
-        f"text must not contain control characters ({path})", "BAD_USER_INPUT", 400
-    )
+def _input_refused(path: str, what: str = _CONTROL) -> JSONResponse:
+    return error_response(f"{what} ({path})", "BAD_USER_INPUT", 400)
 
 
 def _inspect(query: str) -> _Operation:
@@ -371,12 +386,12 @@ def graphql_endpoint(
         if operation.introspection and not introspection:
             return error_response("introspection is disabled", "GRAPHQL_VALIDATION_FAILED", 400)
         if operation.control_characters is not None:
-            return _control_characters_refused(operation.control_characters)
+            return _input_refused(operation.control_characters)
         variables = variables_of(request, body)
         if variables is not None:
-            path = control_character_path(variables, "variables")
-            if path is not None:
-                return _control_characters_refused(path)
+            problem = input_problem(variables, "variables")
+            if problem is not None:
+                return _input_refused(*problem)
         return await run(request, caller, body)
 
     return endpoint

@@ -70,3 +70,23 @@ def _transient_itself(error: BaseException) -> bool:
         "CannotConnectNowError",
         "TooManyConnectionsError",
     }
+
+
+def is_bad_value(error: BaseException) -> bool:
+    """True when the database refused a value the request carried (a date past year 9999, a
+    number out of range, too many values for one statement): the request's fault, answered
+    as bad input, never as the database's text."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):  # data exception
+            return True
+        if "number of query arguments cannot exceed" in str(current):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (
+            current.__cause__ or current.__context__
+        )
+    return False

@@ -37,17 +37,20 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.federation import Schema as FederationSchema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.schema import validate_document
+from strawberry.types.info import Info
 
 from crmkit import errors
 from crmkit.auth import Caller
-from crmkit.failures import is_transient
+from crmkit.failures import is_bad_value, is_transient
 from crmkit.paging import Page
 from crmkit.values import InvalidValue, parse_id
 
 FEDERATION_VERSION = "2.9"
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+BAD_USER_INPUT = "BAD_USER_INPUT"
 
 log = logging.getLogger("crm.graphql")
 T = TypeVar("T")
@@ -152,11 +155,34 @@ class ServiceSchema(FederationSchema):
     """A subgraph's schema: logs an unexpected resolver exception with its traceback once;
     deliberate errors (GraphQL errors, invalid documents) are the client's business."""
 
+    # The annotations are strawberry's own: it builds the `_entities` field from them.
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """``_entities``, with a representation of no known entity type a typed error (it
+        used to answer the type's name as a KeyError's text)."""
+        for index, representation in enumerate(representations):
+            name = (representation.get("__typename")  # type: ignore[attr-defined]
+                    if isinstance(representation, dict) else None)
+            known = self.schema_converter.type_map.get(name) if isinstance(name, str) else None
+            keys = getattr(getattr(known, "definition", None), "directives", None) or ()
+            if known is None or not any(type(d).__name__ == "Key" for d in keys):
+                raise GraphQLError(
+                    f"representations.{index}: {name!r} is not an entity type of this service"
+                    if isinstance(name, str) else
+                    f"representations.{index}: a representation needs a __typename",
+                    extensions={"code": BAD_USER_INPUT},
+                )
+        return super().entities_resolver(info, representations)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: object | None = None
     ) -> None:
         for error in errors:
-            if unexpected(error) and is_transient(error.original_error):  # type: ignore[arg-type]
+            if unexpected(error) and is_bad_value(error.original_error):  # type: ignore[arg-type]
+                log.info("a value the database refused at %s: %s",
+                         ".".join(map(str, error.path or ())), type(error.original_error).__name__)
+            elif unexpected(error) and is_transient(error.original_error):  # type: ignore[arg-type]
                 log.warning(
                     "a dependency is unavailable at %s: %s: %s",
                     ".".join(map(str, error.path or ())),
@@ -188,7 +214,14 @@ def public_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str,
             shown.append(dict(error.formatted))
             continue
         masked: dict[str, Any]
-        if is_transient(error.original_error):  # type: ignore[arg-type]
+        if is_bad_value(error.original_error):  # type: ignore[arg-type]
+            masked = {
+                "message": "a value is outside what the CRM can store "
+                           f"(request {request_id})",
+                "path": error.path,
+                "extensions": {"code": BAD_USER_INPUT, "requestId": request_id},
+            }
+        elif is_transient(error.original_error):  # type: ignore[arg-type]
             masked = {
                 "message": "service temporarily unavailable, please retry "
                            f"(request {request_id})",

@@ -26,9 +26,11 @@ def test_generated_operations_get_json_and_no_5xx_nor_internal_texts(
 ) -> None:
     token = admin_token()
     targets = {"gateway": system.gateway, **{s: system.service(s) for s in system.services}}
-    reports = [fuzz(name, url, token) for name, url in targets.items()]
+    reports = []
+    for name, url in targets.items():
+        reports.append(fuzz(name, url, token))
+        print(reports[-1].summary(), flush=True)
     summary = "\n".join(report.summary() for report in reports)
     problems = [p for report in reports for p in report.problems]
-    print(summary)
     assert all(report.requests for report in reports), summary
     assert problems == [], summary + "\n" + "\n".join(problems[:40])

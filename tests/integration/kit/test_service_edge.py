@@ -14,11 +14,13 @@ import httpx
 import jwt
 import orjson
 import pytest
+import strawberry
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import crmkit.app
 from crmkit.app import create_service_app
-from crmkit.graphql import build_schema
+from crmkit.graphql import GraphQLContext, build_schema
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import MAX_BODY_BYTES, Settings
 from crmkit.testing.plugin import Org
@@ -309,3 +311,84 @@ async def test_a_database_outage_is_a_retryable_typed_error_without_sql(
     finally:
         await runtime.engine.dispose()
         await proxy.stop()
+
+
+@strawberry.federation.type(keys=["id"])
+class Gadget:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Gadget:
+        return cls(id=id)
+
+
+@strawberry.type
+class GadgetQuery:
+    @strawberry.field
+    async def gadget(self) -> Gadget:
+        return Gadget(id=strawberry.ID("1"))
+
+    @strawberry.field
+    async def new_year(self, info: strawberry.Info[GraphQLContext, None], year: int) -> str:
+        runtime: ServiceRuntime[Any] = info.context.state
+        async with runtime.sessions() as session:
+            made = await session.execute(text("SELECT make_date(:y, 1, 1)::text"), {"y": year})
+            return str(made.scalar())
+
+
+@pytest.fixture
+async def gadgets(
+    clean_db: KitDb, test_settings: Callable[..., Settings]
+) -> AsyncIterator[httpx.AsyncClient]:
+    runtime = ServiceRuntime.create("kitedge", test_settings(), metadata,
+                                    lambda session: session, database_url=clean_db.url,
+                                    run_relay=False)
+    app = create_service_app(runtime, build_schema(query=GadgetQuery, types=[Gadget]),
+                             state=runtime, manage_runtime=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kit") as client:
+        yield client
+    await runtime.engine.dispose()
+
+
+async def test_an_unknown_entity_type_is_a_typed_error(
+    gadgets: httpx.AsyncClient, org: Org
+) -> None:
+    known = {"query": '{ _entities(representations: [{__typename: "Gadget", id: "7"}]) '
+                      "{ ... on Gadget { id } } }"}
+    assert (await gadgets.post("/graphql", json=known, headers=auth(org))).json() \
+        == {"data": {"_entities": [{"id": "7"}]}}
+    for representation in ('{__typename: "Opportunity", id: "7"}', '{id: "7"}',
+                           '{__typename: "GadgetQuery"}'):
+        unknown = {"query": f"{{ _entities(representations: [{representation}]) "
+                            "{ __typename } }"}
+        response = await gadgets.post("/graphql", json=unknown, headers=auth(org))
+        assert response.status_code == 200
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert "internal" not in error["message"]
+
+
+async def test_a_value_the_database_refuses_is_bad_input_without_its_text(
+    gadgets: httpx.AsyncClient, org: Org
+) -> None:
+    fine = {"query": "{ newYear(year: 2030) }"}
+    assert (await gadgets.post("/graphql", json=fine, headers=auth(org))).json() \
+        == {"data": {"newYear": "2030-01-01"}}
+    response = await gadgets.post("/graphql", json={"query": "{ newYear(year: 2000000000) }"},
+                                  headers=auth(org))
+    body = response.json()
+    assert body["data"] == {"newYear": None}
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "out of range" not in response.text and "make_date" not in response.text
+
+
+async def test_a_list_of_too_many_values_is_a_typed_error(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    body = {"query": "query($ids: [ID!]) { widgets { id } }",
+            "variables": {"ids": [str(uuid.uuid4()) for _ in range(100_000)]}}
+    refused = assert_graphql_error(
+        await client.post("/graphql", json=body, headers=auth(org)), 400, "BAD_USER_INPUT")
+    assert "at most 10000 items (variables.ids)" in refused["errors"][0]["message"]

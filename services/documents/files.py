@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
@@ -169,6 +169,8 @@ async def upload(files: Files, grant: Grant, request: Request) -> Response:
         path, sha256, size, head = await stage(request)
     except TooLarge:
         return too_large()
+    except ClientDisconnect:  # the client gave up: nothing was stored
+        return error(400, "BAD_REQUEST", "the upload was interrupted")
     try:
         content: bytes | d.StagedFile
         media = str(grant.fields.get("mediaType") or "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +39,9 @@ class Caller:
     team: str | None = None
     groups: frozenset[str] = field(default_factory=frozenset)
     name: str = ""
+    # The member's own time zone (the token's OIDC ``zoneinfo`` claim), None when the token
+    # has none or names no IANA zone: then the org's applies.
+    time_zone: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -79,6 +83,7 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
     team = claims.get("team")
     name = claims.get("name", "")
     return Caller(
+        time_zone=_time_zone(claims.get("zoneinfo")),
         member_id=_uuid_claim(claims, "sub"),
         org_id=_uuid_claim(claims, "org"),
         roles=roles,
@@ -86,6 +91,18 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
         groups=frozenset(str(g) for g in groups),
         name=str(name) if name else "",
     )
+
+
+def _time_zone(value: object) -> str | None:
+    """An IANA time zone name, or None (a zone the system does not know is ignored, not a
+    reason to refuse the token)."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return value
 
 
 class TokenVerifier:
@@ -202,6 +219,7 @@ def mint_dev_token(
     groups: Iterable[str] = (),
     name: str = "",
     ttl_seconds: int = 30 * 24 * 3600,
+    time_zone: str | None = None,
 ) -> str:
     """A signed HS256 token for development and tests."""
     now = int(time.time())
@@ -216,4 +234,6 @@ def mint_dev_token(
     }
     if team:
         claims["team"] = team
+    if time_zone:
+        claims["zoneinfo"] = time_zone
     return jwt.encode(claims, secret, algorithm="HS256")

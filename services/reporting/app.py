@@ -60,6 +60,7 @@ def create_app(
         return SqlUnitOfWork(readers, outbox, runtime.repository)
 
     state = ReportingState(
-        uow=runtime.uow, read_uow=read_uow, base_currency=settings.reporting_base_currency
+        uow=runtime.uow, read_uow=read_uow, base_currency=settings.reporting_base_currency,
+        time_zone=settings.reporting_time_zone,
     )
     return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import field_validator
 
 from crmkit.settings import Settings
@@ -11,6 +13,9 @@ from crmkit.values import currency_code
 class ReportingSettings(Settings):
     # The base currency of converted totals for orgs whose admin has not chosen one.
     reporting_base_currency: str = "EUR"
+    # Where "today" is for the dashboards of members whose token names no time zone of their
+    # own (OIDC ``zoneinfo``).
+    reporting_time_zone: str = "Europe/Warsaw"
     # The reporting service's own database; unset: database `crm_reporting` on
     # CRM_DATABASE_URL's server.
     reporting_database_url: str | None = None
@@ -19,3 +24,12 @@ class ReportingSettings(Settings):
     @classmethod
     def _currency(cls, value: str) -> str:
         return currency_code(value)  # the kit's rule; its error names the setting
+
+    @field_validator("reporting_time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError("must be an IANA time zone such as Europe/Warsaw") from None
+        return value

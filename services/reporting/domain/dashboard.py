@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from services.reporting.domain.money import MoneyTotals, Rates, add_amount, money_totals
@@ -41,18 +41,21 @@ class DayWindows:
     overdue_follow_ups: ActivityWindow
 
 
-def day_windows(now: datetime) -> DayWindows:
-    """The dashboard's lists at ``now``; "today" is the UTC day."""
-    end_of_today = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
-    start_of_today = end_of_today - timedelta(days=1)
+DEFAULT_TIME_ZONE = "Europe/Warsaw"
+
+
+def day_windows(now: datetime, zone: tzinfo) -> DayWindows:
+    """The dashboard's lists at ``now``. Overdue is the pipeline's one rule: open and due
+    before now (a task due earlier today is overdue, not due today); "today" is the day in
+    ``zone``, the member's."""
+    end_of_today = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(),
+                                    zone)
     return DayWindows(
         meetings_next_7_days=ActivityWindow(
             kind="meeting", due_from=now, due_before=now + timedelta(days=7)
         ),
-        tasks_due_today=ActivityWindow(
-            kind="task", due_from=start_of_today, due_before=end_of_today
-        ),
-        tasks_overdue=ActivityWindow(kind="task", due_before=start_of_today),
+        tasks_due_today=ActivityWindow(kind="task", due_from=now, due_before=end_of_today),
+        tasks_overdue=ActivityWindow(kind="task", due_before=now),
         overdue_follow_ups=ActivityWindow(other_than="task", due_before=now),
     )
 

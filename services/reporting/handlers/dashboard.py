@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from crmkit.auth import Caller
 from services.reporting.domain.dashboard import (
     DASHBOARD_LIST_LIMIT,
+    DEFAULT_TIME_ZONE,
     Dashboard,
     day_windows,
     stage_counts,
@@ -18,12 +20,14 @@ from services.reporting.handlers.common import Work, now
 class GetDashboard:
     caller: Caller
     default_base: str
+    # The org's time zone, unless the member's token names their own.
+    default_time_zone: str = DEFAULT_TIME_ZONE
 
 
 async def my_dashboard(query: GetDashboard, uow: Work) -> Dashboard:
     org, me = query.caller.org_id, query.caller.member_id
     at = now()
-    windows = day_windows(at)
+    windows = day_windows(at, ZoneInfo(query.caller.time_zone or query.default_time_zone))
     async with uow:
         repo = uow.repo
         meetings, due_today, overdue_tasks, follow_ups = [

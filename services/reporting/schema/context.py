@@ -28,6 +28,8 @@ class ReportingState:
     read_uow: Uows
     # The base currency of converted totals until an org's admin chooses one.
     base_currency: str
+    # Where "today" is for members whose token names no time zone of their own.
+    time_zone: str = "Europe/Warsaw"
 
 
 def state(info: Info) -> ReportingState:
@@ -50,6 +52,10 @@ def read_uow(info: Info) -> UnitOfWork[ReportingRepository]:
 
 def default_base(info: Info) -> str:
     return state(info).base_currency
+
+
+def default_time_zone(info: Info) -> str:
+    return state(info).time_zone
 
 
 def gid(value: uuid.UUID) -> strawberry.ID:

@@ -9,7 +9,14 @@ import strawberry
 from crmkit.results import answer_query
 from services.reporting.domain import dashboard as d
 from services.reporting.handlers import dashboard as h
-from services.reporting.schema.context import Info, caller, default_base, gid, read_uow
+from services.reporting.schema.context import (
+    Info,
+    caller,
+    default_base,
+    default_time_zone,
+    gid,
+    read_uow,
+)
 from services.reporting.schema.money import ReportMoney, ReportMoneyTotals
 
 
@@ -101,5 +108,6 @@ class DashboardQuery:
     @strawberry.field(description="The caller's own day: meetings, tasks, follow-ups, "  # type: ignore[untyped-decorator]
                                   "opportunities and leads.")
     async def my_dashboard(self, info: Info) -> Dashboard:
-        board = h.my_dashboard(h.GetDashboard(caller(info), default_base(info)), read_uow(info))
+        query = h.GetDashboard(caller(info), default_base(info), default_time_zone(info))
+        board = h.my_dashboard(query, read_uow(info))
         return Dashboard.of(await answer_query(board))

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -145,7 +146,10 @@ async def history(reporting: Reporting, org: Org) -> dict[str, Any]:
     h.activity(with_meeting, rep, "meeting", now + timedelta(days=1))
     h.activity(with_meeting, rep, "meeting", now + timedelta(days=9))
     h.activity(lonely, rep, "call", now - timedelta(days=1))
-    h.activity(with_meeting, rep, "task", now)
+    warsaw = ZoneInfo("Europe/Warsaw")  # the service's default: "today" is Warsaw's day
+    end_of_today = datetime.combine(now.astimezone(warsaw).date() + timedelta(days=1),
+                                    datetime.min.time(), warsaw)
+    h.activity(with_meeting, rep, "task", now + (end_of_today - now) / 2)
     h.activity(with_meeting, rep, "task", now - timedelta(days=2))
     h.activity(with_meeting, rep, "call", now - timedelta(hours=3), done=True)
     created = datetime(2026, 3, 1, tzinfo=UTC)

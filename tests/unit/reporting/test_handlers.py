@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -332,13 +333,18 @@ async def test_the_dashboard_shows_the_callers_day(uow: Uow) -> None:
                 created(bobs, owner=BOB))
 
     activity = DEALS.activity
-    today = datetime.combine(now.date(), datetime.min.time(), UTC)
+    warsaw = ZoneInfo("Europe/Warsaw")
+    end_of_today = datetime.combine(now.astimezone(warsaw).date() + timedelta(days=1),
+                                    datetime.min.time(), warsaw)
+    later_today = now + (end_of_today - now) / 2
     await apply(
         uow,
         activity(busy, "meeting", now + timedelta(days=1)),
         activity(busy, "meeting", now + timedelta(days=8)),
-        activity(busy, "task", today + timedelta(hours=23, minutes=59)),
-        activity(busy, "task", today - timedelta(seconds=1)),
+        activity(busy, "task", later_today),
+        # Due a second ago: overdue, as the pipeline says (it used to be "due today").
+        activity(busy, "task", now - timedelta(seconds=1)),
+        activity(busy, "task", now - timedelta(days=3)),
         activity(lonely, "call", now - timedelta(hours=1)),
         activity(bobs, "meeting", now + timedelta(hours=1), owner=BOB),
     )
@@ -347,8 +353,9 @@ async def test_the_dashboard_shows_the_callers_day(uow: Uow) -> None:
 
     board = await db.my_dashboard(db.GetDashboard(person("rep", ANN), "EUR"), uow)
     assert [a.kind for a in board.meetings_next_7_days] == ["meeting"]
-    assert [a.kind for a in board.tasks_due_today] == ["task"]
-    assert [a.kind for a in board.tasks_overdue] == ["task"]
+    assert [a.due_at for a in board.tasks_due_today] == [later_today]
+    assert [a.due_at for a in board.tasks_overdue] == [now - timedelta(days=3),
+                                                      now - timedelta(seconds=1)]
     assert [a.kind for a in board.overdue_follow_ups] == ["call"]
     assert {(c.stage_name, c.count) for c in board.open_by_stage} == {
         ("Identification", 1), ("Qualification", 1)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from crmkit.auth import Caller, Role
+from crmkit.auth import Caller, Role, caller_from_claims
 from crmkit.errors import ForbiddenError, InvalidInput
 from services.reporting.domain.access import resolve_scope
+from services.reporting.domain.dashboard import day_windows
 from services.reporting.domain.funnel import split_close_range
 from services.reporting.domain.money import Rates, money_totals
 
@@ -93,3 +95,29 @@ def test_an_admin_sees_the_whole_org_and_nothing_else() -> None:
     admin = caller(Role.ADMIN)
     scope = resolve_scope(admin, None, "beta")
     assert (scope.org_id, scope.owner_id, scope.team) == (admin.org_id, None, "beta")
+
+
+def test_today_is_the_member_s_day_and_overdue_the_pipeline_s_rule() -> None:
+    """Issue 13, item 20: "today" was the UTC day, and a task due earlier today was listed
+    as due today though the pipeline called it overdue."""
+    now = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # 00:30 on Dec 7 in Warsaw
+    warsaw = day_windows(now, ZoneInfo("Europe/Warsaw"))
+    noon_dec_7 = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
+    assert warsaw.tasks_due_today.holds("task", noon_dec_7)
+    assert not warsaw.tasks_due_today.holds("task", datetime(2026, 12, 7, 23, 0, tzinfo=UTC))
+    earlier = now - timedelta(minutes=10)  # 00:20 Warsaw: earlier today, past due
+    assert warsaw.tasks_overdue.holds("task", earlier)
+    assert not warsaw.tasks_due_today.holds("task", earlier)
+    assert not warsaw.tasks_overdue.holds("task", now)  # due this instant: not yet overdue
+    # A member in New York: it is still Dec 6 there, so noon UTC on Dec 7 is tomorrow.
+    new_york = day_windows(now, ZoneInfo("America/New_York"))
+    assert not new_york.tasks_due_today.holds("task", noon_dec_7)
+    assert new_york.tasks_due_today.holds("task", datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
+
+
+def test_a_token_s_time_zone_is_the_member_s_own() -> None:
+    claims = {"sub": str(uuid.uuid4()), "org": str(uuid.uuid4()), "roles": ["rep"]}
+    assert caller_from_claims({**claims, "zoneinfo": "America/New_York"}).time_zone == (
+        "America/New_York")
+    for unknown in ("Mars/Olympus", "../../etc/passwd", "", 5):
+        assert caller_from_claims({**claims, "zoneinfo": unknown}).time_zone is None

@@ -150,7 +150,7 @@ class Gateway:
             data, errors = shape_with_introspection(
                 self.supergraph.api_schema, entry.document, state.data, inputs, operation_name
             )
-        errors.extend(state.errors)
+        errors = merge_errors(errors, state.errors)
         body: dict[str, Any] = {}
         if errors:
             body["errors"] = errors
@@ -187,6 +187,20 @@ class Gateway:
             operations[None] = next(iter(operations.values()))
         conditions, introspection = _scan(document)
         return _Document(document, [], fragments, operations, conditions, introspection)
+
+
+NULL_PROPAGATION = "Cannot return null for non-nullable field"
+
+
+def merge_errors(
+    shaped: list[dict[str, Any]], from_subgraphs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The shaper's errors, then the subgraphs'. A subgraph error without a path (its
+    request failed as a whole: a variable it refused) already explains why the fields it
+    owes are null, so the shaper's "Cannot return null" for them would only repeat it."""
+    if any(not error.get("path") for error in from_subgraphs):
+        shaped = [e for e in shaped if not str(e.get("message", "")).startswith(NULL_PROPAGATION)]
+    return [*shaped, *from_subgraphs]
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:

@@ -18,23 +18,15 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table
+from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, timestamps
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 MONEY = Numeric(17, 2)
-
-
-def _timestamps() -> list[Column[object]]:
-    return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    ]
 
 
 org_settings = Table(
@@ -42,7 +34,7 @@ org_settings = Table(
     metadata,
     Column("org_id", Uuid, primary_key=True),
     Column("locale", String(8), nullable=False, server_default="en"),
-    *_timestamps(),
+    *timestamps(),
 )
 
 pipelines = Table(
@@ -53,7 +45,7 @@ pipelines = Table(
     Column("name", String(200), nullable=False),
     Column("is_default", Boolean, nullable=False, server_default=text("false")),
     Column("version", Integer, nullable=False, server_default=text("1")),
-    *_timestamps(),
+    *timestamps(),
     Index("ix_pipelines_org", "org_id", "created_at"),
     # One default pipeline per org, so two first uses racing cannot both create one.
     Index(
@@ -133,7 +125,7 @@ opportunities = Table(
     Column("lead_id", Uuid),
     Column("created_by", Uuid),
     Column("version", Integer, nullable=False, server_default=text("1")),
-    *_timestamps(),
+    *timestamps(),
     Column("stage_entered_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount >= 0", name="amount"),
     CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
@@ -207,7 +199,7 @@ activities = Table(
     Column("outcome", Text),
     Column("overdue_notified_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False, server_default=text("1")),
-    *_timestamps(),
+    *timestamps(),
     CheckConstraint("kind IN ('call', 'email', 'meeting', 'task')", name="kind"),
     CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
     Index("ix_activities_org_owner_due", "org_id", "owner_id", "due_at", "id"),

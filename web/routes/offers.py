@@ -1,5 +1,6 @@
 """The deal page's offers section: the offers issued for the deal, issuing one from an offer
-template (its ``${placeholders}`` filled in), and an offer's preview.
+template with line items (and a plain-text template's ``${placeholders}`` filled in), an
+offer's preview and the download of its file.
 
 Its own region of the deal page (loaded by htmx), its own module and templates, so the offers
 can grow (files, downloads) without touching the rest of the deal page.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import string
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -16,14 +18,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, render, text
+from web.context import form_of, query, render, text, web_of
 from web.errors import problem_of
 from web.routes.deals import own_version
 
 Q_OFFERS = """query Offers($id: ID!) {
   opportunity(id: $id) { id name amount currency status version
-    account { name } offers { id title amount currency issuedAt issuedBy templateVersion
-      template { id name } } }
+    account { name } offers { id number status mediaType title amount currency issuedAt
+      issuedBy templateVersion template { id name } } }
   documents(kind: OFFER_TEMPLATE, first: 100) { edges { node { id name currentVersion
     latestVersion { text } } } } }"""
 
@@ -31,13 +33,35 @@ Q_OFFER = """query Offer($id: ID!) { offer(id: $id) { id title content mediaType
   issuedAt templateVersion opportunityId template { name } } }"""
 
 M_ISSUE = """mutation Issue($opp: ID!, $template: ID!, $values: [OfferValueInput!], $title: String,
-  $version: Int, $amount: Decimal, $currency: String) {
+  $version: Int, $amount: Decimal, $currency: String, $items: [OfferLineItemInput!]) {
   issueOffer(opportunityId: $opp, templateId: $template, values: $values, title: $title,
-    templateVersion: $version, amount: $amount, currency: $currency) { __typename
+    templateVersion: $version, amount: $amount, currency: $currency, items: $items) {
+    __typename
     ... on IssueOfferPayload { offer { id } }
     ... on ValidationError { message fields { path message } }
     ... on NotFound { message } ... on Forbidden { message }
     ... on VersionConflict { message currentVersion } } }"""
+
+
+M_DOWNLOAD = """mutation Download($id: ID!) { requestOfferDownload(offerId: $id) { __typename
+  ... on RequestOfferDownloadPayload { download { url fileName mediaType } } } }"""
+
+
+def line_items(text: str | None) -> list[dict[str, str]] | None:
+    """One line item a line: ``product; quantity; unit net price; VAT rate[; unit]`` (the
+    service checks each part and names the one at fault)."""
+    items = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(";")]
+        parts += [""] * (4 - len(parts))
+        item = {"product": parts[0], "quantity": parts[1] or "1", "unitPrice": parts[2] or "0",
+                "vatRate": parts[3] or "23"}
+        if len(parts) > 4 and parts[4]:
+            item["unit"] = parts[4]
+        items.append(item)
+    return items or None
 
 
 def placeholders(template_text: str | None) -> list[str]:
@@ -94,6 +118,7 @@ async def issue(request: Request) -> Response:
         request, M_ISSUE, opp=deal_id, template=template_id, values=values,
         title=text(form, "title"), version=int(version) if version and version.isdigit() else None,
         amount=text(form, "amount"), currency=text(form, "currency"),
+        items=line_items(text(form, "items")),
     ))["issueOffer"]
     problem = problem_of(result)
     response = await _section(request, deal_id, problem, dict(form) if problem else None,
@@ -110,8 +135,26 @@ async def preview(request: Request) -> Response:
                   headers={"HX-Trigger-After-Settle": "crm:open-dialog"})
 
 
+async def download(request: Request) -> Response:
+    """The offer's current file, fetched through its signed URL on the API's origin."""
+    answer = (await query(request, M_DOWNLOAD, id=str(request.path_params["offer"])))
+    found = answer["requestOfferDownload"]
+    fetched = None
+    if found["__typename"] == "RequestOfferDownloadPayload":
+        fetched = await web_of(request).api.file(found["download"]["url"])
+    if fetched is None or fetched.status_code != 200:
+        return render(request, "error.html", status=404,
+                      message=i18n.gettext("It no longer exists or you cannot see it."))
+    name = found["download"]["fileName"]
+    return Response(fetched.content, media_type=found["download"]["mediaType"], headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
 routes = [
     Route("/deals/{id:uuid}/offers", section, methods=["GET"]),
     Route("/deals/{id:uuid}/offers", issue, methods=["POST"]),
     Route("/offers/{offer:uuid}", preview, methods=["GET"]),
+    Route("/offers/{offer:uuid}/file", download, methods=["GET"]),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -269,28 +269,19 @@ def _set_text(opp: Opportunity, name: str, value: str | None) -> None:
         setattr(opp.qualification, name, value)
 
 
+# What an edit may change, in the order ``changed`` lists it: these fields, the qualification's
+# and the negotiation's (``negotiation_`` + its field), then the lessons learned.
+_EDITABLE_FIELDS = ("name", "amount", "currency", "expected_close_date", "account_id",
+                    "probability")
+
+
 def _snapshot(opp: Opportunity) -> dict[str, object]:
-    q, n = opp.qualification, opp.negotiation
-    return {
-        "name": opp.name,
-        "amount": opp.amount,
-        "currency": opp.currency,
-        "expected_close_date": opp.expected_close_date,
-        "account_id": opp.account_id,
-        "probability": opp.probability,
-        "needs": q.needs,
-        "pain_points": q.pain_points,
-        "budget_amount": q.budget_amount,
-        "budget_currency": q.budget_currency,
-        "decision_makers": q.decision_makers,
-        "customer_preferences": q.customer_preferences,
-        "offer_requirements": q.offer_requirements,
-        "negotiation_price": n.price,
-        "negotiation_terms": n.terms,
-        "negotiation_delivery": n.delivery,
-        "negotiation_contract": n.contract,
-        "lessons_learned": opp.lessons_learned,
-    }
+    values: dict[str, object] = {name: getattr(opp, name) for name in _EDITABLE_FIELDS}
+    values.update({f.name: getattr(opp.qualification, f.name) for f in fields(Qualification)})
+    values.update({f"negotiation_{f.name}": getattr(opp.negotiation, f.name)
+                   for f in fields(Negotiation)})
+    values["lessons_learned"] = opp.lessons_learned
+    return values
 
 
 def _filled(value: str | None) -> bool:

@@ -146,12 +146,13 @@ def parse_tags(
     items = raw.replace(";", ",").replace("|", ",").split(",") if isinstance(raw, str) else raw
     tags: list[str] = []
     for item in items:
-        tag = " ".join(item.split())
-        if not tag or tag in tags:
-            continue
-        if len(tag) > MAX_TAG_LENGTH:
-            problems.add(path, f"a tag is longer than {MAX_TAG_LENGTH} characters")
+        try:
+            tag = normalise.clean_text(item, max_length=MAX_TAG_LENGTH)
+        except normalise.NormalisationError as error:
+            problems.add(path, f"a tag {error}")
             return ()
+        if tag is None or tag in tags:
+            continue
         tags.append(tag)
     if len(tags) > MAX_TAGS:
         problems.add(path, f"at most {MAX_TAGS} tags")

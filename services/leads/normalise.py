@@ -11,6 +11,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber
 
+from crmkit import values
+
 DEFAULT_REGION = "PL"
 
 # Free-mail providers: their domain says nothing about the lead's company.
@@ -195,7 +197,9 @@ def company_key(name: str | None) -> str | None:
 
 
 def clean_text(raw: str | None, *, max_length: int) -> str | None:
-    """Trimmed text with inner whitespace collapsed; ``None`` when empty."""
+    """Trimmed text with inner whitespace collapsed; ``None`` when empty. The kit's rule
+    for text (:func:`crmkit.values.clean_text`) otherwise: no control characters (NUL
+    included), no lone surrogates."""
     if raw is None:
         return None
     value = " ".join(raw.split())
@@ -203,4 +207,7 @@ def clean_text(raw: str | None, *, max_length: int) -> str | None:
         return None
     if len(value) > max_length:
         raise NormalisationError(f"is longer than {max_length} characters")
-    return value
+    try:
+        return values.clean_text(value, max_length=max_length)
+    except values.InvalidValue as error:
+        raise NormalisationError(error.problems[0][1]) from None

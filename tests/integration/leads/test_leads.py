@@ -8,6 +8,8 @@ from crmkit.contracts.leads import (
     LeadUpdated,
     MemberUpdated,
 )
+from services.leads import import_worker
+from services.leads.cli_import import import_text
 
 from .queries import CLAIM, CONTACTED, CREATE_LEAD, DISQUALIFY, ME, QUALIFY, UPDATE
 
@@ -142,3 +144,19 @@ async def test_bad_ids_are_typed_errors(leads_service, org, query, variables, an
 async def test_no_token_is_401_and_garbage_is_not_500(leads_service):
     response = await leads_service.http.post("/graphql", json={"query": ME})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("in_process", [False, True])
+async def test_an_imported_row_with_a_nul_is_invalid_and_the_rest_is_imported(
+    leads_service, org, monkeypatch, in_process
+):
+    """The API refuses control characters in any text (the kit's rule for variables); a file
+    imported from the command line reaches the row rules, where a NUL (which PostgreSQL
+    cannot store, so it failed the whole COPY) makes its row invalid."""
+    monkeypatch.setattr(import_worker, "PROCESS_MIN_CHARS", 0 if in_process else 10**9)
+    url = str(leads_service.runtime.engine.url.render_as_string(hide_password=False))
+    report = await import_text("company,notes\nFine,ok\nNul\u0000Co,x\nAlso,n\u0000te\n",
+                               org.id, None, database_url=url)
+    assert (report.created_count, [i.line for i in report.invalid]) == (1, [3, 4])
+    assert await leads_service.sql(
+        "SELECT company FROM leads WHERE org_id = :org", org=org.id) == [("Fine",)]

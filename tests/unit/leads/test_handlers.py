@@ -599,3 +599,29 @@ async def test_a_duplicate_is_named_only_to_whoever_may_see_it() -> None:
     report = await imports.import_leads_file(imports.ImportLeadsFile(
         person("manager"), "company,email\nNew,hidden@example.com\n"), uow)
     assert [(d.line, d.existing_lead_id) for d in report.duplicates] == [(2, None)]
+
+
+# --- text with control characters (issue 13, item 4) -------------------------------------------
+
+
+async def test_text_with_a_nul_or_another_control_character_is_refused_by_field() -> None:
+    uow = fake_uow()
+    rep = person()
+    await joined(uow, rep)
+    with pytest.raises(InvalidInput) as refused:
+        await leads.create_lead(leads.CreateLead(rep, leads.LeadInput(
+            company="Acme\x00", contact_name="An\x07na", notes="a\x00b", source="we\x1bb",
+            tags=["ok", "b\x00d"])), uow)
+    assert {".".join(p.path) for p in refused.value.problems} == {
+        "input.company", "input.contactName", "input.notes", "input.source", "input.tags"}
+    with pytest.raises(InvalidInput):
+        await clients.create_account(clients.CreateAccount(
+            rep, clients.AccountInput(name="Acme", address="Street\x00 1")), uow)
+    account = await clients.create_account(clients.CreateAccount(
+        rep, clients.AccountInput(name="Acme")), uow)
+    with pytest.raises(InvalidInput):
+        await clients.create_contact(clients.CreateContact(
+            rep, account.id, clients.ContactInput("Anna", position="C\x00EO")), uow)
+    report = await imports.import_leads_file(imports.ImportLeadsFile(
+        person("manager"), "company,notes\nGood,fine\nBad\x00,x\nAlso bad,no\x00te\n"), uow)
+    assert (report.created_count, [i.line for i in report.invalid]) == (1, [3, 4])

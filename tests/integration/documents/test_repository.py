@@ -282,3 +282,80 @@ async def test_the_opportunity_read_model_keeps_the_newest_report(uows: Uows) ->
     await run(uows, lambda r: r.record_opportunity(org, deal, second, 2, T0))  # same: replaces
     assert await run(uows, lambda r: r.opportunity_access(org, [deal])) == {deal: second}
     assert await run(uows, lambda r: r.opportunity_access(uuid.uuid4(), [deal])) == {}
+
+
+async def test_offer_numbers_are_a_sequence_per_org_and_month(uows: Uows) -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    december, january = datetime(2026, 12, 6).date(), datetime(2027, 1, 2).date()
+    numbers = [await run(uows, lambda r: r.next_offer_number(org, december)) for _ in range(3)]
+    assert numbers == [1, 2, 3]
+    assert await run(uows, lambda r: r.next_offer_number(other, december)) == 1
+    assert await run(uows, lambda r: r.next_offer_number(org, january)) == 1
+    assert d.offer_number(december, 7) == "OF/2026/12/0007"
+
+
+async def test_revisions_files_states_and_what_has_expired(uows: Uows) -> None:
+    org = uuid.uuid4()
+    folder = a_folder(org, "Templates")
+    template = a_document(folder, kind=d.DocumentKind.OFFER_TEMPLATE)
+    await run(uows, lambda r: r.add_folder(folder))
+    await run(uows, lambda r: r.add_document(template))
+    await run(uows, lambda r: r.add_version(template, 1, content(b"x"), uuid.uuid4(), T0))
+    author = uuid.uuid4()
+    offer = d.Offer(
+        id=uuid.uuid4(), org_id=org, opportunity_id=uuid.uuid4(), template_id=template.id,
+        template_version=1, title="Oferta", content="tekst", media_type="application/pdf",
+        amount=Decimal("100.00"), currency="PLN", issued_by=None, issued_at=None,
+        number="OF/2026/03/0001", status=d.OfferStatus.DRAFT, revision=1,
+        valid_until=T0.date(), created_by=author, created_at=T0)
+    await run(uows, lambda r: r.add_offer(offer))
+    revisions = [
+        d.OfferRevision(offer_id=offer.id, number=n, org_id=org, template_id=template.id,
+                        template_version=1, media_type="application/pdf", size_bytes=4,
+                        sha256=f"{n:064d}", text=f"v{n}", merge_data={"client": {"name": "Ż"}},
+                        amount=Decimal("100.00"), currency="PLN", created_by=author,
+                        created_at=T0 + timedelta(minutes=n))
+        for n in (1, 2)
+    ]
+    for revision in revisions:
+        await run(uows, lambda r, x=revision: r.add_offer_revision(x, f"%PDF{x.number}".encode()))
+    assert await run(uows, lambda r: r.offer_revisions(org, offer.id)) == revisions[::-1]
+    assert await run(uows, lambda r: r.offer_revisions(uuid.uuid4(), offer.id)) == []
+    found = await run(uows, lambda r: r.offer_file(org, offer.id, 2))
+    assert (found.data, found.media_type) == (b"%PDF2", "application/pdf")
+    assert await run(uows, lambda r: r.offer_file(uuid.uuid4(), offer.id, 2)) is None
+
+    issued = replace(offer, status=d.OfferStatus.ISSUED, revision=2, issued_by=author,
+                     issued_at=T0)
+    await run(uows, lambda r: r.update_offer(issued, "oferta tekst"))
+    assert await run(uows, lambda r: r.offer(org, offer.id)) == issued
+    assert await run(uows, lambda r: r.offer(uuid.uuid4(), offer.id)) is None
+    due = await run(uows, lambda r: r.issued_offers_until(T0.date() + timedelta(days=1), 100))
+    assert offer.id in {o.id for o in due}
+    assert offer.id not in {o.id for o in await run(
+        uows, lambda r: r.issued_offers_until(T0.date(), 100))}
+
+
+async def test_deal_facts_join_the_deal_its_client_first_contact_and_owner(uows: Uows) -> None:
+    org, deal, account, owner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert await run(uows, lambda r: r.deal_facts(org, deal)) is None
+    details = d.OpportunityDetails(name="Flota", amount=Decimal("5000.00"), currency="PLN",
+                                   status="open", stage_name="Oferta", account_id=account)
+    await run(uows, lambda r: r.record_opportunity(
+        org, deal, d.OpportunityAccess(owner, "alpha"), 1, T0, details))
+    await run(uows, lambda r: r.record_account(org, account, name="Żabka", nip="5260250274",
+                                               address="Warszawa", aggregate_version=2))
+    await run(uows, lambda r: r.record_account(org, account, name="Old", nip=None,
+                                               address=None, aggregate_version=1))
+    for minutes, name in ((5, "Later"), (1, "Anna Nowak")):
+        await run(uows, lambda r, m=minutes, n=name: r.record_contact(org, d.ContactPerson(
+            uuid.uuid4(), account, n, email="a@x.example"), T0 + timedelta(minutes=m)))
+    await run(uows, lambda r: r.record_member(org, owner, "Jan Kowalski"))
+    facts = await run(uows, lambda r: r.deal_facts(org, deal))
+    assert (facts.name, facts.amount, facts.currency, facts.stage, facts.owner_id) == (
+        "Flota", Decimal("5000.00"), "PLN", "Oferta", owner)
+    assert (facts.client_name, facts.client_nip, facts.client_address) == (
+        "Żabka", "5260250274", "Warszawa")
+    assert (facts.contact.name, facts.contact.email, facts.owner.name) == (
+        "Anna Nowak", "a@x.example", "Jan Kowalski")
+    assert await run(uows, lambda r: r.deal_facts(uuid.uuid4(), deal)) is None

@@ -109,15 +109,30 @@ class FolderCreated(Event):
     folder_id: uuid.UUID
     name: str
     allowed_groups: list[str] = []
+    # Who writes in it besides managers; the top-level folder it is nested in.
+    write_groups: list[str] = []
+    parent_id: uuid.UUID | None = None
 
 
 class FolderAccessChanged(Event):
-    """A folder's allowed groups were replaced (empty: the whole org)."""
+    """A folder's allowed groups were replaced (empty: the whole org), and its write groups."""
 
     TYPE = "crm.documents.folder.access_changed"
 
     folder_id: uuid.UUID
     allowed_groups: list[str] = []
+    write_groups: list[str] = []
+
+
+class FolderChanged(Event):
+    """A folder was renamed, nested (or made top-level), archived or brought back."""
+
+    TYPE = "crm.documents.folder.changed"
+
+    folder_id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None = None
+    archived: bool = False
 
 
 class DocumentCreated(Event):
@@ -145,6 +160,25 @@ class DocumentVersionAdded(Event):
     media_type: str = "text/plain"
     size_bytes: int = 0
     sha256: str = ""
+
+
+class DocumentChanged(Event):
+    """A document was renamed or moved to another folder."""
+
+    TYPE = "crm.documents.document.changed"
+
+    document_id: uuid.UUID
+    folder_id: uuid.UUID
+    name: str
+
+
+class DocumentDeleted(Event):
+    """A document was deleted (softly: kept, found by no one; the envelope's actor did it)."""
+
+    TYPE = "crm.documents.document.deleted"
+
+    document_id: uuid.UUID
+    folder_id: uuid.UUID
 
 
 class DocumentAccessChanged(Event):

@@ -1,8 +1,8 @@
 """The contract events the documents service emits and consumes.
 
-Emits (``crmkit.contracts.documents``): folder created/access_changed, document created/
-version_added/access_changed, offer issued (the pipeline's ``offer_issued`` gate), accepted,
-rejected and expired.
+Emits (``crmkit.contracts.documents``): folder created/access_changed/changed, document
+created/version_added/access_changed/changed/deleted, offer issued (the pipeline's
+``offer_issued`` gate), accepted, rejected and expired.
 
 Consumes: every ``crm.pipeline.opportunity.*`` event (each carries the opportunity's snapshot)
 to keep the local read model that decides who sees an opportunity's offers and what an offer
@@ -20,9 +20,12 @@ from crmkit.contracts import pipeline as p
 EMITS: tuple[type[Event], ...] = (
     c.FolderCreated,
     c.FolderAccessChanged,
+    c.FolderChanged,
     c.DocumentCreated,
     c.DocumentVersionAdded,
     c.DocumentAccessChanged,
+    c.DocumentChanged,
+    c.DocumentDeleted,
     c.OfferIssued,
     c.OfferAccepted,
     c.OfferRejected,

@@ -64,7 +64,8 @@ async def create_folder(cmd: CreateFolder, uow: Work) -> d.Folder:
             raise InvalidInput.field("name", "a folder with this name exists")
         uow.emit(
             wrap(
-                contract.FolderCreated(folder_id=folder.id, name=name, allowed_groups=groups),
+                contract.FolderCreated(folder_id=folder.id, name=name, allowed_groups=groups,
+                                       write_groups=writers, parent_id=folder.parent_id),
                 cmd.caller,
                 folder.id,
                 folder.version,
@@ -125,7 +126,8 @@ async def set_folder_access(cmd: SetFolderAccess, uow: Work) -> d.Folder:
         )
         uow.emit(
             wrap(
-                contract.FolderAccessChanged(folder_id=folder.id, allowed_groups=groups),
+                contract.FolderAccessChanged(folder_id=folder.id, allowed_groups=groups,
+                                             write_groups=list(folder.write_groups)),
                 cmd.caller,
                 folder.id,
                 folder.version,
@@ -182,6 +184,16 @@ async def change_folder(cmd: ChangeFolder, uow: Work) -> d.Folder:
         if changed == folder:
             return folder
         folder = await uow.repo.save_folder(changed, at)
+        uow.emit(
+            wrap(
+                contract.FolderChanged(folder_id=folder.id, name=folder.name,
+                                       parent_id=folder.parent_id,
+                                       archived=folder.archived_at is not None),
+                cmd.caller,
+                folder.id,
+                folder.version,
+            )
+        )
         await uow.commit()
     return folder
 
@@ -436,6 +448,15 @@ async def change_document(cmd: ChangeDocument, uow: Work) -> d.Document:
         if changed == document:
             return document
         document = await uow.repo.save_document(changed, now())
+        uow.emit(
+            wrap(
+                contract.DocumentChanged(document_id=document.id, folder_id=document.folder_id,
+                                         name=document.name),
+                cmd.caller,
+                document.id,
+                document.current_version,
+            )
+        )
         await uow.commit()
     return document
 
@@ -455,6 +476,14 @@ async def delete_document(cmd: DeleteDocument, uow: Work) -> d.Document:
         await writable_folder(uow.repo, cmd.caller, document.folder_id)
         document = await uow.repo.save_document(
             replace(document, deleted_at=at, deleted_by=cmd.caller.member_id), at
+        )
+        uow.emit(
+            wrap(
+                contract.DocumentDeleted(document_id=document.id, folder_id=document.folder_id),
+                cmd.caller,
+                document.id,
+                document.current_version,
+            )
         )
         await uow.commit()
     return document

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from crmkit.auth import Caller, Role
+from crmkit.contracts import documents as contract
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, VersionConflictError
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.documents import domain as d
@@ -50,6 +51,8 @@ async def test_write_groups_are_apart_from_read_groups() -> None:
         lib.SetFolderAccess(ADMIN, shared.id, ["legal"], 1, write_groups=["legal"]), uow)
     assert (changed.allowed_groups, changed.write_groups, changed.version) == (
         ("legal",), ("legal",), 2)
+    event = uow.committed[-1].parse(contract.FolderAccessChanged)
+    assert (event.allowed_groups, event.write_groups) == (["legal"], ["legal"])
     kept = await lib.set_folder_access(lib.SetFolderAccess(ADMIN, shared.id, []), uow)
     assert kept.write_groups == ("legal",)
 
@@ -70,8 +73,12 @@ async def test_a_subfolder_is_seen_only_with_its_parent_and_nests_one_level() ->
     other = await folder(uow)
     with pytest.raises(InvalidInput, match="has subfolders"):
         await lib.change_folder(lib.ChangeFolder(ADMIN, legal.id, parent_id=other.id), uow)
+    created = uow.committed[1].parse(contract.FolderCreated)
+    assert (created.parent_id, created.write_groups) == (legal.id, ["sales"])
     top = await lib.change_folder(lib.ChangeFolder(ADMIN, inside.id, unnest=True), uow)
     assert top.parent_id is None and top.version == 2
+    changed = uow.committed[-1].parse(contract.FolderChanged)
+    assert (changed.folder_id, changed.parent_id, changed.archived) == (inside.id, None, False)
 
 
 async def test_folders_are_renamed_by_managers_with_their_version() -> None:
@@ -97,6 +104,7 @@ async def test_an_archived_folder_is_read_only_and_left_out_of_the_list() -> Non
     kept = await document(uow, archived.id)
     done = await lib.change_folder(lib.ChangeFolder(ADMIN, archived.id, archived=True), uow)
     assert done.archived_at is not None and done.archived_by == ADMIN.member_id
+    assert uow.committed[-1].parse(contract.FolderChanged).archived is True
     listed = {f.id for f in await lib.list_folders(lib.ListFolders(ADMIN), uow)}
     assert archived.id not in listed and inside.id in listed
     everything = await lib.list_folders(lib.ListFolders(ADMIN, include_archived=True), uow)
@@ -128,10 +136,15 @@ async def test_documents_are_renamed_moved_and_soft_deleted_by_writers() -> None
     moved = await lib.change_document(
         lib.ChangeDocument(writer, made.id, " Cennik ", folder_id=target.id), uow)
     assert (moved.name, moved.folder_id, moved.current_version) == ("Cennik", target.id, 1)
+    event = uow.committed[-1].parse(contract.DocumentChanged)
+    assert (event.name, event.folder_id) == ("Cennik", target.id)
     with pytest.raises(ForbiddenError):
         await lib.delete_document(lib.DeleteDocument(reader, made.id), uow)
     deleted = await lib.delete_document(lib.DeleteDocument(writer, made.id), uow)
     assert deleted.deleted_by == writer.member_id and deleted.deleted_at is not None
+    gone = uow.committed[-1]
+    assert gone.parse(contract.DocumentDeleted).document_id == made.id
+    assert gone.actor_id == writer.member_id
     with pytest.raises(NotFoundError):
         await lib.version_file(lib.VersionFile(ADMIN, made.id), uow)
     assert await lib.documents_by_id(lib.DocumentsById(ADMIN, [made.id]), uow) == {}

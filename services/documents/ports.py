@@ -225,6 +225,14 @@ class DocumentsRepository(Protocol):
         word prefix of the offer's text or the deal's comment and lessons, newest first."""
         ...
 
+    async def library_groups(self, org_id: uuid.UUID) -> tuple[str, ...]:
+        """The groups that may read the org's offer library (empty: every member)."""
+        ...
+
+    async def set_library_groups(
+        self, org_id: uuid.UUID, groups: Sequence[str], now: datetime
+    ) -> None: ...
+
     # --- the local read models of deals, clients and members ----------------------------------
 
     async def opportunity_access(

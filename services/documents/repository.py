@@ -47,6 +47,7 @@ from services.documents.tables import (
     documents,
     folders,
     members,
+    offer_library_access,
     offer_numbers,
     offer_revisions,
     offers,
@@ -635,6 +636,22 @@ class SqlDocumentsRepository:
             )
             for row in await self.session.execute(query)
         ]
+
+    async def library_groups(self, org_id: uuid.UUID) -> tuple[str, ...]:
+        query = select(offer_library_access.c.allowed_groups).where(
+            offer_library_access.c.org_id == org_id)
+        row = (await self.session.execute(query)).first()
+        return tuple(row.allowed_groups) if row else ()
+
+    async def set_library_groups(
+        self, org_id: uuid.UUID, groups: Sequence[str], now: datetime
+    ) -> None:
+        statement = insert(offer_library_access).values(
+            org_id=org_id, allowed_groups=list(groups), updated_at=now)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=[offer_library_access.c.org_id],
+            set_={"allowed_groups": statement.excluded.allowed_groups,
+                  "updated_at": statement.excluded.updated_at}))
 
     # --- the local read models of deals, clients and members ----------------------------
 

@@ -248,3 +248,12 @@ members = Table(
     Column("name", Text, nullable=False),
     PrimaryKeyConstraint("org_id", "member_id"),
 )
+
+# Who may read the offer library: groups an admin chose (none: every member of the org).
+offer_library_access = Table(
+    "offer_library_access",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    _groups(),
+    updated_at(),
+)

@@ -596,6 +596,27 @@ async def offer_library(query: OfferLibrary, uow: Work) -> list[d.LibraryEntry]:
         problems.add("search", "must be at most 200 characters, without NUL")
     problems.raise_if_any()
     async with uow:
+        if not d.sees(query.caller, await uow.repo.library_groups(query.caller.org_id)):
+            raise ForbiddenError("the offer library is open to some groups only")
         return await uow.repo.offer_library(
             query.caller.org_id, terms=d.search_terms(query.search or ""),
             outcome=query.outcome, limit=query.first, offset=query.offset)
+
+
+@dataclass(frozen=True)
+class SetLibraryAccess:
+    caller: Caller
+    allowed_groups: Sequence[str]
+
+
+async def set_library_access(cmd: SetLibraryAccess, uow: Work) -> list[str]:
+    """An admin restricts the offer library to groups (none: every member of the org)."""
+    if not cmd.caller.is_admin:
+        raise ForbiddenError("only admins may restrict the offer library")
+    problems = ProblemCollector()
+    groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
+    problems.raise_if_any()
+    async with uow:
+        await uow.repo.set_library_groups(cmd.caller.org_id, groups, now())
+        await uow.commit()
+    return groups

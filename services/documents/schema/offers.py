@@ -227,6 +227,16 @@ RequestOfferDownloadResult = Annotated[
 
 
 @strawberry.type
+class SetOfferLibraryAccessPayload:
+    allowed_groups: list[str]
+
+
+SetOfferLibraryAccessResult = Annotated[
+    SetOfferLibraryAccessPayload | CommonError, strawberry.union("SetOfferLibraryAccessResult")
+]
+
+
+@strawberry.type
 class OfferPayload:
     offer: Offer
 
@@ -418,6 +428,18 @@ class OffersMutation:
             return RequestOfferDownloadPayload(download=OfferDownload(
                 url=signer(info).sign(grant), expires_at=grant.expires_at, file_name=found.name,
                 media_type=found.file.media_type, revision=found.revision))
+
+        return await answer_mutation(run())
+
+    @strawberry.mutation(description="Restrict the offer library to groups (admins; an empty "
+                         "list opens it to every member of the org).")  # type: ignore[untyped-decorator]
+    async def set_offer_library_access(
+        self, info: Info, allowed_groups: list[str]
+    ) -> SetOfferLibraryAccessResult:
+        async def run() -> SetOfferLibraryAccessPayload:
+            groups = await h.set_library_access(
+                h.SetLibraryAccess(caller(info), allowed_groups), uow(info))
+            return SetOfferLibraryAccessPayload(allowed_groups=groups)
 
         return await answer_mutation(run())
 

@@ -245,3 +245,16 @@ async def test_the_library_searches_polish_with_and_without_diacritics(
         ("LOST", "Cena", "Żabka Polska Sp. z o.o.")]
     stranger = Org(uuid.uuid4()).token("admin")
     assert (await api.data(stranger, LIBRARY, search=None))["offerLibrary"] == []
+
+
+async def test_an_admin_restricts_the_library_to_groups(api: Api, org: Org) -> None:
+    restrict = """mutation($g: [String!]!) { setOfferLibraryAccess(allowedGroups: $g) {
+      __typename ... on SetOfferLibraryAccessPayload { allowedGroups } } }"""
+    refused = await api.data(org.token("manager"), restrict, g=["sales"])
+    assert refused["setOfferLibraryAccess"]["__typename"] == "Forbidden"
+    done = await api.data(org.token("admin"), restrict, g=["sales"])
+    assert done["setOfferLibraryAccess"]["allowedGroups"] == ["sales"]
+    allowed = await api.call(org.token("rep", groups=("sales",)), LIBRARY, search=None)
+    assert allowed["data"]["offerLibrary"] == []
+    outside = await api.call(org.token("rep", groups=("support",)), LIBRARY, search=None)
+    assert outside["errors"][0]["extensions"]["code"] == "FORBIDDEN"

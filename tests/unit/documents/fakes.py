@@ -62,6 +62,7 @@ class FakeDocumentsRepository:
     contact_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[ContactPerson, datetime]] = field(
         default_factory=dict)
     member_rows: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
+    library_rows: dict[uuid.UUID, tuple[str, ...]] = field(default_factory=dict)
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -318,6 +319,14 @@ class FakeDocumentsRepository:
         entries.sort(key=lambda e: (e.closed_at is None, -(e.closed_at.timestamp()
                                                           if e.closed_at else 0)))
         return entries[offset: offset + limit]
+
+    async def library_groups(self, org_id: uuid.UUID) -> tuple[str, ...]:
+        return self.library_rows.get(org_id, ())
+
+    async def set_library_groups(
+        self, org_id: uuid.UUID, groups: Sequence[str], now: datetime
+    ) -> None:
+        self.library_rows[org_id] = tuple(groups)
 
     # --- the local read models of deals, clients and members ----------------------------------
 

@@ -15,7 +15,7 @@ from crmkit.contracts import Envelope
 from crmkit.contracts import documents as contract
 from crmkit.contracts.leads import AccountCreated, ContactCreated, MemberUpdated
 from crmkit.contracts.pipeline import OpportunityCreated, OpportunityLost, OpportunityWon
-from crmkit.errors import InvalidInput, NotFoundError
+from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError
 from services.documents import domain as d
 from services.documents import merge as m
 from services.documents import rendering as r
@@ -223,3 +223,17 @@ async def test_the_library_finds_past_offers_by_words_with_or_without_diacritics
     assert await found(None, d.Outcome.LOST) == ["Flota 2028"]
     assert sorted(await found("lokalizator")) == ["Flota 2027", "Flota 2028"]  # offer text
     assert await found("nieznane") == []
+
+
+async def test_an_admin_may_restrict_the_library_to_groups() -> None:
+    uow = fake_uow()
+    sales, other = person(groups=("sales",)), person(groups=("support",))
+    with pytest.raises(ForbiddenError):
+        await off.set_library_access(off.SetLibraryAccess(sales, ["sales"]), uow)
+    assert await off.set_library_access(
+        off.SetLibraryAccess(ADMIN, [" sales", "sales"]), uow) == ["sales"]
+    assert await off.offer_library(off.OfferLibrary(sales), uow) == []
+    with pytest.raises(ForbiddenError):
+        await off.offer_library(off.OfferLibrary(other), uow)
+    await off.set_library_access(off.SetLibraryAccess(ADMIN, []), uow)
+    assert await off.offer_library(off.OfferLibrary(other), uow) == []

@@ -136,6 +136,13 @@ class EmbeddedPostgres:
             return False
         return True
 
+    def crash(self) -> None:
+        """Stop as a crash would (``immediate``: no checkpoint, every connection cut); the
+        next ``start`` recovers from the write-ahead log. For outage tests."""
+        if self._is_running():
+            _commands().pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.pgdata,
+                               user=self._user(), timeout=60)
+
     def stop(self) -> None:
         ep = _commands()
         if self._is_running():

@@ -43,11 +43,13 @@ M_UPLOAD = f"""mutation Upload($folder: ID!, $name: String!, $kind: DocumentKind
   $content: String!, $media: String!, $groups: [String!]) {{
   uploadDocument(folderId: $folder, name: $name, kind: $kind, content: $content,
     contentEncoding: BASE64, mediaType: $media, allowedGroups: $groups) {{ __typename
-  ... on UploadDocumentPayload {{ document {{ id }} }} {ERRORS} }} }}"""
+  ... on UploadDocumentPayload {{ document {{ id }} }} {ERRORS}
+  ... on ContentRefused {{ message }} }} }}"""
 M_VERSION = f"""mutation Version($id: ID!, $content: String!, $media: String, $version: Int) {{
   addDocumentVersion(documentId: $id, content: $content, contentEncoding: BASE64,
     mediaType: $media, expectedVersion: $version) {{ __typename
-  ... on AddDocumentVersionPayload {{ document {{ id }} }} {ERRORS} }} }}"""
+  ... on AddDocumentVersionPayload {{ document {{ id }} }} {ERRORS}
+  ... on ContentRefused {{ message }} }} }}"""
 M_DOCUMENT_ACCESS = f"""mutation DocumentAccess($id: ID!, $groups: [String!]!) {{
   setDocumentAccess(documentId: $id, allowedGroups: $groups) {{ __typename
   ... on SetDocumentAccessPayload {{ document {{ id }} }} {ERRORS} }} }}"""

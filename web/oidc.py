@@ -3,7 +3,8 @@ identity provider (authlib for the protocol, joserfc for the ID token's signatur
 
 The provider's token (``CRM_WEB_OIDC_TOKEN``: its access token, or its ID token) is what the
 app sends to the gateway, which verifies it against the provider's JWKS (``CRM_JWKS_URL``)
-like any client's token; it carries the member's ``sub``, ``org`` and ``roles``.
+like any client's token; it carries the member's ``sub``, ``org`` and ``roles``. Signing out
+ends the provider's session too when it offers RP-initiated logout (``end_session_endpoint``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
@@ -42,6 +44,7 @@ class SignedIn:
     token: str  # what the gateway is sent
     expires_at: float
     claims: dict[str, Any]
+    id_token: str
 
 
 class OpenIDConnect:
@@ -123,7 +126,24 @@ class OpenIDConnect:
         if not forwarded:
             raise SignInFailed("the identity provider sent no access token")
         expires_at = float(token.get("expires_at") or claims.get("exp") or time.time() + 3600)
-        return SignedIn(str(forwarded), expires_at, claims)
+        return SignedIn(str(forwarded), expires_at, claims, id_token)
+
+    async def end_session_url(self, id_token: str, post_logout_redirect_uri: str) -> str | None:
+        """Where to send a member signing out so that the provider's session ends too
+        (RP-initiated logout), or None when the provider offers no such endpoint or cannot
+        be reached (the member is then signed out of the app only)."""
+        try:
+            endpoint = (await self.metadata()).get("end_session_endpoint")
+        except SignInFailed:
+            return None
+        if not endpoint:
+            return None
+        url: str = add_params_to_uri(str(endpoint), [
+            ("id_token_hint", id_token),
+            ("client_id", self.client_id),
+            ("post_logout_redirect_uri", post_logout_redirect_uri),
+        ])
+        return url
 
     async def _redeem(
         self, endpoint: str, code: str, redirect_uri: str, verifier: str

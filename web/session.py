@@ -36,6 +36,8 @@ class Session:
     expires_at: float | None = None
     # A sign-in in progress with the IdP: state, nonce, PKCE verifier, where to go after.
     oidc: dict[str, str] | None = None
+    # The IdP's ID token of this sign-in: signing out hands it back to end the IdP's session.
+    id_token: str | None = None
 
     @property
     def signed_in(self) -> bool:

@@ -20,6 +20,7 @@ from web import i18n
 from web.api import SignedOut
 from web.context import form_of, query, redirect, render, session_of, text, web_of
 from web.i18n import N_
+from web.oidc import OpenIDConnect
 from web.session import Session
 
 DEV_TOKEN_HOURS = 12
@@ -135,7 +136,19 @@ async def start_session(request: Request, token: str, expires_at: float | None) 
 
 
 async def sign_out(request: Request) -> Response:
-    session_of(request).sign_out()
+    """Out of the app, and out of the identity provider too when the member came from one
+    that offers RP-initiated logout (it sends them back to the sign-in page)."""
+    session = session_of(request)
+    id_token = session.id_token
+    session.sign_out()
+    provider: OpenIDConnect | None = request.app.state.oidc
+    if provider is not None and id_token:
+        public = web_of(request).web.public_url
+        back = (public.rstrip("/") + "/sign-in" if public
+                else str(request.url_for("sign_in_page")))
+        url = await provider.end_session_url(id_token, back)
+        if url:
+            return redirect(request, url)
     return redirect(request, "/sign-in")
 
 

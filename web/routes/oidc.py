@@ -55,6 +55,7 @@ async def callback(request: Request) -> Response:
             _redirect_uri(request), dict(request.query_params), started
         )
         await start_session(request, signed_in.token, signed_in.expires_at)
+        session.id_token = signed_in.id_token
     except SignInFailed as error:
         return _refused(request, str(error))
     except SignedOut:

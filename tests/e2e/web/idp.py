@@ -1,7 +1,13 @@
 """A small but real OpenID provider for the sign-in tests, built with authlib's server side on
-Flask: discovery, JWKS, an authorization endpoint with a login page, and a token endpoint
-issuing an RS256 ID token and an access token the CRM accepts. Authorization codes must come
-with an S256 PKCE challenge, which the token request must answer."""
+Flask: discovery, JWKS, an authorization endpoint with a login page and a session of its own
+(a member signed in there is sent back at once next time), a token endpoint issuing an RS256
+ID token and an access token the CRM accepts, and RP-initiated logout (``end_session_endpoint``)
+ending that session. Authorization codes must come with an S256 PKCE challenge, which the token
+request must answer.
+
+``forge`` turns the provider hostile: its token endpoint then answers with an ID token that
+is wrong in one way (see ``FORGERIES``), as a compromised provider or a tampering network
+would."""
 
 from __future__ import annotations
 
@@ -10,14 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import OctKey, RSAKey
 from werkzeug.serving import make_server
 
@@ -33,11 +41,17 @@ class Person:
     team: str | None = None
 
 
+FORGERIES = ("signature", "audience", "issuer", "expired", "nonce")
+"""An ID token signed with another key (under the provider's key id), for another client, from
+another issuer, expired an hour ago, or answering another sign-in's nonce."""
+
+
 @dataclass
 class Client:
     client_id: str
     client_secret: str
     redirect_uri: str
+    post_logout_redirect_uri: str | None = None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -107,12 +121,18 @@ class Provider:
         self.codes: dict[str, Code] = {}
         self.issued: list[Code] = []  # every authorization code given out
         self.client: Client | None = None
+        self.sessions: dict[str, Person] = {}  # the provider's own sign-ins, by cookie
+        self.logouts: list[str] = []  # the ``sub`` of each RP-initiated logout
+        self.forge: str | None = None  # one of FORGERIES
         self.app = self._app()
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def register(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
-        self.client = Client(client_id, client_secret, redirect_uri)
+    def register(
+        self, client_id: str, client_secret: str, redirect_uri: str,
+        post_logout_redirect_uri: str | None = None,
+    ) -> None:
+        self.client = Client(client_id, client_secret, redirect_uri, post_logout_redirect_uri)
 
     def add(self, person: Person) -> None:
         self.people[person.sub] = person
@@ -134,6 +154,24 @@ class Provider:
         if person.team:
             claims["team"] = person.team
         return jwt.encode({"alg": "HS256"}, claims, self.crm_key)
+
+    def _forged(self, id_token: str) -> str:
+        claims = jwt.decode(id_token, self.key).claims
+        key = self.key
+        now = int(time.time())
+        if self.forge == "signature":
+            key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig"})
+        elif self.forge == "audience":
+            claims["aud"] = ["another-client"]
+        elif self.forge == "issuer":
+            claims["iss"] = "http://127.0.0.1:9/elsewhere"
+        elif self.forge == "expired":
+            claims["iat"], claims["exp"] = now - 7200, now - 3600
+        elif self.forge == "nonce":
+            claims["nonce"] = "a-nonce-of-another-sign-in"
+        else:
+            raise AssertionError(f"unknown forgery {self.forge}")
+        return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, key)
 
     def _app(self) -> Flask:
         provider = self
@@ -216,6 +254,7 @@ class Provider:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
+                "end_session_endpoint": provider.issuer + "/logout",
             })
 
         @app.get("/jwks")
@@ -224,19 +263,58 @@ class Provider:
 
         @app.route("/authorize", methods=["GET", "POST"])
         def authorize() -> Any:
-            if request.method == "GET":
+            signed_in = provider.sessions.get(request.cookies.get("idp_session", ""))
+            if request.method == "GET" and signed_in is None:
                 server.get_consent_grant(end_user=None)  # validates the request first
                 buttons = "".join(
                     f'<button name="sub" value="{p.sub}">{p.name}</button>'
                     for p in provider.people.values()
                 )
                 return f"<!doctype html><title>Test IdP</title><form method=post>{buttons}</form>"
-            person = provider.people.get(request.form.get("sub", ""))
+            person = signed_in or provider.people.get(request.form.get("sub", ""))
             grant = server.get_consent_grant(end_user=person)
-            return server.create_authorization_response(grant_user=person, grant=grant)
+            response = server.create_authorization_response(grant_user=person, grant=grant)
+            if person is not None and signed_in is None:
+                sid = secrets.token_urlsafe(16)
+                provider.sessions[sid] = person
+                response.set_cookie("idp_session", sid, httponly=True, samesite="Lax")
+            return response
 
         @app.post("/token")
         def token() -> Any:
-            return server.create_token_response()
+            response = server.create_token_response()
+            if provider.forge and response.status_code == 200:
+                body = response.get_json()
+                body["id_token"] = provider._forged(body["id_token"])
+                response.set_data(jsonify(body).get_data())
+            return response
+
+        @app.route("/logout", methods=["GET", "POST"])
+        def logout() -> Any:
+            """RP-initiated logout 1.0: the hint must be an ID token this provider gave the
+            client; the provider's session ends, and the member goes back where the client
+            registered."""
+            values = request.values
+            try:
+                hint = jwt.decode(values.get("id_token_hint", ""), provider.key).claims
+            except (JoseError, ValueError):
+                return "<!doctype html><title>Test IdP</title>bad id_token_hint", 400
+            client = provider.client
+            audience = hint.get("aud", [])
+            if client is None or client.client_id not in (
+                [audience] if isinstance(audience, str) else audience
+            ):
+                return "<!doctype html><title>Test IdP</title>unknown client", 400
+            sid = request.cookies.get("idp_session", "")
+            if provider.sessions.pop(sid, None) is not None:
+                provider.logouts.append(str(hint["sub"]))
+            back = values.get("post_logout_redirect_uri")
+            if back and back == client.post_logout_redirect_uri:
+                state = values.get("state")
+                response = redirect(back + (f"?{urlencode({'state': state})}" if state else ""))
+            else:
+                response = app.make_response("<!doctype html><title>Test IdP</title>Signed out")
+            response.delete_cookie("idp_session")
+            return response
 
         return app

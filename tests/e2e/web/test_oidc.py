@@ -1,5 +1,6 @@
 """Production sign-in: OpenID Connect (authorization code with PKCE) against a real provider
-(authlib's server side, started by the test), with the dev sign-in switched off."""
+(authlib's server side, started by the test), with the dev sign-in switched off: a forged ID
+token is refused, and signing out ends the provider's session too."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from crmkit.settings import DEV_JWT_SECRET
 from ..conftest import RunningSystem
 from .conftest import Watch, Web
 from .flows import eventually
-from .idp import Person, Provider
+from .idp import FORGERIES, Person, Provider
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,8 @@ def oidc_app(system: RunningSystem, provider: Provider, watch: Watch) -> Iterato
     """A web app process signing in with the provider only."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    provider.register("crm-web", "web-client-secret", f"{url}/oidc/callback")
+    provider.register("crm-web", "web-client-secret", f"{url}/oidc/callback",
+                      post_logout_redirect_uri=f"{url}/sign-in")
     env = {
         **os.environ,
         "CRM_ENVIRONMENT": "test",
@@ -80,9 +82,9 @@ def test_a_member_signs_in_with_the_org_identity_provider(
     page.locator("button", has_text="Olga Oidc").click()
     page.wait_for_url(oidc_app + "/pool")
     expect(page.locator("#pool")).to_be_visible()  # the gateway took the provider's token
-    page.locator("details.usermenu summary").click()
-    expect(page.locator(".usermenu .menu")).to_contain_text("Olga Oidc")
-    expect(page.locator(".usermenu .menu")).to_contain_text("south")
+    page.locator("details.usermenu:not(.bell) summary").click()
+    expect(page.locator("details.usermenu:not(.bell) .menu")).to_contain_text("Olga Oidc")
+    expect(page.locator("details.usermenu:not(.bell) .menu")).to_contain_text("south")
     # One code, given for a PKCE challenge (S256) and redeemed (with its verifier) once.
     assert [c.code_challenge_method for c in provider.issued] == ["S256"]
     assert provider.codes == {}
@@ -102,3 +104,59 @@ def test_a_forged_or_replayed_answer_is_refused(web: Web, oidc_app: str) -> None
         assert token is not None
         dev = client.post("/sign-in/dev", data={"demo": "rep1", "csrf_token": token.group(1)})
         assert dev.status_code == 404  # the dev sign-in is off
+
+
+def sign_in_through(provider: Provider, app: str, person: Person) -> tuple[int, str, int]:
+    """The authorization code flow as a browser follows it: the app's answer to the provider's
+    redirect back (status and page), and the status of the board's lead pool afterwards."""
+    with httpx.Client(timeout=30, headers={"Accept-Language": "en"}) as client:
+        started = client.get(app + "/oidc/login")
+        assert started.status_code == 303, started.text
+        authorize = started.headers["location"]
+        assert authorize.startswith(provider.issuer + "/authorize?")
+        answer = client.post(authorize, data={"sub": person.sub})
+        assert answer.status_code == 302, answer.text
+        back = answer.headers["location"]
+        assert back.startswith(app + "/oidc/callback?")
+        result = client.get(back)
+        return result.status_code, result.text, client.get(app + "/pool").status_code
+
+
+def test_a_forged_id_token_is_refused(provider: Provider, oidc_app: str) -> None:
+    person = Person(str(uuid.uuid4()), str(uuid.uuid4()), "Fiona Forged", ["rep"], "north")
+    provider.add(person)
+    # The same flow with the provider's honest answer signs in (so each refusal below is the
+    # ID token's alone).
+    status, _, pool = sign_in_through(provider, oidc_app, person)
+    assert (status, pool) == (303, 200)
+    for forgery in FORGERIES:
+        provider.forge = forgery
+        status, page, pool = sign_in_through(provider, oidc_app, person)
+        assert status == 400, forgery
+        assert "Signing in failed" in page and "ID token did not verify" in page, forgery
+        assert pool == 303, forgery  # not signed in: off to the sign-in page
+
+
+def test_signing_out_ends_the_identity_provider_session(
+    web: Web, provider: Provider, oidc_app: str
+) -> None:
+    person = Person(str(uuid.uuid4()), str(uuid.uuid4()), "Sam Signout", ["rep"], "north")
+    provider.add(person)
+    page = web.page()
+    page.goto(oidc_app + "/oidc/login")
+    page.locator("button", has_text="Sam Signout").click()
+    page.wait_for_url(oidc_app + "/")
+    # Signed in at the provider too: another sign-in goes straight through, no login page.
+    page.goto(oidc_app + "/oidc/login?next=/pool")
+    page.wait_for_url(oidc_app + "/pool")
+    assert len(provider.sessions) == 1
+    page.locator("details.usermenu:not(.bell) summary").click()
+    page.locator("form[action='/sign-out'] button").click()
+    page.wait_for_url(oidc_app + "/sign-in")
+    assert provider.logouts == [person.sub]
+    assert provider.sessions == {}
+    page.goto(oidc_app + "/pool")
+    expect(page).to_have_url(re.compile("/sign-in"))
+    # The provider asks who is there again instead of signing the member straight back in.
+    page.goto(oidc_app + "/oidc/login")
+    expect(page.locator("button", has_text="Sam Signout")).to_be_visible()

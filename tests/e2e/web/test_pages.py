@@ -111,7 +111,7 @@ def test_the_session_cookie_and_csrf(web: Web) -> None:
         assert allowed.status_code == 200
     # Signing out forgets the member.
     page.goto(web.url("/"))
-    page.locator("details.usermenu summary").click()
+    page.locator("details.usermenu:not(.bell) summary").click()
     page.locator("form[action='/sign-out'] button").click()
     page.wait_for_url(re.compile("/sign-in"))
     page.goto(web.url("/pool"))

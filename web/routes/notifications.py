@@ -9,7 +9,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from web.api import ApiUnavailable
-from web.context import form_of, is_htmx, query, redirect, render
+from web.context import form_of, is_htmx, query, redirect, render, text
+from web.errors import Problem, problem_of
 
 FIELDS = "id kind title detail subjectId opportunityId dueAt createdAt read"
 Q_BELL = f"""query Bell {{
@@ -70,7 +71,72 @@ async def mark_read(request: Request) -> Response:
     return redirect(request, "/notifications")
 
 
+KINDS = ("ACTIVITY_DUE", "ACTIVITY_OVERDUE", "LEAD_ASSIGNED", "NO_NEXT_CONTACT",
+         "OFFER_ACCEPTED", "OFFER_REJECTED", "WEBHOOK_DISABLED")
+SETTINGS = "email language timeZone digestHour leadMinutes version channels { kind inApp email }"
+Q_SETTINGS = f"query MySettings {{ myNotificationSettings {{ {SETTINGS} }} calendarFeedUrl }}"
+M_SETTINGS = f"""mutation SaveSettings($input: NotificationSettingsInput!) {{
+  updateMyNotificationSettings(input: $input) {{ __typename
+    ... on UpdateMyNotificationSettingsPayload {{ settings {{ {SETTINGS} }} }}
+    ... on ValidationError {{ message fields {{ path message }} }} }} }}"""
+M_ROTATE = """mutation RotateFeed { rotateCalendarFeed { __typename
+  ... on CalendarFeedPayload { url } } }"""
+
+
+async def _settings_page(request: Request, problem: Problem | None = None,
+                         saved: bool = False) -> Response:
+    data = await query(request, Q_SETTINGS)
+    settings = data["myNotificationSettings"]
+    return render(
+        request, "notifications/settings.html", settings=settings,
+        channels={c["kind"]: c for c in settings["channels"]}, kinds=KINDS,
+        feed_url=data["calendarFeedUrl"], problem=problem, saved=saved,
+        errors=problem.fields if problem else {},
+    )
+
+
+async def settings_page(request: Request) -> Response:
+    return await _settings_page(request)
+
+
+def _hour(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return -1  # the service names the field
+
+
+async def save_settings(request: Request) -> Response:
+    form = await form_of(request)
+    lead = text(form, "leadMinutes")
+    settings_input: dict[str, object] = {
+        "email": text(form, "email"),
+        "language": text(form, "language") or "en",
+        "timeZone": text(form, "timeZone") or "UTC",
+        "digestHour": _hour(text(form, "digestHour")),
+        "channels": [
+            {"kind": k, "inApp": form.get(f"inApp-{k}") == "on",
+             "email": form.get(f"email-{k}") == "on"}
+            for k in KINDS
+        ],
+    }
+    if lead is not None:
+        settings_input["leadMinutes"] = _hour(lead)
+    result = (await query(request, M_SETTINGS, input=settings_input))[
+        "updateMyNotificationSettings"]
+    problem = problem_of(result)
+    return await _settings_page(request, problem, saved=problem is None)
+
+
+async def rotate_feed(request: Request) -> Response:
+    await query(request, M_ROTATE)
+    return await _settings_page(request, saved=True)
+
+
 routes = [
+    Route("/notifications/settings", settings_page, methods=["GET"]),
+    Route("/notifications/settings", save_settings, methods=["POST"]),
+    Route("/notifications/settings/feed", rotate_feed, methods=["POST"]),
     Route("/notifications", page, methods=["GET"]),
     Route("/notifications/bell", bell, methods=["GET"]),
     Route("/notifications/count", count, methods=["GET"]),

@@ -8,6 +8,7 @@ told. Events of one org only ever reach that org's endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -157,11 +158,17 @@ class Delivered:
 
 
 async def send_webhooks(at: At, sender: WebhookSender, uow: Work) -> Delivered:
-    """Send the deliveries due at ``at.now`` (a batch; truthy when it did any)."""
+    """Send the deliveries due at ``at.now`` (a batch; truthy when it did any). A batch holds
+    at most one delivery per aggregate and endpoint (the next waits for it), so its requests
+    go out concurrently without breaking the order."""
     delivered = retried = failed = 0
+    disabled: set[uuid.UUID] = set()
     async with uow:
-        for delivery, endpoint in await uow.repo.due_deliveries(at.now, BATCH):
-            result = await sender.deliver(endpoint, delivery, at.now)
+        due = await uow.repo.due_deliveries(at.now, BATCH)
+        results = await asyncio.gather(
+            *(sender.deliver(endpoint, delivery, at.now) for delivery, endpoint in due)
+        )
+        for (delivery, endpoint), result in zip(due, results, strict=True):
             attempts = delivery.attempts + 1
             attempt = d.WebhookAttempt(at.now, result.status_code, result.error,
                                        result.duration_ms)
@@ -177,8 +184,10 @@ async def send_webhooks(at: At, sender: WebhookSender, uow: Work) -> Delivered:
                 else:
                     failed += 1
                     done = replace(delivery, status="failed", attempts=attempts)
-                    await _disable(uow, endpoint, delivery, result.error
-                                   or f"answered {result.status_code}", at)
+                    if endpoint.id not in disabled:
+                        disabled.add(endpoint.id)
+                        await _disable(uow, endpoint, delivery, result.error
+                                       or f"answered {result.status_code}", at)
             await uow.repo.delivery_done(done, attempt)
         await uow.commit()
     return Delivered(delivered, retried, failed)

@@ -49,3 +49,37 @@ def test_a_lead_given_to_a_rep_rings_the_bell(web: Web) -> None:
     expect(page.locator("#notification-list li.notification")).to_have_count(1)
     expect(page.locator("#bell-count")).to_be_hidden()
     assert rep("{ unreadNotificationCount }")["unreadNotificationCount"] == 0
+
+
+def test_a_member_sets_how_they_are_notified_and_gets_a_calendar_address(web: Web) -> None:
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/notifications/settings"))
+    form = page.locator("#notification-settings")
+    form.locator("[name=email]").fill("rita@example.com")
+    form.locator("[name=language]").select_option("pl")
+    form.locator("[name=timeZone]").fill("Europe/Warsaw")
+    form.locator("[name=digestHour]").select_option("8")
+    form.locator("[name=leadMinutes]").fill("30")
+    form.locator("[name=email-LEAD_ASSIGNED]").uncheck()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#notification-settings [role=status]")).to_be_visible()
+    saved = web.api(org["rep"])("{ myNotificationSettings { email language timeZone "
+                                "digestHour leadMinutes channels { kind email } } }")
+    settings = saved["myNotificationSettings"]
+    assert (settings["email"], settings["language"], settings["timeZone"]) == (
+        "rita@example.com", "pl", "Europe/Warsaw")
+    assert (settings["digestHour"], settings["leadMinutes"]) == (8, 30)
+    lead = next(c for c in settings["channels"] if c["kind"] == "LEAD_ASSIGNED")
+    assert lead["email"] is False
+
+    form.locator("[name=timeZone]").fill("Mars/Olympus")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#notification-settings .field.invalid [name=timeZone]")).to_be_visible()
+
+    feed = page.locator("#calendar-feed input[readonly]")
+    first = feed.input_value()
+    assert "/feeds/calendar/" in first and first.endswith(".ics")
+    page.locator("#calendar-feed button").click()
+    expect(page.locator("#calendar-feed input[readonly]")).not_to_have_value(first)

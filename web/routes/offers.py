@@ -20,6 +20,7 @@ from starlette.routing import Route
 from web import i18n
 from web.context import form_of, query, render, text, web_of
 from web.errors import problem_of
+from web.i18n import N_
 from web.routes.deals import own_version
 
 Q_OFFERS = """query Offers($id: ID!) {
@@ -42,6 +43,19 @@ M_ISSUE = """mutation Issue($opp: ID!, $template: ID!, $values: [OfferValueInput
     ... on NotFound { message } ... on Forbidden { message }
     ... on VersionConflict { message currentVersion } } }"""
 
+
+M_ANSWER = {
+    "accept": """mutation Accept($id: ID!) { acceptOffer(offerId: $id) { __typename
+      ... on ValidationError { message fields { path message } }
+      ... on NotFound { message } ... on Forbidden { message } } }""",
+    "reject": """mutation Reject($id: ID!) { rejectOffer(offerId: $id) { __typename
+      ... on ValidationError { message fields { path message } }
+      ... on NotFound { message } ... on Forbidden { message } } }""",
+}
+STATUS_LABELS = {
+    "DRAFT": N_("Draft"), "ISSUED": N_("Issued"), "ACCEPTED": N_("Accepted by the client"),
+    "REJECTED": N_("Rejected by the client"), "EXPIRED": N_("Expired"),
+}
 
 M_DOWNLOAD = """mutation Download($id: ID!) { requestOfferDownload(offerId: $id) { __typename
   ... on RequestOfferDownloadPayload { download { url fileName mediaType } } } }"""
@@ -95,6 +109,7 @@ async def _section(request: Request, deal_id: str, problem: Any = None,
         for edge in data["documents"]["edges"]
     ]
     return render(request, "offers/section.html", deal=deal, offers=deal["offers"],
+                  status_label=lambda code: i18n.gettext(STATUS_LABELS.get(code) or code),
                   templates=templates, suggested=suggested_values(deal), problem=problem,
                   values=values or {}, issued=issued,
                   own_version=form is not None and own_version(form, deal["version"]))
@@ -135,6 +150,17 @@ async def preview(request: Request) -> Response:
                   headers={"HX-Trigger-After-Settle": "crm:open-dialog"})
 
 
+async def answer(request: Request) -> Response:
+    """The client's answer to an issued offer: accepted or rejected."""
+    deal_id = str(request.path_params["id"])
+    verb = str(request.path_params["answer"])
+    if verb not in M_ANSWER:
+        return Response(status_code=404)
+    document = M_ANSWER[verb]
+    result = (await query(request, document, id=str(request.path_params["offer"])))
+    return await _section(request, deal_id, problem_of(next(iter(result.values()))))
+
+
 async def download(request: Request) -> Response:
     """The offer's current file, fetched through its signed URL on the API's origin."""
     answer = (await query(request, M_DOWNLOAD, id=str(request.path_params["offer"])))
@@ -157,4 +183,5 @@ routes = [
     Route("/deals/{id:uuid}/offers", issue, methods=["POST"]),
     Route("/offers/{offer:uuid}", preview, methods=["GET"]),
     Route("/offers/{offer:uuid}/file", download, methods=["GET"]),
+    Route("/deals/{id:uuid}/offers/{offer:uuid}/{answer:str}", answer, methods=["POST"]),
 ]

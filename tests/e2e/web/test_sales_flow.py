@@ -143,6 +143,10 @@ def test_a_rep_claims_converts_and_wins_a_deal(web: Web, locale: str) -> None:
         page.locator("#offers a.offer-file").click()
     assert download.value.suggested_filename.endswith("-v1.txt")
     assert "CRM licences" in download.value.path().read_text()
+    # The client's answer, recorded from the deal page.
+    page.locator("#offers form[hx-post$='/accept'] button").click()
+    expect(page.locator("#offers .offer-status")).to_contain_text(
+        t(locale, "Accepted by the client"))
 
     def negotiation() -> bool:
         page.reload()

@@ -24,6 +24,7 @@ import uvicorn
 from starlette.applications import Starlette
 from strawberry.federation import Schema
 
+from crmkit.http_protocol import TimedHttpToolsProtocol
 from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
@@ -66,6 +67,7 @@ def serve(service: ServiceModule) -> None:
         port=settings.service_port(service.SERVICE),
         log_config=None,
         access_log=False,
+        http=TimedHttpToolsProtocol,  # httptools, with a limit on slow request headers
     )
 
 

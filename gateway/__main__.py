@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from crmkit.http_protocol import TimedHttpToolsProtocol
 from crmkit.settings import Settings, load_settings
 from gateway.bootstrap import build_app
 from gateway.settings import GatewaySettings
@@ -22,7 +23,7 @@ def main() -> None:
         # Named, not "auto": a missing uvloop/httptools must fail loudly, not fall back to
         # the pure-Python loop and parser at several times the CPU per request.
         loop="uvloop",
-        http="httptools",
+        http=TimedHttpToolsProtocol,  # httptools, with a limit on slow request headers
         lifespan="on",
     )
 

@@ -16,8 +16,9 @@ benchmark's own embedded PostgreSQL and NATS.
 2. Reminders: ``--reminders`` meetings whose reminder moments (due time minus the 15-minute
    lead time) are spread over ``--spread`` seconds starting ``--margin`` seconds after they
    are published (time for the service to apply them; how many it had is reported), the
-   reminder pass every second (``CRM_NOTIFICATIONS_TICK_SECONDS=1``). Latency: a notification's commit seen by polling
-   the database (every 50 ms) minus its reminder moment.
+   reminder pass every second (``CRM_NOTIFICATIONS_TICK_SECONDS=1``). Latency: a
+   notification's commit seen by polling the database (every 50 ms) minus its reminder
+   moment.
 """
 
 from __future__ import annotations

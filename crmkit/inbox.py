@@ -169,10 +169,16 @@ class InboxConsumer:
         self._running = True
         self._task = asyncio.create_task(self._pull_loop(), name=f"inbox:{self.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop pulling once the batch in hand is settled (a fetch waits at most a second).
+        Cancelled in the middle of a batch, its unit of work would leave a checked-out
+        connection that the engine's dispose cannot close, for the garbage collector to find
+        unclosed; so the loop is cancelled only when it overruns ``grace_seconds``."""
         self._running = False
         if self._task is not None:
-            self._task.cancel()
+            done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+            if not done:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

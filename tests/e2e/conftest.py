@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import nats
 import pytest
+from sqlalchemy.engine import make_url
 
 from crm.stack import Servers, Stack, available_services, has_gateway, run_migrations
 from crmkit.auth import mint_dev_token
-from crmkit.db import SERVICES
+from crmkit.db import SERVICES, service_database_url
 from crmkit.embedded import free_port
 from crmkit.settings import DEV_JWT_SECRET, Settings
 
@@ -39,25 +41,50 @@ class RunningSystem:
     def service(self, name: str) -> str:
         return f"{self.stack.url(name)}/graphql"
 
-    def wait_for_consumers(self, seconds: float = 180.0) -> None:
-        """Until every durable consumer of the event stream has applied all it was sent (a
-        test that floods the bus leaves the next tests no backlog to wait behind)."""
-        assert self.servers.nats_url is not None
-        asyncio.run(_drained(self.servers.nats_url, seconds))
+    def wait_for_consumers(self, seconds: float = 120.0) -> None:
+        """Until every service's relay has published all its outbox holds and every durable
+        consumer of the event stream has applied all it was sent (a test that floods the bus
+        leaves the next tests no backlog to wait behind); fails when ``seconds`` pass with no
+        progress (how long a backlog takes is the machine's speed, a stall is a fault)."""
+        assert self.servers.nats_url is not None and self.servers.database_url is not None
+        asyncio.run(_drained(self.servers.nats_url, self.servers.database_url, self.services,
+                             seconds))
 
 
-async def _drained(nats_url: str, seconds: float) -> None:
+# Rows not published yet, 0 for a service without an outbox (it publishes nothing).
+UNSENT = """SELECT CASE WHEN to_regclass('outbox') IS NULL THEN 0
+                    ELSE (SELECT count(*) FROM outbox WHERE sent_at IS NULL) END"""
+
+
+async def _unsent(database_url: str, service: str) -> int:
+    dsn = make_url(service_database_url(database_url, service)).set(drivername="postgresql")
+    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        return int(await connection.fetchval(UNSENT))
+    finally:
+        await connection.close()
+
+
+async def _drained(nats_url: str, database_url: str, services: list[str], seconds: float) -> None:
     connection = await nats.connect(nats_url)
     try:
         stream = connection.jetstream()
         deadline = time.monotonic() + seconds
+        least: int | None = None
         while True:
+            # The outboxes first: consumers that are idle after them have had every event
+            # committed before. (Idle consumers alone said nothing of the 20,000 events of an
+            # import its relay was still publishing: the next test's events queued behind them.)
+            waiting = {s: await _unsent(database_url, s) for s in services}
             consumers = await stream.consumers_info("CRM")
-            waiting = {c.name: c.num_pending + c.num_ack_pending for c in consumers}
-            if not any(waiting.values()):
+            waiting |= {c.name: c.num_pending + c.num_ack_pending for c in consumers}
+            left = sum(waiting.values())
+            if not left:
                 return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"consumers still behind: {waiting}")
+            if least is None or left < least:
+                least, deadline = left, time.monotonic() + seconds
+            elif time.monotonic() > deadline:
+                raise AssertionError(f"no progress in {seconds:g} s: {waiting}")
             await asyncio.sleep(0.2)
     finally:
         await connection.close()

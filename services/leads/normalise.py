@@ -76,6 +76,22 @@ def _region_has_no_national_prefix(region: str) -> int | None:
     return code
 
 
+@lru_cache(maxsize=512)
+def _trunk_prefixes(country_code: int) -> tuple[re.Pattern[str], ...]:
+    """What ``phonenumbers`` strips as a trunk prefix after this country code (RU's 8,
+    NANP's 1), for every region that uses the code."""
+    patterns = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        metadata = (
+            phonenumbers.PhoneMetadata.metadata_for_nongeo_region(country_code)
+            if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+            else phonenumbers.PhoneMetadata.metadata_for_region(region)
+        )
+        if metadata is not None and metadata.national_prefix_for_parsing:
+            patterns.append(re.compile(metadata.national_prefix_for_parsing))
+    return tuple(patterns)
+
+
 def _split_country_code(digits: str) -> tuple[int, str] | None:
     # Country codes are prefix-free, so at most one of the 1-3 digit prefixes is assigned.
     for length in (1, 2, 3):
@@ -94,6 +110,10 @@ def _fast_parse(cleaned: str, region: str) -> tuple[int, str] | None:
     if match:
         split = _split_country_code(match.group(1))
         if split is None or not split[1] or split[1][0] == "0":
+            return None
+        # Digits after the code that read as the country's trunk prefix are stripped by
+        # phonenumbers (+7 8..., +1 1...): the full parser decides.
+        if any(p.match(split[1]) for p in _trunk_prefixes(split[0])):
             return None
         return split
     if _NATIONAL.match(cleaned):

@@ -18,10 +18,10 @@ from crmkit.contracts import pipeline as pl
 from crmkit.errors import ForbiddenError, InvalidInput
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.notifications import domain as d
-from services.notifications.handlers import feed, inbox, preferences, reminders, webhooks
+from services.notifications.handlers import email, feed, inbox, preferences, reminders, webhooks
 from services.notifications.handlers.common import At
 from services.notifications.handlers.projections import apply_event
-from services.notifications.ports import AttemptResult
+from services.notifications.ports import AttemptResult, PermanentFailure, TemporaryFailure
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhook_http import HttpWebhookSender
 
@@ -30,7 +30,7 @@ from .fakes import FakeNotificationsRepository, fake_uow
 Uow = FakeUnitOfWork[FakeNotificationsRepository]
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
-ANN, BOB = uuid.uuid4(), uuid.uuid4()
+ANN, BOB, CAT, DAN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 DEAL, PIPELINE, STAGE = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
 
@@ -322,3 +322,80 @@ async def test_in_prod_a_private_target_is_refused(url: str) -> None:
     assert [".".join(p.path) for p in refused.value.problems] == ["url"]
     assert uow._repo.endpoint_rows == {}
     assert await dev.check_target(url) is None
+
+
+class FailingSender(Sender):
+    """Every attempt answers 500."""
+
+    async def deliver(self, endpoint: d.WebhookEndpoint, delivery: d.WebhookDelivery,
+                      now: datetime) -> AttemptResult:
+        return AttemptResult(500, "answered 500", 1)
+
+
+async def test_deliveries_of_one_aggregate_go_in_order() -> None:
+    uow = fake_uow()
+    await webhooks.register_endpoint(register(), Sender(), uow)
+    activity = uuid.uuid4()
+    for version in (1, 2):
+        await apply_event(scheduled(NOW, activity=activity, version=version), At(NOW), uow)
+    done = await webhooks.send_webhooks(At(NOW), Sender(), uow)
+    assert done.delivered == 1  # the second waits for the first
+    assert (await webhooks.send_webhooks(At(NOW), Sender(), uow)).delivered == 1
+    assert {x.status for x in uow._repo.delivery_rows.values()} == {"delivered"}
+
+
+async def test_after_the_last_retry_the_endpoint_is_disabled_and_the_admins_told() -> None:
+    uow = fake_uow()
+    admin = person(BOB, role=Role.ADMIN)
+    await apply_event(wrap(ld.MemberUpdated(member_id=BOB, name="Bob", roles=["admin"],
+                                           lead_cap=10), BOB),
+                      At(NOW), uow)
+    endpoint = await webhooks.register_endpoint(register(caller=admin), Sender(), uow)
+    await apply_event(scheduled(NOW), At(NOW), uow)
+    now = NOW
+    for _ in d.WEBHOOK_RETRIES:
+        assert (await webhooks.send_webhooks(At(now), FailingSender(), uow)).retried == 1
+        [delivery] = uow._repo.delivery_rows.values()
+        assert delivery.next_attempt_at is not None
+        now = delivery.next_attempt_at
+    assert (await webhooks.send_webhooks(At(now), FailingSender(), uow)).failed == 1
+    [delivery] = uow._repo.delivery_rows.values()
+    assert (delivery.status, delivery.attempts, len(delivery.history)) == (
+        "failed", len(d.WEBHOOK_RETRIES) + 1, len(d.WEBHOOK_RETRIES) + 1
+    )
+    assert not uow._repo.endpoint_rows[endpoint.id].enabled
+    assert [e.type for e in uow.committed] == ["crm.notifications.webhook_endpoint.disabled"]
+    assert kinds(uow._repo) == [d.NotificationKind.WEBHOOK_DISABLED]
+
+
+class Mailer:
+    """Fails each email as the test says (by recipient), else takes it."""
+
+    def __init__(self, failures: dict[str, Exception]) -> None:
+        self.failures = failures
+        self.sent: list[str] = []
+
+    async def send(self, email_id: uuid.UUID, to: str, subject: str, body: str) -> None:
+        if to in self.failures:
+            raise self.failures[to]
+        self.sent.append(to)
+
+
+async def test_emails_are_sent_once_retried_on_a_temporary_failure_failed_on_a_permanent() -> None:
+    uow = fake_uow()
+    addresses = {ANN: "ann@example.com", BOB: "bob@example.com", CAT: "cat@example.com"}
+    for member, address in addresses.items():
+        await preferences.update_preferences(preferences.UpdatePreferences(
+            person(member), d.PreferencesChange(email=address)), uow)
+        lead = uuid.uuid4()
+        await apply_event(wrap(ld.LeadAssigned(lead_id=lead, owner_id=member, assigned_by=DAN,
+                                               via="assignment"), lead, 2), At(NOW), uow)
+    mailer = Mailer({"bob@example.com": TemporaryFailure("busy"),
+                     "cat@example.com": PermanentFailure("no such mailbox")})
+    done = await email.send_emails(At(NOW), mailer, uow)
+    assert (done.sent, done.retried, done.failed) == (1, 1, 1)
+    assert mailer.sent == ["ann@example.com"]
+    status = {e.to_address: (e.status, e.attempts) for e in uow._repo.email_rows.values()}
+    assert status == {"ann@example.com": ("sent", 1), "bob@example.com": ("pending", 1),
+                      "cat@example.com": ("failed", 1)}
+    assert not await email.send_emails(At(NOW), mailer, uow)  # Bob's waits for its retry

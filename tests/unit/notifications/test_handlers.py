@@ -15,7 +15,7 @@ from crmkit.contracts import Envelope, Event
 from crmkit.contracts import documents as doc
 from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as pl
-from crmkit.errors import ForbiddenError, InvalidInput
+from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.notifications import domain as d
 from services.notifications.handlers import email, feed, inbox, preferences, reminders, webhooks
@@ -399,3 +399,23 @@ async def test_emails_are_sent_once_retried_on_a_temporary_failure_failed_on_a_p
     assert status == {"ann@example.com": ("sent", 1), "bob@example.com": ("pending", 1),
                       "cat@example.com": ("failed", 1)}
     assert not await email.send_emails(At(NOW), mailer, uow)  # Bob's waits for its retry
+
+
+async def test_webhooks_are_admin_only_per_org_and_a_pending_delivery_is_not_replayed() -> None:
+    uow = fake_uow()
+    endpoint = await webhooks.register_endpoint(register(), Sender(), uow)
+    await apply_event(scheduled(NOW), At(NOW), uow)
+    [delivery] = uow._repo.delivery_rows.values()
+    stranger = person(BOB, OTHER_ORG, Role.ADMIN)
+    assert await webhooks.list_endpoints(stranger, uow) == []
+    with pytest.raises(NotFoundError):
+        await webhooks.enable_endpoint(stranger, endpoint.id, uow)
+    with pytest.raises(NotFoundError):
+        await webhooks.replay_delivery(stranger, delivery.id, NOW, uow)
+    with pytest.raises(ForbiddenError):
+        await webhooks.list_endpoints(person(), uow)
+    with pytest.raises(InvalidInput):
+        await webhooks.replay_delivery(person(role=Role.ADMIN), delivery.id, NOW, uow)
+    await webhooks.send_webhooks(At(NOW), Sender(), uow)
+    replayed = await webhooks.replay_delivery(person(role=Role.ADMIN), delivery.id, NOW, uow)
+    assert (replayed.status, replayed.attempts) == ("pending", 0)

@@ -11,7 +11,7 @@ as prod refuses the dev token key),
 seeds one org (50 accounts, 50 members, 50 opportunities), then times the two queries,
 interleaved one by one so load affects both alike.
 
-Run: flock /work/coord/bench.lock .venv/bin/python bench/gateway/bench_references.py
+Run: flock /tmp/crm-bench.lock .venv/bin/python bench/gateway/bench_references.py
        [--requests 300]
 """
 

@@ -11,8 +11,8 @@ accepted), then:
 - move: Chromium drags a card between the first two columns, timed by the page from the drop
   to the card swapped back in (the POST, moveOpportunity through the gateway, the card's HTML).
 
-Run with: flock /work/coord/bench.lock .venv/bin/python -m bench.web.bench_board
-(the lock path is this team's machine convention; any path works elsewhere).
+Run with: flock /tmp/crm-bench.lock .venv/bin/python -m bench.web.bench_board
+(the lock serialises benchmarks on one machine).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ async def offer_file(files: Files, grant: Grant, request: Request) -> Response:
 
 
 class TooLarge(Exception):
-    pass
+    """The body grew past the upload limit while streaming."""
 
 
 async def stage(request: Request, directory: str | None = None) -> tuple[Path, str, int, bytes]:
@@ -251,7 +251,7 @@ def disposition(name: str) -> str:
 
 
 class Unsatisfiable(Exception):
-    pass
+    """A byte range that lies outside the content (answered 416)."""
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -364,8 +364,6 @@ async def test_another_org_gets_no_url_and_sees_nothing(
 
 
 async def test_more_than_50_mb_is_refused(origin: Origin, org: Org) -> None:
-    if origin.storage == "s3":
-        pytest.skip("the limit is the service's, whatever the store: checked once")
     admin = org.token("admin")
     folder = await new_folder(origin, admin)
     url = await upload_url(origin, admin, folder, "big", "application/pdf")

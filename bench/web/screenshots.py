@@ -81,6 +81,10 @@ def take(running: Running, out: Path) -> None:
         shot(page, out, "10-calendar")
         page.goto(base + "/documents")
         shot(page, out, "11-documents")
+        page.goto(base + "/notifications")
+        shot(page, out, "19-notifications")
+        page.goto(base + "/notifications/settings")
+        shot(page, out, "20-notification-settings")
 
         manager = browser.new_context(viewport=LAPTOP, locale="en-GB").new_page()
         sign_in(manager, base, "manager")

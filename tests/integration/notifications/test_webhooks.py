@@ -23,6 +23,7 @@ from standardwebhooks import Webhook
 from crmkit.contracts import leads as ld
 from crmkit.embedded import free_port
 from crmkit.testing.plugin import Org
+from services.notifications import domain as d
 from services.notifications.handlers.webhooks import send_webhooks
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhook_http import HttpWebhookSender
@@ -228,3 +229,41 @@ async def test_private_targets_are_refused_in_production(
     assert await prod.check_target("https://8.8.8.8/hook") is None
     dev = HttpWebhookSender(settings)
     assert await dev.check_target("http://127.0.0.1:8080/hook") is None
+
+
+async def test_an_attempt_connects_to_the_address_that_was_checked(
+    settings: NotificationsSettings, receiver: Receiver
+) -> None:
+    """DNS rebinding: the name is resolved once per attempt, for the check, and the attempt
+    connects to that address. Here the name resolves only through the sender's resolver
+    (``hooks.rebind.test`` is in no DNS), so a delivery that arrives, with the name as its
+    Host, went to the checked address; the resolver's second answer (a private address)
+    would be refused but is never asked for within the attempt."""
+    answers = ["127.0.0.1", "10.0.0.1"]
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return [answers.pop(0)]
+
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    sender = HttpWebhookSender(settings.model_copy(update={"environment": "prod"}),
+                               resolver=resolver, allowed=lambda a: a == "127.0.0.1")
+    org_id = uuid.uuid4()
+    endpoint = d.WebhookEndpoint(uuid.uuid4(), org_id, f"http://hooks.rebind.test:{port}/hook",
+                                 ("crm.>",), "whsec_" + base64.b64encode(b"k" * 24).decode())
+    now = datetime.now(UTC).replace(microsecond=0)
+    delivery = d.WebhookDelivery(uuid.uuid4(), org_id, endpoint.id, uuid.uuid4(),
+                                 "crm.pipeline.opportunity.won", uuid.uuid4(), '{"x":1}', now)
+    try:
+        first = await sender.deliver(endpoint, delivery, now)
+        assert (first.status_code, first.error) == (200, None)
+        assert asked == ["hooks.rebind.test"]
+        headers, body, _ = receiver.got[0]
+        assert headers["host"] == f"hooks.rebind.test:{port}" and body == b'{"x":1}'
+        check_signed(endpoint.secret, headers, body)
+        second = await sender.deliver(endpoint, delivery, now)
+        assert second.status_code is None and second.error is not None
+        assert "private" in second.error and len(receiver.got) == 1
+    finally:
+        await sender.close()

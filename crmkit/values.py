@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import iso4217
 from pydantic import AfterValidator
@@ -28,6 +29,22 @@ class InvalidValue(ValueError):
     def __init__(self, problems: list[tuple[str, str]] | str) -> None:
         self.problems = [("", problems)] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(f"{p}: {m}" if p else m for p, m in self.problems))
+
+
+DEFAULT_TIME_ZONE = "Europe/Warsaw"
+"""Where "today" is for a member who chose no time zone of their own: our users' (Polish SMEs)."""
+
+
+def time_zone(name: str) -> str:
+    """An IANA time zone name such as ``Europe/Warsaw``; anything else is ``InvalidValue``
+    (file paths included: ZoneInfo would read them)."""
+    if not name or len(name) > 64 or name.startswith("/") or ".." in name:
+        raise InvalidValue("is not a known time zone (e.g. Europe/Warsaw)")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidValue("is not a known time zone (e.g. Europe/Warsaw)") from None
+    return name
 
 
 # --- currencies and money ---------------------------------------------------------------------

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from crmkit.errors import ProblemCollector
+from crmkit.values import DEFAULT_TIME_ZONE, InvalidValue, time_zone
 
 Clock = Callable[[], datetime]
 """The service's time: the system clock in production, a settable one in tests."""
@@ -68,7 +69,7 @@ class MemberPreferences:
     member_id: uuid.UUID
     email: str | None = None
     language: Language = "en"
-    time_zone: str = "UTC"
+    time_zone: str = DEFAULT_TIME_ZONE
     digest_hour: int | None = DEFAULT_DIGEST_HOUR
     """The local hour of the morning digest; None: no digest."""
     lead_minutes: int = DEFAULT_LEAD_MINUTES
@@ -152,11 +153,9 @@ def change_preferences(prefs: MemberPreferences, change: PreferencesChange) -> M
 
 
 def known_time_zone(name: str) -> bool:
-    if not name or len(name) > 64 or name.startswith("/") or ".." in name:
-        return False
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        time_zone(name)
+    except InvalidValue:
         return False
     return True
 

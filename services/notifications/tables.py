@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, updated_at
+from crmkit.values import DEFAULT_TIME_ZONE
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -74,7 +75,7 @@ member_preferences = Table(
     Column("member_id", Uuid, nullable=False),
     Column("email", String(254)),
     Column("language", String(2), nullable=False, server_default="en"),
-    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column("time_zone", String(64), nullable=False, server_default=DEFAULT_TIME_ZONE),
     Column("digest_hour", Integer),
     Column("lead_minutes", Integer, nullable=False, server_default=text("15")),
     # {"KIND": {"in_app": bool, "email": bool}}; a kind not listed has both on.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from pydantic import field_validator
 
 from crmkit.settings import Settings
-from crmkit.values import currency_code
+from crmkit.values import DEFAULT_TIME_ZONE, InvalidValue, currency_code, time_zone
 
 
 class ReportingSettings(Settings):
@@ -15,7 +13,7 @@ class ReportingSettings(Settings):
     reporting_base_currency: str = "EUR"
     # Where "today" is for the dashboards of members whose token names no time zone of their
     # own (OIDC ``zoneinfo``).
-    reporting_time_zone: str = "Europe/Warsaw"
+    reporting_time_zone: str = DEFAULT_TIME_ZONE
     # The reporting service's own database; unset: database `crm_reporting` on
     # CRM_DATABASE_URL's server.
     reporting_database_url: str | None = None
@@ -29,7 +27,6 @@ class ReportingSettings(Settings):
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return time_zone(value)
+        except InvalidValue:
             raise ValueError("must be an IANA time zone such as Europe/Warsaw") from None
-        return value

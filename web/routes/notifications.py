@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from crmkit.values import DEFAULT_TIME_ZONE
 from web.api import ApiUnavailable
 from web.context import form_of, is_htmx, query, redirect, render, text
 from web.errors import Problem, problem_of
@@ -112,7 +113,7 @@ async def save_settings(request: Request) -> Response:
     settings_input: dict[str, object] = {
         "email": text(form, "email"),
         "language": text(form, "language") or "en",
-        "timeZone": text(form, "timeZone") or "UTC",
+        "timeZone": text(form, "timeZone") or DEFAULT_TIME_ZONE,
         "digestHour": _hour(text(form, "digestHour")),
         "channels": [
             {"kind": k, "inApp": form.get(f"inApp-{k}") == "on",

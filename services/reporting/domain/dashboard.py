@@ -41,8 +41,6 @@ class DayWindows:
     overdue_follow_ups: ActivityWindow
 
 
-DEFAULT_TIME_ZONE = "Europe/Warsaw"
-
 
 def day_windows(now: datetime, zone: tzinfo) -> DayWindows:
     """The dashboard's lists at ``now``. Overdue is the pipeline's one rule: open and due

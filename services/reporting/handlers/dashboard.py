@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from crmkit.auth import Caller
+from crmkit.values import DEFAULT_TIME_ZONE
 from services.reporting.domain.dashboard import (
     DASHBOARD_LIST_LIMIT,
-    DEFAULT_TIME_ZONE,
     Dashboard,
     day_windows,
     stage_counts,

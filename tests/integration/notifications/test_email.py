@@ -52,14 +52,15 @@ async def test_a_reminder_arrives_once_at_its_minute_and_not_again_after_a_resta
     await api.send()
     assert api.sink.to(address) == []
 
-    api.clock.advance(minutes=1)  # 08:25, fifteen minutes before
+    api.clock.advance(minutes=1)  # 08:25 UTC, fifteen minutes before
     await api.remind()
     assert (await api.send()).sent == 1
     await api.send()
     [email] = api.sink.to(address)
-    assert email["Subject"] == "At 08:40: Demo for ACME"
+    # The member chose no time zone: the default's (Europe/Warsaw) clock, as on the dashboard.
+    assert email["Subject"] == "At 09:40: Demo for ACME"
     text = email.get_content()
-    assert '"Demo for ACME" starts at 08:40' in text
+    assert '"Demo for ACME" starts at 09:40' in text
     assert "Deal: ACME renewal" in text
     assert f"https://crm.example.com/deals/{deal}" in text
     status = (await api.data(token, EMAIL_STATUS))["notifications"]["edges"][0]["node"]

@@ -13,7 +13,8 @@ async def test_defaults_then_a_change_then_a_refusal(api: Notifications, org: Or
     token = org.token(member_id=uuid.uuid4())
     settings = (await api.data(token, SETTINGS))["myNotificationSettings"]
     assert settings["leadMinutes"] == 15
-    assert (settings["email"], settings["language"], settings["timeZone"]) == (None, "en", "UTC")
+    assert (settings["email"], settings["language"]) == (None, "en")
+    assert settings["timeZone"] == "Europe/Warsaw"  # the dashboard's "today", unless chosen
     assert settings["digestHour"] == 7
     assert all(c["inApp"] and c["email"] for c in settings["channels"])
     assert len(settings["channels"]) == 7

@@ -1,4 +1,5 @@
-"""``crm dev``: the whole system on one machine, stopped cleanly by Ctrl-C or SIGTERM."""
+"""``crm dev``: the whole system on one machine, stopped cleanly by Ctrl-C or SIGTERM; what it
+started ends with it even when it is killed (:mod:`crm.reaper`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from crm.demo import DEMO_MEMBERS, DEMO_ORG
 from crm.mailsink import MailSink, mail_dir
+from crm.reaper import Reaper
 from crm.stack import (
     Servers,
     Stack,
@@ -37,10 +39,13 @@ def run_dev(settings: Settings, console: Console) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     started = time.monotonic()
-    servers = Servers(data_dir, settings.database_url, settings.nats_url)
+    reaper = Reaper()
+    servers = Servers(data_dir, settings.database_url, settings.nats_url, reaper=reaper)
     stack: Stack | None = None
-    sink = _mail_sink(data_dir)
+    sink: MailSink | None = None
+    stopped = False
     try:
+        sink = _mail_sink(data_dir)
         with console.status("starting PostgreSQL and NATS"):
             servers.start()
         assert servers.database_url is not None and servers.nats_url is not None
@@ -54,6 +59,7 @@ def run_dev(settings: Settings, console: Console) -> int:
             ports=default_ports(settings, web_port()),
             log_dir=data_dir / "logs",
             extra_env={"CRM_SMTP_URL": sink.url} if sink is not None else {},
+            reaper=reaper,
         )
         gateway = has_gateway()
         with console.status("starting services"):
@@ -75,11 +81,16 @@ def run_dev(settings: Settings, console: Console) -> int:
         return 1
     finally:
         console.print("stopping…")
-        if stack is not None:
-            stack.stop()
-        servers.stop()
-        if sink is not None:
-            sink.stop()
+        try:
+            if stack is not None:
+                stack.stop()
+            servers.stop()
+            if sink is not None:
+                sink.stop()
+            stopped = True
+        finally:
+            # After a failed stop the watchdog ends what is left.
+            reaper.close(clean=stopped)
         console.print("stopped")
 
 

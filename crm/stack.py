@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -20,6 +21,9 @@ from crmkit.db import SERVICES, ensure_database, service_database_url
 from crmkit.embedded import EmbeddedNats, EmbeddedPostgres
 from crmkit.migrations import upgrade
 from crmkit.settings import Settings
+
+if TYPE_CHECKING:
+    from crm.reaper import Reaper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,15 +60,21 @@ class Servers:
     nats_url: str | None = None
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
+    # Ends the servers when the process that started them dies without stopping them.
+    reaper: Reaper | None = None
 
     def start(self) -> None:
         if self.database_url is None:
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
+            if self.reaper is not None:
+                self.reaper.watch_postgres(self.postgres.pgdata)
             self.postgres.start()
             self.database_url = self.postgres.url
         if self.nats_url is None:
             self.nats = EmbeddedNats(self.data_dir / "nats")
             self.nats.start()
+            if self.reaper is not None and self.nats.process is not None:
+                self.reaper.watch_group(self.nats.process.pid)
             self.nats_url = self.nats.url
 
     def stop(self) -> None:
@@ -97,6 +107,8 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     # More settings for every process (e.g. CRM_STREAM_REPLICAS on a NATS cluster).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Ends the processes' groups when the process that started them dies without stopping them.
+    reaper: Reaper | None = None
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -128,6 +140,8 @@ class Stack:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
+            if self.reaper is not None:
+                self.reaper.watch_group(process.pid)
             self.children.append(Child(name, self.ports[name], process))
 
     def start_all(

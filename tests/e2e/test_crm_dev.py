@@ -60,9 +60,33 @@ def wait_for_line(process: subprocess.Popen[str], needle: str, seconds: float) -
 
 
 def everything_it_started(process: subprocess.Popen[str], data_dir: Path) -> list[int]:
+    """Its descendants, and PostgreSQL's (``pg_ctl`` detached the server from it)."""
     children = [p.pid for p in psutil.Process(process.pid).children(recursive=True)]
-    postmaster = data_dir / "postgres" / "pgdata" / "postmaster.pid"
-    return [*children, int(postmaster.read_text().splitlines()[0])]
+    postmaster = int((data_dir / "postgres" / "pgdata" / "postmaster.pid")
+                     .read_text().splitlines()[0])
+    backends = [p.pid for p in psutil.Process(postmaster).children(recursive=True)]
+    return [*children, postmaster, *backends]
+
+
+def still_running(pids: list[int]) -> list[str]:
+    alive = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            if process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{pid} {' '.join(process.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def all_ports() -> dict[str, int]:
+    return {
+        name: free_port()
+        for name in (
+            "gateway", "leads", "pipeline", "documents", "reporting", "notifications", "web"
+        )
+    }
 
 
 def opportunity_count(gateway_port: int) -> int:
@@ -82,22 +106,12 @@ def stop_with_ctrl_c(process: subprocess.Popen[str], pids: list[int]) -> None:
     process.communicate(timeout=60)  # drains and closes the output pipe
     assert process.returncode == 0
     time.sleep(0.5)
-    alive = [
-        pid
-        for pid in pids
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert alive == [], f"left behind: {alive}"
+    assert still_running(pids) == [], "left behind"
 
 
 def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="crm-dev-"))
-    ports = {
-        name: free_port()
-        for name in (
-            "gateway", "leads", "pipeline", "documents", "reporting", "notifications", "web"
-        )
-    }
+    ports = all_ports()
     first = start(data_dir, ports)
     try:
         output = wait_for_line(first, "Press Ctrl-C to stop.", 120)
@@ -130,3 +144,25 @@ def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
         second.communicate()
         raise
     stop_with_ctrl_c(second, pids)
+
+
+def test_crm_dev_killed_outright_leaves_no_process_behind() -> None:
+    """SIGKILL gives ``crm dev`` no chance to stop anything: its watchdog (crm.reaper) ends
+    the services, the gateway, the web app, NATS and PostgreSQL."""
+    data_dir = Path(tempfile.mkdtemp(prefix="crm-dev-"))
+    process = start(data_dir, all_ports())
+    pids: list[int] = []
+    try:
+        wait_for_line(process, "Press Ctrl-C to stop.", 120)
+        pids = everything_it_started(process, data_dir)
+        commands = " ".join(" ".join(psutil.Process(p).cmdline()) for p in pids)
+        for started in ("services.leads", "services.reporting", "gateway", "web",
+                        "nats-server", "postgres", "crm.reaper"):
+            assert started in commands
+    finally:
+        process.kill()
+        process.communicate()
+    deadline = time.monotonic() + 30
+    while still_running(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert still_running(pids) == [], "left behind"

@@ -60,6 +60,10 @@ class ScaleOutSystem:
     def gateway_urls(self) -> list[str]:
         return [f"{g.url('gateway')}/graphql" for g in self.gateways]
 
+    def database_url(self, service: str) -> str:
+        """The service's own database on the direct (unpooled) server."""
+        return service_database_url(self.direct_url, service)
+
     def replica_urls(self, service: str) -> list[str]:
         return [stack.url(service) for stack in self.stacks]
 
@@ -240,7 +244,7 @@ async def wait_settled(system: ScaleOutSystem, team: Team, *, within: float = 12
 
 async def read_state(system: ScaleOutSystem, team: Team) -> dict[str, Any]:
     async def fetch(service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-        url = service_database_url(system.direct_url, service).replace("+asyncpg", "")
+        url = system.database_url(service).replace("+asyncpg", "")
         conn = await asyncpg.connect(url)
         try:
             return list(await conn.fetch(sql, *args))

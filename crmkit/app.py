@@ -189,21 +189,26 @@ def _inspect(query: str) -> _Operation:
             for node in _fields(document)
         )
         control = next(
-            (f"argument {argument.name.value}" for node in _fields(document)
+            (f"argument {where}" for node in _fields(document)
              for argument in node.arguments or ()
-             if _holds_control_character(argument.value)), None)
+             if (where := _control_character_at(argument.value, argument.name.value))),
+            None)
     return _Operation(sdl_only=sdl_only, introspection=introspection,
                       control_characters=control)
 
 
-def _holds_control_character(value: ValueNode) -> bool:
+def _control_character_at(value: ValueNode, path: str) -> str | None:
+    """The path (``input.tags.1``) of the first inline string holding a control character."""
     if isinstance(value, StringValueNode):
-        return CONTROL_CHARACTERS.search(value.value) is not None
+        return path if CONTROL_CHARACTERS.search(value.value) else None
     if isinstance(value, ListValueNode):
-        return any(_holds_control_character(v) for v in value.values)
+        return next((found for index, item in enumerate(value.values)
+                     if (found := _control_character_at(item, f"{path}.{index}"))), None)
     if isinstance(value, ObjectValueNode):
-        return any(_holds_control_character(f.value) for f in value.fields)
-    return False
+        return next((found for field in value.fields
+                     if (found := _control_character_at(field.value,
+                                                        f"{path}.{field.name.value}"))), None)
+    return None
 
 
 def _fields(document: DocumentNode) -> Iterator[FieldNode]:

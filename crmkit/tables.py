@@ -3,7 +3,10 @@ service's tables share."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -11,7 +14,9 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Uuid,
@@ -28,6 +33,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def service_metadata(*, named_constraints: bool = True) -> tuple[MetaData, Table, Table]:
+    """A service database's metadata with its outbox and inbox. ``named_constraints=False``
+    is for the databases whose first migrations left the names to PostgreSQL (changing the
+    convention now would rename their constraints)."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION) if named_constraints else MetaData()
+    return metadata, outbox_table(metadata), inbox_table(metadata)
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -79,3 +92,59 @@ def updated_at() -> Column[datetime]:
 def timestamps() -> tuple[Column[datetime], Column[datetime]]:
     """``created_at`` and ``updated_at``."""
     return created_at(), updated_at()
+
+
+def org_table(name: str, metadata: MetaData, *items: Any, **options: Any) -> Table:
+    """A table of rows an org owns, each keyed by its own id: ``id`` and ``org_id`` first,
+    then ``items``."""
+    return Table(name, metadata, key(), org_id(), *items, **options)
+
+
+def org_keyed_table(
+    name: str, metadata: MetaData, key_name: str, *items: Any, **options: Any
+) -> Table:
+    """A table keyed by the org and one more id (a member's, or another service's entity a
+    read model copies): ``org_id`` and ``key_name`` first, then ``items``."""
+    return Table(name, metadata, org_id(primary_key=True), key(key_name), *items, **options)
+
+
+def key(name: str = "id") -> Column[uuid.UUID]:
+    """A row's own id, its primary key."""
+    return Column(name, Uuid, primary_key=True)
+
+
+def org_id(*, primary_key: bool = False) -> Column[uuid.UUID]:
+    """The org the row belongs to (every query filters on it); part of the key in tables
+    keyed by the org and another service's id."""
+    if primary_key:
+        return Column("org_id", Uuid, primary_key=True)
+    return Column("org_id", Uuid, nullable=False)
+
+
+def team() -> Column[str]:
+    """A team's name (NULL: no team), as :data:`crmkit.contracts.Team` bounds it."""
+    return Column("team", String(100))
+
+
+MONEY_AMOUNT = Numeric(17, 2)
+"""An amount of money as the services store it (a deal's or an offer's value)."""
+
+
+def money(
+    amount: str = "amount", currency: str = "currency", *, nullable: bool = True
+) -> tuple[Column[Decimal], Column[str]]:
+    """An amount and its ISO 4217 currency code (:class:`crmkit.values.Money`)."""
+    return (
+        Column(amount, MONEY_AMOUNT, nullable=nullable),
+        Column(currency, String(3), nullable=nullable),
+    )
+
+
+def row_version() -> Column[int]:
+    """The optimistic-concurrency version of a row the service owns (1 when made)."""
+    return Column("version", Integer, nullable=False, server_default=text("1"))
+
+
+def aggregate_version() -> Column[int]:
+    """The ``aggregate_version`` of the newest event a read-model row has applied."""
+    return Column("aggregate_version", Integer, nullable=False)

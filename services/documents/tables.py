@@ -16,8 +16,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -28,29 +26,28 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from crmkit.tables import (
-    NAMING_CONVENTION,
+    aggregate_version,
     created_at,
-    inbox_table,
-    outbox_table,
+    money,
+    org_id,
+    org_keyed_table,
+    org_table,
+    service_metadata,
+    team,
     timestamps,
     updated_at,
 )
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
+metadata, outbox, inbox = service_metadata()
 
 
 def _groups() -> Column[list[str]]:
     return Column("allowed_groups", ARRAY(String(100)), nullable=False, server_default=text("'{}'"))
 
 
-folders = Table(
+folders = org_table(
     "folders",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
     _groups(),
     Column("version", Integer, nullable=False, server_default=text("1")),
@@ -69,11 +66,9 @@ folders = Table(
     Index("ix_folders_parent", "parent_id"),
 )
 
-documents = Table(
+documents = org_table(
     "documents",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("folder_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -98,7 +93,7 @@ document_versions = Table(
     metadata,
     Column("document_id", Uuid, nullable=False),
     Column("number", Integer, nullable=False),
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     # Only versions written before the blob store: theirs stay here (ADR 0015).
     Column("content", LargeBinary, nullable=True),
     Column("media_type", String(130), nullable=False),
@@ -111,11 +106,9 @@ document_versions = Table(
     CheckConstraint("size_bytes <= 52428800", name="size_limit"),
 )
 
-offers = Table(
+offers = org_table(
     "offers",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("opportunity_id", Uuid, nullable=False),
     # The current revision's template, text, file type and net total.
     Column("template_id", Uuid, nullable=False),
@@ -123,8 +116,7 @@ offers = Table(
     Column("title", String(300), nullable=False),
     Column("content", Text, nullable=False),
     Column("media_type", String(130), nullable=False),
-    Column("amount", Numeric(17, 2)),
-    Column("currency", String(3)),
+    *money(),
     Column("issued_by", Uuid),
     Column("issued_at", DateTime(timezone=True)),
     Column("number", String(60)),
@@ -157,7 +149,7 @@ offer_revisions = Table(
     metadata,
     Column("offer_id", Uuid, nullable=False),
     Column("number", Integer, nullable=False),
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("template_id", Uuid, nullable=False),
     Column("template_version", Integer, nullable=False),
     Column("file", LargeBinary, nullable=False),
@@ -166,8 +158,7 @@ offer_revisions = Table(
     Column("sha256", String(64), nullable=False),
     Column("text", Text, nullable=False),
     Column("merge_data", JSONB, nullable=False),
-    Column("amount", Numeric(17, 2)),
-    Column("currency", String(3)),
+    *money(),
     Column("created_by", Uuid, nullable=False),
     created_at(),
     PrimaryKeyConstraint("offer_id", "number"),
@@ -178,7 +169,7 @@ offer_revisions = Table(
 offer_numbers = Table(
     "offer_numbers",
     metadata,
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("period", Date, nullable=False),
     Column("last", Integer, nullable=False),
     PrimaryKeyConstraint("org_id", "period"),
@@ -186,18 +177,16 @@ offer_numbers = Table(
 
 # Local read model of the pipeline's opportunities: who owns each (access to its offers) and
 # what an offer and the offer library show of it.
-opportunity_access = Table(
+opportunity_access = org_keyed_table(
     "opportunity_access",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("opportunity_id", Uuid, nullable=False),
+    "opportunity_id",
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
-    Column("aggregate_version", Integer, nullable=False),
+    team(),
+    aggregate_version(),
     updated_at(),
     Column("name", String(200)),
-    Column("amount", Numeric(17, 2)),
-    Column("currency", String(3)),
+    *money(),
     Column("expected_close_date", Date),
     Column("stage_name", String(100)),
     Column("status", String(10)),
@@ -208,52 +197,45 @@ opportunity_access = Table(
     Column("closed_at", DateTime(timezone=True)),
     # The close reason, comment and lessons in search form (lower case, no diacritics).
     Column("search_text", Text, nullable=False, server_default=text("''")),
-    PrimaryKeyConstraint("org_id", "opportunity_id"),
 )
 
 # Local read models of the leads service: the client's company and contact people, members'
 # names (what an offer's merge data shows).
-accounts = Table(
+accounts = org_keyed_table(
     "accounts",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("account_id", Uuid, nullable=False),
+    "account_id",
     Column("name", Text, nullable=False),
     Column("nip", String(20)),
     Column("address", Text),
-    Column("aggregate_version", Integer, nullable=False),
-    PrimaryKeyConstraint("org_id", "account_id"),
+    aggregate_version(),
 )
 
-contacts = Table(
+contacts = org_keyed_table(
     "contacts",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("contact_id", Uuid, nullable=False),
+    "contact_id",
     Column("account_id", Uuid, nullable=False),
     Column("name", Text, nullable=False),
     Column("email", String(254)),
     Column("phone", String(20)),
     Column("position", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("org_id", "contact_id"),
     Index("ix_contacts_org_account", "org_id", "account_id", "created_at"),
 )
 
-members = Table(
+members = org_keyed_table(
     "members",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("member_id", Uuid, nullable=False),
+    "member_id",
     Column("name", Text, nullable=False),
-    PrimaryKeyConstraint("org_id", "member_id"),
 )
 
 # Who may read the offer library: groups an admin chose (none: every member of the org).
 offer_library_access = Table(
     "offer_library_access",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     _groups(),
     updated_at(),
 )

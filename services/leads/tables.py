@@ -9,7 +9,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -19,54 +18,42 @@ from sqlalchemy import (
     text,
 )
 
-from crmkit.tables import inbox_table, outbox_table
+from crmkit.tables import org_id, org_table, row_version, service_metadata, team, timestamps
 
-metadata = MetaData()
-
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
-
-
-def _timestamps() -> list[Column[object]]:
-    return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    ]
+metadata, outbox, inbox = service_metadata(named_constraints=False)
 
 
 org_settings = Table(
     "org_settings",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("default_region", String(2), nullable=False, server_default="PL"),
     Column("default_lead_cap", Integer),
     # Idle return is off while NULL.
     Column("idle_return_days", Integer),
-    Column("version", Integer, nullable=False, server_default="1"),
-    *_timestamps(),
+    row_version(),
+    *timestamps(),
 )
 
 members = Table(
     "members",
     metadata,
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("id", Uuid, nullable=False),
     Column("name", String(300), nullable=False, server_default=""),
-    Column("team", String(100)),
+    team(),
     Column("roles", ARRAY(String(20)), nullable=False, server_default="{}"),
     # NULL: the org's default cap applies.
     Column("lead_cap", Integer),
-    Column("version", Integer, nullable=False, server_default="1"),
-    *_timestamps(),
+    row_version(),
+    *timestamps(),
     PrimaryKeyConstraint("org_id", "id", name="pk_members"),
     Index("ix_members_team", "org_id", "team"),
 )
 
-leads = Table(
+leads = org_table(
     "leads",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("company", String(300)),
     Column("company_key", String(300)),
     Column("contact_name", String(300)),
@@ -91,8 +78,8 @@ leads = Table(
     Column("opportunity_id", Uuid),
     Column("import_id", Uuid),
     Column("created_by", Uuid),
-    Column("version", Integer, nullable=False, server_default="1"),
-    *_timestamps(),
+    row_version(),
+    *timestamps(),
     Index("ix_leads_email", "org_id", "email", postgresql_where=text("email IS NOT NULL")),
     Index("ix_leads_phone", "org_id", "phone", postgresql_where=text("phone IS NOT NULL")),
     Index(
@@ -118,38 +105,34 @@ leads = Table(
     Index("ix_leads_org_created", "org_id", "created_at", "id"),
 )
 
-accounts = Table(
+accounts = org_table(
     "accounts",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(300), nullable=False),
     Column("domain", String(253)),
     Column("nip", String(10)),
     Column("address", String(500)),
     Column("owner_id", Uuid),
     Column("owner_team", String(100)),
-    Column("version", Integer, nullable=False, server_default="1"),
-    *_timestamps(),
+    row_version(),
+    *timestamps(),
     Index("ix_accounts_domain", "org_id", "domain", postgresql_where=text("domain IS NOT NULL")),
     Index("ix_accounts_nip", "org_id", "nip", unique=True,
           postgresql_where=text("nip IS NOT NULL")),
     Index("ix_accounts_org_created", "org_id", "created_at", "id"),
 )
 
-contacts = Table(
+contacts = org_table(
     "contacts",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("account_id", Uuid, nullable=False),
     Column("name", String(300), nullable=False),
     Column("email", String(254)),
     Column("phone", String(20)),
     Column("position", String(200)),
     Column("lead_id", Uuid),
-    Column("version", Integer, nullable=False, server_default="1"),
-    *_timestamps(),
+    row_version(),
+    *timestamps(),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], name="fk_contacts_account"),
     Index("ix_contacts_account", "org_id", "account_id"),
 )

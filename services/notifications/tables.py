@@ -17,7 +17,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -27,26 +26,30 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, updated_at
+from crmkit.tables import (
+    aggregate_version,
+    key,
+    org_id,
+    org_keyed_table,
+    org_table,
+    row_version,
+    service_metadata,
+    updated_at,
+)
 from crmkit.values import DEFAULT_TIME_ZONE
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
+metadata, outbox, inbox = service_metadata()
 
 KINDS = (
     "'ACTIVITY_DUE', 'ACTIVITY_OVERDUE', 'LEAD_ASSIGNED', 'NO_NEXT_CONTACT', "
     "'OFFER_ACCEPTED', 'OFFER_REJECTED', 'WEBHOOK_DISABLED'"
 )
 
-notifications = Table(
+# The id is derived from what the notification is about (domain.notification_id): inserting
+# it again does nothing.
+notifications = org_table(
     "notifications",
     metadata,
-    # Derived from what the notification is about (domain.notification_id): inserting it
-    # again does nothing.
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("member_id", Uuid, nullable=False),
     Column("kind", String(30), nullable=False),
     Column("subject_id", Uuid, nullable=False),
@@ -68,11 +71,10 @@ notifications = Table(
     ),
 )
 
-member_preferences = Table(
+member_preferences = org_keyed_table(
     "member_preferences",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("member_id", Uuid, nullable=False),
+    "member_id",
     Column("email", String(254)),
     Column("language", String(2), nullable=False, server_default="en"),
     Column("time_zone", String(64), nullable=False, server_default=DEFAULT_TIME_ZONE),
@@ -80,19 +82,16 @@ member_preferences = Table(
     Column("lead_minutes", Integer, nullable=False, server_default=text("15")),
     # {"KIND": {"in_app": bool, "email": bool}}; a kind not listed has both on.
     Column("channels", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("version", Integer, nullable=False, server_default=text("1")),
+    row_version(),
     updated_at(),
-    PrimaryKeyConstraint("org_id", "member_id"),
     CheckConstraint("language IN ('en', 'pl')", name="language"),
     CheckConstraint("digest_hour IS NULL OR digest_hour BETWEEN 0 AND 23", name="digest_hour"),
     CheckConstraint("lead_minutes BETWEEN 0 AND 10080", name="lead_minutes"),
 )
 
-activities = Table(
+activities = org_table(
     "activities",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("opportunity_id", Uuid, nullable=False),
     Column("owner_id", Uuid, nullable=False),
     Column("kind", String(20), nullable=False),
@@ -100,70 +99,60 @@ activities = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("status", String(20), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
-    Column("aggregate_version", Integer, nullable=False),
+    aggregate_version(),
     updated_at(),
     Index("ix_activities_open_due", "due_at", postgresql_where=text("status = 'open'")),
     Index("ix_activities_org_owner", "org_id", "owner_id", "due_at"),
     Index("ix_activities_org_opportunity", "org_id", "opportunity_id"),
 )
 
-opportunities = Table(
+opportunities = org_table(
     "opportunities",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
     Column("owner_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("stage_name", String(200), nullable=False, server_default=""),
     Column("account_id", Uuid),
     Column("moved_at", DateTime(timezone=True)),
-    Column("aggregate_version", Integer, nullable=False),
+    aggregate_version(),
     updated_at(),
     Index("ix_opportunities_moved", "moved_at", postgresql_where=text("moved_at IS NOT NULL")),
 )
 
-accounts = Table(
+accounts = org_table(
     "accounts",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(300), nullable=False),
     updated_at(),
 )
 
-leads = Table(
+leads = org_table(
     "leads",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("owner_id", Uuid),
     Column("status", String(20), nullable=False),
     Column("company", String(300), nullable=False, server_default=""),
-    Column("aggregate_version", Integer, nullable=False),
+    aggregate_version(),
     updated_at(),
     Index("ix_leads_pool", "org_id", postgresql_where=text("owner_id IS NULL")),
 )
 
-members = Table(
+members = org_keyed_table(
     "members",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("member_id", Uuid, nullable=False),
+    "member_id",
     Column("name", String(300), nullable=False, server_default=""),
     Column("roles", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     updated_at(),
-    PrimaryKeyConstraint("org_id", "member_id"),
 )
 
 # Every email the service sends, keyed by what it is (a notification's id, or a member's
 # digest of one day): the sent log that keeps an email from going twice, and the queue the
 # sender works from (with its retries and a permanent failure's reason).
-emails = Table(
+emails = org_table(
     "emails",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("member_id", Uuid, nullable=False),
     Column("notification_id", Uuid),
     Column("kind", String(30), nullable=False),
@@ -183,23 +172,19 @@ emails = Table(
 )
 
 # Each member's secret calendar feed address (the token in its URL); rotating replaces it.
-calendar_feeds = Table(
+calendar_feeds = org_keyed_table(
     "calendar_feeds",
     metadata,
-    Column("org_id", Uuid, nullable=False),
-    Column("member_id", Uuid, nullable=False),
+    "member_id",
     Column("token", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("org_id", "member_id"),
 )
 
 # Endpoints an org's admins registered; deliveries (one per event and endpoint, in order per
 # aggregate by ``seq``) and each attempt of each.
-webhook_endpoints = Table(
+webhook_endpoints = org_table(
     "webhook_endpoints",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("url", String(2000), nullable=False),
     Column("event_types", ARRAY(String(200)), nullable=False),
     Column("description", String(500), nullable=False, server_default=""),
@@ -214,9 +199,9 @@ webhook_endpoints = Table(
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
-    Column("id", Uuid, primary_key=True),
+    key(),
     Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("endpoint_id", Uuid, nullable=False),
     Column("event_id", Uuid, nullable=False),
     Column("event_type", String(200), nullable=False),

@@ -12,8 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
-    Numeric,
     String,
     Table,
     Text,
@@ -22,29 +20,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crmkit.tables import NAMING_CONVENTION, inbox_table, outbox_table, timestamps
+from crmkit.tables import (
+    money,
+    org_id,
+    org_keyed_table,
+    org_table,
+    row_version,
+    service_metadata,
+    team,
+    timestamps,
+)
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-MONEY = Numeric(17, 2)
+metadata, outbox, inbox = service_metadata()
 
 
 org_settings = Table(
     "org_settings",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("locale", String(8), nullable=False, server_default="en"),
     *timestamps(),
 )
 
-pipelines = Table(
+pipelines = org_table(
     "pipelines",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
     Column("is_default", Boolean, nullable=False, server_default=text("false")),
-    Column("version", Integer, nullable=False, server_default=text("1")),
+    row_version(),
     *timestamps(),
     Index("ix_pipelines_org", "org_id", "created_at"),
     # One default pipeline per org, so two first uses racing cannot both create one.
@@ -56,11 +59,9 @@ pipelines = Table(
     ),
 )
 
-stages = Table(
+stages = org_table(
     "stages",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column(
         "pipeline_id", Uuid, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False
     ),
@@ -75,11 +76,9 @@ stages = Table(
     CheckConstraint("kind IN ('open', 'won', 'lost')", name="kind"),
 )
 
-lost_reasons = Table(
+lost_reasons = org_table(
     "lost_reasons",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("code", String(40)),
     Column("label", String(120), nullable=False),
     Column("position", Integer, nullable=False),
@@ -87,18 +86,15 @@ lost_reasons = Table(
     Index("ix_lost_reasons_org", "org_id", "position"),
 )
 
-opportunities = Table(
+opportunities = org_table(
     "opportunities",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("currency", String(3), nullable=False),
+    *money(nullable=False),
     Column("expected_close_date", Date),
     Column("account_id", Uuid),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("pipeline_id", Uuid, ForeignKey("pipelines.id"), nullable=False),
     Column("stage_id", Uuid, ForeignKey("stages.id"), nullable=False),
     Column("last_open_stage_id", Uuid),
@@ -106,8 +102,7 @@ opportunities = Table(
     Column("probability", Integer, nullable=False),
     Column("needs", Text),
     Column("pain_points", Text),
-    Column("budget_amount", MONEY),
-    Column("budget_currency", String(3)),
+    *money("budget_amount", "budget_currency"),
     Column("decision_makers", Text),
     Column("customer_preferences", Text),
     Column("offer_requirements", Text),
@@ -124,7 +119,7 @@ opportunities = Table(
     Column("next_contact_at", DateTime(timezone=True)),
     Column("lead_id", Uuid),
     Column("created_by", Uuid),
-    Column("version", Integer, nullable=False, server_default=text("1")),
+    row_version(),
     *timestamps(),
     Column("stage_entered_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount >= 0", name="amount"),
@@ -158,11 +153,9 @@ opportunities = Table(
     ),
 )
 
-stage_history = Table(
+stage_history = org_table(
     "stage_history",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column(
         "opportunity_id",
         Uuid,
@@ -177,11 +170,9 @@ stage_history = Table(
     Index("ix_stage_history_opportunity", "opportunity_id", "changed_at"),
 )
 
-activities = Table(
+activities = org_table(
     "activities",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
     Column(
         "opportunity_id",
         Uuid,
@@ -189,7 +180,7 @@ activities = Table(
         nullable=False,
     ),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("kind", String(8), nullable=False),
     Column("subject", String(300), nullable=False),
     Column("notes", Text),
@@ -198,7 +189,7 @@ activities = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("outcome", Text),
     Column("overdue_notified_at", DateTime(timezone=True)),
-    Column("version", Integer, nullable=False, server_default=text("1")),
+    row_version(),
     *timestamps(),
     CheckConstraint("kind IN ('call', 'email', 'meeting', 'task')", name="kind"),
     CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
@@ -219,7 +210,7 @@ issued_offers = Table(
     "issued_offers",
     metadata,
     Column("offer_id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("opportunity_id", Uuid, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Index("ix_issued_offers_opportunity", "org_id", "opportunity_id", "issued_at"),
@@ -227,22 +218,17 @@ issued_offers = Table(
 
 # The leads service's roster and client accounts, as its events announce them: who may own
 # an opportunity or activity, and which accounts an opportunity may name.
-members = Table(
+members = org_keyed_table(
     "members",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
-    Column("member_id", Uuid, primary_key=True),
-    Column("team", String(100)),
+    "member_id",
+    team(),
     Column("version", Integer, nullable=False),
 )
 
-accounts = Table(
+accounts = org_keyed_table(
     "accounts",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
-    Column("account_id", Uuid, primary_key=True),
+    "account_id",
     Column("version", Integer, nullable=False),
 )
-
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)

@@ -19,47 +19,37 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     Numeric,
     SmallInteger,
     String,
     Table,
     Uuid,
-    func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crmkit.tables import inbox_table, outbox_table
+from crmkit.tables import org_id, org_keyed_table, service_metadata, team, updated_at
 
 PROJECTION_SCHEMA = "reporting"
 
-metadata = MetaData()
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
+metadata, outbox, inbox = service_metadata(named_constraints=False)
 
 MONEY = Numeric(20, 4)
 
 
-def _org() -> Column[object]:
-    return Column("org_id", Uuid, primary_key=True)
-
-
-pipelines = Table(
+pipelines = org_keyed_table(
     "pipelines",
     metadata,
-    _org(),
-    Column("pipeline_id", Uuid, primary_key=True),
+    "pipeline_id",
     Column("name", String(200), nullable=False),
     Column("is_default", Boolean, nullable=False),
     Column("version", BigInteger, nullable=False),
     schema=PROJECTION_SCHEMA,
 )
 
-pipeline_stages = Table(
+pipeline_stages = org_keyed_table(
     "pipeline_stages",
     metadata,
-    _org(),
-    Column("stage_id", Uuid, primary_key=True),
+    "stage_id",
     Column("pipeline_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
     Column("position", Integer, nullable=False),
@@ -71,18 +61,17 @@ pipeline_stages = Table(
 )
 
 # The latest state of every opportunity (guarded by ``version``).
-opportunities = Table(
+opportunities = org_keyed_table(
     "opportunities",
     metadata,
-    _org(),
-    Column("opportunity_id", Uuid, primary_key=True),
+    "opportunity_id",
     Column("name", String(300), nullable=False),
     Column("pipeline_id", Uuid, nullable=False),
     Column("stage_id", Uuid, nullable=False),
     Column("stage_kind", String(10), nullable=False),
     Column("status", String(10), nullable=False),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("account_id", Uuid),
     Column("amount", MONEY, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -104,11 +93,10 @@ opportunities = Table(
 )
 
 # One row per opportunity version: the stage history (``asOf``, time in stage).
-opportunity_versions = Table(
+opportunity_versions = org_keyed_table(
     "opportunity_versions",
     metadata,
-    _org(),
-    Column("opportunity_id", Uuid, primary_key=True),
+    "opportunity_id",
     Column("version", BigInteger, primary_key=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("pipeline_id", Uuid, nullable=False),
@@ -116,7 +104,7 @@ opportunity_versions = Table(
     Column("stage_kind", String(10), nullable=False),
     Column("status", String(10), nullable=False),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("amount", MONEY, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("probability", Integer, nullable=False),
@@ -142,13 +130,13 @@ def _funnel_counters() -> list[Column[Any]]:
 funnel_totals = Table(
     "funnel_totals",
     metadata,
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("pipeline_id", Uuid, nullable=False),
     Column("level", SmallInteger, nullable=False),
     Column("stage_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("currency", String(3), nullable=False),
     Column("close_month", Date),
     *_funnel_counters(),
@@ -169,12 +157,12 @@ funnel_totals = Table(
 funnel_day_totals = Table(
     "funnel_day_totals",
     metadata,
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("pipeline_id", Uuid, nullable=False),
     Column("level", SmallInteger, nullable=False),
     Column("owner_id", Uuid, nullable=False),
     Column("close_date", Date),
-    Column("team", String(100)),
+    team(),
     Column("stage_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("currency", String(3), nullable=False),
@@ -197,12 +185,12 @@ funnel_deltas = Table(
     "funnel_deltas",
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("org_id", Uuid, nullable=False),
+    org_id(),
     Column("pipeline_id", Uuid, nullable=False),
     Column("stage_id", Uuid, nullable=False),
     Column("status", String(10), nullable=False),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("currency", String(3), nullable=False),
     Column("close_date", Date),
     *_funnel_counters(),
@@ -210,14 +198,13 @@ funnel_deltas = Table(
     schema=PROJECTION_SCHEMA,
 )
 
-activities = Table(
+activities = org_keyed_table(
     "activities",
     metadata,
-    _org(),
-    Column("activity_id", Uuid, primary_key=True),
+    "activity_id",
     Column("opportunity_id", Uuid, nullable=False),
     Column("owner_id", Uuid, nullable=False),
-    Column("team", String(100)),
+    team(),
     Column("kind", String(10), nullable=False),
     Column("subject", String(500), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
@@ -230,13 +217,12 @@ activities = Table(
     schema=PROJECTION_SCHEMA,
 )
 
-leads = Table(
+leads = org_keyed_table(
     "leads",
     metadata,
-    _org(),
-    Column("lead_id", Uuid, primary_key=True),
+    "lead_id",
     Column("owner_id", Uuid),
-    Column("team", String(100)),
+    team(),
     Column("status", String(20), nullable=False),
     Column("owner_lead_cap", Integer),
     Column("version", BigInteger, nullable=False),
@@ -244,23 +230,21 @@ leads = Table(
     schema=PROJECTION_SCHEMA,
 )
 
-members = Table(
+members = org_keyed_table(
     "members",
     metadata,
-    _org(),
-    Column("member_id", Uuid, primary_key=True),
+    "member_id",
     Column("name", String(300)),
-    Column("team", String(100)),
+    team(),
     Column("lead_cap", Integer, nullable=False),
     Column("version", BigInteger, nullable=False),
     schema=PROJECTION_SCHEMA,
 )
 
-offers = Table(
+offers = org_keyed_table(
     "offers",
     metadata,
-    _org(),
-    Column("offer_id", Uuid, primary_key=True),
+    "offer_id",
     Column("opportunity_id", Uuid, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("version", BigInteger, nullable=False),
@@ -273,19 +257,19 @@ offers = Table(
 org_settings = Table(
     "org_settings",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("base_currency", String(3), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    updated_at(),
 )
 
 exchange_rates = Table(
     "exchange_rates",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("currency", String(3), primary_key=True),
     Column("rate", Numeric(24, 10), nullable=False),
     Column("updated_by", Uuid, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    updated_at(),
 )
 
 PROJECTION_TABLES = tuple(t for t in metadata.sorted_tables if t.schema == PROJECTION_SCHEMA)

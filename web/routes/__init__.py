@@ -19,6 +19,7 @@ def all_routes() -> list[BaseRoute]:
         notifications,
         offers,
         oidc,
+        webhooks,
     )
 
     return [
@@ -32,6 +33,7 @@ def all_routes() -> list[BaseRoute]:
         *calendar.routes,
         *dashboard.routes,
         *documents.routes,
+        *webhooks.routes,  # before admin's /admin/{action}
         *admin.routes,
         *notifications.routes,
     ]

@@ -14,14 +14,23 @@ import io
 import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("pl", "en")
@@ -110,12 +119,59 @@ def _decimal(value: object) -> Decimal | None:
         return None
 
 
+class _MoneyFormat:
+    """How one language writes amounts of one currency, read from Babel's CLDR data once.
+
+    ``format_currency`` looks the pattern, the symbols and the currency's name up again for
+    every amount (some 50 us each; a board shows 500); this keeps what it looked up and
+    renders the digits with Python's own grouping, giving Babel's result (the tests compare
+    the two). Patterns other than plain thousands grouping are left to Babel."""
+
+    def __init__(self, locale: Locale, currency: str) -> None:
+        pattern: NumberPattern = locale.currency_formats["standard"]
+        self.plain = (
+            pattern.grouping == (3, 3) and pattern.scale == 0 and not pattern.exp_prec
+            and "@" not in pattern.pattern and bool(pattern.number_pattern)
+            and pattern.int_prec[0] <= 1
+        )
+        self.spec = f",.{get_currency_precision(currency)}f"
+        self.group, self.decimal = get_group_symbol(locale), get_decimal_symbol(locale)
+        self.affixes: list[tuple[str, str]] = []
+        for sign in (0, 1):
+            # Babel's own treatment of the prefix and suffix (the number holds neither).
+            text = pattern.prefix[sign] + "\0" + pattern.suffix[sign]
+            if "\u00a4\u00a4\u00a4" in text:  # the currency's name depends on the amount
+                self.plain = False
+            text = text.replace("\u00a4\u00a4", currency.upper())
+            text = text.replace("\u00a4", get_currency_symbol(currency, locale))
+            text = re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", text)
+            prefix, _, suffix = text.partition("\0")
+            # The currency spacing below, applied once: the digits always start with a digit.
+            prefix = _CODE_BEFORE_DIGIT.sub("\\1\u00a0\\2", prefix + "0")[:-1]
+            self.affixes.append((prefix, suffix))
+
+    def __call__(self, number: Decimal) -> str:
+        prefix, suffix = self.affixes[1 if number.is_signed() else 0]
+        digits = format(abs(number), self.spec)  # "1,234.50"
+        if self.group != "," or self.decimal != ".":
+            digits = digits.replace(",", "\0").replace(".", self.decimal).replace("\0", self.group)
+        return prefix + digits + suffix
+
+
+@cache
+def _money_format(locale: str, currency: str) -> _MoneyFormat:
+    return _MoneyFormat(_locale_data(locale), currency)
+
+
 def money(amount: object, currency: str | None) -> str:
     number = _decimal(amount)
     if number is None:
         return ""
     if not currency:
         return format_decimal(number, format="#,##0.00", locale=_formats())
+    form = _money_format(FORMATS.get(_locale.get(), "pl_PL"), currency)
+    if form.plain and number.is_finite():
+        return form(number)
     formatted = format_currency(number, currency, locale=_formats())
     # CLDR's currency spacing (which browsers apply and Babel does not): "PLN 1,000.00".
     return _CODE_BEFORE_DIGIT.sub("\\1\u00a0\\2", formatted)
@@ -167,9 +223,15 @@ def _day(value: object) -> dt.date | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _format_day(day: dt.date, form: str, locale: str) -> str:
+    # Days repeat (a board's next contacts fall on a few of them); Babel takes some 10 us each.
+    return format_date(day, format=form, locale=_locale_data(locale))
+
+
 def date(value: object, form: str = "medium") -> str:
     day = _day(value)
-    return format_date(day, format=form, locale=_formats()) if day else ""
+    return _format_day(day, form, FORMATS.get(_locale.get(), "pl_PL")) if day else ""
 
 
 def datetime(value: object, form: str = "medium") -> str:

@@ -17,7 +17,7 @@ from web import i18n
 from web.context import form_of, query, redirect, render, text
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.i18n import N_
-from web.routes.board import CARD_FIELDS, card_flags, card_labels
+from web.routes.board import CARD_FIELDS, card_labels, card_view
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
@@ -74,14 +74,14 @@ def _card_response(
     request: Request, card: dict[str, Any], problem: Problem | None = None, *, refused: bool = False
 ) -> Response:
     """The card (fetched with ``CARD``), with a refusal shown on it."""
-    card["flags"] = card_flags(card, i18n.now())
+    labels = card_labels()
     # The page puts the card in its stage's column and counts the columns again.
     headers = {"HX-Trigger-After-Swap": orjson.dumps({"crm:card": {"id": card["id"]}}).decode()}
     if refused:
         headers["X-Move-Refused"] = "1"
     return render(
-        request, "board/card.html", card=card, problem=problem, labels=card_labels(),
-        headers=headers,
+        request, "board/card.html", card=card_view(card, i18n.now(), labels), problem=problem,
+        labels=labels, headers=headers,
     )
 
 

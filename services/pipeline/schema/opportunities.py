@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -61,12 +61,19 @@ class PipelineSource:
         if pipelines is not None and self._pipelines is None:
             self._pipelines = pipelines
 
-    async def get(self, pipeline_id: uuid.UUID) -> d.Pipeline | None:
+    def known(self) -> Mapping[uuid.UUID, d.Pipeline] | None:
+        """The pipelines, if this request has loaded them already."""
+        return self._pipelines
+
+    async def load(self) -> Mapping[uuid.UUID, d.Pipeline]:
         async with self._lock:
             if self._pipelines is None:
                 query = h.OrgPipelines(caller_of(self._context))
                 self._pipelines = await h.org_pipelines(query, uow_of(self._context))
-        return self._pipelines.get(pipeline_id)
+        return self._pipelines
+
+    async def get(self, pipeline_id: uuid.UUID) -> d.Pipeline | None:
+        return (await self.load()).get(pipeline_id)
 
 
 def pipelines_of(context: GraphQLContext) -> PipelineSource:
@@ -190,8 +197,20 @@ class Opportunity:
         stage = await self._stage(info)
         return Stage.of(stage) if stage else None
 
-    @strawberry.field(description="Longer in its stage than the stage's rotting days.")  # type: ignore[untyped-decorator]
-    async def is_stale(self, info: Info) -> bool:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        graphql_type=bool, description="Longer in its stage than the stage's rotting days."
+    )
+    def is_stale(self, info: Info) -> bool | Awaitable[bool]:
+        # At once when the request holds the pipelines (a list that asks for this loads them
+        # first): an awaited answer on each of a board's 500 cards was a third of its CPU.
+        known = pipelines_of(info.context).known()
+        if known is None:
+            return self._is_stale_later(info)
+        pipeline = known.get(self.domain.pipeline_id)
+        stage = pipeline.stage(self.domain.stage_id) if pipeline else None
+        return stage is not None and d.is_stale(self.domain, stage, now())
+
+    async def _is_stale_later(self, info: Info) -> bool:
         stage = await self._stage(info)
         return stage is not None and d.is_stale(self.domain, stage, now())
 
@@ -388,6 +407,14 @@ def _filter(f: OpportunityFilter | None) -> h.OpportunityFilter:
     )
 
 
+def _selects(selections: Sequence[Any], name: str) -> bool:
+    """Whether a field of this name is asked for anywhere under these selections."""
+    return any(
+        getattr(s, "name", None) == name or _selects(getattr(s, "selections", ()), name)
+        for s in selections
+    )
+
+
 async def _connection(
     info: Info, filter: h.OpportunityFilter | OpportunityFilter | None, first: int | None,
     after: str | None,
@@ -396,7 +423,10 @@ async def _connection(
         checked = filter if isinstance(filter, h.OpportunityFilter) else _filter(filter)
         query = h.ListOpportunities(caller(info), checked, first, after)
         found = await h.list_opportunities(query, uow(info))
-        pipelines_of(info.context).know(found.pipelines)
+        pipelines = pipelines_of(info.context)
+        pipelines.know(found.pipelines)
+        if found.page.items and _selects(info.selected_fields, "isStale"):
+            await pipelines.load()  # once, so that every node answers isStale at once
         return OpportunityConnection.of(found.page)
 
     return await answer_query(run())

@@ -235,6 +235,12 @@ async def test_no_next_contact_and_stale_queries(
     assert await ids("opportunities(filter: {stale: true})") == {rotting["id"]}
     assert await ids("opportunities(filter: {noNextContact: true, text: \"rot\"})") == {
         rotting["id"]}
+    # A list answers isStale for every node from the pipelines it loads once; one
+    # opportunity loads them when asked.
+    listed = await pipeline_service.data(people.rep, """{ opportunities {
+      edges { node { id isStale } } } }""")
+    stale = {e["node"]["id"]: e["node"]["isStale"] for e in listed["opportunities"]["edges"]}
+    assert stale == {fresh["id"]: False, rotting["id"]: True, planned["id"]: False}
     data = await pipeline_service.data(people.rep, "query($id: ID!) { opportunity(id: $id) { "
                                       "isStale } }", {"id": rotting["id"]})
     assert data["opportunity"]["isStale"] is True

@@ -4,11 +4,14 @@ written as each language writes them."""
 from __future__ import annotations
 
 import datetime as dt
+import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 
 from web import i18n
 
@@ -75,6 +78,24 @@ def test_money_as_each_language_writes_it(
 ) -> None:
     i18n.activate(locale, i18n.DEFAULT_ZONE)
     assert i18n.money(amount, currency) == expected
+
+
+@pytest.mark.parametrize("locale", ["pl", "en"])
+def test_money_is_what_babel_writes(locale: str) -> None:
+    """The kept per-currency format gives Babel's own result: rounding half to even, signs,
+    grouping, currencies with 0 and 3 decimals, a code Babel does not know."""
+    rng = random.Random(14)
+    amounts = [Decimal(v) for v in ("0", "0.005", "0.015", "0.125", "-0.001", "-0", "999.995",
+                                    "-1234567.891", "12345678901234.5", "1E+5", "1e-7", "2.5")]
+    amounts += [Decimal(rng.randint(-10**9, 10**9)).scaleb(-rng.randint(0, 4))
+                for _ in range(2000)]
+    i18n.activate(locale, i18n.DEFAULT_ZONE)
+    babel_locale = i18n.FORMATS[locale]
+    for currency in ("PLN", "EUR", "USD", "GBP", "JPY", "KWD", "XYZ"):
+        for amount in amounts:
+            expected = i18n._CODE_BEFORE_DIGIT.sub(
+                "\\1\u00a0\\2", format_currency(amount, currency, locale=babel_locale))
+            assert i18n.money(amount, currency) == expected, (currency, amount)
 
 
 def test_dates_and_times_in_the_app_zone_and_language() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
+from crmkit.rows import build, values_of
 from services.documents.domain import (
     ContactPerson,
     Content,
@@ -66,117 +67,30 @@ def _visible(column: Any, caller: Caller) -> ColumnElement[bool]:
 
 
 def _folder(row: Row[Any]) -> Folder:
-    return Folder(
-        id=row.id,
-        org_id=row.org_id,
-        name=row.name,
-        allowed_groups=tuple(row.allowed_groups),
-        version=row.version,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        parent_id=row.parent_id,
-        write_groups=tuple(row.write_groups),
-        archived_at=row.archived_at,
-        archived_by=row.archived_by,
-    )
+    return build(Folder, row, allowed_groups=tuple(row.allowed_groups),
+                 write_groups=tuple(row.write_groups))
 
 
 def _document(row: Row[Any]) -> Document:
-    return Document(
-        id=row.id,
-        org_id=row.org_id,
-        folder_id=row.folder_id,
-        name=row.name,
-        kind=DocumentKind(row.kind),
-        allowed_groups=tuple(row.allowed_groups),
-        current_version=row.current_version,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        deleted_at=row.deleted_at,
-        deleted_by=row.deleted_by,
-    )
+    return build(Document, row, kind=DocumentKind(row.kind),
+                 allowed_groups=tuple(row.allowed_groups))
 
 
 def _version(row: Row[Any]) -> DocumentVersion:
-    return DocumentVersion(
-        document_id=row.document_id,
-        number=row.number,
-        media_type=row.media_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return build(DocumentVersion, row)
 
 
 def _offer(row: Row[Any]) -> Offer:
-    return Offer(
-        id=row.id,
-        org_id=row.org_id,
-        opportunity_id=row.opportunity_id,
-        template_id=row.template_id,
-        template_version=row.template_version,
-        title=row.title,
-        content=row.content,
-        media_type=row.media_type,
-        amount=row.amount,
-        currency=row.currency,
-        issued_by=row.issued_by,
-        issued_at=row.issued_at,
-        number=row.number,
-        status=OfferStatus(row.status),
-        revision=row.revision,
-        valid_until=row.valid_until,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        decision_note=row.decision_note,
-    )
+    return build(Offer, row, status=OfferStatus(row.status))
 
 
 def _offer_values(offer: Offer) -> dict[str, Any]:
-    return {
-        "template_id": offer.template_id,
-        "template_version": offer.template_version,
-        "title": offer.title,
-        "content": offer.content,
-        "media_type": offer.media_type,
-        "amount": offer.amount,
-        "currency": offer.currency,
-        "issued_by": offer.issued_by,
-        "issued_at": offer.issued_at,
-        "number": offer.number,
-        "status": offer.status.value,
-        "revision": offer.revision,
-        "valid_until": offer.valid_until,
-        "created_by": offer.created_by,
-        "created_at": offer.created_at,
-        "decided_by": offer.decided_by,
-        "decided_at": offer.decided_at,
-        "decision_note": offer.decision_note,
-    }
+    """What changes of an offer (all but its id, org and deal)."""
+    return values_of(offer, omit=("id", "org_id", "opportunity_id"), status=offer.status.value)
 
 
 def _revision(row: Row[Any]) -> OfferRevision:
-    return OfferRevision(
-        offer_id=row.offer_id,
-        number=row.number,
-        org_id=row.org_id,
-        template_id=row.template_id,
-        template_version=row.template_version,
-        media_type=row.media_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256,
-        text=row.text,
-        merge_data=dict(row.merge_data),
-        amount=row.amount,
-        currency=row.currency,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return build(OfferRevision, row, merge_data=dict(row.merge_data))
 
 
 VERSION_COLUMNS = [c for c in document_versions.c if c.name != "content"]
@@ -422,20 +336,7 @@ class SqlDocumentsRepository:
     ) -> DocumentVersion:
         source = content.data if isinstance(content, Content) else Path(content.path)
         await self.store.put(blob_key(document.org_id, content.sha256), source)
-        await self.session.execute(
-            insert(document_versions).values(
-                document_id=document.id,
-                number=number,
-                org_id=document.org_id,
-                content=None,
-                media_type=content.media_type,
-                size_bytes=content.size,
-                sha256=content.sha256,
-                created_by=created_by,
-                created_at=now,
-            )
-        )
-        return DocumentVersion(
+        version = DocumentVersion(
             document_id=document.id,
             number=number,
             media_type=content.media_type,
@@ -444,6 +345,10 @@ class SqlDocumentsRepository:
             created_by=created_by,
             created_at=now,
         )
+        # The bytes are in the blob store (ADR 0015), none in the row.
+        await self.session.execute(insert(document_versions).values(
+            values_of(version, org_id=document.org_id, content=None)))
+        return version
 
     async def versions(self, org_id: uuid.UUID, document_id: uuid.UUID) -> list[DocumentVersion]:
         query = (
@@ -486,10 +391,7 @@ class SqlDocumentsRepository:
 
     async def add_offer(self, offer: Offer) -> None:
         await self.session.execute(
-            insert(offers).values(
-                id=offer.id, org_id=offer.org_id, opportunity_id=offer.opportunity_id,
-                **_offer_values(offer),
-            )
+            insert(offers).values(values_of(offer, status=offer.status.value))
         )
 
     async def offer(
@@ -540,23 +442,7 @@ class SqlDocumentsRepository:
 
     async def add_offer_revision(self, revision: OfferRevision, data: bytes) -> None:
         await self.session.execute(
-            insert(offer_revisions).values(
-                offer_id=revision.offer_id,
-                number=revision.number,
-                org_id=revision.org_id,
-                template_id=revision.template_id,
-                template_version=revision.template_version,
-                file=data,
-                media_type=revision.media_type,
-                size_bytes=revision.size_bytes,
-                sha256=revision.sha256,
-                text=revision.text,
-                merge_data=revision.merge_data,
-                amount=revision.amount,
-                currency=revision.currency,
-                created_by=revision.created_by,
-                created_at=revision.created_at,
-            )
+            insert(offer_revisions).values(values_of(revision, file=data))
         )
 
     async def offer_revisions(
@@ -786,19 +672,6 @@ class SqlDocumentsRepository:
 
 
 def _details_values(details: OpportunityDetails) -> dict[str, Any]:
-    return {
-        "name": details.name,
-        "amount": details.amount,
-        "currency": details.currency,
-        "expected_close_date": details.expected_close_date,
-        "stage_name": details.stage_name,
-        "status": details.status,
-        "account_id": details.account_id,
-        "close_reason": details.close_reason,
-        "close_comment": details.close_comment,
-        "lessons_learned": details.lessons_learned,
-        "closed_at": details.closed_at,
-        "search_text": search_form(" ".join(
-            part for part in (details.close_reason, details.close_comment,
-                              details.lessons_learned) if part)),
-    }
+    return values_of(details, search_text=search_form(" ".join(
+        part for part in (details.close_reason, details.close_comment, details.lessons_learned)
+        if part)))

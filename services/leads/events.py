@@ -18,6 +18,7 @@ from crmkit.contracts.leads import (
     LeadUpdated,
     MemberUpdated,
 )
+from crmkit.rows import build
 from services.leads.records import AccountRecord, ContactRecord, LeadRecord
 
 EMITS: tuple[type[Event], ...] = (
@@ -45,82 +46,32 @@ def wrap(
     )
 
 
+# An event's fields are the record's of the same name; the record's ``owner_team`` is the
+# events' ``team``.
 def lead_created(lead: LeadRecord) -> LeadCreated:
-    return LeadCreated(
-        lead_id=lead.id,
-        company=lead.company,
-        contact_name=lead.contact_name,
-        email=lead.email,
-        phone=lead.phone,
-        website=lead.website,
-        domain=lead.domain,
-        source=lead.source,
-        priority=lead.priority,
-        tags=list(lead.tags),
-        status=lead.status,
-        owner_id=lead.owner_id,
-        team=lead.owner_team,
+    return build(
+        LeadCreated, lead, lead_id=lead.id, tags=list(lead.tags), team=lead.owner_team,
         created_via="import" if lead.import_id else "api",
-        import_id=lead.import_id,
-        created_at=lead.created_at,
     )
 
 
 def lead_updated(lead: LeadRecord, changed: list[str]) -> LeadUpdated:
-    return LeadUpdated(
-        lead_id=lead.id,
-        changed=changed,
-        company=lead.company,
-        contact_name=lead.contact_name,
-        email=lead.email,
-        phone=lead.phone,
-        website=lead.website,
-        domain=lead.domain,
-        source=lead.source,
-        priority=lead.priority,
-        tags=list(lead.tags),
-        owner_id=lead.owner_id,
-        team=lead.owner_team,
-        status=lead.status,
-    )
+    return build(LeadUpdated, lead, lead_id=lead.id, changed=changed, tags=list(lead.tags),
+                 team=lead.owner_team)
 
 
 def account_created(account: AccountRecord, source_lead_id: uuid.UUID | None) -> AccountCreated:
-    return AccountCreated(
-        account_id=account.id,
-        name=account.name,
-        domain=account.domain,
-        nip=account.nip,
-        address=account.address,
-        owner_id=account.owner_id,
-        team=account.owner_team,
-        source_lead_id=source_lead_id,
-    )
+    return build(AccountCreated, account, account_id=account.id, team=account.owner_team,
+                 source_lead_id=source_lead_id)
 
 
 def contact_created(contact: ContactRecord) -> ContactCreated:
-    return ContactCreated(
-        contact_id=contact.id,
-        account_id=contact.account_id,
-        name=contact.name,
-        email=contact.email,
-        phone=contact.phone,
-        position=contact.position,
-        lead_id=contact.lead_id,
-    )
+    return build(ContactCreated, contact, contact_id=contact.id)
 
 
 def account_updated(account: AccountRecord, changed: list[str]) -> AccountUpdated:
-    return AccountUpdated(
-        account_id=account.id,
-        changed=changed,
-        name=account.name,
-        domain=account.domain,
-        nip=account.nip,
-        address=account.address,
-        owner_id=account.owner_id,
-        team=account.owner_team,
-    )
+    return build(AccountUpdated, account, account_id=account.id, changed=changed,
+                 team=account.owner_team)
 
 
 def lead_assigned(

@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.paging import PageRequest
+from crmkit.rows import build, values_of
 from services.notifications import domain as d
 from services.notifications.tables import (
     accounts,
@@ -34,22 +35,8 @@ _DUE = d.NotificationKind.ACTIVITY_DUE.value
 
 
 def _notification(row: Row[Any]) -> d.Notification:
-    return d.Notification(
-        id=row.id,
-        org_id=row.org_id,
-        member_id=row.member_id,
-        kind=d.NotificationKind(row.kind),
-        subject_id=row.subject_id,
-        title=row.title,
-        detail=row.detail,
-        opportunity_id=row.opportunity_id,
-        due_at=row.due_at,
-        created_at=row.created_at,
-        read_at=row.read_at,
-        in_app=row.in_app,
-        email_status=row.email_status,
-        email_error=row.email_error,
-    )
+    """A notification row, joined with its email's ``email_status`` and ``email_error``."""
+    return build(d.Notification, row, kind=d.NotificationKind(row.kind))
 
 
 def _preferences(row: Row[Any]) -> d.MemberPreferences:
@@ -59,112 +46,36 @@ def _preferences(row: Row[Any]) -> d.MemberPreferences:
         for kind, c in (row.channels or {}).items()
         if kind in d.NotificationKind.__members__
     }
-    return d.MemberPreferences(
-        org_id=row.org_id,
-        member_id=row.member_id,
-        email=row.email,
-        language=row.language,
-        time_zone=row.time_zone,
-        digest_hour=row.digest_hour,
-        lead_minutes=row.lead_minutes,
-        channels=channels,
-        version=row.version,
-    )
+    return build(d.MemberPreferences, row, channels=channels)
 
 
 def _email(row: Row[Any]) -> d.Email:
-    return d.Email(
-        id=row.id,
-        org_id=row.org_id,
-        member_id=row.member_id,
-        kind=row.kind,
-        to_address=row.to_address,
-        subject=row.subject,
-        body=row.body,
-        created_at=row.created_at,
-        notification_id=row.notification_id,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        sent_at=row.sent_at,
-    )
+    return build(d.Email, row)
 
 
 def _endpoint(row: Row[Any]) -> d.WebhookEndpoint:
-    return d.WebhookEndpoint(
-        id=row.id,
-        org_id=row.org_id,
-        url=row.url,
-        event_types=tuple(row.event_types),
-        secret=row.secret,
-        description=row.description,
-        enabled=row.enabled,
-        disabled_reason=row.disabled_reason,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return build(d.WebhookEndpoint, row, event_types=tuple(row.event_types))
 
 
 def _delivery(row: Row[Any], history: tuple[d.WebhookAttempt, ...] = ()) -> d.WebhookDelivery:
-    return d.WebhookDelivery(
-        id=row.id,
-        org_id=row.org_id,
-        endpoint_id=row.endpoint_id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        aggregate_id=row.aggregate_id,
-        payload=row.payload,
-        created_at=row.created_at,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        delivered_at=row.delivered_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        seq=row.seq,
-        history=history,
-    )
+    return build(d.WebhookDelivery, row, history=history)
+
+
+# The read models' rows hold the version of the event they were last written from; an upsert
+# keeps the row's id and org and writes that version as ``aggregate_version``.
+_KEPT = ("id", "org_id", "version")
 
 
 def _activity(row: Row[Any]) -> d.Activity:
-    return d.Activity(
-        id=row.id,
-        org_id=row.org_id,
-        opportunity_id=row.opportunity_id,
-        owner_id=row.owner_id,
-        kind=row.kind,
-        subject=row.subject,
-        due_at=row.due_at,
-        status=row.status,
-        completed_at=row.completed_at,
-        version=row.aggregate_version,
-    )
+    return build(d.Activity, row, version=row.aggregate_version)
 
 
 def _opportunity(row: Row[Any]) -> d.Opportunity:
-    return d.Opportunity(
-        id=row.id,
-        org_id=row.org_id,
-        name=row.name,
-        owner_id=row.owner_id,
-        status=row.status,
-        stage_name=row.stage_name,
-        account_id=row.account_id,
-        moved_at=row.moved_at,
-        version=row.aggregate_version,
-    )
+    return build(d.Opportunity, row, version=row.aggregate_version)
 
 
 def _lead(row: Row[Any]) -> d.Lead:
-    return d.Lead(
-        id=row.id,
-        org_id=row.org_id,
-        owner_id=row.owner_id,
-        status=row.status,
-        company=row.company,
-        version=row.aggregate_version,
-    )
+    return build(d.Lead, row, version=row.aggregate_version)
 
 
 class SqlNotificationsRepository:
@@ -297,17 +208,9 @@ class SqlNotificationsRepository:
         before = _activity(before_row) if before_row is not None else None
         if before is not None and before.version > activity.version:
             return before
-        values = {
-            "opportunity_id": activity.opportunity_id,
-            "owner_id": activity.owner_id,
-            "kind": activity.kind,
-            "subject": activity.subject[:300],
-            "due_at": activity.due_at,
-            "status": activity.status,
-            "completed_at": activity.completed_at,
-            "aggregate_version": activity.version,
-            "updated_at": func.now(),
-        }
+        values = values_of(
+            activity, omit=_KEPT, subject=activity.subject[:300],
+            aggregate_version=activity.version, updated_at=func.now())
         await self.session.execute(
             insert(activities)
             .values(id=activity.id, org_id=activity.org_id, **values)
@@ -327,15 +230,10 @@ class SqlNotificationsRepository:
         before = _opportunity(before_row) if before_row is not None else None
         if before is not None and before.version > opportunity.version:
             return before
-        values: dict[str, Any] = {
-            "name": opportunity.name,
-            "owner_id": opportunity.owner_id,
-            "status": opportunity.status,
-            "stage_name": opportunity.stage_name,
-            "account_id": opportunity.account_id,
-            "aggregate_version": opportunity.version,
-            "updated_at": func.now(),
-        }
+        # Only an event that moved the deal says when; the others keep the time held.
+        values = values_of(
+            opportunity, omit=(*_KEPT, "moved_at"),
+            aggregate_version=opportunity.version, updated_at=func.now())
         if opportunity.moved_at is not None:
             values["moved_at"] = opportunity.moved_at
         await self.session.execute(
@@ -374,12 +272,8 @@ class SqlNotificationsRepository:
         before = _lead(before_row) if before_row is not None else None
         if before is not None and before.version > lead.version:
             return before
-        values: dict[str, Any] = {
-            "owner_id": lead.owner_id,
-            "status": lead.status,
-            "aggregate_version": lead.version,
-            "updated_at": func.now(),
-        }
+        values = values_of(
+            lead, omit=(*_KEPT, "company"), aggregate_version=lead.version, updated_at=func.now())
         if lead.company:
             values["company"] = lead.company[:300]
         await self.session.execute(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from crmkit.contracts import REGISTRY, Envelope
 from crmkit.contracts import leads as leads_contract
 from crmkit.contracts import pipeline as pipeline_contract
+from crmkit.rows import build
 from services.documents import domain as d
 from services.documents.handlers.common import Work, now
 
@@ -21,19 +22,8 @@ async def record_opportunity(envelope: Envelope, uow: Work) -> bool:
     reason = getattr(snapshot, "close_reason_label", None)
     comment = snapshot.close_comment or getattr(snapshot, "comment", None) or None
     closed_at = getattr(snapshot, "closed_at", None)
-    details = d.OpportunityDetails(
-        name=snapshot.name,
-        amount=snapshot.amount,
-        currency=snapshot.currency,
-        status=snapshot.status,
-        stage_name=snapshot.stage_name,
-        expected_close_date=snapshot.expected_close_date,
-        account_id=snapshot.account_id,
-        close_reason=reason,
-        close_comment=comment,
-        lessons_learned=snapshot.lessons_learned,
-        closed_at=closed_at,
-    )
+    details = build(d.OpportunityDetails, snapshot, close_reason=reason, close_comment=comment,
+                    closed_at=closed_at)
     async with uow:
         await uow.repo.record_opportunity(
             envelope.org_id,

@@ -11,6 +11,7 @@ from crmkit.contracts import REGISTRY, Envelope
 from crmkit.contracts import documents as doc
 from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as pl
+from crmkit.rows import build
 from services.notifications import domain as d
 from services.notifications.handlers.common import At, Work, preferences_of, store
 from services.notifications.handlers.webhooks import queue_deliveries
@@ -84,18 +85,8 @@ async def _activity(
     repo: NotificationsRepository, envelope: Envelope, event: pl.ActivitySnapshot,
     at: At,
 ) -> None:
-    activity = d.Activity(
-        id=event.activity_id,
-        org_id=envelope.org_id,
-        opportunity_id=event.opportunity_id,
-        owner_id=event.owner_id,
-        kind=event.kind,
-        subject=event.subject,
-        due_at=event.due_at,
-        status=event.status,
-        completed_at=event.completed_at,
-        version=envelope.aggregate_version,
-    )
+    activity = build(d.Activity, event, id=event.activity_id, org_id=envelope.org_id,
+                     version=envelope.aggregate_version)
     before = await repo.record_activity(activity)
     if before is not None and before.version > activity.version:
         return  # an older event than the row kept
@@ -115,16 +106,9 @@ async def _opportunity(
     moved_at = None
     if isinstance(event, pl.OpportunityStageChanged) and event.to_stage_kind == "open":
         moved_at = event.entered_at
-    await repo.record_opportunity(d.Opportunity(
-        id=event.opportunity_id,
-        org_id=envelope.org_id,
-        name=event.name,
-        owner_id=event.owner_id,
-        status=event.status,
-        stage_name=event.stage_name,
-        account_id=event.account_id,
-        moved_at=moved_at,
-        version=envelope.aggregate_version,
+    await repo.record_opportunity(build(
+        d.Opportunity, event, id=event.opportunity_id, org_id=envelope.org_id,
+        moved_at=moved_at, version=envelope.aggregate_version,
     ))
 
 
@@ -142,14 +126,8 @@ async def _lead(
         company = event.company or event.contact_name or ""
     elif isinstance(event, ld.LeadConverted):
         company = event.company or ""
-    lead = d.Lead(
-        id=event.lead_id,
-        org_id=envelope.org_id,
-        owner_id=event.owner_id,
-        status=event.status,
-        company=company,
-        version=envelope.aggregate_version,
-    )
+    lead = build(d.Lead, event, id=event.lead_id, org_id=envelope.org_id, company=company,
+                 version=envelope.aggregate_version)
     before = await repo.record_lead(lead)
     if before is not None and before.version > lead.version:
         return

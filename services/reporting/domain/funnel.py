@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from crmkit.errors import InvalidInput
+from crmkit.rows import build
 from services.reporting.domain.money import (
     HUNDRED,
     ZERO,
@@ -112,15 +113,7 @@ def contribution(facts: OpportunityFacts | None) -> FunnelDelta:
         return {}
 
     def key(stage_id: uuid.UUID) -> FunnelKey:
-        return FunnelKey(
-            pipeline_id=facts.pipeline_id,
-            stage_id=stage_id,
-            status=facts.status,
-            owner_id=facts.owner_id,
-            team=facts.team,
-            currency=facts.currency,
-            close_date=facts.expected_close_date,
-        )
+        return build(FunnelKey, facts, stage_id=stage_id, close_date=facts.expected_close_date)
 
     rows: FunnelDelta = {}
     if sits_in_stage(facts.status, facts.stage_kind):

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from crmkit.rows import build
 from services.reporting.domain.funnel import (
     FunnelDelta,
     OpportunityFacts,
@@ -84,19 +85,7 @@ class OpportunityState:
 
     @property
     def facts(self) -> OpportunityFacts:
-        return OpportunityFacts(
-            pipeline_id=self.pipeline_id,
-            stage_id=self.stage_id,
-            status=self.status,
-            stage_kind=self.stage_kind,
-            owner_id=self.owner_id,
-            team=self.team,
-            currency=self.currency,
-            amount=self.amount,
-            probability=self.probability,
-            expected_close_date=self.expected_close_date,
-            furthest_stage_id=self.furthest_stage_id,
-        )
+        return build(OpportunityFacts, self)
 
 
 def next_state(
@@ -120,27 +109,14 @@ def next_state(
             furthest_stage_id=furthest_stage(visited, stages) or old.furthest_stage_id,
         )
     closed_at, reason_id, reason_label = _closing(old, change)
-    return OpportunityState(
-        opportunity_id=change.opportunity_id,
-        name=change.name,
-        pipeline_id=change.pipeline_id,
-        stage_id=change.stage_id,
-        stage_kind=change.stage_kind,
-        status=change.status,
-        owner_id=change.owner_id,
-        team=change.team,
-        account_id=change.account_id,
-        amount=change.amount,
-        currency=change.currency,
-        probability=change.probability,
-        expected_close_date=change.expected_close_date,
+    return build(
+        OpportunityState, change,
         created_at=created_at,
         closed_at=closed_at,
         close_reason_id=reason_id,
         close_reason_label=reason_label,
         visited_stage_ids=frozenset(visited),
         furthest_stage_id=furthest_stage(visited, stages),
-        version=change.version,
         changed_at=change.occurred_at,
     )
 

@@ -20,6 +20,7 @@ from crmkit.contracts import Envelope, Event
 from crmkit.contracts import documents as doc_events
 from crmkit.contracts import leads as lead_events
 from crmkit.contracts import pipeline as pipe_events
+from crmkit.rows import build
 from services.reporting.domain.funnel import Stage
 from services.reporting.domain.opportunities import OpportunityChange, apply_run
 from services.reporting.domain.records import (
@@ -147,23 +148,10 @@ def _opportunity_event(envelope: Envelope) -> OpportunityEvent:
     if isinstance(snap, pipe_events.OpportunityStageChanged | pipe_events.OpportunityWon
                   | pipe_events.OpportunityLost | pipe_events.OpportunityReopened):
         from_stage_id = snap.from_stage_id
-    return envelope.org_id, OpportunityChange(
+    return envelope.org_id, build(
+        OpportunityChange, snap,
         version=envelope.aggregate_version,
         occurred_at=envelope.occurred_at,
-        opportunity_id=snap.opportunity_id,
-        name=snap.name,
-        pipeline_id=snap.pipeline_id,
-        stage_id=snap.stage_id,
-        stage_kind=snap.stage_kind,
-        status=snap.status,
-        owner_id=snap.owner_id,
-        team=snap.team,
-        account_id=snap.account_id,
-        amount=snap.amount,
-        currency=snap.currency,
-        probability=snap.probability,
-        expected_close_date=snap.expected_close_date,
-        created_at=snap.created_at,
         from_stage_id=from_stage_id,
         closing=("closed" if closed_at is not None
                  else "reopened" if isinstance(snap, pipe_events.OpportunityReopened)
@@ -177,18 +165,8 @@ def _opportunity_event(envelope: Envelope) -> OpportunityEvent:
 async def project_activity(envelope: Envelope, repo: ReportingRepository) -> None:
     activity = envelope.parse(_ACTIVITY[envelope.type])
     await repo.lock_projection()
-    await repo.save_activity(envelope.org_id, ActivityRecord(
-        activity_id=activity.activity_id,
-        opportunity_id=activity.opportunity_id,
-        owner_id=activity.owner_id,
-        team=activity.team,
-        kind=activity.kind,
-        subject=activity.subject,
-        due_at=activity.due_at,
-        status=activity.status,
-        completed_at=activity.completed_at,
-        version=envelope.aggregate_version,
-    ))
+    await repo.save_activity(envelope.org_id, build(
+        ActivityRecord, activity, version=envelope.aggregate_version))
 
 
 async def project_lead(envelope: Envelope, repo: ReportingRepository) -> None:
@@ -209,13 +187,8 @@ async def project_lead(envelope: Envelope, repo: ReportingRepository) -> None:
 async def project_member(envelope: Envelope, repo: ReportingRepository) -> None:
     member = envelope.parse(lead_events.MemberUpdated)
     await repo.lock_projection()
-    await repo.save_member(envelope.org_id, MemberRecord(
-        member_id=member.member_id,
-        name=member.name,
-        team=member.team,
-        lead_cap=member.lead_cap,
-        version=envelope.aggregate_version,
-    ))
+    await repo.save_member(envelope.org_id, build(
+        MemberRecord, member, version=envelope.aggregate_version))
 
 
 async def project_offer(envelope: Envelope, repo: ReportingRepository) -> None:

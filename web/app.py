@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
 from web.api import Api, ApiUnavailable, SignedOut
@@ -36,6 +37,11 @@ def gateway_url(settings: Settings, web: WebSettings) -> str:
         return web.gateway_url
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     return f"http://{host}:{settings.gateway_port}/graphql"
+
+
+def gateway_origin(graphql_url: str) -> str:
+    """Where the gateway serves /files/: its /graphql URL without the path."""
+    return graphql_url.removesuffix("/").removesuffix("/graphql")
 
 
 def make_templates() -> jinja2.Environment:
@@ -76,6 +82,7 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         api=api,
         templates=make_templates(),
         zone=zoneinfo.ZoneInfo(web_settings.timezone),
+        files=FilesProxy(gateway_origin(gateway_url(settings, web_settings))),
     )
 
     async def healthz(request: Request) -> Response:
@@ -112,6 +119,7 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
             yield
         finally:
             await api.aclose()
+            await web.files.aclose()
 
     app = Starlette(
         routes=[

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
 from web.api import Api, SignedOut
@@ -25,6 +26,8 @@ class Web:
     api: Api
     templates: jinja2.Environment
     zone: zoneinfo.ZoneInfo
+    files: FilesProxy
+    """/files/ (signed uploads and downloads) forwarded to the gateway."""
 
     @property
     def dev_sign_in(self) -> bool:

@@ -185,3 +185,17 @@ class PipelineConfigured(Event):
     removed_stage_ids: list[uuid.UUID] = []
     # Opportunities moved off a removed stage: stage id -> stage id it moved to.
     moved_opportunities_to: dict[uuid.UUID, uuid.UUID] = {}
+
+
+OrganizationLocale = Literal["en", "pl"]
+"""The languages an org may choose (a new one is an additive change of this literal)."""
+
+
+class OrganizationSettingsChanged(Event):
+    """An admin set the org's settings; carries all of them, so the last one is the state.
+    ``aggregate_id`` is the org; its settings have no version, so a consumer orders these by
+    the envelope's ``occurred_at``."""
+
+    TYPE = "crm.pipeline.organization.settings_changed"
+
+    locale: OrganizationLocale

@@ -485,3 +485,27 @@ def check_money(
     """The kit's money rule, both or neither given; the code in any case, spaces around."""
     code = None if currency is None else currency.strip().upper()
     return problems.value("", lambda: Money.optional(amount, code))
+
+
+# --- the org's settings for offers -------------------------------------------------------
+
+VALIDITY_DAYS = 30
+"""How long an offer is valid when neither the rep nor the org's setting says."""
+MIN_VALIDITY_DAYS = 1
+MAX_VALIDITY_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSettings:
+    """What an org's offers are made with: the validity period of a new offer (an admin's
+    setting here) and the locale money, numbers and dates are formatted in (the org's
+    language, from the pipeline's ``organization.settings_changed``; None until it comes)."""
+
+    validity_days: int = VALIDITY_DAYS
+    locale: str | None = None
+
+
+def check_validity_days(days: int, problems: ProblemCollector) -> None:
+    if not MIN_VALIDITY_DAYS <= days <= MAX_VALIDITY_DAYS:
+        problems.add("validityDays", f"must be between {MIN_VALIDITY_DAYS} and "
+                                     f"{MAX_VALIDITY_DAYS} days")

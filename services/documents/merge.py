@@ -15,7 +15,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from crmkit.errors import ProblemCollector
 from crmkit.values import clean_text
@@ -216,6 +216,23 @@ def locale_of(name: str | None) -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+def money(amount: Decimal, currency: str, locale: Locale) -> str:
+    """The amount with its currency, with CLDR's currency spacing, which Babel leaves out: a
+    symbol made of letters (a code such as ``PLN``) is kept apart from the digits by a
+    no-break space (``PLN 1,234.50``), a sign (``€1,234.50``) is not."""
+    text = format_currency(amount, currency, locale=locale)
+    symbol = get_currency_symbol(currency, locale=locale)
+    at = text.find(symbol)
+    if at < 0 or not symbol:
+        return text
+    end = at + len(symbol)
+    if symbol[-1].isalpha() and end < len(text) and text[end].isdigit():
+        text = f"{text[:end]}\xa0{text[end:]}"
+    if symbol[0].isalpha() and at > 0 and text[at - 1].isdigit():
+        text = f"{text[:at]}\xa0{text[at:]}"
+    return text
+
+
 def amount_in_words(amount: Decimal, currency: str, locale: Locale) -> str:
     """``dwanaście tysięcy ... złotych, ... groszy``; the number in words and the code where
     num2words does not know the currency, empty where it does not know the language."""
@@ -240,8 +257,8 @@ def merge_data(deal: DealFacts, offer: OfferFacts, items: Sequence[LineItem],
     locale = locale_of(offer.locale)
     code = offer.currency
 
-    def money(amount: Decimal | None) -> str:
-        return "" if amount is None else format_currency(amount, code, locale=locale)
+    def formatted(amount: Decimal | None) -> str:
+        return "" if amount is None else money(amount, code, locale)
 
     def day(value: date | None) -> str:
         return "" if value is None else format_date(value, "long", locale=locale)
@@ -251,7 +268,7 @@ def merge_data(deal: DealFacts, offer: OfferFacts, items: Sequence[LineItem],
 
     sums = totals(items)
     data: dict[str, Any] = {
-        "deal": {"name": deal.name, "amount": money(deal.amount) if deal.currency == code
+        "deal": {"name": deal.name, "amount": formatted(deal.amount) if deal.currency == code
                  else "", "currency": deal.currency or "",
                  "expected_close_date": day(deal.expected_close_date), "stage": deal.stage},
         "client": {"name": deal.client_name, "nip": deal.client_nip,
@@ -266,16 +283,17 @@ def merge_data(deal: DealFacts, offer: OfferFacts, items: Sequence[LineItem],
         "items": [
             {"position": index, "product": item.product,
              "quantity": format_decimal(item.quantity, locale=locale), "unit": item.unit,
-             "unit_price": money(item.unit_price),
+             "unit_price": formatted(item.unit_price),
              "discount": f"{format_decimal(item.discount, locale=locale)}%"
              if item.discount else "",
-             "vat_rate": rate(item.vat_rate), "net": money(item.net), "vat": money(item.vat),
-             "gross": money(item.gross)}
+             "vat_rate": rate(item.vat_rate), "net": formatted(item.net),
+             "vat": formatted(item.vat), "gross": formatted(item.gross)}
             for index, item in enumerate(items, 1)
         ],
-        "totals": {"net": money(sums.net), "vat": money(sums.vat), "gross": money(sums.gross),
-                   "by_rate": [{"rate": rate(r.vat_rate), "net": money(r.net),
-                                "vat": money(r.vat), "gross": money(r.gross)}
+        "totals": {"net": formatted(sums.net), "vat": formatted(sums.vat),
+                   "gross": formatted(sums.gross),
+                   "by_rate": [{"rate": rate(r.vat_rate), "net": formatted(r.net),
+                                "vat": formatted(r.vat), "gross": formatted(r.gross)}
                                for r in sums.by_rate],
                    "in_words": amount_in_words(sums.gross, code, locale)},
         "custom": {},

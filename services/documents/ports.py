@@ -27,6 +27,7 @@ from services.documents.domain import (
     Offer,
     OfferFile,
     OfferRevision,
+    OfferSettings,
     OpportunityAccess,
     OpportunityDetails,
     Outcome,
@@ -275,3 +276,14 @@ class DocumentsRepository(Protocol):
                              now: datetime) -> None: ...
 
     async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None: ...
+
+    async def offer_settings(self, org_id: uuid.UUID) -> OfferSettings:
+        """The org's validity period (the default without a setting) and locale (None until
+        the pipeline announced it)."""
+        ...
+
+    async def set_offer_validity(self, org_id: uuid.UUID, days: int, now: datetime) -> None: ...
+
+    async def record_locale(self, org_id: uuid.UUID, locale: str, occurred_at: datetime) -> None:
+        """Keep the org's locale unless a newer one (by ``occurred_at``) is already kept."""
+        ...

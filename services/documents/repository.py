@@ -31,6 +31,7 @@ from services.documents.domain import (
     Offer,
     OfferFile,
     OfferRevision,
+    OfferSettings,
     OfferStatus,
     OpportunityAccess,
     OpportunityDetails,
@@ -51,8 +52,10 @@ from services.documents.tables import (
     offer_library_access,
     offer_numbers,
     offer_revisions,
+    offer_settings,
     offers,
     opportunity_access,
+    organization_locales,
 )
 
 
@@ -670,6 +673,33 @@ class SqlDocumentsRepository:
             )
         )
 
+
+    # --- the org's offer settings and locale --------------------------------------------
+
+    async def offer_settings(self, org_id: uuid.UUID) -> OfferSettings:
+        days = (await self.session.execute(select(offer_settings.c.validity_days).where(
+            offer_settings.c.org_id == org_id))).scalar()
+        locale = (await self.session.execute(select(organization_locales.c.locale).where(
+            organization_locales.c.org_id == org_id))).scalar()
+        return OfferSettings(**({"validity_days": days} if days is not None else {}),
+                             locale=locale)
+
+    async def set_offer_validity(self, org_id: uuid.UUID, days: int, now: datetime) -> None:
+        statement = insert(offer_settings).values(org_id=org_id, validity_days=days,
+                                                  updated_at=now)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=[offer_settings.c.org_id],
+            set_={"validity_days": statement.excluded.validity_days,
+                  "updated_at": statement.excluded.updated_at}))
+
+    async def record_locale(self, org_id: uuid.UUID, locale: str, occurred_at: datetime) -> None:
+        statement = insert(organization_locales).values(org_id=org_id, locale=locale,
+                                                        occurred_at=occurred_at)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=[organization_locales.c.org_id],
+            set_={"locale": statement.excluded.locale,
+                  "occurred_at": statement.excluded.occurred_at},
+            where=organization_locales.c.occurred_at <= statement.excluded.occurred_at))
 
 def _details_values(details: OpportunityDetails) -> dict[str, Any]:
     return values_of(details, search_text=search_form(" ".join(

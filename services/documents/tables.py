@@ -239,3 +239,23 @@ offer_library_access = Table(
     _groups(),
     updated_at(),
 )
+
+# The org's language, projected from the pipeline's organization.settings_changed; the
+# newest event (by its occurred_at) wins.
+organization_locales = Table(
+    "organization_locales",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("locale", String(8), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+# An admin's settings of the org's offers (no row: the defaults).
+offer_settings = Table(
+    "offer_settings",
+    metadata,
+    Column("org_id", Uuid, primary_key=True),
+    Column("validity_days", Integer, nullable=False),
+    updated_at(),
+    CheckConstraint("validity_days BETWEEN 1 AND 365", name="validity_days_range"),
+)

@@ -1,7 +1,8 @@
 """The contract events the pipeline service emits and consumes, built from domain objects.
 
 Emits (``crmkit.contracts.pipeline``): opportunity created/updated/stage_changed/won/lost/
-reopened, activity scheduled/completed/rescheduled/cancelled/overdue, pipeline configured.
+reopened, activity scheduled/completed/rescheduled/cancelled/overdue, pipeline configured,
+organization settings changed (the org's locale, for what other services format).
 A close or reopen is also a stage change, so it emits ``stage_changed`` followed by
 ``won``/``lost``/``reopened``, both with the opportunity's new ``version``.
 
@@ -37,6 +38,7 @@ EMITS: tuple[type[Event], ...] = (
     c.ActivityCancelled,
     c.ActivityOverdue,
     c.PipelineConfigured,
+    c.OrganizationSettingsChanged,
 )
 
 
@@ -216,3 +218,12 @@ def _stage(pipeline: d.Pipeline, stage_id: uuid.UUID) -> d.Stage:
     if stage is None:
         raise LookupError(f"stage {stage_id} is not in pipeline {pipeline.id}")
     return stage
+
+
+def organization_settings_changed(
+    org_id: uuid.UUID, locale: d.Locale, actor: uuid.UUID | None
+) -> Envelope:
+    return Envelope.wrap(
+        c.OrganizationSettingsChanged(locale=locale.value), org_id=org_id, aggregate_id=org_id,
+        actor_id=actor,
+    )

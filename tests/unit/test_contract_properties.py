@@ -27,6 +27,8 @@ from crmkit.testing.strategies import events
 from crmkit.values import CURRENCIES
 from services.documents import events as documents_events
 from services.documents.handlers.opportunities import record_client, record_opportunity
+from services.documents.handlers.settings import record_organization_settings
+from services.documents.merge import locale_of
 from services.leads import domain as leads_domain
 from services.pipeline import events as pipeline_events
 from services.pipeline.handlers import intake as pipeline_handlers
@@ -40,13 +42,15 @@ EXAMPLES = settings(max_examples=60, deadline=None,
 
 OPPORTUNITY_EVENTS = [e for e in documents_events.CONSUMES
                       if e.TYPE.startswith("crm.pipeline.opportunity.")]
-CLIENT_EVENTS = [e for e in documents_events.CONSUMES if e not in OPPORTUNITY_EVENTS]
+SETTINGS_EVENTS = [pipeline_contract.OrganizationSettingsChanged]
+CLIENT_EVENTS = [e for e in documents_events.CONSUMES
+                 if e not in OPPORTUNITY_EVENTS and e not in SETTINGS_EVENTS]
 
 
 def test_every_consumed_event_type_is_drawn_here_or_in_reporting_s_test() -> None:
     consumed = {*pipeline_events.CONSUMES, *documents_events.CONSUMES}
     assert consumed == {LeadConverted, OfferIssued, MemberUpdated, AccountCreated,
-                        AccountUpdated, *OPPORTUNITY_EVENTS, *CLIENT_EVENTS}
+                        AccountUpdated, *OPPORTUNITY_EVENTS, *CLIENT_EVENTS, *SETTINGS_EVENTS}
     assert set(reporting_events.CONSUMED_TYPES) >= {e.TYPE for e in OPPORTUNITY_EVENTS}
 
 
@@ -114,6 +118,17 @@ def test_documents_keeps_every_client_contact_and_member_event(event_type: type[
         assert kept or envelope.payload.get("name") is None
 
     check()
+
+
+@EXAMPLES
+@given(events(pipeline_contract.OrganizationSettingsChanged))
+async def test_documents_formats_offers_in_every_announced_locale(envelope: Envelope) -> None:
+    uow = fake_uow()
+    assert await record_organization_settings(envelope, uow)
+    async with uow:
+        kept = (await uow.repo.offer_settings(envelope.org_id)).locale
+    assert kept == envelope.payload["locale"]
+    assert locale_of(kept).language == kept  # Babel knows it: no silent fallback
 
 
 # --- the lost conversion ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ def all_routes() -> list[BaseRoute]:
         dashboard,
         deals,
         documents,
+        files,
         leads,
         notifications,
         offers,
@@ -33,6 +34,7 @@ def all_routes() -> list[BaseRoute]:
         *calendar.routes,
         *dashboard.routes,
         *documents.routes,
+        *files.routes,
         *webhooks.routes,  # before admin's /admin/{action}
         *admin.routes,
         *notifications.routes,

@@ -1,6 +1,7 @@
 """Administration (admins): pipelines and their stages (add, rename, reorder, remove,
 probability, rotting days, entry requirements), the lost-reason catalogue, lead caps, and the
-org's settings (language, phone region, lead defaults, base currency, exchange rates)."""
+org's settings (language, phone region, lead defaults, base currency, exchange rates, how long
+a new offer is valid)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ Q_ADMIN = f"""query Admin {{
   members {{ id name team roles leadCap customLeadCap activeLeadCount }}
   organizationSettings {{ locale }}
   leadSettings {{ defaultRegion defaultLeadCap customDefaultLeadCap idleReturnDays }}
-  exchangeRates {{ baseCurrency rates {{ currency rate }} }} }}"""
+  exchangeRates {{ baseCurrency rates {{ currency rate }} }}
+  offerSettings {{ validityDays }} }}"""
 
 PIPELINE_RESULT = f"""__typename ... on PipelinePayload {{ pipeline {{ id }} }} {ERRORS}"""
 M = {
@@ -68,6 +70,10 @@ M = {
     "rate": """mutation($currency: String!, $rate: Decimal!) {
       setExchangeRate(currency: $currency, rate: $rate) { __typename
       ... on ExchangeRates { baseCurrency }
+      ... on ValidationError { message fields { path message } }
+      ... on Forbidden { message } } }""",
+    "offer_settings": """mutation($days: Int!) { setOfferSettings(validityDays: $days) {
+      __typename ... on SetOfferSettingsPayload { settings { validityDays } }
       ... on ValidationError { message fields { path message } }
       ... on Forbidden { message } } }""",
 }
@@ -150,6 +156,9 @@ async def action(request: Request) -> Response:
         variables = {"input": {"defaultRegion": (text(form, "defaultRegion") or "PL").upper(),
                                "defaultLeadCap": _int(text(form, "defaultLeadCap")),
                                "idleReturnDays": _int(text(form, "idleReturnDays"))}}
+    elif name == "offer_settings":
+        # Not a number: 0, which the service refuses with its own message.
+        variables = {"days": _int(text(form, "validityDays")) or 0}
     elif name == "base_currency":
         variables = {"currency": (text(form, "currency") or "").upper()}
     else:

@@ -182,3 +182,53 @@ document.addEventListener("change", (event) => {
     set.hidden = !chosen; set.disabled = !chosen;
   });
 });
+// Uploads (forms marked data-signed-upload): the form's fields, without the file, ask for a
+// signed URL; the browser PUTs the file there (/files/ on this origin, up to 50 MB) and goes
+// on to data-then, "{id}" being the document's id. Messages come translated in data-*.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form[data-signed-upload]");
+  if (!form) return;
+  event.preventDefault();
+  const say = (message) => {
+    const box = form.querySelector("[data-upload-error]");
+    box.textContent = message; box.hidden = !message;
+  };
+  const input = form.querySelector("input[type=file]");
+  const file = input.files[0];
+  const button = form.querySelector("button");
+  if (!file) return;
+  const fields = new FormData(form);
+  fields.delete(input.name);
+  fields.set("fileName", file.name);
+  fields.set("mediaType", file.type || "");
+  say("");
+  button.disabled = true;
+  try {
+    const asked = await fetch(form.action, {method: "POST", body: fields, credentials: "same-origin"});
+    const grant = await asked.json().catch(() => ({message: form.dataset.failed}));
+    if (!asked.ok) {
+      const details = Object.values(grant.fields || {});
+      say([grant.message, ...details].filter(Boolean).join(" "));
+      return;
+    }
+    if (file.size > grant.maxBytes) { say(form.dataset.tooLarge); return; }
+    const token = document.querySelector('meta[name="csrf-token"]');
+    const put = await fetch(grant.url, {
+      method: "PUT", body: file, credentials: "same-origin",
+      headers: {"Content-Type": fields.get("mediaType") || "application/octet-stream",
+                "X-CSRF-Token": token ? token.content : ""},
+    });
+    const answer = await put.json().catch(() => ({}));
+    if (put.ok) {
+      window.location.assign(form.dataset.then.replace("{id}", answer.document.id));
+      return;
+    }
+    const code = ((answer.errors || [])[0] || {}).extensions?.code;
+    say({PAYLOAD_TOO_LARGE: form.dataset.tooLarge, CONTENT_REFUSED: form.dataset.refused,
+         URL_EXPIRED: form.dataset.expired}[code] || form.dataset.failed);
+  } catch (error) {
+    say(form.dataset.failed);
+  } finally {
+    button.disabled = false;
+  }
+});

@@ -4,7 +4,8 @@ commits with its events or not at all. Reads open the unit of work too and commi
 
 - :mod:`.library`: folders and documents with their versions and access rules;
 - :mod:`.offers`: offers rendered from templates and kept with their opportunity;
-- :mod:`.opportunities`: the local read model of the pipeline's opportunities.
+- :mod:`.opportunities`: the local read model of the pipeline's opportunities;
+- :mod:`.settings`: the org's offer settings and locale.
 
 A folder or document the caller may not see answers NotFound, exactly like one that does not
 exist, so ids never reveal what is hidden. A missing role answers Forbidden. The ``*_by_id``

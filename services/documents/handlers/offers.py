@@ -32,8 +32,6 @@ from services.documents import merge as m
 from services.documents import rendering as r
 from services.documents.handlers.common import Work, now, visible_document, wrap
 
-VALIDITY_DAYS = 30
-"""How long an offer is valid unless the rep sets the date."""
 MAX_NOTE_LENGTH = 2000
 
 
@@ -193,8 +191,9 @@ async def _render(
         raise InvalidInput.field("currency", "is required while the deal is not known here")
 
     today = now().date()
+    settings = await repo.offer_settings(caller.org_id)
     valid_until = content.valid_until or (offer.valid_until if offer else None) \
-        or today + timedelta(days=VALIDITY_DAYS)
+        or today + timedelta(days=settings.validity_days)
     if valid_until < today:
         raise InvalidInput.field("validUntil", "must not be in the past")
     offer_number = offer.number if offer and offer.number else d.offer_number(
@@ -209,7 +208,8 @@ async def _render(
     merge = m.merge_data(
         facts,
         m.OfferFacts(number=offer_number, title=title, revision=revision_no,
-                     valid_until=valid_until, currency=currency or "", today=today),
+                     valid_until=valid_until, currency=currency or "", today=today,
+                     locale=settings.locale or m.DEFAULT_LOCALE),
         items,
         values,
     )

@@ -1,5 +1,5 @@
 """The documents subgraph, one module per business concept (:mod:`.library`,
-:mod:`.offers`), merged into one schema."""
+:mod:`.offers`, :mod:`.settings`), merged into one schema."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from crmkit.graphql import build_schema
 from services.documents.schema.context import DocumentsState
 from services.documents.schema.library import LibraryMutation, LibraryQuery
 from services.documents.schema.offers import OffersMutation, OffersQuery, Opportunity
+from services.documents.schema.settings import SettingsMutation, SettingsQuery
 
 __all__ = ["DocumentsState", "create_schema"]
 
 
 def create_schema() -> Schema:
     return build_schema(
-        query=merge_types("Query", (LibraryQuery, OffersQuery)),
-        mutation=merge_types("Mutation", (LibraryMutation, OffersMutation)),
+        query=merge_types("Query", (LibraryQuery, OffersQuery, SettingsQuery)),
+        mutation=merge_types("Mutation", (LibraryMutation, OffersMutation, SettingsMutation)),
         types=[Opportunity],
     )

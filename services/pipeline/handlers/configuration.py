@@ -69,6 +69,10 @@ async def set_locale(cmd: SetLocale, uow: Work) -> d.Locale:
     d.ensure_admin(cmd.caller, "change the organisation's settings")
     async with uow:
         await uow.repo.set_locale(cmd.caller.org_id, cmd.locale, now())
+        # Announced even when unchanged: setting it again re-announces an org's locale set
+        # before the event existed.
+        uow.emit(events.organization_settings_changed(
+            cmd.caller.org_id, cmd.locale, cmd.caller.member_id))
         await uow.commit()
     return cmd.locale
 

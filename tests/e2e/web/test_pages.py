@@ -164,7 +164,7 @@ def test_documents_upload_a_new_version_and_download(web: Web, tmp_path) -> None
     page.wait_for_url(re.compile(r"/documents\?folder="))
     first = tmp_path / "prices.txt"
     first.write_text("Licence: 100 PLN\n", encoding="utf-8")
-    upload = page.locator("form[action='/documents'][enctype]")
+    upload = page.locator("form[action='/documents/uploads']")
     upload.locator("[name=kind]").select_option("PRICE_LIST")
     upload.locator("[name=file]").set_input_files(str(first))
     upload.locator("button").click()
@@ -173,7 +173,7 @@ def test_documents_upload_a_new_version_and_download(web: Web, tmp_path) -> None
     second = tmp_path / "prices-2027.txt"
     second.write_text("Licence: 120 PLN\n", encoding="utf-8")
     page.locator("#v-file").set_input_files(str(second))
-    page.locator("form[action$='/versions'] button").click()
+    page.locator("form[action$='/uploads'] button").click()
     expect(page.locator(".alert-success")).to_be_visible()
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(2)

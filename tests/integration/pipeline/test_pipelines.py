@@ -37,6 +37,10 @@ async def test_polish_locale_names_the_default_stages_and_reasons(
         mutation { setOrganizationLocale(locale: PL) {
           __typename ... on OrganizationSettingsPayload { settings { locale } } } }""")
     assert data["setOrganizationLocale"]["settings"] == {"locale": "PL"}
+    (announced,) = await pipeline_service.events(
+        org_id=people.org.id, type="crm.pipeline.organization.settings_changed")
+    assert (announced.payload, announced.aggregate_id, announced.actor_id) == (
+        {"locale": "pl"}, people.org.id, people.admin_id)
     assert list(await stages(pipeline_service, people.rep)) == [
         "Identyfikacja", "Kwalifikacja", "Oferta", "Negocjacje", "Wygrana", "Przegrana"]
     reasons = await pipeline_service.data(people.rep, "{ lostReasons { label } }")

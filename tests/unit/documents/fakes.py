@@ -15,6 +15,7 @@ from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
 from services.documents.domain import (
+    VALIDITY_DAYS,
     ContactPerson,
     Content,
     Document,
@@ -26,6 +27,7 @@ from services.documents.domain import (
     Offer,
     OfferFile,
     OfferRevision,
+    OfferSettings,
     OfferStatus,
     OpportunityAccess,
     OpportunityDetails,
@@ -63,6 +65,8 @@ class FakeDocumentsRepository:
         default_factory=dict)
     member_rows: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
     library_rows: dict[uuid.UUID, tuple[str, ...]] = field(default_factory=dict)
+    validity_rows: dict[uuid.UUID, int] = field(default_factory=dict)
+    locale_rows: dict[uuid.UUID, tuple[str, datetime]] = field(default_factory=dict)
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -327,6 +331,19 @@ class FakeDocumentsRepository:
         self, org_id: uuid.UUID, groups: Sequence[str], now: datetime
     ) -> None:
         self.library_rows[org_id] = tuple(groups)
+
+    async def offer_settings(self, org_id: uuid.UUID) -> OfferSettings:
+        locale = self.locale_rows.get(org_id)
+        return OfferSettings(validity_days=self.validity_rows.get(org_id, VALIDITY_DAYS),
+                             locale=locale[0] if locale else None)
+
+    async def set_offer_validity(self, org_id: uuid.UUID, days: int, now: datetime) -> None:
+        self.validity_rows[org_id] = days
+
+    async def record_locale(self, org_id: uuid.UUID, locale: str, occurred_at: datetime) -> None:
+        held = self.locale_rows.get(org_id)
+        if held is None or held[1] <= occurred_at:
+            self.locale_rows[org_id] = (locale, occurred_at)
 
     # --- the local read models of deals, clients and members ----------------------------------
 

@@ -50,9 +50,11 @@ def test_every_emitted_event_is_registered_under_the_documents_subjects() -> Non
         assert REGISTRY[event.TYPE] is event
 
 
-def test_the_consumed_events_are_opportunities_and_what_an_offer_shows_of_the_client() -> None:
+def test_the_consumed_events_are_opportunities_what_an_offer_shows_and_the_orgs_locale(
+) -> None:
     assert {e.TYPE.rsplit(".", 1)[0] for e in CONSUMES} == {
-        "crm.pipeline.opportunity", "crm.leads.account", "crm.leads.contact", "crm.leads.member"}
+        "crm.pipeline.opportunity", "crm.leads.account", "crm.leads.contact", "crm.leads.member",
+        "crm.pipeline.organization"}
 
 
 def test_an_offers_outcomes_carry_the_offer_as_issued() -> None:

@@ -497,6 +497,9 @@ async def test_pipelines_lost_reasons_and_the_locale() -> None:
     uow = fake_uow()
     assert await conf.set_locale(conf.SetLocale(ADMIN, d.Locale.PL), uow) is d.Locale.PL
     assert await conf.organization_locale(conf.OrgQuery(REP), uow) is d.Locale.PL
+    announced = uow.committed[-1]
+    assert (announced.type, announced.payload, announced.aggregate_id) == (
+        "crm.pipeline.organization.settings_changed", {"locale": "pl"}, ADMIN.org_id)
     created = await conf.create_pipeline(conf.CreatePipeline(ADMIN, " Renewals "), uow)
     found = await conf.pipelines(conf.OrgQuery(REP), uow)
     assert [p.name for p in found] == ["Sprzedaż", "Renewals"] and created.name == "Renewals"

@@ -1,12 +1,15 @@
 """The demo organisation, seeded through the public API: members of the three roles, a lead
-base, clients, and opportunities in every stage of the sales process."""
+base, clients, opportunities in every stage of the sales process, and offer templates (plain
+text, DOCX and HTML) a rep can make an offer from."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 from typing import Any
 
+from crm import offer_templates
 from crm.demo import DEMO_MEMBERS, DemoMember
 from crm.graphql_client import GraphQLClient, GraphQLFailure
 from crmkit.settings import Settings
@@ -63,6 +66,12 @@ M_FOLDER = """mutation { createFolder(name: "Offer templates", allowedGroups: ["
 M_TEMPLATE = """mutation($folder: ID!) { uploadDocument(folderId: $folder, name: "Standard offer",
   kind: OFFER_TEMPLATE, content: "Offer for ${client}: ${product}, total ${total}.") {
   __typename ... on UploadDocumentPayload { document { id } } } }"""
+M_FILE_TEMPLATE = """mutation($folder: ID!, $name: String!, $content: String!, $media: String!) {
+  uploadDocument(folderId: $folder, name: $name, kind: OFFER_TEMPLATE, content: $content,
+    contentEncoding: BASE64, mediaType: $media) {
+  __typename ... on UploadDocumentPayload { document { id } } } }"""
+M_LOCALE = """mutation { setOrganizationLocale(locale: EN) { __typename
+  ... on OrganizationSettingsPayload { settings { locale } } } }"""
 M_OFFER = """mutation($opp: ID!, $template: ID!, $values: [OfferValueInput!]) {
   issueOffer(opportunityId: $opp, templateId: $template, values: $values) { __typename } }"""
 
@@ -101,10 +110,21 @@ class DemoSeeder:
         async with self.client(members["manager"]) as manager:
             report = await manager.mutate(M_IMPORT, "importLeads", "ImportReport", csv=LEADS_CSV)
         async with self.client(members["admin"]) as admin:
+            # Announced to documents, which formats offers in the org's language.
+            await admin.mutate(M_LOCALE, "setOrganizationLocale", "OrganizationSettingsPayload")
             folder = await admin.mutate(M_FOLDER, "createFolder", "CreateFolderPayload")
             template = await admin.mutate(
                 M_TEMPLATE, "uploadDocument", "UploadDocumentPayload", folder=folder["folder"]["id"]
             )
+            for name, content, media in (
+                ("Offer (Word)", offer_templates.docx_template(), offer_templates.DOCX_MEDIA_TYPE),
+                ("Offer (PDF)", offer_templates.html_template(), "text/html"),
+            ):
+                await admin.mutate(
+                    M_FILE_TEMPLATE, "uploadDocument", "UploadDocumentPayload",
+                    folder=folder["folder"]["id"], name=name, media=media,
+                    content=base64.b64encode(content).decode("ascii"),
+                )
         template_id = template["document"]["id"]
         opportunities = 0
         for key, targets in TARGETS.items():

@@ -73,15 +73,6 @@ class Api:
         data: dict[str, Any] = body["data"]
         return data
 
-    async def file(self, path: str) -> httpx.Response | None:
-        """GET a signed ``/files/`` URL on the gateway's origin (None: unreachable)."""
-        origin = self.url.rsplit("/graphql", 1)[0]
-        try:
-            return await self._http.get(origin + path)
-        except httpx.HTTPError as error:
-            log.warning("gateway unreachable: %s", error)
-            return None
-
     async def ready(self) -> bool:
         readyz = self.url.rsplit("/graphql", 1)[0] + "/readyz"
         try:

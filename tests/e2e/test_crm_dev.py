@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -89,16 +90,30 @@ def all_ports() -> dict[str, int]:
     }
 
 
-def opportunity_count(gateway_port: int) -> int:
+def demo_query(gateway_port: int, query: str) -> dict[str, Any]:
     admin = DEMO_MEMBERS[0].token(DEV_JWT_SECRET)
     response = httpx.post(
         f"http://127.0.0.1:{gateway_port}/graphql",
-        json={"query": "{ opportunities(first: 100) { edges { node { id } } } }"},
+        json={"query": query},
         headers={"Authorization": f"Bearer {admin}"},
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    return len(response.json()["data"]["opportunities"]["edges"])
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def opportunity_count(gateway_port: int) -> int:
+    found = demo_query(gateway_port, "{ opportunities(first: 100) { edges { node { id } } } }")
+    return len(found["opportunities"]["edges"])
+
+
+def offer_templates(gateway_port: int) -> dict[str, str]:
+    """The demo's offer templates: name -> media type of the current version."""
+    found = demo_query(gateway_port, """{ documents(kind: OFFER_TEMPLATE, first: 20) {
+        edges { node { name latestVersion { mediaType } } } } }""")
+    return {e["node"]["name"]: e["node"]["latestVersion"]["mediaType"]
+            for e in found["documents"]["edges"]}
 
 
 def stop_with_ctrl_c(process: subprocess.Popen[str], pids: list[int]) -> None:
@@ -121,6 +136,11 @@ def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
         ready_seconds = float(text.split("CRM is ready in ")[1].split("s")[0])
         assert ready_seconds < 60
         assert opportunity_count(ports["gateway"]) == 10
+        assert offer_templates(ports["gateway"]) == {
+            "Standard offer": "text/plain",
+            "Offer (Word)": "application/vnd.openxmlformats-officedocument.wordprocessingml"
+                            ".document",
+            "Offer (PDF)": "text/html"}
         # The web app's address comes first, and it answers.
         after_ready = text.split("CRM is ready in ")[1].splitlines()[1]
         assert f"http://127.0.0.1:{ports['web']}/" in after_ready

@@ -1,6 +1,6 @@
-"""The deal page's offers section: the offers issued for the deal, issuing one from an offer
-template with line items (and a plain-text template's ``${placeholders}`` filled in), an
-offer's preview and the download of its file.
+"""The deal page's offers section: the offers of the deal, drafting one from an offer template
+with line items (and a plain-text template's ``${placeholders}`` filled in) to preview and then
+issue, or issuing it at once, an offer's preview and the download of its file.
 
 Its own region of the deal page (loaded by htmx), its own module and templates, so the offers
 can grow (files, downloads) without touching the rest of the deal page.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import string
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, render, text, web_of
+from web.context import form_of, query, redirect, render, text
 from web.errors import problem_of
 from web.i18n import N_
 from web.routes.deals import own_version
@@ -42,9 +41,20 @@ M_ISSUE = """mutation Issue($opp: ID!, $template: ID!, $values: [OfferValueInput
     ... on ValidationError { message fields { path message } }
     ... on NotFound { message } ... on Forbidden { message }
     ... on VersionConflict { message currentVersion } } }"""
-
+M_DRAFT = """mutation Draft($opp: ID!, $template: ID!, $values: [OfferValueInput!],
+  $title: String, $version: Int, $currency: String, $items: [OfferLineItemInput!]) {
+  draftOffer(opportunityId: $opp, templateId: $template, values: $values, title: $title,
+    templateVersion: $version, currency: $currency, items: $items) {
+    __typename
+    ... on OfferPayload { offer { id } }
+    ... on ValidationError { message fields { path message } }
+    ... on NotFound { message } ... on Forbidden { message }
+    ... on VersionConflict { message currentVersion } } }"""
 
 M_ANSWER = {
+    "issue": """mutation IssueDraft($id: ID!) { issueOfferDraft(offerId: $id) { __typename
+      ... on ValidationError { message fields { path message } }
+      ... on NotFound { message } ... on Forbidden { message } } }""",
     "accept": """mutation Accept($id: ID!) { acceptOffer(offerId: $id) { __typename
       ... on ValidationError { message fields { path message } }
       ... on NotFound { message } ... on Forbidden { message } } }""",
@@ -98,7 +108,7 @@ def suggested_values(deal: dict[str, Any]) -> dict[str, str]:
 
 async def _section(request: Request, deal_id: str, problem: Any = None,
                    values: dict[str, Any] | None = None, issued: bool = False,
-                   form: FormData | None = None) -> Response:
+                   drafted: bool = False, form: FormData | None = None) -> Response:
     data = await query(request, Q_OFFERS, id=deal_id)
     deal = data["opportunity"]
     if deal is None:
@@ -111,7 +121,7 @@ async def _section(request: Request, deal_id: str, problem: Any = None,
     return render(request, "offers/section.html", deal=deal, offers=deal["offers"],
                   status_label=lambda code: i18n.gettext(STATUS_LABELS.get(code) or code),
                   templates=templates, suggested=suggested_values(deal), problem=problem,
-                  values=values or {}, issued=issued,
+                  values=values or {}, issued=issued, drafted=drafted,
                   own_version=form is not None and own_version(form, deal["version"]))
 
 
@@ -120,6 +130,7 @@ async def section(request: Request) -> Response:
 
 
 async def issue(request: Request) -> Response:
+    """Issue an offer at once, or (``action=draft``) keep it as a draft to preview first."""
     deal_id = str(request.path_params["id"])
     form = await form_of(request)
     template_id = text(form, "template") or ""
@@ -129,15 +140,19 @@ async def issue(request: Request) -> Response:
         if key.startswith("value.") and isinstance(value, str)
     ]
     version = text(form, "templateVersion")
-    result = (await query(
-        request, M_ISSUE, opp=deal_id, template=template_id, values=values,
-        title=text(form, "title"), version=int(version) if version and version.isdigit() else None,
-        amount=text(form, "amount"), currency=text(form, "currency"),
-        items=line_items(text(form, "items")),
-    ))["issueOffer"]
+    common = dict(opp=deal_id, template=template_id, values=values, title=text(form, "title"),
+                  version=int(version) if version and version.isdigit() else None,
+                  currency=text(form, "currency"), items=line_items(text(form, "items")))
+    drafting = text(form, "action") == "draft"
+    if drafting:
+        result = (await query(request, M_DRAFT, **common))["draftOffer"]
+    else:
+        result = (await query(request, M_ISSUE, **common, amount=text(form, "amount")))[
+            "issueOffer"]
     problem = problem_of(result)
     response = await _section(request, deal_id, problem, dict(form) if problem else None,
-                              issued=problem is None, form=form)
+                              issued=problem is None and not drafting,
+                              drafted=problem is None and drafting, form=form)
     return response
 
 
@@ -151,7 +166,7 @@ async def preview(request: Request) -> Response:
 
 
 async def answer(request: Request) -> Response:
-    """The client's answer to an issued offer: accepted or rejected."""
+    """A draft issued, or the client's answer to an issued offer: accepted or rejected."""
     deal_id = str(request.path_params["id"])
     verb = str(request.path_params["answer"])
     if verb not in M_ANSWER:
@@ -162,20 +177,13 @@ async def answer(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    """The offer's current file, fetched through its signed URL on the API's origin."""
+    """The offer's current file: a redirect to its signed URL (``/files/`` on this origin)."""
     answer = (await query(request, M_DOWNLOAD, id=str(request.path_params["offer"])))
     found = answer["requestOfferDownload"]
-    fetched = None
-    if found["__typename"] == "RequestOfferDownloadPayload":
-        fetched = await web_of(request).api.file(found["download"]["url"])
-    if fetched is None or fetched.status_code != 200:
+    if found["__typename"] != "RequestOfferDownloadPayload":
         return render(request, "error.html", status=404,
                       message=i18n.gettext("It no longer exists or you cannot see it."))
-    name = found["download"]["fileName"]
-    return Response(fetched.content, media_type=found["download"]["mediaType"], headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return redirect(request, found["download"]["url"])
 
 
 routes = [

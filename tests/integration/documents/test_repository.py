@@ -359,3 +359,16 @@ async def test_deal_facts_join_the_deal_its_client_first_contact_and_owner(uows:
     assert (facts.contact.name, facts.contact.email, facts.owner.name) == (
         "Anna Nowak", "a@x.example", "Jan Kowalski")
     assert await run(uows, lambda r: r.deal_facts(uuid.uuid4(), deal)) is None
+
+
+async def test_offer_settings_per_org_and_the_newest_announced_locale(uows: Uows) -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    assert await run(uows, lambda r: r.offer_settings(org)) == d.OfferSettings(30, None)
+    await run(uows, lambda r: r.set_offer_validity(org, 14, T0))
+    await run(uows, lambda r: r.set_offer_validity(org, 21, T0))
+    await run(uows, lambda r: r.record_locale(org, "en", T0))
+    await run(uows, lambda r: r.record_locale(org, "pl", T0 - timedelta(seconds=1)))  # older
+    assert await run(uows, lambda r: r.offer_settings(org)) == d.OfferSettings(21, "en")
+    await run(uows, lambda r: r.record_locale(org, "pl", T0 + timedelta(seconds=1)))
+    assert await run(uows, lambda r: r.offer_settings(org)) == d.OfferSettings(21, "pl")
+    assert await run(uows, lambda r: r.offer_settings(other)) == d.OfferSettings(30, None)

@@ -245,7 +245,7 @@ offer_library_access = Table(
 organization_locales = Table(
     "organization_locales",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("locale", String(8), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
 )
@@ -254,7 +254,7 @@ organization_locales = Table(
 offer_settings = Table(
     "offer_settings",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
+    org_id(primary_key=True),
     Column("validity_days", Integer, nullable=False),
     updated_at(),
     CheckConstraint("validity_days BETWEEN 1 AND 365", name="validity_days_range"),

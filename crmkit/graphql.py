@@ -9,6 +9,7 @@ the log (:func:`public_errors`).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -173,7 +174,30 @@ class ServiceSchema(FederationSchema):
                     f"representations.{index}: a representation needs a __typename",
                     extensions={"code": BAD_USER_INPUT},
                 )
-        return super().entities_resolver(info, representations)
+        groups = self._bulk_groups(representations)
+        if groups is None:
+            return super().entities_resolver(info, representations)
+        return _resolve_in_bulk(info, groups, len(representations))  # type: ignore[return-value]
+
+    def _bulk_groups(
+        self, representations: list[FederationAny]
+    ) -> dict[type, tuple[list[int], list[Any]]] | None:
+        """The representations' indexes and ids by entity class, when every one is a bare
+        ``id`` reference to a type with ``resolve_references`` (:mod:`crmkit.references`);
+        else None (strawberry resolves them one by one)."""
+        groups: dict[type, tuple[list[int], list[Any]]] = {}
+        type_map = self.schema_converter.type_map
+        for index, representation in enumerate(representations):
+            fields = cast(dict[str, Any], representation)
+            if len(fields) != 2 or "id" not in fields:
+                return None
+            origin = getattr(type_map[fields["__typename"]].definition, "origin", None)
+            if not hasattr(origin, "resolve_references"):
+                return None
+            indexes, ids = groups.setdefault(cast(type, origin), ([], []))
+            indexes.append(index)
+            ids.append(fields["id"])
+        return groups
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: object | None = None
@@ -193,6 +217,29 @@ class ServiceSchema(FederationSchema):
                     "unexpected error at %s: %s", ".".join(map(str, error.path or ())), error,
                     exc_info=error.original_error,
                 )
+
+
+async def _resolve_in_bulk(
+    info: Info, groups: dict[type, tuple[list[int], list[Any]]], count: int
+) -> list[object]:
+    """``_entities``' answer, each type's references resolved by one call (concurrently when
+    there are several types); a type whose call fails fails at each of its references."""
+    results: list[object] = [None] * count
+
+    async def resolve(origin: Any, indexes: list[int], ids: list[Any]) -> None:
+        try:
+            found = await origin.resolve_references(info, ids)
+        except Exception as error:  # each reference reports it, as strawberry does
+            found = [error] * len(ids)
+        for index, entity in zip(indexes, found, strict=True):
+            results[index] = entity
+
+    if len(groups) == 1:
+        ((origin, (indexes, ids)),) = groups.items()
+        await resolve(origin, indexes, ids)
+    else:
+        await asyncio.gather(*(resolve(o, i, ids) for o, (i, ids) in groups.items()))
+    return results
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from bench.servers import bench_servers, machine, service_process, today
+from bench.servers import ServiceCpu, bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import ensure_database, service_database_url
 from crmkit.migrations import upgrade
@@ -109,11 +109,12 @@ async def measure(requests: int) -> dict[str, Any]:
                   "CRM_DOCUMENTS_URL": f"http://127.0.0.1:{free_port()}/graphql",
                   "CRM_REPORTING_URL": f"http://127.0.0.1:{free_port()}/graphql"}
         with contextlib.ExitStack() as stack:
-            leads, _ = stack.enter_context(
+            leads, leads_cpu = stack.enter_context(
                 service_process("services.leads", ports["leads"], nats_url, common))
-            pipeline, _ = stack.enter_context(
+            pipeline, pipeline_cpu = stack.enter_context(
                 service_process("services.pipeline", ports["pipeline"], nats_url, common))
-            stack.enter_context(gateway_process(ports["gateway"], nats_url, common))
+            gateway_cpu = stack.enter_context(gateway_process(ports["gateway"], nats_url, common))
+            cpus = {"gateway": gateway_cpu, "pipeline": pipeline_cpu, "leads": leads_cpu}
             gateway = f"http://127.0.0.1:{ports['gateway']}"
             async with httpx.AsyncClient(timeout=30) as client:
                 admin = await seed(client, f"{leads}/graphql", f"{pipeline}/graphql")
@@ -122,16 +123,24 @@ async def measure(requests: int) -> dict[str, Any]:
                 assert len(nodes) == COUNT and all(n["account"]["name"] for n in nodes)
                 assert all(n["owner"]["name"].startswith("Rep ") for n in nodes)
                 timings: dict[str, list[float]] = {"gateway": [], "pipeline": []}
+                # CPU of each process while the timed requests of one kind were served.
+                spent: dict[str, dict[str, float]] = {
+                    kind: dict.fromkeys(cpus, 0.0) for kind in timings}
                 for i in range(requests + 20):  # the first 20 warm up
                     order = [("gateway", gateway, THROUGH_GATEWAY),
                              ("pipeline", pipeline, PIPELINE_ALONE)]
                     for name, base, query in order if i % 2 else reversed(order):
+                        before = {p: c.seconds() for p, c in cpus.items()}
                         started = time.perf_counter()
                         await post(client, f"{base}/graphql", admin, query)
                         if i >= 20:
                             timings[name].append((time.perf_counter() - started) * 1000)
+                            for process, counter in cpus.items():
+                                spent[name][process] += counter.seconds() - before[process]
     result: dict[str, Any] = {
-        name: {"p50_ms": round(percentile(t, 50), 2), "p95_ms": round(percentile(t, 95), 2)}
+        name: {"p50_ms": round(percentile(t, 50), 2), "p95_ms": round(percentile(t, 95), 2),
+               "cpu_ms_per_request": {p: round(s / requests * 1000, 2)
+                                      for p, s in spent[name].items()}}
         for name, t in timings.items()
     }
     result["ratio_p50"] = round(result["gateway"]["p50_ms"] / result["pipeline"]["p50_ms"], 2)
@@ -141,6 +150,7 @@ async def measure(requests: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def gateway_process(port: int, nats_url: str, settings: dict[str, str]) -> Any:
+    """``python -m gateway`` once its /readyz answers: its CPU."""
     environment = {**os.environ, "CRM_ENVIRONMENT": "test", "CRM_NATS_URL": nats_url,
                    "CRM_JWT_SECRET": DEV_JWT_SECRET, "CRM_LOG_LEVEL": "WARNING", **settings}
     child = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment, cwd=ROOT)
@@ -153,7 +163,7 @@ def gateway_process(port: int, nats_url: str, settings: dict[str, str]) -> Any:
             if time.monotonic() > deadline or child.poll() is not None:
                 raise RuntimeError("the gateway did not become ready")
             time.sleep(0.2)
-        yield
+        yield ServiceCpu(child.pid)
     finally:
         child.terminate()
         try:

@@ -10,7 +10,7 @@ from datetime import datetime
 import strawberry
 
 from crmkit.graphql import GraphQLContext, PageInfo
-from crmkit.references import entity_loader, load_entity
+from crmkit.references import entity_loader, load_entities, load_entity
 from services.leads import domain
 from services.leads.handlers import clients, leads, roster
 from services.leads.records import (
@@ -130,6 +130,13 @@ class Member:
         found = await load_entity(info, _members_by_id, id)
         return None if found is None else cls.of(found)
 
+    @classmethod
+    async def resolve_references(
+        cls, info: Info, ids: list[strawberry.ID]
+    ) -> list[Member | None]:
+        found = await load_entities(info, _members_by_id, ids)
+        return [None if r is None else cls.of(r) for r in found]
+
 
 @strawberry.federation.type(keys=["id"], description="A lead: a company or person to sell to.")
 class Lead:
@@ -177,6 +184,13 @@ class Lead:
         found = await load_entity(info, _leads_by_id, id)
         return None if found is None else cls.of(found)
 
+    @classmethod
+    async def resolve_references(
+        cls, info: Info, ids: list[strawberry.ID]
+    ) -> list[Lead | None]:
+        found = await load_entities(info, _leads_by_id, ids)
+        return [None if r is None else cls.of(r) for r in found]
+
 
 @strawberry.federation.type(keys=["id"], description="A person at a client company.")
 class Contact:
@@ -201,6 +215,13 @@ class Contact:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:
         found = await load_entity(info, _contacts_by_id, id)
         return None if found is None else cls.of(found)
+
+    @classmethod
+    async def resolve_references(
+        cls, info: Info, ids: list[strawberry.ID]
+    ) -> list[Contact | None]:
+        found = await load_entities(info, _contacts_by_id, ids)
+        return [None if r is None else cls.of(r) for r in found]
 
 
 @strawberry.federation.type(keys=["id"], description="A client company.")
@@ -230,6 +251,13 @@ class Account:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Account | None:
         found = await load_entity(info, _accounts_by_id, id)
         return None if found is None else cls.of(found)
+
+    @classmethod
+    async def resolve_references(
+        cls, info: Info, ids: list[strawberry.ID]
+    ) -> list[Account | None]:
+        found = await load_entities(info, _accounts_by_id, ids)
+        return [None if r is None else cls.of(r) for r in found]
 
 
 @strawberry.type

@@ -1,5 +1,7 @@
 """Entity references of one request load in one batch per type; malformed, unknown and
-hidden ids resolve to null, and each request has loaders of its own."""
+hidden ids resolve to null, and each request has loaders of its own; a type with
+``resolve_references`` gets its references in one call, and a failing batch fails each of its
+references only."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import strawberry
 
 from crmkit.auth import Caller, Role
 from crmkit.graphql import GraphQLContext, build_schema
-from crmkit.references import load_entity
+from crmkit.references import load_entities, load_entity
 
 KNOWN = {uuid.uuid4(): f"thing {i}" for i in range(5)}
 HIDDEN = uuid.uuid4()
@@ -35,6 +37,46 @@ class Thing:
         return None if name is None else cls(id=id, name=name)
 
 
+calls: list[list[str]] = []
+
+
+async def broken_by_id(context: GraphQLContext, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, str]:
+    raise RuntimeError("the store is down")
+
+
+@strawberry.federation.type(keys=["id"])
+class Bulk:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info[GraphQLContext, None], id: strawberry.ID
+    ) -> Bulk | None:
+        raise AssertionError("references of a type with resolve_references come in bulk")
+
+    @classmethod
+    async def resolve_references(
+        cls, info: strawberry.Info[GraphQLContext, None], ids: list[strawberry.ID]
+    ) -> list[Bulk | None]:
+        calls.append(list(ids))
+        found = await load_entities(info, things_by_id, ids)
+        return [None if n is None else cls(id=i, name=n) for i, n in zip(ids, found, strict=True)]
+
+
+@strawberry.federation.type(keys=["id"])
+class Broken:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    async def resolve_references(
+        cls, info: strawberry.Info[GraphQLContext, None], ids: list[strawberry.ID]
+    ) -> list[Broken | None]:
+        await load_entities(info, broken_by_id, ids)
+        return []
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -42,7 +84,7 @@ class Query:
         return "hi"
 
 
-SCHEMA = build_schema(query=Query, types=[Thing])
+SCHEMA = build_schema(query=Query, types=[Thing, Bulk, Broken])
 ENTITIES = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Thing { name } } }"""
 
 
@@ -77,3 +119,38 @@ async def test_each_request_loads_for_itself() -> None:
     await resolve([first])
     await resolve([first])
     assert len(batches) == 2
+
+
+BULK = """query($r: [_Any!]!, $s: [_Any!]!) {
+  a: _entities(representations: $r) { ... on Bulk { name } ... on Broken { name } }
+  b: _entities(representations: $s) { ... on Thing { name } } }"""
+
+
+async def test_a_type_with_resolve_references_gets_its_references_in_one_call() -> None:
+    batches.clear()
+    calls.clear()
+    known = list(KNOWN)
+    asked = [str(known[1]), "not-an-id", str(HIDDEN), str(known[1]), str(known[2])]
+    result = await SCHEMA.execute(BULK, variable_values={
+        "r": [{"__typename": "Bulk", "id": i} for i in asked],
+        "s": [{"__typename": "Thing", "id": str(known[4])}]}, context_value=context())
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    assert [e and e["name"] for e in result.data["a"]] == [
+        KNOWN[known[1]], None, None, KNOWN[known[1]], KNOWN[known[2]]]
+    assert result.data["b"] == [{"name": KNOWN[known[4]]}]
+    assert calls == [asked]
+    # Both fields' references of the batch function in one batch, each id once.
+    assert len(batches) == 1
+    assert sorted(batches[0]) == sorted({known[1], HIDDEN, known[2], known[4]})
+
+
+async def test_a_failing_batch_fails_its_own_references_only() -> None:
+    known = str(next(iter(KNOWN)))
+    result = await SCHEMA.execute(BULK, variable_values={
+        "r": [{"__typename": "Broken", "id": known}, {"__typename": "Bulk", "id": known}],
+        "s": [{"__typename": "Thing", "id": known}]}, context_value=context())
+    assert result.data is not None
+    assert result.data["a"] == [None, {"name": KNOWN[uuid.UUID(known)]}]
+    assert result.data["b"] == [{"name": KNOWN[uuid.UUID(known)]}]
+    assert result.errors is not None and [e.path for e in result.errors] == [["a", 0]]

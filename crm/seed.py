@@ -27,6 +27,8 @@ Iris Textiles;Agnieszka Dąbrowska;a.dabrowska@iristextiles.pl;609 900 100;www;4
 Jade Retail;Paweł Kozłowski;pawel@jaderetail.pl;610 100 200;linkedin;55
 Krakow Robotics;Magdalena Jankowska;m.jankowska@krakowrobotics.pl;611 200 300;targi;95
 Lumen Media;Krzysztof Mazur;k.mazur@lumenmedia.pl;612 300 400;cold call;30
+Mazovia Dairy;Joanna Wojciechowska;j.wojciechowska@mazoviadairy.pl;613 400 500;targi;70
+Nordic Glass;Adam Krawczyk;adam.krawczyk@nordicglass.pl;614 500 600;www;45
 """
 
 # Where each rep's converted opportunities end up: the stage names of the default pipeline.
@@ -59,6 +61,9 @@ M_MOVE = """mutation($id: ID!, $stage: ID!, $v: Int!) {
 M_WON = """mutation($id: ID!) { markWon(id: $id, comment: "Signed a two-year contract") {
   __typename } }"""
 Q_REASONS = "{ lostReasons { id code label } }"
+Q_POOL = """{ leads(first: 50, filter: {poolOnly: true}) { edges { node { id } } } }"""
+M_ASSIGN = """mutation($ids: [ID!]!, $member: ID!) { assignLeads(ids: $ids, memberId: $member) {
+  __typename ... on LeadsPayload { leads { id } } } }"""
 M_LOST = """mutation($id: ID!, $reason: ID!) { markLost(id: $id, reasonId: $reason,
   comment: "Went with a cheaper competitor") { __typename } }"""
 M_FOLDER = """mutation { createFolder(name: "Offer templates", allowedGroups: ["sales"]) {
@@ -135,6 +140,13 @@ class DemoSeeder:
                 for lead, target in zip(claimed["leads"], targets, strict=False):
                     await self._advance(rep, lead, target, template_id)
                     opportunities += 1
+        async with self.client(members["manager"]) as manager:
+            # What is left in the pool goes to Rita: her bell rings with the assignments.
+            pool = (await manager.query(Q_POOL))["leads"]["edges"]
+            await manager.mutate(
+                M_ASSIGN, "assignLeads", "LeadsPayload",
+                ids=[edge["node"]["id"] for edge in pool], member=str(members["rep1"].id),
+            )
         return (
             f"demo organisation seeded: {report['createdCount']} leads imported, "
             f"{opportunities} opportunities across every stage"
@@ -162,6 +174,8 @@ class DemoSeeder:
         version = opportunity["version"]
         if target == "Identification":
             await self._schedule(rep, opportunity_id, "CALL", days=2, subject="First call")
+            # A task not done by yesterday's deadline: overdue on the calendar and in the bell.
+            await self._schedule(rep, opportunity_id, "TASK", days=-1, subject="Send the brochure")
             return
         # Qualification: a contact made and the next one scheduled.
         call = await self._schedule(rep, opportunity_id, "CALL", days=-1, subject="First call")

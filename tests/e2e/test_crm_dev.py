@@ -90,12 +90,12 @@ def all_ports() -> dict[str, int]:
     }
 
 
-def demo_query(gateway_port: int, query: str) -> dict[str, Any]:
-    admin = DEMO_MEMBERS[0].token(DEV_JWT_SECRET)
+def demo_query(gateway_port: int, query: str, member: int = 0) -> dict[str, Any]:
+    token = DEMO_MEMBERS[member].token(DEV_JWT_SECRET)
     response = httpx.post(
         f"http://127.0.0.1:{gateway_port}/graphql",
         json={"query": query},
-        headers={"Authorization": f"Bearer {admin}"},
+        headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -114,6 +114,20 @@ def offer_templates(gateway_port: int) -> dict[str, str]:
         edges { node { name latestVersion { mediaType } } } } }""")
     return {e["node"]["name"]: e["node"]["latestVersion"]["mediaType"]
             for e in found["documents"]["edges"]}
+
+
+def rita_notified(gateway_port: int, seconds: float = 30.0) -> set[str]:
+    """The kinds of Rita's notifications once the leads the manager gave her are among them
+    (the seed's last step; the bell is fed by events, so it may lag the seed a little)."""
+    rita = next(i for i, m in enumerate(DEMO_MEMBERS) if m.key == "rep1")
+    deadline = time.monotonic() + seconds
+    while True:
+        found = demo_query(gateway_port, "{ notifications(first: 50) { edges { node { kind } } } }",
+                           rita)
+        kinds = {e["node"]["kind"] for e in found["notifications"]["edges"]}
+        if "LEAD_ASSIGNED" in kinds or time.monotonic() > deadline:
+            return kinds
+        time.sleep(0.5)
 
 
 def stop_with_ctrl_c(process: subprocess.Popen[str], pids: list[int]) -> None:
@@ -136,6 +150,7 @@ def test_crm_dev_starts_seeds_stops_cleanly_and_keeps_its_data() -> None:
         ready_seconds = float(text.split("CRM is ready in ")[1].split("s")[0])
         assert ready_seconds < 60
         assert opportunity_count(ports["gateway"]) == 10
+        assert "LEAD_ASSIGNED" in rita_notified(ports["gateway"])  # the bell is not empty
         assert offer_templates(ports["gateway"]) == {
             "Standard offer": "text/plain",
             "Offer (Word)": "application/vnd.openxmlformats-officedocument.wordprocessingml"

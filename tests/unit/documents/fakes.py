@@ -14,6 +14,7 @@ from pathlib import Path
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
+from crmkit.testing.paging import keyset_page
 from services.documents.domain import (
     VALIDITY_DAYS,
     ContactPerson,
@@ -153,12 +154,10 @@ class FakeDocumentsRepository:
                 and (x.deleted_at is not None) == deleted
                 and (folder_id is None or x.folder_id == folder_id)
                 and (kind is None or x.kind is kind)
-                and (page.after is None or (x.created_at, x.id) > page.after)
             )
 
-        found = sorted(filter(visible, self.document_rows.values()),
-                       key=lambda x: (x.created_at, x.id))
-        return found[: page.fetch]
+        return keyset_page(filter(visible, self.document_rows.values()),
+                           lambda x: (x.created_at, x.id), page)
 
     async def add_document(self, document: Document) -> None:
         self.document_rows[document.id] = document

@@ -14,6 +14,7 @@ from crmkit.auth import Caller
 from crmkit.contracts import Envelope
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
+from crmkit.testing.paging import keyset_page
 from services.leads import domain, events
 from services.leads.csv_import import parse_csv
 from services.leads.domain import DedupeKeys
@@ -203,12 +204,10 @@ class FakeLeadsRepository:
                      or (x.owner_id is None and x.lead_status.is_active))
                 and (not search or any(search in (v or "").lower()
                                        for v in (x.company, x.contact_name, x.email)))
-                and (page.after is None or (x.created_at, x.id) < page.after)
             )
 
-        found = sorted(filter(shown, self.lead_rows.values()),
-                       key=lambda x: (x.created_at, x.id), reverse=True)
-        return found[: page.fetch]
+        return keyset_page(filter(shown, self.lead_rows.values()),
+                           lambda x: (x.created_at, x.id), page, newest_first=True)
 
     async def pool_leads(
         self, org_id: uuid.UUID, pool_filter: PoolFilter, *, limit: int
@@ -301,12 +300,10 @@ class FakeLeadsRepository:
     async def list_accounts(
         self, org_id: uuid.UUID, page: PageRequest, *, ids: Sequence[uuid.UUID] | None = None
     ) -> list[AccountRecord]:
-        found = sorted(
+        return keyset_page(
             (a for a in self.account_rows.values()
-             if a.org_id == org_id and (ids is None or a.id in ids)
-             and (page.after is None or (a.created_at, a.id) < page.after)),
-            key=lambda a: (a.created_at, a.id), reverse=True)
-        return found[: page.fetch]
+             if a.org_id == org_id and (ids is None or a.id in ids)),
+            lambda a: (a.created_at, a.id), page, newest_first=True)
 
     async def nip_taken(
         self, org_id: uuid.UUID, nip: str, *, exclude: uuid.UUID | None = None

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
+from crmkit.testing.paging import keyset_page
 from services.notifications.domain import (
     Activity,
     Digest,
@@ -59,14 +60,8 @@ class FakeNotificationsRepository:
     async def notifications(
         self, org_id: uuid.UUID, member_id: uuid.UUID, *, unread_only: bool, page: PageRequest
     ) -> list[Notification]:
-        rows = sorted(self._mine(org_id, member_id), key=lambda n: (n.created_at, n.id),
-                      reverse=True)
-        if unread_only:
-            rows = [n for n in rows if n.read_at is None]
-        if page.after is not None:
-            after = tuple(page.after)
-            rows = [n for n in rows if (n.created_at, n.id) < after]
-        return rows[:page.fetch]
+        rows = (n for n in self._mine(org_id, member_id) if not unread_only or n.read_at is None)
+        return keyset_page(rows, lambda n: (n.created_at, n.id), page, newest_first=True)
 
     async def unread_count(self, org_id: uuid.UUID, member_id: uuid.UUID) -> int:
         return sum(1 for n in self._mine(org_id, member_id) if n.read_at is None)
@@ -258,13 +253,9 @@ class FakeNotificationsRepository:
     async def deliveries(
         self, org_id: uuid.UUID, endpoint_id: uuid.UUID, page: PageRequest
     ) -> list[WebhookDelivery]:
-        rows = sorted((x for x in self.delivery_rows.values()
-                       if x.org_id == org_id and x.endpoint_id == endpoint_id),
-                      key=lambda x: (x.created_at, x.id), reverse=True)
-        if page.after is not None:
-            after = tuple(page.after)
-            rows = [x for x in rows if (x.created_at, x.id) < after]
-        return rows[:page.fetch]
+        rows = (x for x in self.delivery_rows.values()
+                if x.org_id == org_id and x.endpoint_id == endpoint_id)
+        return keyset_page(rows, lambda x: (x.created_at, x.id), page, newest_first=True)
 
     async def delivery(
         self, org_id: uuid.UUID, delivery_id: uuid.UUID

@@ -17,8 +17,9 @@ from typing import TypeVar
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
 from crmkit.errors import VersionConflictError
-from crmkit.paging import Keyset, PageRequest
+from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
+from crmkit.testing.paging import keyset_page
 from services.pipeline import domain as d
 from services.pipeline.ports import ActivityQuery, MoveDecision, OpportunityQuery
 
@@ -218,12 +219,9 @@ class FakePipelineRepository:
     async def opportunity_page(
         self, caller: Caller, query: OpportunityQuery, page: PageRequest
     ) -> list[d.Opportunity]:
-        found = [o for o in self.opportunity_rows.values() if _matches(caller, query, o)]
-        found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
-        if page.after is not None:
-            after: Keyset = page.after
-            found = [o for o in found if (o.created_at, o.id) < after]
-        return [_copy(o) for o in found[: page.fetch]]
+        found = (o for o in self.opportunity_rows.values() if _matches(caller, query, o))
+        return [_copy(o) for o in keyset_page(
+            found, lambda o: (o.created_at, o.id), page, newest_first=True)]
 
     async def move_unlocked(
         self, org_id: uuid.UUID, opportunity_id: uuid.UUID, decide: MoveDecision
@@ -302,12 +300,8 @@ class FakePipelineRepository:
     async def activity_page(
         self, caller: Caller, query: ActivityQuery, page: PageRequest
     ) -> list[d.Activity]:
-        found = [a for a in self.activity_rows.values() if _activity_matches(caller, query, a)]
-        found.sort(key=lambda a: (a.due_at, a.id))
-        if page.after is not None:
-            after: Keyset = page.after
-            found = [a for a in found if (a.due_at, a.id) > after]
-        return [_copy(a) for a in found[: page.fetch]]
+        found = (a for a in self.activity_rows.values() if _activity_matches(caller, query, a))
+        return [_copy(a) for a in keyset_page(found, lambda a: (a.due_at, a.id), page)]
 
     async def claim_overdue(self, now: datetime, limit: int) -> list[d.Activity]:
         found = [a for a in self.activity_rows.values()

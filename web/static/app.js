@@ -223,9 +223,14 @@ document.addEventListener("submit", async (event) => {
       window.location.assign(form.dataset.then.replace("{id}", answer.document.id));
       return;
     }
-    const code = ((answer.errors || [])[0] || {}).extensions?.code;
-    say({PAYLOAD_TOO_LARGE: form.dataset.tooLarge, CONTENT_REFUSED: form.dataset.refused,
-         URL_EXPIRED: form.dataset.expired}[code] || form.dataset.failed);
+    // Our own words for what the page knows; the service's, naming the fault, for the rest
+    // (an offer template's problems with their places, a version conflict).
+    const failure = (answer.errors || [])[0] || {};
+    const extensions = failure.extensions || {};
+    const known = {PAYLOAD_TOO_LARGE: form.dataset.tooLarge, CONTENT_REFUSED: form.dataset.refused,
+                   URL_EXPIRED: form.dataset.expired}[extensions.code];
+    const details = (extensions.fields || []).map((f) => f.message);
+    say(known || [failure.message, ...details].filter(Boolean).join(" ") || form.dataset.failed);
   } catch (error) {
     say(form.dataset.failed);
   } finally {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import uuid
 from typing import Any
 
@@ -150,3 +151,55 @@ def test_the_upload_form_only_where_the_member_may_write(web: Web) -> None:
     # Of all the folders, only those the rep writes in are offered.
     upload = page.locator("form[data-signed-upload]")
     expect(upload.locator("select[name=folder] option")).to_have_text(["Shared"])
+
+
+def test_a_file_larger_than_graphql_carried_goes_up_and_down_by_signed_urls(
+    web: Web, tmp_path: Any
+) -> None:
+    org = new_org(web)
+    shared = typed(web.api(org["admin"])(M_SHARED, {"name": "Shared", "writers": ["sales"]})[
+        "createFolder"], "CreateFolderPayload")["folder"]["id"]
+    big = tmp_path / "catalogue.txt"
+    line = "Fleet tracker, model 2027, per unit 199.99 PLN net\n"
+    big.write_text(line * (6 * 1024 * 1024 // len(line) + 1), encoding="utf-8")  # over 6 MB
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/documents?folder={shared}"))
+    upload = page.locator("form[data-signed-upload]")
+    upload.locator("[name=file]").set_input_files(str(big))
+    upload.locator("button").click()  # as an offer template, the first kind: too big for one
+    expect(upload.locator("[data-upload-error]")).to_contain_text(
+        "an offer template must be at most")
+    upload.locator("[name=kind]").select_option("PRICE_LIST")
+    upload.locator("button").click()
+    page.wait_for_url(re.compile(r"/documents/[0-9a-f-]{36}$"), timeout=60_000)
+    expect(page.locator("h1")).to_have_text("catalogue.txt")
+    with page.expect_download() as download:
+        page.locator("table tbody tr").first.locator("a").click()
+    assert download.value.path().read_bytes() == big.read_bytes()
+
+
+def test_an_admin_sets_the_offer_validity_and_the_language_reaches_the_offers(web: Web) -> None:
+    org = new_org(web)
+    admin = web.api(org["admin"])
+    page = web.page()
+    web.sign_in(page, org["admin"], "en")
+    page.goto(web.url("/admin"))
+    days = page.locator("#offer-validity")
+    expect(days).to_have_value("30")
+    days.evaluate("input => input.removeAttribute('min')")  # the service's own check
+    days.fill("0")
+    page.locator("form[hx-post='/admin/offer_settings'] button").click()
+    expect(page.locator("#admin")).to_contain_text("between 1 and 365")
+    page.locator("#offer-validity").fill("14")
+    page.locator("form[hx-post='/admin/offer_settings'] button").click()
+    expect(page.locator("#admin .alert-success")).to_be_visible()
+    assert admin("{ offerSettings { validityDays } }")["offerSettings"]["validityDays"] == 14
+
+    # The pipeline announces the language on the bus; documents formats offers in it.
+    page.locator("#org-locale").select_option("pl")
+    page.locator("form[hx-post='/admin/locale'] button").click()
+    eventually(lambda: admin("{ offerSettings { locale } }")["offerSettings"]["locale"] == "pl")
+    page.locator("#org-locale").select_option("en")
+    page.locator("form[hx-post='/admin/locale'] button").click()
+    eventually(lambda: admin("{ offerSettings { locale } }")["offerSettings"]["locale"] == "en")

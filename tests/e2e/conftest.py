@@ -17,6 +17,7 @@ import nats
 import pytest
 from sqlalchemy.engine import make_url
 
+from crm.reaper import Reaper
 from crm.stack import Servers, Stack, available_services, has_gateway, run_migrations
 from crmkit.auth import mint_dev_token
 from crmkit.db import SERVICES, service_database_url
@@ -93,20 +94,27 @@ async def _drained(nats_url: str, database_url: str, services: list[str], second
 @pytest.fixture(scope="session")
 def system() -> Iterator[RunningSystem]:
     work = Path(tempfile.mkdtemp(prefix="crm-e2e-"))
-    servers = Servers(work)
+    reaper = Reaper()  # a test run killed outright leaves no server or service behind
+    servers = Servers(work, reaper=reaper)
     servers.start()
     assert servers.database_url is not None and servers.nats_url is not None
     services = available_services()
     ports = {name: free_port() for name in ("gateway", "web", *SERVICES)}
     settings = Settings(environment="test", jwt_secret=DEV_JWT_SECRET)
-    stack = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs")
+    stack = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs",
+                  reaper=reaper)
+    stopped = False
     try:
         run_migrations(servers.database_url, services)
         stack.start_all(services, gateway=has_gateway(), timeout=90, web=True)
         yield RunningSystem(stack, servers, services)
     finally:
-        stack.stop()
-        servers.stop()
+        try:
+            stack.stop()
+            servers.stop()
+            stopped = True
+        finally:
+            reaper.close(clean=stopped)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import httpx
 import nats
 import pytest
 
+from crm.reaper import Reaper
 from crm.stack import Servers, Stack, has_gateway, run_migrations
 from crmkit.db import SERVICES, service_database_url
 from crmkit.embedded import EmbeddedPostgres, free_port
@@ -61,8 +62,10 @@ class ChaosSystem:
 def chaos() -> Iterator[ChaosSystem]:
     assert has_gateway()
     work = Path(tempfile.mkdtemp(prefix="crm-chaos-"))
-    servers = Servers(work)
+    reaper = Reaper()  # a killed test run leaves no server or service behind
+    servers = Servers(work, reaper=reaper)
     consumers_postgres = EmbeddedPostgres(work / "consumers-postgres")
+    reaper.watch_postgres(consumers_postgres.pgdata)
     ports = {name: free_port() for name in ("gateway", *SERVICES)}
     settings = Settings(environment="test", jwt_secret=DEV_JWT_SECRET)
     writers: Stack | None = None
@@ -73,9 +76,10 @@ def chaos() -> Iterator[ChaosSystem]:
         assert servers.database_url is not None and servers.nats_url is not None
         run_migrations(servers.database_url, list(WRITERS))
         run_migrations(consumers_postgres.url, list(CONSUMERS))
-        writers = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs")
+        writers = Stack(settings, servers.database_url, servers.nats_url, ports, work / "logs",
+                        reaper=reaper)
         consumers = Stack(settings, consumers_postgres.url, servers.nats_url, ports,
-                          work / "logs")
+                          work / "logs", reaper=reaper)
         consumers.start(list(CONSUMERS))
         writers.start(list(WRITERS))
         consumers.wait_ready(120)
@@ -83,12 +87,17 @@ def chaos() -> Iterator[ChaosSystem]:
         writers.start_all([], gateway=True, timeout=60)
         yield ChaosSystem(servers, consumers_postgres, writers, consumers)
     finally:
-        for stack in (writers, consumers):
-            if stack is not None:
-                stack.stop()
-        consumers_postgres.stop()
-        servers.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        stopped = False
+        try:
+            for stack in (writers, consumers):
+                if stack is not None:
+                    stack.stop()
+            consumers_postgres.stop()
+            servers.stop()
+            stopped = True
+        finally:
+            reaper.close(clean=stopped)  # after a failed stop, it ends what is left
+            shutil.rmtree(work, ignore_errors=True)
 
 
 async def dead_letters(nats_url: str) -> int:

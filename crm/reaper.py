@@ -35,6 +35,7 @@ class Reaper:
                 [sys.executable, "-m", "crm.reaper", str(read)],
                 pass_fds=(read,),
                 stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
                 start_new_session=True,  # a Ctrl-C to crm dev's terminal group is not for it
             )
         finally:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Caller
 from crmkit.paging import PageRequest
+from crmkit.projections import upsert_newer
 from crmkit.rows import build, values_of
 from services.documents.domain import (
     ContactPerson,
@@ -575,17 +576,10 @@ class SqlDocumentsRepository:
         }
         if details is not None:
             values.update(_details_values(details))
-        statement = insert(opportunity_access).values(
-            org_id=org_id, opportunity_id=opportunity_id, **values
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[opportunity_access.c.org_id, opportunity_access.c.opportunity_id],
-                set_={name: statement.excluded[name] for name in values},
-                where=opportunity_access.c.aggregate_version
-                <= statement.excluded.aggregate_version,
-            )
-        )
+        await self.session.execute(upsert_newer(
+            opportunity_access, {"org_id": org_id, "opportunity_id": opportunity_id, **values},
+            ("org_id", "opportunity_id"), version="aggregate_version", or_same=True,
+        ))
 
     async def deal_facts(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> DealFacts | None:
         a = opportunity_access.c
@@ -641,18 +635,11 @@ class SqlDocumentsRepository:
         address: str | None,
         aggregate_version: int,
     ) -> None:
-        statement = insert(accounts).values(
-            org_id=org_id, account_id=account_id, name=name, nip=nip, address=address,
-            aggregate_version=aggregate_version,
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[accounts.c.org_id, accounts.c.account_id],
-                set_={n: statement.excluded[n]
-                      for n in ("name", "nip", "address", "aggregate_version")},
-                where=accounts.c.aggregate_version <= statement.excluded.aggregate_version,
-            )
-        )
+        await self.session.execute(upsert_newer(
+            accounts, {"org_id": org_id, "account_id": account_id, "name": name, "nip": nip,
+                       "address": address, "aggregate_version": aggregate_version},
+            ("org_id", "account_id"), version="aggregate_version", or_same=True,
+        ))
 
     async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
                              now: datetime) -> None:

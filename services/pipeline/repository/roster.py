@@ -7,6 +7,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from crmkit.projections import upsert_newer
+from crmkit.rows import values_of
 from services.pipeline import domain as d
 from services.pipeline.repository.base import SqlBase
 from services.pipeline.tables import accounts, members
@@ -21,16 +23,9 @@ class SqlRoster(SqlBase):
         return None if row is None else d.RosterMember(org_id, member_id, row.team)
 
     async def record_member(self, member: d.RosterMember, version: int) -> bool:
-        stmt = pg_insert(members).values(
-            org_id=member.org_id, member_id=member.member_id, team=member.team, version=version
-        )
-        written = await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[members.c.org_id, members.c.member_id],
-                set_={"team": stmt.excluded.team, "version": stmt.excluded.version},
-                where=members.c.version < stmt.excluded.version,
-            ).returning(members.c.member_id)
-        )
+        written = await self.session.execute(upsert_newer(
+            members, values_of(member, version=version), ("org_id", "member_id"),
+        ).returning(members.c.member_id))
         return written.first() is not None
 
     async def account_exists(self, org_id: uuid.UUID, account_id: uuid.UUID) -> bool:

@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, String, Table, bindparam, column, func, or_, select, tuple_, update
+from sqlalchemy import Row, String, bindparam, column, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crmkit.projections import upsert_newer
+from crmkit.rows import values_of
 from services.reporting import tables as t
 from services.reporting.domain.funnel import FunnelDelta, Stage
 from services.reporting.domain.opportunities import (
@@ -250,41 +252,17 @@ class SqlProjection:
     # --- the simpler read tables ----------------------------------------------------------
 
     async def save_activity(self, org_id: uuid.UUID, activity: ActivityRecord) -> None:
-        await self._upsert_if_newer(t.activities, ("org_id", "activity_id"), {
-            "org_id": org_id, "activity_id": activity.activity_id,
-            "opportunity_id": activity.opportunity_id, "owner_id": activity.owner_id,
-            "team": activity.team, "kind": activity.kind, "subject": activity.subject,
-            "due_at": activity.due_at, "status": activity.status,
-            "completed_at": activity.completed_at, "version": activity.version,
-        })
+        await self.session.execute(upsert_newer(
+            t.activities, values_of(activity, org_id=org_id), ("org_id", "activity_id")))
 
     async def save_lead(self, org_id: uuid.UUID, lead: LeadRecord) -> None:
-        await self._upsert_if_newer(t.leads, ("org_id", "lead_id"), {
-            "org_id": org_id, "lead_id": lead.lead_id, "owner_id": lead.owner_id,
-            "team": lead.team, "status": lead.status, "owner_lead_cap": lead.owner_lead_cap,
-            "version": lead.version,
-        })
+        await self.session.execute(upsert_newer(
+            t.leads, values_of(lead, org_id=org_id), ("org_id", "lead_id")))
 
     async def save_member(self, org_id: uuid.UUID, member: MemberRecord) -> None:
-        await self._upsert_if_newer(t.members, ("org_id", "member_id"), {
-            "org_id": org_id, "member_id": member.member_id, "name": member.name,
-            "team": member.team, "lead_cap": member.lead_cap, "version": member.version,
-        })
+        await self.session.execute(upsert_newer(
+            t.members, values_of(member, org_id=org_id), ("org_id", "member_id")))
 
     async def save_offer(self, org_id: uuid.UUID, offer: OfferRecord) -> None:
-        await self._upsert_if_newer(t.offers, ("org_id", "offer_id"), {
-            "org_id": org_id, "offer_id": offer.offer_id,
-            "opportunity_id": offer.opportunity_id, "issued_at": offer.issued_at,
-            "version": offer.version,
-        })
-
-    async def _upsert_if_newer(
-        self, table: Table, key: Sequence[str], values: dict[str, Any]
-    ) -> None:
-        """Insert the row, or overwrite it only when the stored version is older."""
-        stmt = insert(table).values(values)
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c: stmt.excluded[c] for c in values if c not in key},
-            where=table.c.version < stmt.excluded.version,
-        ))
+        await self.session.execute(upsert_newer(
+            t.offers, values_of(offer, org_id=org_id), ("org_id", "offer_id")))

@@ -4,6 +4,7 @@ service's tables share."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,10 +18,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Select,
     String,
     Table,
     Uuid,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSON
@@ -98,6 +101,18 @@ def org_table(name: str, metadata: MetaData, *items: Any, **options: Any) -> Tab
     """A table of rows an org owns, each keyed by its own id: ``id`` and ``org_id`` first,
     then ``items``."""
     return Table(name, metadata, key(), org_id(), *items, **options)
+
+
+def org_row(table: Table, org: uuid.UUID, row_id: uuid.UUID, *, lock: bool = False) -> Select[Any]:
+    """The org's row of ``row_id`` in an :func:`org_table` (never another org's), locked
+    ``FOR UPDATE`` when the caller is about to change it."""
+    query = select(table).where(table.c.org_id == org, table.c.id == row_id)
+    return query.with_for_update() if lock else query
+
+
+def org_rows(table: Table, org: uuid.UUID, row_ids: Iterable[uuid.UUID]) -> Select[Any]:
+    """The org's rows of ``row_ids`` in an :func:`org_table` (never another org's)."""
+    return select(table).where(table.c.org_id == org, table.c.id.in_(list(row_ids)))
 
 
 def org_keyed_table(

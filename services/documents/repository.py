@@ -20,6 +20,7 @@ from crmkit.auth import Caller
 from crmkit.paging import PageRequest
 from crmkit.projections import upsert_newer
 from crmkit.rows import build, values_of
+from crmkit.tables import org_row, org_rows
 from services.documents.domain import (
     ContactPerson,
     Content,
@@ -124,14 +125,11 @@ class SqlDocumentsRepository:
     async def folder(
         self, org_id: uuid.UUID, folder_id: uuid.UUID, *, lock: bool = False
     ) -> Folder | None:
-        query = select(folders).where(folders.c.org_id == org_id, folders.c.id == folder_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(org_row(folders, org_id, folder_id, lock=lock))).first()
         return _folder(row) if row else None
 
     async def folders(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Folder]:
-        query = select(folders).where(folders.c.org_id == org_id, folders.c.id.in_(ids))
+        query = org_rows(folders, org_id, ids)
         return [_folder(r) for r in await self.session.execute(query)]
 
     async def folder_name_taken(self, org_id: uuid.UUID, name: str) -> bool:
@@ -224,14 +222,12 @@ class SqlDocumentsRepository:
     async def document(
         self, org_id: uuid.UUID, document_id: uuid.UUID, *, lock: bool = False
     ) -> Document | None:
-        query = select(documents).where(documents.c.org_id == org_id, documents.c.id == document_id)
-        if lock:
-            query = query.with_for_update()
+        query = org_row(documents, org_id, document_id, lock=lock)
         row = (await self.session.execute(query)).first()
         return _document(row) if row else None
 
     async def documents(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Document]:
-        query = select(documents).where(documents.c.org_id == org_id, documents.c.id.in_(ids))
+        query = org_rows(documents, org_id, ids)
         return [_document(r) for r in await self.session.execute(query)]
 
     async def visible_documents(
@@ -401,10 +397,7 @@ class SqlDocumentsRepository:
     async def offer(
         self, org_id: uuid.UUID, offer_id: uuid.UUID, *, lock: bool = False
     ) -> Offer | None:
-        query = select(offers).where(offers.c.org_id == org_id, offers.c.id == offer_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(org_row(offers, org_id, offer_id, lock=lock))).first()
         return _offer(row) if row else None
 
     async def update_offer(self, offer: Offer, search_text: str | None = None) -> None:
@@ -418,7 +411,7 @@ class SqlDocumentsRepository:
         )
 
     async def offers(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Offer]:
-        query = select(offers).where(offers.c.org_id == org_id, offers.c.id.in_(ids))
+        query = org_rows(offers, org_id, ids)
         return [_offer(r) for r in await self.session.execute(query)]
 
     async def offers_of(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.paging import PageRequest
 from crmkit.rows import build, values_of
+from crmkit.tables import org_row
 from services.notifications import domain as d
 from services.notifications.tables import (
     accounts,
@@ -202,9 +203,7 @@ class SqlNotificationsRepository:
     async def record_activity(self, activity: d.Activity) -> d.Activity | None:
         a = activities.c
         before_row = (await self.session.execute(
-            select(activities).where(a.id == activity.id, a.org_id == activity.org_id)
-            .with_for_update()
-        )).first()
+            org_row(activities, activity.org_id, activity.id, lock=True))).first()
         before = _activity(before_row) if before_row is not None else None
         if before is not None and before.version > activity.version:
             return before
@@ -223,10 +222,7 @@ class SqlNotificationsRepository:
     async def record_opportunity(self, opportunity: d.Opportunity) -> d.Opportunity | None:
         o = opportunities.c
         before_row = (await self.session.execute(
-            select(opportunities)
-            .where(o.id == opportunity.id, o.org_id == opportunity.org_id)
-            .with_for_update()
-        )).first()
+            org_row(opportunities, opportunity.org_id, opportunity.id, lock=True))).first()
         before = _opportunity(before_row) if before_row is not None else None
         if before is not None and before.version > opportunity.version:
             return before
@@ -248,10 +244,7 @@ class SqlNotificationsRepository:
     async def opportunity(
         self, org_id: uuid.UUID, opportunity_id: uuid.UUID
     ) -> d.Opportunity | None:
-        o = opportunities.c
-        row = (await self.session.execute(
-            select(opportunities).where(o.id == opportunity_id, o.org_id == org_id)
-        )).first()
+        row = (await self.session.execute(org_row(opportunities, org_id, opportunity_id))).first()
         return _opportunity(row) if row is not None else None
 
     async def record_account(self, org_id: uuid.UUID, account_id: uuid.UUID, name: str) -> None:
@@ -267,8 +260,7 @@ class SqlNotificationsRepository:
     async def record_lead(self, lead: d.Lead) -> d.Lead | None:
         c = leads.c
         before_row = (await self.session.execute(
-            select(leads).where(c.id == lead.id, c.org_id == lead.org_id).with_for_update()
-        )).first()
+            org_row(leads, lead.org_id, lead.id, lock=True))).first()
         before = _lead(before_row) if before_row is not None else None
         if before is not None and before.version > lead.version:
             return before

@@ -31,6 +31,7 @@ from crmkit.auth import Caller
 from crmkit.db import session_driver_connection
 from crmkit.outbox import note_outbox_rows
 from crmkit.paging import PageRequest
+from crmkit.tables import org_row, org_rows
 from services.leads.domain import ACTIVE_STATUSES, DedupeKeys
 from services.leads.import_report import ImportReport, Progress
 from services.leads.ports import ClaimBatch, Claimer, ImportCsv, LeadFilter, PoolFilter
@@ -113,10 +114,7 @@ class SqlLeadsRepository:
     async def get_member(
         self, org_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
     ) -> MemberRecord | None:
-        statement = select(members).where(members.c.org_id == org_id, members.c.id == member_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        row = (await self.session.execute(org_row(members, org_id, member_id, lock=lock))).first()
         return None if row is None else MemberRecord.from_row(row)
 
     async def insert_member(
@@ -186,16 +184,13 @@ class SqlLeadsRepository:
     async def get_lead(
         self, org_id: uuid.UUID, lead_id: uuid.UUID, *, lock: bool = False
     ) -> LeadRecord | None:
-        statement = select(leads).where(leads.c.org_id == org_id, leads.c.id == lead_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        row = (await self.session.execute(org_row(leads, org_id, lead_id, lock=lock))).first()
         return None if row is None else LeadRecord.from_row(row)
 
     async def get_leads(
         self, org_id: uuid.UUID, lead_ids: Sequence[uuid.UUID], *, lock: bool = False
     ) -> list[LeadRecord]:
-        statement = select(leads).where(leads.c.org_id == org_id, leads.c.id.in_(lead_ids))
+        statement = org_rows(leads, org_id, lead_ids)
         if lock:
             # A fixed lock order (by id) keeps two concurrent assignments from deadlocking.
             statement = statement.order_by(leads.c.id).with_for_update()
@@ -336,12 +331,7 @@ class SqlLeadsRepository:
     async def get_account(
         self, org_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
     ) -> AccountRecord | None:
-        statement = select(accounts).where(
-            accounts.c.org_id == org_id, accounts.c.id == account_id
-        )
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        row = (await self.session.execute(org_row(accounts, org_id, account_id, lock=lock))).first()
         return None if row is None else AccountRecord.from_row(row)
 
     async def find_account(

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text, update
 
 from crmkit.auth import Caller
 from crmkit.errors import VersionConflictError
 from crmkit.paging import PageRequest
+from crmkit.tables import org_row, org_rows
 from services.pipeline import domain as d
 from services.pipeline.ports import ActivityQuery
 from services.pipeline.repository import fast
@@ -26,16 +27,12 @@ class SqlActivities(SqlBase):
     async def activity(
         self, org_id: uuid.UUID, activity_id: uuid.UUID, *, lock: bool = False
     ) -> d.Activity | None:
-        query = select(activities).where(
-            activities.c.org_id == org_id, activities.c.id == activity_id
-        )
-        if lock:
-            query = query.with_for_update()
+        query = org_row(activities, org_id, activity_id, lock=lock)
         row = (await self.session.execute(query)).first()
         return activity_of(row._mapping) if row else None
 
     async def activities(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[d.Activity]:
-        query = select(activities).where(activities.c.org_id == org_id, activities.c.id.in_(ids))
+        query = org_rows(activities, org_id, ids)
         return [activity_of(row._mapping) for row in await self.session.execute(query)]
 
     async def add_activity(self, activity: d.Activity) -> None:

@@ -14,6 +14,7 @@ from crmkit.auth import Caller
 from crmkit.errors import VersionConflictError
 from crmkit.outbox import outbox_committed
 from crmkit.paging import PageRequest
+from crmkit.tables import org_row
 from services.pipeline import domain as d
 from services.pipeline.ports import MoveDecision, OpportunityQuery
 from services.pipeline.repository import fast
@@ -33,11 +34,7 @@ class SqlOpportunities(SqlBase):
     async def opportunity(
         self, org_id: uuid.UUID, opportunity_id: uuid.UUID, *, lock: bool = False
     ) -> d.Opportunity | None:
-        query = select(opportunities).where(
-            opportunities.c.org_id == org_id, opportunities.c.id == opportunity_id
-        )
-        if lock:
-            query = query.with_for_update()
+        query = org_row(opportunities, org_id, opportunity_id, lock=lock)
         row = (await self.session.execute(query)).first()
         return opportunity_of(row._mapping) if row else None
 

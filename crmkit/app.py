@@ -85,25 +85,36 @@ class _BodyRefused(Exception):
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The request body, counted as it arrives (chunked bodies too) and refused past
-    ``limit``; a client that stalls or goes away ends the request."""
+    ``limit``; a client that stalls or goes away ends the request. One timer for the whole
+    read, moved on with each chunk (a timeout per read cost a task per chunk)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise _BodyRefused(_too_large(limit))
+    receive = request.receive
     chunks = bytearray()
-    stream = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(stream.__anext__(), BODY_IDLE_SECONDS)
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise _BodyRefused(error_response(
-                "request body not received in time", "REQUEST_TIMEOUT", 408
-            )) from None
-        chunks.extend(chunk)
-        if len(chunks) > limit:
-            raise _BodyRefused(_too_large(limit))
-    body = bytes(chunks)
+    try:
+        async with asyncio.timeout(BODY_IDLE_SECONDS) as idle:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise ClientDisconnect
+                more = message.get("more_body", False)
+                if not more and not chunks:  # the whole body in one message, the common case
+                    body: bytes = message.get("body", b"")
+                    if len(body) > limit:
+                        raise _BodyRefused(_too_large(limit))
+                    break
+                chunks.extend(message.get("body", b""))
+                if len(chunks) > limit:
+                    raise _BodyRefused(_too_large(limit))
+                if not more:
+                    body = bytes(chunks)
+                    break
+                idle.reschedule(asyncio.get_running_loop().time() + BODY_IDLE_SECONDS)
+    except TimeoutError:
+        raise _BodyRefused(error_response(
+            "request body not received in time", "REQUEST_TIMEOUT", 408
+        )) from None
     request._body = body  # what strawberry's view reads
     return body
 
@@ -257,12 +268,24 @@ async def _run(app: SubgraphApp, request: Request) -> Response:
         return error_response(error.reason, "BAD_REQUEST", error.status_code)
 
 
-def _json_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:
-    """``(query, variables, operationName)`` of a plain JSON GraphQL request, else None."""
+@dataclass(frozen=True)
+class _Body:
+    """A POST body decoded once: its JSON value, or why it is no JSON."""
+
+    raw: bytes
+    payload: Any = None
+    invalid: str | None = None
+
+
+def _decode(raw: bytes) -> _Body:
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
+        return _Body(raw, orjson.loads(raw))
+    except orjson.JSONDecodeError as error:
+        return _Body(raw, invalid=str(error))
+
+
+def _json_operation(payload: Any) -> tuple[str, dict[str, Any] | None, str | None] | None:
+    """``(query, variables, operationName)`` of a plain JSON GraphQL request, else None."""
     if not isinstance(payload, dict) or payload.keys() - _PLAIN_KEYS:
         return None
     query = payload.get("query")
@@ -280,13 +303,12 @@ def _json_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None
 _PLAIN_KEYS = {"query", "variables", "operationName"}
 
 
-def _json_request_problem(body: bytes) -> str | None:
+def _json_request_problem(body: _Body) -> str | None:
     """Why a JSON body is no GraphQL request, checked here because the fallback's standard
     JSON parser recurses (a body nested 100,000 deep was an HTTP 500)."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        return f"request body is not valid JSON ({str(error).split(':')[0]})"
+    if body.invalid is not None:
+        return f"request body is not valid JSON ({body.invalid.split(':')[0]})"
+    payload = body.payload
     if isinstance(payload, list):
         return "batched requests are not supported"
     if not isinstance(payload, dict):
@@ -298,6 +320,17 @@ def _json_request_problem(body: bytes) -> str | None:
     if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
         return "'operationName' must be a string"
     return None
+
+
+def _may_hold_input_problem(raw: bytes) -> bool:
+    """Whether JSON text may hold what :func:`input_problem` refuses. In JSON a control
+    character in a string is escaped (``\\u00XX``, ``\\b``, ``\\f``; only DEL may stand
+    as itself) and a list of n items takes n - 1 commas, so text with none of these holds
+    neither; a false alarm only costs the full walk over the values."""
+    return (
+        b"\\u00" in raw or b"\\b" in raw or b"\\f" in raw or b"\x7f" in raw
+        or raw.count(b",") >= MAX_LIST_ITEMS
+    )
 
 
 def graphql_endpoint(
@@ -317,7 +350,7 @@ def graphql_endpoint(
     direct = DirectExecutor(schema)
     inspected = functools.lru_cache(maxsize=2048)(_inspect)
 
-    async def run(request: Request, caller: Caller | None, body: bytes | None) -> Response:
+    async def run(request: Request, caller: Caller | None, body: _Body | None) -> Response:
         """A valid query or mutation POSTed as JSON runs on the direct executor; everything
         else (GET, errors, multipart) through strawberry's view."""
         if body is not None and request.headers.get("content-type", "").startswith(
@@ -326,7 +359,7 @@ def graphql_endpoint(
             problem = _json_request_problem(body)
             if problem is not None:
                 return error_response(problem, "BAD_REQUEST", 400)
-            operation = _json_operation(body)
+            operation = _json_operation(body.payload)
             if operation is not None and caller is not None:
                 query, variables, name = operation
                 document = direct.prepare(query, name)
@@ -339,22 +372,20 @@ def graphql_endpoint(
         request.scope["crm.caller"] = caller
         return await _run(app, request)
 
-    def variables_of(request: Request, body: bytes | None) -> Any:
-        with contextlib.suppress(Exception):
-            if body is None:
+    def variables_of(request: Request, body: _Body | None) -> Any:
+        if body is None:
+            with contextlib.suppress(Exception):
                 raw = request.query_params.get("variables")
                 return orjson.loads(raw) if raw else None
-            payload = orjson.loads(body)
-            return payload.get("variables") if isinstance(payload, dict) else None
-        return None
+            return None
+        return body.payload.get("variables") if isinstance(body.payload, dict) else None
 
-    def query_of(request: Request, body: bytes | None) -> str | None:
+    def query_of(request: Request, body: _Body | None) -> str | None:
         if body is None:
             return request.query_params.get("query")
-        with contextlib.suppress(Exception):
-            payload = orjson.loads(body)
-            if isinstance(payload, dict) and isinstance(payload.get("query"), str):
-                return str(payload["query"])
+        payload = body.payload
+        if isinstance(payload, dict) and isinstance(payload.get("query"), str):
+            return str(payload["query"])
         return None
 
     async def endpoint(request: Request) -> Response:
@@ -372,9 +403,9 @@ def graphql_endpoint(
             except InvalidToken as error:
                 return unauthenticated(str(error))
         try:
-            body = None if get else await _read_body(
+            body = None if get else _decode(await _read_body(
                 request, MAX_BODY_BYTES if caller is not None else TOKENLESS_BODY_BYTES
-            )
+            ))
         except _BodyRefused as refused:
             if caller is None and refused.response.status_code == 413:
                 return unauthenticated("missing bearer token")
@@ -393,7 +424,7 @@ def graphql_endpoint(
         if operation.control_characters is not None:
             return _input_refused(operation.control_characters)
         variables = variables_of(request, body)
-        if variables is not None:
+        if variables is not None and (body is None or _may_hold_input_problem(body.raw)):
             problem = input_problem(variables, "variables")
             if problem is not None:
                 return _input_refused(*problem)
@@ -473,7 +504,7 @@ def create_service_app(
         ],
         lifespan=lifespan,
     )
-    return RequestIdMiddleware(app, service)  # type: ignore[return-value]
+    return RequestIdMiddleware(GraphQLFirst(app, endpoint), service)  # type: ignore[return-value]
 
 
 # Every path no route serves shares one metrics label: each random 404 path used to add one.
@@ -490,12 +521,36 @@ def path_label(path: str) -> str:
     return OTHER_PATH
 
 
+class GraphQLFirst:
+    """POST /graphql, the hot path, straight to its endpoint; everything else through
+    Starlette's middleware and routing (a few dozen calls a request that it does not need:
+    the endpoint answers every refusal itself, and an exception still ends as a 500)."""
+
+    def __init__(self, app: Starlette, endpoint: Callable[[Request], Awaitable[Response]]):
+        self.app = app
+        self.endpoint = endpoint
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/graphql":
+            response = await self.endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 class RequestIdMiddleware:
     """Reads or makes ``x-request-id``, echoes it, logs it, and times the request."""
 
     def __init__(self, app: Any, service: str) -> None:
         self.app = app
         self.service = service
+        # The metrics' children by label values (looking them up took a lock each time).
+        self._latency = functools.cache(lambda path: LATENCY.labels(service, path))
+        self._requests = functools.cache(
+            lambda path, status: REQUESTS.labels(service, path, str(status)))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -504,8 +559,12 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode()
+                break
+        request_id = request_id or uuid.uuid4().hex
         token = request_id_var.set(request_id)
         path = path_label(scope.get("path", ""))
         started = time.perf_counter()
@@ -521,6 +580,6 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
-            REQUESTS.labels(self.service, path, str(status_holder["status"])).inc()
+            self._latency(path).observe(time.perf_counter() - started)
+            self._requests(path, status_holder["status"]).inc()
             request_id_var.reset(token)

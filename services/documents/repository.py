@@ -653,7 +653,6 @@ class SqlDocumentsRepository:
             )
         )
 
-
     # --- the org's offer settings and locale --------------------------------------------
 
     async def offer_settings(self, org_id: uuid.UUID) -> OfferSettings:
@@ -673,13 +672,11 @@ class SqlDocumentsRepository:
                   "updated_at": statement.excluded.updated_at}))
 
     async def record_locale(self, org_id: uuid.UUID, locale: str, occurred_at: datetime) -> None:
-        statement = insert(organization_locales).values(org_id=org_id, locale=locale,
-                                                        occurred_at=occurred_at)
-        await self.session.execute(statement.on_conflict_do_update(
-            index_elements=[organization_locales.c.org_id],
-            set_={"locale": statement.excluded.locale,
-                  "occurred_at": statement.excluded.occurred_at},
-            where=organization_locales.c.occurred_at <= statement.excluded.occurred_at))
+        # The org's settings have no version: the newest event by its time wins.
+        await self.session.execute(upsert_newer(
+            organization_locales, {"org_id": org_id, "locale": locale, "occurred_at": occurred_at},
+            ["org_id"], version="occurred_at", or_same=True))
+
 
 def _details_values(details: OpportunityDetails) -> dict[str, Any]:
     return values_of(details, search_text=search_form(" ".join(

@@ -5,16 +5,14 @@ client; and the document library's upload form only where the member may write."
 from __future__ import annotations
 
 import base64
-import io
 import re
 import uuid
 from typing import Any
 
-import docx
-import pypdf
 from playwright.sync_api import Page, expect
 
 from crm import offer_templates
+from tests.unit.documents.test_rendering import docx_text, pdf_text
 
 from ..conftest import Client
 from .conftest import Web, nip, typed, unique
@@ -71,16 +69,6 @@ def deal_with_client(admin: Client, rep: Client, folder: str) -> str:
 
 def offer_row(page: Page, template: str) -> Any:
     return page.locator("#offers [data-offer]").filter(has_text=template)
-
-
-def docx_text(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    return "\n".join([p.text for p in document.paragraphs] + [
-        c.text for t in document.tables for row in t.rows for c in row.cells])
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
 def test_offers_from_word_and_html_templates_previewed_issued_and_downloaded(

@@ -9,12 +9,19 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from bench.web.stack import Running, running_stack
+from crm.demo import DEMO_MEMBERS
 from crm.seed import seed
+from crmkit.embedded import free_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
@@ -32,6 +39,42 @@ def sign_in(page: Page, base: str, who: str, locale: str = "en") -> None:
     if locale != "en":  # the member's choice, kept after signing in
         page.locator("#lang-select").select_option(locale)
         page.wait_for_load_state("networkidle")
+
+
+class Accepting(BaseHTTPRequestHandler):
+    """A webhook receiver that takes everything (the Webhooks screen's deliveries)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def webhooks(running: Running, admin: Page, out: Path) -> None:
+    """An endpoint registered from the screen, then a lead created by the API: its
+    delivery listed with the receiver's answer."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", free_port()), Accepting)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        admin.goto(running.web + "/admin/webhooks")
+        form = admin.locator("#webhook-register")
+        form.locator("[name=url]").fill(f"http://127.0.0.1:{receiver.server_port}/crm")
+        form.locator("[name=eventTypes]").fill("crm.leads.>\ncrm.pipeline.opportunity.won")
+        form.locator("[name=description]").fill("ERP: new clients and won deals")
+        form.locator("button[type=submit]").click()
+        admin.locator("#webhook-secret").wait_for()
+        token = next(m for m in DEMO_MEMBERS if m.key == "admin").token(running.settings.jwt_secret)
+        httpx.post(running.gateway, headers={"Authorization": f"Bearer {token}"}, json={
+            "query": 'mutation { createLead(input: {company: "Orion Optics"}) { __typename } }'})
+        time.sleep(3)  # the notifications service sends webhooks every second
+        admin.locator("#webhook-endpoints a").first.click()
+        admin.locator("#webhook-deliveries tr[data-delivery]").first.wait_for()
+        shot(admin, out, "21-webhooks")
+    finally:
+        receiver.shutdown()
 
 
 def shot(page: Page, out: Path, name: str, full: bool = True) -> None:
@@ -107,6 +150,7 @@ def take(running: Running, out: Path) -> None:
         shot(admin, out, "14-dashboard")
         admin.goto(base + "/admin")
         shot(admin, out, "15-administration")
+        webhooks(running, admin, out)
 
         polish = browser.new_context(viewport=LAPTOP, locale="pl-PL").new_page()
         sign_in(polish, base, "rep1", locale="pl")

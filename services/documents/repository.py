@@ -336,15 +336,8 @@ class SqlDocumentsRepository:
     ) -> DocumentVersion:
         source = content.data if isinstance(content, Content) else Path(content.path)
         await self.store.put(blob_key(document.org_id, content.sha256), source)
-        version = DocumentVersion(
-            document_id=document.id,
-            number=number,
-            media_type=content.media_type,
-            size_bytes=content.size,
-            sha256=content.sha256,
-            created_by=created_by,
-            created_at=now,
-        )
+        version = build(DocumentVersion, content, document_id=document.id, number=number,
+                        size_bytes=content.size, created_by=created_by, created_at=now)
         # The bytes are in the blob store (ADR 0015), none in the row.
         await self.session.execute(insert(document_versions).values(
             values_of(version, org_id=document.org_id, content=None)))

@@ -6,10 +6,14 @@ attributes (no resolver, no arguments) of a scalar or enum type, and that machin
 most of the page's CPU. Such a field is read and coerced here directly, exactly as the
 completion of a non-null leaf does it; anything else (resolvers, arguments, objects,
 lists, nulls, coercion errors, field middleware) goes through graphql-core unchanged.
+
+An object's plain leaves are read together (:meth:`execute_fields`), without the path and
+field lookup graphql-core makes for each: a board's 500 opportunities have some 6 000.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from graphql import (
@@ -19,7 +23,9 @@ from graphql import (
     Undefined,
     get_nullable_type,
     is_leaf_type,
+    is_non_null_type,
 )
+from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -33,9 +39,98 @@ def _plain_leaf(field: GraphQLField) -> GraphQLLeafType | None:
     return named if is_leaf_type(named) else None
 
 
+def _attribute(field: GraphQLField) -> str | None:
+    """The Python attribute strawberry reads for a plain field."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if getattr(definition, "default_resolver", None) is not getattr:
+        return None
+    name = getattr(definition, "python_name", None)
+    return name if isinstance(name, str) else None
+
+
+# An object's fields split for one selection: its plain leaves (response name, attribute,
+# leaf type, nullable) and the rest, executed by graphql-core; the response names in order.
+_Split = tuple[
+    list[tuple[str, str, GraphQLLeafType, bool]], GroupedFieldSet, list[str]
+]
+
+
 class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     # GraphQLField -> its leaf type or None; the schema's fields live as long as the process.
     _leaves: dict[int, tuple[GraphQLField, GraphQLLeafType | None]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per request: graphql-core collects a selection's fields once per request (one
+        # dict for all 500 nodes of a list); the dict is kept so that its id is not reused.
+        self._splits: dict[int, tuple[GroupedFieldSet, _Split | None]] = {}
+
+    def _split(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> _Split | None:
+        known = self._splits.get(id(fields))
+        if known is not None and known[0] is fields:
+            return known[1]
+        plain: list[tuple[str, str, GraphQLLeafType, bool]] = []
+        rest: GroupedFieldSet = {}
+        for response_name, details in fields.items():
+            field = None
+            if len(details) == 1 and not details[0].node.arguments:
+                field = self.schema.get_field(parent_type, details[0].node.name.value)
+            leaf = _plain_leaf(field) if field is not None else None
+            attribute = _attribute(field) if field is not None and leaf is not None else None
+            if field is not None and leaf is not None and attribute is not None:
+                nullable = not is_non_null_type(field.type)
+                plain.append((response_name, attribute, leaf, nullable))
+            else:
+                rest[response_name] = details
+        split = (plain, rest, list(fields)) if plain else None
+        self._splits[id(fields)] = (fields, split)
+        return split
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        manager = self.middleware_manager
+        split = None
+        if manager is None or not manager.middlewares:
+            split = self._split(parent_type, grouped_field_set)
+        if split is None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        plain, rest, order = split
+        values: dict[str, Any] = {}
+        for response_name, attribute, leaf, nullable in plain:
+            value = getattr(source_value, attribute, None)
+            if value is None and nullable:
+                values[response_name] = None
+                continue
+            try:
+                coerced = leaf.coerce_output_value(value) if value is not None else None
+            except Exception:  # graphql-core reports it, below
+                coerced = None
+            if coerced is None or coerced is Undefined:
+                # A null where none may be, or a value that does not coerce: graphql-core's
+                # way, with its errors.
+                return super().execute_fields(
+                    parent_type, source_value, path, grouped_field_set, position_context
+                )
+            values[response_name] = coerced
+        if not rest:
+            return values
+        others = super().execute_fields(parent_type, source_value, path, rest, position_context)
+        if isinstance(others, dict):
+            return _merged(values, others, order)
+        return self._merged_later(values, others, order)
+
+    async def _merged_later(
+        self, values: dict[str, Any], others: Awaitable[dict[str, Any]], order: list[str]
+    ) -> dict[str, Any]:
+        return _merged(values, await others, order)
 
     def execute_field(
         self,
@@ -66,3 +161,9 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+def _merged(values: dict[str, Any], others: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """Both parts in the order the fields were asked for."""
+    values.update(others)
+    return {name: values[name] for name in order if name in values}

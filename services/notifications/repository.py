@@ -4,11 +4,11 @@ NotificationsRepository`). Every method filters on the org id it is given."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Row, and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import Row, Table, and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +67,20 @@ def _delivery(row: Row[Any], history: tuple[d.WebhookAttempt, ...] = ()) -> d.We
 _KEPT = ("id", "org_id", "version")
 
 
+class _Copy(Protocol):
+    """A read-model record: its aggregate's id and org, and the event version it is of."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def org_id(self) -> uuid.UUID: ...
+    @property
+    def version(self) -> int: ...
+
+
+C = TypeVar("C", bound=_Copy)
+
+
 def _activity(row: Row[Any]) -> d.Activity:
     return build(d.Activity, row, version=row.aggregate_version)
 
@@ -88,21 +102,9 @@ class SqlNotificationsRepository:
     async def add_notifications(self, items: Sequence[d.Notification]) -> int:
         if not items:
             return 0
+        # The email's state is the emails table's (joined in when read).
         statement = insert(notifications).values([
-            {
-                "id": n.id,
-                "org_id": n.org_id,
-                "member_id": n.member_id,
-                "kind": n.kind.value,
-                "subject_id": n.subject_id,
-                "opportunity_id": n.opportunity_id,
-                "title": n.title,
-                "detail": n.detail,
-                "due_at": n.due_at,
-                "in_app": n.in_app,
-                "created_at": n.created_at,
-                "read_at": n.read_at,
-            }
+            values_of(n, omit=("email_status", "email_error"), kind=n.kind.value)
             for n in items
         ]).on_conflict_do_nothing(index_elements=["id"])
         result = cast(CursorResult[Any], await self.session.execute(statement))
@@ -201,45 +203,18 @@ class SqlNotificationsRepository:
     # --- projections --------------------------------------------------------------------------
 
     async def record_activity(self, activity: d.Activity) -> d.Activity | None:
-        a = activities.c
-        before_row = (await self.session.execute(
-            org_row(activities, activity.org_id, activity.id, lock=True))).first()
-        before = _activity(before_row) if before_row is not None else None
-        if before is not None and before.version > activity.version:
-            return before
-        values = values_of(
+        return await self._record_copy(activities, activity, _activity, values_of(
             activity, omit=_KEPT, subject=activity.subject[:300],
-            aggregate_version=activity.version, updated_at=func.now())
-        await self.session.execute(
-            insert(activities)
-            .values(id=activity.id, org_id=activity.org_id, **values)
-            .on_conflict_do_update(
-                index_elements=["id"], set_=values, where=a.org_id == activity.org_id
-            )
-        )
-        return before
+            aggregate_version=activity.version, updated_at=func.now()))
 
     async def record_opportunity(self, opportunity: d.Opportunity) -> d.Opportunity | None:
-        o = opportunities.c
-        before_row = (await self.session.execute(
-            org_row(opportunities, opportunity.org_id, opportunity.id, lock=True))).first()
-        before = _opportunity(before_row) if before_row is not None else None
-        if before is not None and before.version > opportunity.version:
-            return before
         # Only an event that moved the deal says when; the others keep the time held.
         values = values_of(
             opportunity, omit=(*_KEPT, "moved_at"),
             aggregate_version=opportunity.version, updated_at=func.now())
         if opportunity.moved_at is not None:
             values["moved_at"] = opportunity.moved_at
-        await self.session.execute(
-            insert(opportunities)
-            .values(id=opportunity.id, org_id=opportunity.org_id, **values)
-            .on_conflict_do_update(
-                index_elements=["id"], set_=values, where=o.org_id == opportunity.org_id
-            )
-        )
-        return before
+        return await self._record_copy(opportunities, opportunity, _opportunity, values)
 
     async def opportunity(
         self, org_id: uuid.UUID, opportunity_id: uuid.UUID
@@ -258,21 +233,28 @@ class SqlNotificationsRepository:
         )
 
     async def record_lead(self, lead: d.Lead) -> d.Lead | None:
-        c = leads.c
-        before_row = (await self.session.execute(
-            org_row(leads, lead.org_id, lead.id, lock=True))).first()
-        before = _lead(before_row) if before_row is not None else None
-        if before is not None and before.version > lead.version:
-            return before
         values = values_of(
             lead, omit=(*_KEPT, "company"), aggregate_version=lead.version, updated_at=func.now())
         if lead.company:
             values["company"] = lead.company[:300]
+        return await self._record_copy(leads, lead, _lead, values)
+
+    async def _record_copy(
+        self, table: Table, copy: _Copy, of: Callable[[Row[Any]], C], values: dict[str, Any]
+    ) -> C | None:
+        """Write ``values`` into the row of ``copy`` unless the row held is of a newer event;
+        the row as it was (None: there was none), which the caller's rules read. The row is
+        locked first, so two events of one aggregate apply one after the other."""
+        held = (await self.session.execute(
+            org_row(table, copy.org_id, copy.id, lock=True))).first()
+        before = of(held) if held is not None else None
+        if before is not None and before.version > copy.version:
+            return before
         await self.session.execute(
-            insert(leads)
-            .values(id=lead.id, org_id=lead.org_id, **values)
+            insert(table)
+            .values(id=copy.id, org_id=copy.org_id, **values)
             .on_conflict_do_update(
-                index_elements=["id"], set_=values, where=c.org_id == lead.org_id
+                index_elements=["id"], set_=values, where=table.c.org_id == copy.org_id
             )
         )
         return before

@@ -24,7 +24,7 @@ from web.routes.deals import own_version
 
 Q_OFFERS = """query Offers($id: ID!) {
   opportunity(id: $id) { id name amount currency status version
-    account { name } offers { id number status mediaType title amount currency issuedAt
+    account { name } offers { id number status mediaType title amount currency issuedAt validUntil
       issuedBy templateVersion template { id name } } }
   documents(kind: OFFER_TEMPLATE, first: 100) { edges { node { id name currentVersion
     latestVersion { text } } } } }"""

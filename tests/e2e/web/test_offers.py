@@ -5,6 +5,7 @@ client; and the document library's upload form only where the member may write."
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -21,6 +22,8 @@ from .flows import dialog, eventually, new_org
 CLIENT = "Żabka Polska Sp. z o.o."
 ITEMS = "Fleet tracker; 10; 199.99; 23\nInstallation; 1; 5000; 8"
 
+M_VALIDITY = """mutation($days: Int!) { setOfferSettings(validityDays: $days) { __typename } }"""
+Q_OFFERS = "query($opp: ID!) { offers(opportunityId: $opp) { validUntil } }"
 M_FOLDER = """mutation($name: String!) { createFolder(name: $name) { __typename
   ... on CreateFolderPayload { folder { id } } } }"""
 M_SHARED = """mutation($name: String!, $writers: [String!]) {
@@ -81,7 +84,9 @@ def test_offers_from_word_and_html_templates_previewed_issued_and_downloaded(
     upload_template(admin, folder, "Offer (Word)", offer_templates.docx_template(),
                     offer_templates.DOCX_MEDIA_TYPE)
     upload_template(admin, folder, "Offer (PDF)", offer_templates.html_template(), "text/html")
+    typed(admin(M_VALIDITY, {"days": 7})["setOfferSettings"], "SetOfferSettingsPayload")
     deal = deal_with_client(admin, rep, folder)
+    valid_until = dt.date.today() + dt.timedelta(days=7)
 
     page = web.page()
     web.sign_in(page, org["rep"], "en")
@@ -95,6 +100,8 @@ def test_offers_from_word_and_html_templates_previewed_issued_and_downloaded(
         row = offer_row(page, template)
         expect(row).to_have_count(1)
         expect(row.locator(".offer-status")).to_contain_text("Draft")
+        # Valid for the org's 7 days (the date drafted on the service's, UTC, day).
+        expect(row.locator(".offer-valid-until")).to_contain_text(str(valid_until.year))
 
         # The preview: the rendered offer's text, with the client and the line items.
         row.locator("td a").first.click()
@@ -119,6 +126,8 @@ def test_offers_from_word_and_html_templates_previewed_issued_and_downloaded(
         flat = text.replace("\xa0", " ")
         assert CLIENT in text and "Fleet tracker" in text and "Installation" in text
         assert "7 859,88 zł" in flat, flat
+    offers = rep(Q_OFFERS, {"opp": deal})["offers"]
+    assert {o["validUntil"] for o in offers} == {valid_until.isoformat()}
 
 
 def test_the_upload_form_only_where_the_member_may_write(web: Web) -> None:

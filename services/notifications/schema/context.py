@@ -1,30 +1,23 @@
 """What every resolver of the notifications subgraph reaches: the caller, a unit of work and
-the service's clock."""
+the service's clock (the kit's request context, :mod:`crmkit.schema_context`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import strawberry
-from graphql import GraphQLError
-
-from crmkit.auth import Caller
-from crmkit.graphql import GraphQLContext
-from crmkit.uow import UnitOfWork
+from crmkit.schema_context import Info, RequestContext, ServiceState
 from services.notifications.domain import Clock
 from services.notifications.ports import NotificationsRepository, WebhookSender
 
-Info = strawberry.Info[GraphQLContext, None]
+__all__ = ["FEED_PATH", "Info", "NotificationsState", "caller", "feed_url", "now", "uow",
+           "webhook_sender"]
+
 FEED_PATH = "/feeds/calendar/"
 
 
 @dataclass(frozen=True)
-class NotificationsState:
-    """``info.context.state``: where resolvers get their units of work and the time."""
-
-    uow: Callable[[], UnitOfWork[NotificationsRepository]]
+class NotificationsState(ServiceState[NotificationsRepository]):
     clock: Clock
     feeds_url: str = "http://127.0.0.1:4006"
     """Where the public origin serves this service's ``/feeds/`` route."""
@@ -32,30 +25,19 @@ class NotificationsState:
     """What checks a webhook target (the SSRF guard)."""
 
 
-def caller(info: Info) -> Caller:
-    found = info.context.caller
-    if found is None:  # only the SDL query and the GraphiQL page run without a token
-        raise GraphQLError("a bearer token is required", extensions={"code": "UNAUTHENTICATED"})
-    return found
-
-
-def uow(info: Info) -> UnitOfWork[NotificationsRepository]:
-    """A unit of work for one use case (its own transaction)."""
-    state: NotificationsState = info.context.state
-    return state.uow()
+context = RequestContext(NotificationsState)
+caller, uow = context.caller, context.uow
 
 
 def feed_url(info: Info, token: str) -> str:
-    state: NotificationsState = info.context.state
-    return f"{state.feeds_url}{FEED_PATH}{token}.ics"
+    return f"{context.state(info).feeds_url}{FEED_PATH}{token}.ics"
 
 
 def webhook_sender(info: Info) -> WebhookSender:
-    state: NotificationsState = info.context.state
-    assert state.webhooks is not None
-    return state.webhooks
+    found = context.state(info).webhooks
+    assert found is not None
+    return found
 
 
 def now(info: Info) -> datetime:
-    state: NotificationsState = info.context.state
-    return state.clock()
+    return context.state(info).clock()

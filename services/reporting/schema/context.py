@@ -1,28 +1,34 @@
 """What every resolver of the reporting subgraph reaches: the caller, units of work and the
-default base currency."""
+default base currency (the kit's request context, :mod:`crmkit.schema_context`)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import strawberry
-
-from crmkit.auth import Caller
-from crmkit.graphql import GraphQLContext, parse_uuid
+from crmkit.schema_context import Info, RequestContext, ServiceState, gid, optional_id
 from crmkit.uow import UnitOfWork
 from services.reporting.ports import ReportingRepository
 
-Info = strawberry.Info[GraphQLContext, None]
 Uows = Callable[[], UnitOfWork[ReportingRepository]]
+
+__all__ = [
+    "Info",
+    "ReportingState",
+    "Uows",
+    "caller",
+    "default_base",
+    "default_time_zone",
+    "gid",
+    "optional_id",
+    "read_uow",
+    "state",
+    "uow",
+]
 
 
 @dataclass(frozen=True)
-class ReportingState:
-    """``info.context.state``."""
-
-    uow: Uows
+class ReportingState(ServiceState[ReportingRepository]):
     # Reads run on autocommit connections (no BEGIN/ROLLBACK round trips): every read use
     # case is one snapshot statement after another, none needs a transaction.
     read_uow: Uows
@@ -32,18 +38,8 @@ class ReportingState:
     time_zone: str = "Europe/Warsaw"
 
 
-def state(info: Info) -> ReportingState:
-    found: ReportingState = info.context.state
-    return found
-
-
-def caller(info: Info) -> Caller:
-    return info.context.caller
-
-
-def uow(info: Info) -> UnitOfWork[ReportingRepository]:
-    """A unit of work of its own transaction (a change)."""
-    return state(info).uow()
+context = RequestContext(ReportingState)
+state, caller, uow = context.state, context.caller, context.uow
 
 
 def read_uow(info: Info) -> UnitOfWork[ReportingRepository]:
@@ -56,11 +52,3 @@ def default_base(info: Info) -> str:
 
 def default_time_zone(info: Info) -> str:
     return state(info).time_zone
-
-
-def gid(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def optional_id(value: strawberry.ID | None, path: str) -> uuid.UUID | None:
-    return None if value is None else parse_uuid(value, path)

@@ -6,8 +6,9 @@ Every ``services/<name>/app.py`` provides (see :class:`ServiceModule`)::
     SETTINGS = DocumentsSettings                      # the service's Settings class
 
     def create_runtime(settings) -> ServiceRuntime    # database, bus, subscribers, workers
-    def create_schema() -> Schema                     # the subgraph (also `crm schemas`)
-    def create_app(settings, *, runtime=None, served=False) -> Starlette
+    create_schema = schema.create_schema              # the subgraph (also `crm schemas`)
+    def edge(settings, runtime, served) -> Edge       # resolver state, own routes, start-up
+    create_app = ServiceApp(create_runtime, create_schema, edge).create_app
 
 and its ``__main__.py`` is ``serve(app)``. ``served`` is true in a served process (not in
 tests): the app then freezes the garbage collector after start-up and starts what only a
@@ -18,18 +19,24 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 from strawberry.federation import Schema
 
+from crmkit.app import create_service_app
 from crmkit.http_protocol import TimedHttpToolsProtocol
 from crmkit.logs import configure_logging
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import Settings, load_settings
 
 _SERVED_MODULE = "CRM_SERVED_APP_MODULE"
+SettingsT = TypeVar("SettingsT", bound=Settings)
+R = TypeVar("R")
 
 
 class ServiceModule(Protocol):
@@ -51,6 +58,38 @@ class ServiceModule(Protocol):
     def create_app(
         self, settings: Any, *, runtime: ServiceRuntime[Any] | None = None, served: bool = False
     ) -> Starlette: ...
+
+
+@dataclass(frozen=True)
+class Edge:
+    """What a service serves besides the kit's routes: the state its resolvers reach as
+    ``info.context.state``, routes of its own beside /graphql (the documents' /files/, the
+    notifications' /feeds/) and anything a served process starts with."""
+
+    state: object
+    routes: Sequence[BaseRoute] = ()
+    on_startup: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceApp(Generic[SettingsT, R]):
+    """How every service's app is built from its parts: the runtime (given by a test or a
+    benchmark, else built from the settings), the subgraph and the service's edge."""
+
+    create_runtime: Callable[[SettingsT], ServiceRuntime[R]]
+    create_schema: Callable[[], Schema]
+    edge: Callable[[SettingsT, ServiceRuntime[R], bool], Edge]
+
+    def create_app(
+        self, settings: SettingsT, *, runtime: ServiceRuntime[R] | None = None,
+        served: bool = False,
+    ) -> Starlette:
+        runtime = runtime or self.create_runtime(settings)
+        edge = self.edge(settings, runtime, served)
+        return create_service_app(
+            runtime, self.create_schema(), state=edge.state, routes=edge.routes,
+            on_startup=edge.on_startup, freeze_gc=served,
+        )
 
 
 def serve(service: ServiceModule) -> None:

@@ -4,11 +4,8 @@ and the subscriber of the pipeline's opportunity events (the kit's service shape
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from strawberry.federation import Schema
-
-from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
+from crmkit.serve import Edge, ServiceApp
 from services.documents import files, schema, subscribers
 from services.documents.handlers.common import now
 from services.documents.handlers.offers import ExpireOffers, expire_offers
@@ -49,26 +46,18 @@ def store_of(runtime: ServiceRuntime[DocumentsRepository]) -> BlobStore:
     return repositories.store
 
 
-def create_schema() -> Schema:
-    return schema.create_schema()
-
-
-def create_app(
-    settings: DocumentsSettings,
-    *,
-    runtime: ServiceRuntime[DocumentsRepository] | None = None,
-    served: bool = False,
-) -> Starlette:
-    runtime = runtime or create_runtime(settings)
-    store = store_of(runtime)
+def edge(
+    settings: DocumentsSettings, runtime: ServiceRuntime[DocumentsRepository], served: bool
+) -> Edge:
+    """The signer of /files/ URLs serves both the mutations that answer them and the routes."""
     signer = Signer(
         settings.documents_files_secret.get_secret_value(), settings.documents_url_ttl_seconds
     )
-    state = DocumentsState(uow=runtime.uow, signer=signer)
-    return create_service_app(
-        runtime,
-        create_schema(),
-        state=state,
-        routes=files.routes(files.Files(runtime.uow, store, signer)),
-        freeze_gc=served,
+    return Edge(
+        DocumentsState(uow=runtime.uow, signer=signer),
+        routes=files.routes(files.Files(runtime.uow, store_of(runtime), signer)),
     )
+
+
+create_schema = schema.create_schema
+create_app = ServiceApp(create_runtime, create_schema, edge).create_app

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from starlette.applications import Starlette
-from strawberry.federation import Schema
-
-from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
+from crmkit.serve import Edge, ServiceApp
 from services.leads import schema, subscribers
 from services.leads.handlers.pool import ReturnIdleLeads, return_idle_leads
 from services.leads.import_worker import prestart
@@ -38,24 +35,16 @@ def create_runtime(settings: LeadsSettings) -> ServiceRuntime[LeadsRepository]:
     return runtime
 
 
-def create_schema() -> Schema:
-    return schema.create_schema()
-
-
-def create_app(
-    settings: LeadsSettings,
-    *,
-    runtime: ServiceRuntime[LeadsRepository] | None = None,
-    served: bool = False,
-) -> Starlette:
+def edge(settings: LeadsSettings, runtime: ServiceRuntime[LeadsRepository], served: bool) -> Edge:
     """A served process also starts the CSV import's worker process at start-up instead of
     on the first large import."""
-    runtime = runtime or create_runtime(settings)
-    state = LeadsState(uow=runtime.uow)
 
     async def on_startup() -> None:
         if served:
             prestart()
 
-    return create_service_app(runtime, create_schema(), state=state, on_startup=on_startup,
-                              freeze_gc=served)
+    return Edge(LeadsState(uow=runtime.uow), on_startup=on_startup)
+
+
+create_schema = schema.create_schema
+create_app = ServiceApp(create_runtime, create_schema, edge).create_app

@@ -7,14 +7,15 @@ deterministic under test."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from strawberry.federation import Schema
 
-from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
+from crmkit.serve import Edge, ServiceApp
 from services.notifications import ical, schema, subscribers
 from services.notifications.domain import Clock, system_clock
 from services.notifications.handlers.feed import open_feed
@@ -42,18 +43,11 @@ def create_runtime(
     return runtime
 
 
-def create_schema() -> Schema:
-    return schema.create_schema()
-
-
-def create_app(
-    settings: NotificationsSettings,
-    *,
-    runtime: ServiceRuntime[NotificationsRepository] | None = None,
-    served: bool = False,
-    clock: Clock = system_clock,
-) -> Starlette:
-    runtime = runtime or create_runtime(settings, clock=clock)
+def edge(
+    settings: NotificationsSettings, runtime: ServiceRuntime[NotificationsRepository],
+    served: bool, *, clock: Clock = system_clock,
+) -> Edge:
+    """The resolvers' state and the calendar feed route, both on the service's clock."""
     state = NotificationsState(
         uow=runtime.uow, clock=clock, feeds_url=settings.feeds_url,
         webhooks=HttpWebhookSender(settings),
@@ -70,7 +64,22 @@ def create_app(
         return Response(body, media_type="text/calendar; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=300"})
 
-    routes = [Route(FEED_PATH + "{token:str}.ics", calendar_feed, methods=["GET"])]
-    return create_service_app(
-        runtime, create_schema(), state=state, freeze_gc=served, routes=routes
+    feed = Route(FEED_PATH + "{token:str}.ics", calendar_feed, methods=["GET"])
+    return Edge(state, routes=[feed])
+
+
+create_schema = schema.create_schema
+
+
+def create_app(
+    settings: NotificationsSettings,
+    *,
+    runtime: ServiceRuntime[NotificationsRepository] | None = None,
+    served: bool = False,
+    clock: Clock = system_clock,
+) -> Starlette:
+    """The kit's app, on ``clock`` (a test gives its own)."""
+    on_clock = ServiceApp(
+        partial(create_runtime, clock=clock), create_schema, partial(edge, clock=clock)
     )
+    return on_clock.create_app(settings, runtime=runtime, served=served)

@@ -4,11 +4,9 @@ worker (the kit's service shape, :mod:`crmkit.serve`)."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.applications import Starlette
-from strawberry.federation import Schema
 
-from crmkit.app import create_service_app
 from crmkit.runtime import ServiceRuntime
+from crmkit.serve import Edge, ServiceApp
 from services.pipeline import schema, subscribers
 from services.pipeline.handlers.activities import announce_all_overdue
 from services.pipeline.ports import PipelineRepository
@@ -40,17 +38,11 @@ def create_runtime(settings: PipelineSettings) -> ServiceRuntime[PipelineReposit
     return runtime
 
 
-def create_schema() -> Schema:
-    return schema.create_schema()
+def edge(
+    settings: PipelineSettings, runtime: ServiceRuntime[PipelineRepository], served: bool
+) -> Edge:
+    return Edge(PipelineState(uow=runtime.uow))
 
 
-def create_app(
-    settings: PipelineSettings,
-    *,
-    runtime: ServiceRuntime[PipelineRepository] | None = None,
-    served: bool = False,
-) -> Starlette:
-    runtime = runtime or create_runtime(settings)
-    return create_service_app(
-        runtime, create_schema(), state=PipelineState(uow=runtime.uow), freeze_gc=served
-    )
+create_schema = schema.create_schema
+create_app = ServiceApp(create_runtime, create_schema, edge).create_app

@@ -4,13 +4,10 @@ stays empty, so no relay runs."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from strawberry.federation import Schema
-
-from crmkit.app import create_service_app
 from crmkit.db import session_factory
 from crmkit.outbox import SqlUnitOfWork
 from crmkit.runtime import ServiceRuntime
+from crmkit.serve import Edge, ServiceApp
 from services.reporting import schema, subscribers
 from services.reporting.handlers.projection import compact_funnel
 from services.reporting.ports import ReportingRepository
@@ -40,17 +37,9 @@ def create_runtime(settings: ReportingSettings) -> ServiceRuntime[ReportingRepos
     return runtime
 
 
-def create_schema() -> Schema:
-    return schema.create_schema()
-
-
-def create_app(
-    settings: ReportingSettings,
-    *,
-    runtime: ServiceRuntime[ReportingRepository] | None = None,
-    served: bool = False,
-) -> Starlette:
-    runtime = runtime or create_runtime(settings)
+def edge(
+    settings: ReportingSettings, runtime: ServiceRuntime[ReportingRepository], served: bool
+) -> Edge:
     # Reads run on autocommit connections: each is one or a few statements that need no
     # transaction, and skipping BEGIN/ROLLBACK saves two round trips per request.
     readers = session_factory(runtime.engine.execution_options(isolation_level="AUTOCOMMIT"))
@@ -59,8 +48,11 @@ def create_app(
     def read_uow() -> SqlUnitOfWork[ReportingRepository]:
         return SqlUnitOfWork(readers, outbox, runtime.repository)
 
-    state = ReportingState(
+    return Edge(ReportingState(
         uow=runtime.uow, read_uow=read_uow, base_currency=settings.reporting_base_currency,
         time_zone=settings.reporting_time_zone,
-    )
-    return create_service_app(runtime, create_schema(), state=state, freeze_gc=served)
+    ))
+
+
+create_schema = schema.create_schema
+create_app = ServiceApp(create_runtime, create_schema, edge).create_app

@@ -4,6 +4,7 @@ commits with its events or not at all. Reads open the unit of work too and commi
 
 - :mod:`.library`: folders and documents with their versions and access rules;
 - :mod:`.offers`: offers rendered from templates and kept with their opportunity;
+- :mod:`.offer_library`: the org's past offers, open to every member or to some groups;
 - :mod:`.opportunities`: the local read model of the pipeline's opportunities;
 - :mod:`.settings`: the org's offer settings and locale.
 

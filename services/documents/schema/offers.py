@@ -20,6 +20,7 @@ from crmkit.results import answer_mutation, query_error
 from crmkit.values import id_or_none, parse_id
 from services.documents import domain as d
 from services.documents import merge as m
+from services.documents.handlers import offer_library
 from services.documents.handlers import offers as h
 from services.documents.schema.context import Info, caller, caller_of, signer, uow, uow_of
 from services.documents.schema.library import Document
@@ -311,11 +312,11 @@ class OffersQuery:
         first: int = 20,
         offset: int = 0,
     ) -> list[OfferLibraryEntry]:
-        query = h.OfferLibrary(caller(info), search=search,
+        query = offer_library.OfferLibrary(caller(info), search=search,
                                outcome=d.Outcome(outcome.value) if outcome else None,
                                first=first, offset=offset)
         try:
-            found = await h.offer_library(query, uow(info))
+            found = await offer_library.offer_library(query, uow(info))
         except DomainError as error:
             raise query_error(error) from None
         return [OfferLibraryEntry.of(e) for e in found]
@@ -437,8 +438,8 @@ class OffersMutation:
         self, info: Info, allowed_groups: list[str]
     ) -> SetOfferLibraryAccessResult:
         async def run() -> SetOfferLibraryAccessPayload:
-            groups = await h.set_library_access(
-                h.SetLibraryAccess(caller(info), allowed_groups), uow(info))
+            groups = await offer_library.set_library_access(
+                offer_library.SetLibraryAccess(caller(info), allowed_groups), uow(info))
             return SetOfferLibraryAccessPayload(allowed_groups=groups)
 
         return await answer_mutation(run())

@@ -20,6 +20,7 @@ from services.documents import domain as d
 from services.documents import merge as m
 from services.documents import rendering as r
 from services.documents.handlers import library as lib
+from services.documents.handlers import offer_library as olib
 from services.documents.handlers import offers as off
 from services.documents.handlers.opportunities import record_client, record_opportunity
 
@@ -189,7 +190,7 @@ async def test_another_orgs_member_sees_no_offer_and_cannot_act_on_it() -> None:
     ):
         with pytest.raises(NotFoundError):
             await attempt
-    assert await off.offer_library(off.OfferLibrary(stranger), uow) == []
+    assert await olib.offer_library(olib.OfferLibrary(stranger), uow) == []
 
 
 async def test_the_library_finds_past_offers_by_words_with_or_without_diacritics() -> None:
@@ -213,7 +214,7 @@ async def test_the_library_finds_past_offers_by_words_with_or_without_diacritics
         **common), org_id=ORG, aggregate_id=lost, aggregate_version=2), uow)
 
     async def found(search: str | None, outcome: d.Outcome | None = None) -> list[str]:
-        entries = await off.offer_library(off.OfferLibrary(colleague, search, outcome), uow)
+        entries = await olib.offer_library(olib.OfferLibrary(colleague, search, outcome), uow)
         return [e.deal_name for e in entries]
 
     assert sorted(await found(None)) == ["Flota 2027", "Flota 2028"]
@@ -229,11 +230,11 @@ async def test_an_admin_may_restrict_the_library_to_groups() -> None:
     uow = fake_uow()
     sales, other = person(groups=("sales",)), person(groups=("support",))
     with pytest.raises(ForbiddenError):
-        await off.set_library_access(off.SetLibraryAccess(sales, ["sales"]), uow)
-    assert await off.set_library_access(
-        off.SetLibraryAccess(ADMIN, [" sales", "sales"]), uow) == ["sales"]
-    assert await off.offer_library(off.OfferLibrary(sales), uow) == []
+        await olib.set_library_access(olib.SetLibraryAccess(sales, ["sales"]), uow)
+    assert await olib.set_library_access(
+        olib.SetLibraryAccess(ADMIN, [" sales", "sales"]), uow) == ["sales"]
+    assert await olib.offer_library(olib.OfferLibrary(sales), uow) == []
     with pytest.raises(ForbiddenError):
-        await off.offer_library(off.OfferLibrary(other), uow)
-    await off.set_library_access(off.SetLibraryAccess(ADMIN, []), uow)
-    assert await off.offer_library(off.OfferLibrary(other), uow) == []
+        await olib.offer_library(olib.OfferLibrary(other), uow)
+    await olib.set_library_access(olib.SetLibraryAccess(ADMIN, []), uow)
+    assert await olib.offer_library(olib.OfferLibrary(other), uow) == []

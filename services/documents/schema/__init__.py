@@ -1,5 +1,6 @@
-"""The documents subgraph, one module per business concept (:mod:`.library`,
-:mod:`.offers`, :mod:`.settings`), merged into one schema."""
+"""The documents subgraph, one module per business concept (the library's :mod:`.folders`,
+:mod:`.documents` and :mod:`.files` with its operations in :mod:`.library`; :mod:`.offers`;
+:mod:`.settings`), merged into one schema."""
 
 from __future__ import annotations
 

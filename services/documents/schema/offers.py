@@ -23,7 +23,7 @@ from services.documents import merge as m
 from services.documents.handlers import offer_library
 from services.documents.handlers import offers as h
 from services.documents.schema.context import Info, caller, caller_of, signer, uow, uow_of
-from services.documents.schema.library import Document
+from services.documents.schema.documents import Document
 from services.documents.signing import Action
 
 

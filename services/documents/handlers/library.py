@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.contracts import documents as contract
 from crmkit.errors import InvalidInput, ProblemCollector, VersionConflictError
 from crmkit.paging import Page, page_of, page_request
@@ -25,9 +26,7 @@ from services.documents.handlers.common import (
 # --- folders ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreateFolder:
-    caller: Caller
+class CreateFolder(Command):
     name: str
     allowed_groups: Sequence[str] = ()
     write_groups: Sequence[str] = ()
@@ -95,9 +94,7 @@ def _expect(folder: d.Folder, expected_version: int | None) -> None:
         raise VersionConflictError("Folder", expected_version, folder.version)
 
 
-@dataclass(frozen=True)
-class SetFolderAccess:
-    caller: Caller
+class SetFolderAccess(Command):
     folder_id: uuid.UUID
     allowed_groups: Sequence[str]
     expected_version: int | None = None
@@ -137,12 +134,10 @@ async def set_folder_access(cmd: SetFolderAccess, uow: Work) -> d.Folder:
     return folder
 
 
-@dataclass(frozen=True)
-class ChangeFolder:
+class ChangeFolder(Command):
     """Rename, nest (``parent_id``; ``unnest`` makes it top-level) or archive a folder; what
     is None stays as it is."""
 
-    caller: Caller
     folder_id: uuid.UUID
     name: str | None = None
     parent_id: uuid.UUID | None = None
@@ -198,9 +193,7 @@ async def change_folder(cmd: ChangeFolder, uow: Work) -> d.Folder:
     return folder
 
 
-@dataclass(frozen=True)
-class ListFolders:
-    caller: Caller
+class ListFolders(Command):
     include_archived: bool = False
 
 
@@ -211,13 +204,7 @@ async def list_folders(query: ListFolders, uow: Work) -> list[d.Folder]:
         )
 
 
-@dataclass(frozen=True)
-class FoldersById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
-async def folders_by_id(query: FoldersById, uow: Work) -> dict[uuid.UUID, d.Folder]:
+async def folders_by_id(query: ById, uow: Work) -> dict[uuid.UUID, d.Folder]:
     """The folders among ``ids`` the caller sees."""
     async with uow:
         return await visible_folders_by_id(uow.repo, query.caller, query.ids)
@@ -226,9 +213,7 @@ async def folders_by_id(query: FoldersById, uow: Work) -> dict[uuid.UUID, d.Fold
 # --- documents ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UploadDocument:
-    caller: Caller
+class UploadDocument(Command):
     folder_id: uuid.UUID
     name: str
     kind: d.DocumentKind
@@ -322,9 +307,7 @@ async def upload_document(
     return document, version
 
 
-@dataclass(frozen=True)
-class AddDocumentVersion:
-    caller: Caller
+class AddDocumentVersion(Command):
     document_id: uuid.UUID
     content: bytes | d.StagedFile
     media_type: str | None = None
@@ -391,9 +374,7 @@ async def add_document_version(
     return document, version
 
 
-@dataclass(frozen=True)
-class SetDocumentAccess:
-    caller: Caller
+class SetDocumentAccess(Command):
     document_id: uuid.UUID
     allowed_groups: Sequence[str]
 
@@ -420,12 +401,10 @@ async def set_document_access(cmd: SetDocumentAccess, uow: Work) -> d.Document:
     return document
 
 
-@dataclass(frozen=True)
-class ChangeDocument:
+class ChangeDocument(Command):
     """Rename a document or move it to another folder (what is None stays as it is): those
     who may write in its folder, and in the folder it moves to."""
 
-    caller: Caller
     document_id: uuid.UUID
     name: str | None = None
     folder_id: uuid.UUID | None = None
@@ -461,9 +440,7 @@ async def change_document(cmd: ChangeDocument, uow: Work) -> d.Document:
     return document
 
 
-@dataclass(frozen=True)
-class DeleteDocument:
-    caller: Caller
+class DeleteDocument(Command):
     document_id: uuid.UUID
 
 
@@ -489,9 +466,7 @@ async def delete_document(cmd: DeleteDocument, uow: Work) -> d.Document:
     return document
 
 
-@dataclass(frozen=True)
-class ListDocuments:
-    caller: Caller
+class ListDocuments(Command):
     folder_id: uuid.UUID | None = None
     kind: d.DocumentKind | None = None
     first: int | None = None
@@ -513,21 +488,13 @@ async def list_documents(query: ListDocuments, uow: Work) -> Page[d.Document]:
     return page_of(rows, page, key=lambda document: (document.created_at, document.id))
 
 
-@dataclass(frozen=True)
-class DocumentsById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
-async def documents_by_id(query: DocumentsById, uow: Work) -> dict[uuid.UUID, d.Document]:
+async def documents_by_id(query: ById, uow: Work) -> dict[uuid.UUID, d.Document]:
     """The documents among ``ids`` the caller sees."""
     async with uow:
         return await visible_documents(uow.repo, query.caller, query.ids)
 
 
-@dataclass(frozen=True)
-class DocumentVersions:
-    caller: Caller
+class DocumentVersions(Command):
     document_id: uuid.UUID
 
 
@@ -539,9 +506,7 @@ async def document_versions(query: DocumentVersions, uow: Work) -> list[d.Docume
         return await uow.repo.versions(query.caller.org_id, query.document_id)
 
 
-@dataclass(frozen=True)
-class VersionContent:
-    caller: Caller
+class VersionContent(Command):
     document_id: uuid.UUID
     number: int
 
@@ -556,9 +521,7 @@ async def version_content(query: VersionContent, uow: Work) -> d.Content | None:
         )
 
 
-@dataclass(frozen=True)
-class VersionFile:
-    caller: Caller
+class VersionFile(Command):
     document_id: uuid.UUID
     number: int | None = None  # None: the latest
 

@@ -4,17 +4,14 @@ from, unless an admin restricts it to some groups."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import ForbiddenError, ProblemCollector
 from services.documents import domain as d
 from services.documents.handlers.common import Work, now
 
 
-@dataclass(frozen=True)
-class OfferLibrary:
-    caller: Caller
+class OfferLibrary(Command):
     search: str | None = None
     outcome: d.Outcome | None = None
     first: int = 20
@@ -40,9 +37,7 @@ async def offer_library(query: OfferLibrary, uow: Work) -> list[d.LibraryEntry]:
             outcome=query.outcome, limit=query.first, offset=query.offset)
 
 
-@dataclass(frozen=True)
-class SetLibraryAccess:
-    caller: Caller
+class SetLibraryAccess(Command):
     allowed_groups: Sequence[str]
 
 

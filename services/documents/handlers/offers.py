@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.contracts import Envelope
 from crmkit.contracts import documents as contract
 from crmkit.errors import (
@@ -51,18 +52,14 @@ class OfferContent:
     """Without line items, the net total the rep states (offers before line items)."""
 
 
-@dataclass(frozen=True)
-class DraftOffer:
-    caller: Caller
+class DraftOffer(Command):
     opportunity_id: uuid.UUID
     content: OfferContent
 
 
-@dataclass(frozen=True)
-class IssueOffer:
+class IssueOffer(Command):
     """Draft and issue in one step."""
 
-    caller: Caller
     opportunity_id: uuid.UUID
     template_id: uuid.UUID
     values: Sequence[tuple[str, str]] = ()
@@ -74,24 +71,18 @@ class IssueOffer:
     valid_until: date | None = None
 
 
-@dataclass(frozen=True)
-class ReviseOffer:
-    caller: Caller
+class ReviseOffer(Command):
     offer_id: uuid.UUID
     content: OfferContent
 
 
-@dataclass(frozen=True)
-class IssueDraft:
-    caller: Caller
+class IssueDraft(Command):
     offer_id: uuid.UUID
 
 
-@dataclass(frozen=True)
-class AnswerOffer:
+class AnswerOffer(Command):
     """The client's answer to an issued offer, recorded by a member."""
 
-    caller: Caller
     offer_id: uuid.UUID
     accepted: bool
     note: str = ""
@@ -487,13 +478,7 @@ def _decision(offer: d.Offer, owner: uuid.UUID | None, at: object) -> dict[str, 
 # --- queries ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OffersById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
-async def offers_by_id(query: OffersById, uow: Work) -> dict[uuid.UUID, d.Offer]:
+async def offers_by_id(query: ById, uow: Work) -> dict[uuid.UUID, d.Offer]:
     """The offers among ``ids`` the caller sees (those of opportunities they see; of one not
     known here yet, their own, or any for a manager)."""
     caller = query.caller
@@ -509,9 +494,7 @@ async def offers_by_id(query: OffersById, uow: Work) -> dict[uuid.UUID, d.Offer]
     }
 
 
-@dataclass(frozen=True)
-class OffersOfOpportunities:
-    caller: Caller
+class OffersOfOpportunities(Command):
     opportunity_ids: Sequence[uuid.UUID]
 
 
@@ -531,9 +514,7 @@ async def offers_of_opportunities(
     return found
 
 
-@dataclass(frozen=True)
-class OfferRevisions:
-    caller: Caller
+class OfferRevisions(Command):
     offer_id: uuid.UUID
 
 
@@ -544,9 +525,7 @@ async def offer_revisions(query: OfferRevisions, uow: Work) -> list[d.OfferRevis
         return await uow.repo.offer_revisions(query.caller.org_id, offer.id)
 
 
-@dataclass(frozen=True)
-class OfferDownload:
-    caller: Caller
+class OfferDownload(Command):
     offer_id: uuid.UUID
     revision: int | None = None
 

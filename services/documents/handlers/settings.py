@@ -3,9 +3,7 @@ it here) and the org's locale (the pipeline announces it; kept from its event)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as pipeline_contract
 from crmkit.errors import ForbiddenError, ProblemCollector
@@ -13,9 +11,8 @@ from services.documents import domain as d
 from services.documents.handlers.common import Work, now
 
 
-@dataclass(frozen=True)
-class OfferSettingsQuery:
-    caller: Caller
+class OfferSettingsQuery(Command):
+    """A read of the caller's org's offer settings."""
 
 
 async def offer_settings(query: OfferSettingsQuery, uow: Work) -> d.OfferSettings:
@@ -23,9 +20,7 @@ async def offer_settings(query: OfferSettingsQuery, uow: Work) -> d.OfferSetting
         return await uow.repo.offer_settings(query.caller.org_id)
 
 
-@dataclass(frozen=True)
-class SetOfferSettings:
-    caller: Caller
+class SetOfferSettings(Command):
     validity_days: int
 
 

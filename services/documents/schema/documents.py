@@ -15,6 +15,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 
+from crmkit.commands import ById
 from crmkit.errors import DomainError, InvalidInput
 from crmkit.graphql import (
     CommonError,
@@ -94,7 +95,7 @@ def content_bytes(content: str, encoding: ContentEncoding) -> bytes:
 async def documents_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, d.Document]:
-    return await h.documents_by_id(h.DocumentsById(caller_of(context), ids), uow_of(context))
+    return await h.documents_by_id(ById(caller_of(context), ids), uow_of(context))
 
 
 @strawberry.type

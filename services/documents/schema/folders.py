@@ -10,6 +10,7 @@ from typing import Annotated
 
 import strawberry
 
+from crmkit.commands import ById
 from crmkit.graphql import CommonError, GraphQLContext
 from crmkit.references import load_entity
 from crmkit.schema_context import gid, optional_gid
@@ -21,7 +22,7 @@ from services.documents.schema.context import Info, caller, caller_of, uow_of
 async def folders_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, d.Folder]:
-    return await h.folders_by_id(h.FoldersById(caller_of(context), ids), uow_of(context))
+    return await h.folders_by_id(ById(caller_of(context), ids), uow_of(context))
 
 
 @strawberry.type

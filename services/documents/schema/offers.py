@@ -13,6 +13,7 @@ from typing import Annotated
 
 import strawberry
 
+from crmkit.commands import ById
 from crmkit.errors import DomainError, ProblemCollector
 from crmkit.graphql import CommonError, GraphQLContext
 from crmkit.references import load_entity
@@ -30,7 +31,7 @@ from services.documents.signing import Action
 async def offers_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, d.Offer]:
-    return await h.offers_by_id(h.OffersById(caller_of(context), ids), uow_of(context))
+    return await h.offers_by_id(ById(caller_of(context), ids), uow_of(context))
 
 
 async def offers_of_opportunities(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
 from crmkit.paging import Page, PageRequest, page_of, page_request
 from services.leads import domain, events, normalise
@@ -42,9 +41,7 @@ async def _ensure_nip_free(
         raise InvalidInput.field("input.nip", "another account already has this NIP")
 
 
-@dataclass(frozen=True)
-class CreateAccount:
-    caller: Caller
+class CreateAccount(Command):
     data: AccountInput
 
 
@@ -64,9 +61,7 @@ async def create_account(cmd: CreateAccount, uow: Work) -> AccountRecord:
         return account
 
 
-@dataclass(frozen=True)
-class UpdateAccount:
-    caller: Caller
+class UpdateAccount(Command):
     account_id: uuid.UUID
     data: AccountInput
     expected_version: int | None = None
@@ -103,9 +98,7 @@ class ContactInput:
     position: str | None = None
 
 
-@dataclass(frozen=True)
-class CreateContact:
-    caller: Caller
+class CreateContact(Command):
     account_id: uuid.UUID
     data: ContactInput
 
@@ -150,9 +143,7 @@ async def create_contact(cmd: CreateContact, uow: Work) -> ContactRecord:
         return contact
 
 
-@dataclass(frozen=True)
-class ListAccounts:
-    caller: Caller
+class ListAccounts(Command):
     first: int | None = None
     after: str | None = None
 
@@ -163,12 +154,6 @@ async def list_accounts(cmd: ListAccounts, uow: Work) -> Page[AccountRecord]:
     async with uow:
         rows = await uow.repo.list_accounts(cmd.caller.org_id, request)
     return page_of(rows, request, lambda r: (r.created_at, r.id))
-
-
-@dataclass(frozen=True)
-class ById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
 
 
 async def accounts_by_id(cmd: ById, uow: Work) -> dict[uuid.UUID, AccountRecord]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.contracts.leads import LeadConverted
 from crmkit.errors import ForbiddenError, NotFoundError, ProblemCollector
 from services.leads import domain, events
@@ -25,9 +25,7 @@ class OpportunityInput:
     expected_close_date: date | None = None
 
 
-@dataclass(frozen=True)
-class ConvertLead:
-    caller: Caller
+class ConvertLead(Command):
     lead_id: uuid.UUID
     opportunity: OpportunityInput
     account_id: uuid.UUID | None = None

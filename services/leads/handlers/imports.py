@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Final
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import ForbiddenError, InvalidInput
 from services.leads import domain
 from services.leads.handlers.common import Work
@@ -57,11 +57,9 @@ async def import_leads(
     return report
 
 
-@dataclass(frozen=True)
-class ImportLeadsFile:
+class ImportLeadsFile(Command):
     """An import asked for through the API (the CLI imports files of any size)."""
 
-    caller: Caller
     csv_text: str
     dry_run: bool = False
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.contracts.leads import LeadStatusChanged
 from crmkit.errors import ForbiddenError, InvalidInput, ProblemCollector
 from crmkit.paging import Page, page_of, page_request
@@ -56,9 +55,7 @@ def field_values(fields: domain.LeadFields) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class CreateLead:
-    caller: Caller
+class CreateLead(Command):
     data: LeadInput
     allow_duplicate: bool = False
 
@@ -85,9 +82,7 @@ async def create_lead(cmd: CreateLead, uow: Work) -> LeadRecord:
         return lead
 
 
-@dataclass(frozen=True)
-class UpdateLead:
-    caller: Caller
+class UpdateLead(Command):
     lead_id: uuid.UUID
     changes: dict[str, Any]
     """LeadInput field name -> new value; absent fields stay as they are."""
@@ -118,9 +113,7 @@ async def update_lead(cmd: UpdateLead, uow: Work) -> LeadRecord:
         return lead
 
 
-@dataclass(frozen=True)
-class ChangeStatus:
-    caller: Caller
+class ChangeStatus(Command):
     lead_id: uuid.UUID
     status: LeadStatus
     reason: str | None = None
@@ -163,9 +156,7 @@ async def change_status(cmd: ChangeStatus, uow: Work) -> LeadRecord:
         return lead
 
 
-@dataclass(frozen=True)
-class ListLeads:
-    caller: Caller
+class ListLeads(Command):
     first: int | None = None
     after: str | None = None
     lead_filter: LeadFilter = field(default_factory=LeadFilter)
@@ -179,13 +170,7 @@ async def list_leads(cmd: ListLeads, uow: Work) -> Page[LeadRecord]:
     return page_of(rows, request, lambda r: (r.created_at, r.id))
 
 
-@dataclass(frozen=True)
-class LeadsById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
-async def leads_by_id(cmd: LeadsById, uow: Work) -> dict[uuid.UUID, LeadRecord]:
+async def leads_by_id(cmd: ById, uow: Work) -> dict[uuid.UUID, LeadRecord]:
     """The leads among ``ids`` the caller may see (one query, however many ids)."""
     caller = cmd.caller
     async with uow:

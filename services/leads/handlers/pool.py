@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.contracts.leads import LeadReleased
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError
 from services.leads import domain, events
@@ -26,9 +26,7 @@ class ClaimResult:
     """Active leads the member holds after the claim."""
 
 
-@dataclass(frozen=True)
-class ClaimNextLeads:
-    caller: Caller
+class ClaimNextLeads(Command):
     count: int
     pool_filter: PoolFilter = field(default_factory=PoolFilter)
 
@@ -83,9 +81,7 @@ def _handover(member: MemberRecord, lead: LeadRecord, status: LeadStatus, at: da
     return values
 
 
-@dataclass(frozen=True)
-class ClaimLead:
-    caller: Caller
+class ClaimLead(Command):
     lead_id: uuid.UUID
 
 
@@ -105,9 +101,7 @@ async def claim_lead(cmd: ClaimLead, uow: Work) -> LeadRecord:
         return lead
 
 
-@dataclass(frozen=True)
-class ReleaseLead:
-    caller: Caller
+class ReleaseLead(Command):
     lead_id: uuid.UUID
 
 
@@ -143,9 +137,7 @@ async def _release(
     return lead
 
 
-@dataclass(frozen=True)
-class AssignLeads:
-    caller: Caller
+class AssignLeads(Command):
     lead_ids: list[uuid.UUID]
     member_id: uuid.UUID
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import ForbiddenError, NotFoundError, ProblemCollector
 from services.leads import domain, normalise
 from services.leads.handlers.common import Work, emit, member_event
 from services.leads.records import MemberRecord, OrgSettingsRecord
 
 
-@dataclass(frozen=True)
-class RegisterMember:
-    caller: Caller
+class RegisterMember(Command):
+    """The caller, entered in the roster as their token names them."""
 
 
 async def register_member(cmd: RegisterMember, uow: Work) -> MemberRecord:
@@ -58,11 +56,9 @@ async def register_member(cmd: RegisterMember, uow: Work) -> MemberRecord:
         return member
 
 
-@dataclass(frozen=True)
-class ListMembers:
+class ListMembers(Command):
     """The roster is visible to every member of the org (who to hand a lead to)."""
 
-    caller: Caller
     team: str | None = None
     ids: Sequence[uuid.UUID] | None = None
 
@@ -73,9 +69,7 @@ async def list_members(cmd: ListMembers, uow: Work) -> list[MemberRecord]:
         return await uow.repo.list_members(cmd.caller.org_id, team=cmd.team, ids=cmd.ids)
 
 
-@dataclass(frozen=True)
-class MembersOf:
-    caller: Caller
+class MembersOf(Command):
     ids: Sequence[uuid.UUID]
 
 
@@ -86,9 +80,8 @@ async def active_lead_counts(cmd: MembersOf, uow: Work) -> dict[uuid.UUID, int]:
     return {member_id: counts.get(member_id, 0) for member_id in cmd.ids}
 
 
-@dataclass(frozen=True)
-class LeadSettingsOf:
-    caller: Caller
+class LeadSettingsOf(Command):
+    """A read of the caller's org's lead settings."""
 
 
 async def lead_settings(cmd: LeadSettingsOf, uow: Work) -> OrgSettingsRecord:
@@ -96,9 +89,7 @@ async def lead_settings(cmd: LeadSettingsOf, uow: Work) -> OrgSettingsRecord:
         return await uow.repo.org_settings(cmd.caller.org_id)
 
 
-@dataclass(frozen=True)
-class SetLeadCap:
-    caller: Caller
+class SetLeadCap(Command):
     member_id: uuid.UUID
     lead_cap: int | None
     """``None``: back to the org default."""
@@ -126,9 +117,7 @@ async def set_lead_cap(cmd: SetLeadCap, uow: Work) -> MemberRecord:
         return member
 
 
-@dataclass(frozen=True)
-class UpdateLeadSettings:
-    caller: Caller
+class UpdateLeadSettings(Command):
     default_region: str
     default_lead_cap: int | None
     idle_return_days: int | None

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import strawberry
 
+from crmkit.commands import ById
 from crmkit.graphql import GraphQLContext, PageInfo
 from crmkit.references import entity_loader, load_entities, load_entity
 from services.leads import domain
@@ -64,28 +65,28 @@ async def _org_settings(
 async def _leads_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, LeadRecord]:
-    return await leads.leads_by_id(leads.LeadsById(await caller_of(context), ids),
+    return await leads.leads_by_id(ById(await caller_of(context), ids),
                                    uow_of(context))
 
 
 async def _accounts_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, AccountRecord]:
-    return await clients.accounts_by_id(clients.ById(await caller_of(context), ids),
+    return await clients.accounts_by_id(ById(await caller_of(context), ids),
                                         uow_of(context))
 
 
 async def _contacts_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, ContactRecord]:
-    return await clients.contacts_by_id(clients.ById(await caller_of(context), ids),
+    return await clients.contacts_by_id(ById(await caller_of(context), ids),
                                         uow_of(context))
 
 
 async def _contacts_of_accounts(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, list[ContactRecord]]:
-    return await clients.contacts_of_accounts(clients.ById(await caller_of(context), ids),
+    return await clients.contacts_of_accounts(ById(await caller_of(context), ids),
                                               uow_of(context))
 
 

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.paging import Page, page_of, page_request
 from services.notifications import domain as d
 from services.notifications.handlers.common import Work
 
 
-@dataclass(frozen=True)
-class ListNotifications:
-    caller: Caller
+class ListNotifications(Command):
     first: int | None = None
     after: str | None = None
     unread_only: bool = False
 
 
-@dataclass(frozen=True)
-class MarkRead:
-    caller: Caller
+class MarkRead(Command):
     ids: tuple[uuid.UUID, ...] | None
     """None: every unread notification of the caller."""
     now: datetime

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import VersionConflictError
 from services.notifications import domain as d
 from services.notifications.handlers.common import Work, preferences_of
 
 
-@dataclass(frozen=True)
-class UpdatePreferences:
-    caller: Caller
+class UpdatePreferences(Command):
     change: d.PreferencesChange
 
 

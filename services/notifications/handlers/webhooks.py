@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.contracts import Envelope
 from crmkit.contracts.notifications import WebhookEndpointDisabled
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, ProblemCollector
@@ -32,9 +33,7 @@ def _admin(caller: Caller) -> None:
         raise ForbiddenError("only an admin manages webhooks")
 
 
-@dataclass(frozen=True)
-class RegisterEndpoint:
-    caller: Caller
+class RegisterEndpoint(Command):
     url: str
     event_types: list[str]
     description: str
@@ -89,9 +88,7 @@ async def enable_endpoint(caller: Caller, endpoint_id: uuid.UUID, uow: Work) -> 
     return found
 
 
-@dataclass(frozen=True)
-class ListDeliveries:
-    caller: Caller
+class ListDeliveries(Command):
     endpoint_id: uuid.UUID
     first: int | None = None
     after: str | None = None

@@ -4,12 +4,13 @@ overdue lists, and the overdue pass that announces each overdue activity once.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from crmkit import paging
 from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.contracts import pipeline as c
 from crmkit.errors import NotFoundError, ProblemCollector
 from services.pipeline import domain as d
@@ -18,9 +19,7 @@ from services.pipeline.handlers.common import Work, now
 from services.pipeline.ports import ActivityQuery, PipelineRepository
 
 
-@dataclass(frozen=True)
-class ScheduleActivity:
-    caller: Caller
+class ScheduleActivity(Command):
     opportunity_id: uuid.UUID
     kind: d.ActivityKind
     due_at: datetime
@@ -61,9 +60,7 @@ async def _changeable_activity(
     return activity
 
 
-@dataclass(frozen=True)
-class CompleteActivity:
-    caller: Caller
+class CompleteActivity(Command):
     activity_id: uuid.UUID
     outcome: str | None = None
 
@@ -82,9 +79,7 @@ async def complete_activity(cmd: CompleteActivity, uow: Work) -> d.Activity:
     return activity
 
 
-@dataclass(frozen=True)
-class RescheduleActivity:
-    caller: Caller
+class RescheduleActivity(Command):
     activity_id: uuid.UUID
     due_at: datetime
 
@@ -102,9 +97,7 @@ async def reschedule_activity(cmd: RescheduleActivity, uow: Work) -> d.Activity:
     return activity
 
 
-@dataclass(frozen=True)
-class CancelActivity:
-    caller: Caller
+class CancelActivity(Command):
     activity_id: uuid.UUID
 
 
@@ -156,9 +149,7 @@ async def announce_all_overdue(units: Callable[[], Work], batch_size: int = 200)
 # --- reads --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListActivities:
-    caller: Caller
+class ListActivities(Command):
     owner_id: uuid.UUID | None = None
     opportunity_id: uuid.UUID | None = None
     # The calendar's window [due_from, due_to).
@@ -195,13 +186,7 @@ async def list_activities(query: ListActivities, uow: Work) -> paging.Page[d.Act
     return paging.page_of(rows, request, activity_key)
 
 
-@dataclass(frozen=True)
-class ActivitiesById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
-async def activities_by_id(query: ActivitiesById, uow: Work) -> dict[uuid.UUID, d.Activity]:
+async def activities_by_id(query: ById, uow: Work) -> dict[uuid.UUID, d.Activity]:
     """The activities among ``ids`` the caller sees (one query)."""
     caller = query.caller
     async with uow:

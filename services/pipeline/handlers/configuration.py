@@ -4,20 +4,17 @@ configuration, and reading it (the defaults are created on first use)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import Work, default_pipeline, now
 
 
-@dataclass(frozen=True)
-class OrgQuery:
+class OrgQuery(Command):
     """A read of the caller's org's configuration."""
-
-    caller: Caller
 
 
 async def pipelines(query: OrgQuery, uow: Work) -> list[d.Pipeline]:
@@ -28,9 +25,7 @@ async def pipelines(query: OrgQuery, uow: Work) -> list[d.Pipeline]:
         return await uow.repo.pipelines(query.caller.org_id)
 
 
-@dataclass(frozen=True)
-class ListLostReasons:
-    caller: Caller
+class ListLostReasons(Command):
     include_inactive: bool = False
 
 
@@ -43,9 +38,7 @@ async def lost_reasons(query: ListLostReasons, uow: Work) -> list[d.LostReason]:
         )
 
 
-@dataclass(frozen=True)
-class LostReasonById:
-    caller: Caller
+class LostReasonById(Command):
     reason_id: uuid.UUID
 
 
@@ -59,9 +52,7 @@ async def organization_locale(query: OrgQuery, uow: Work) -> d.Locale:
         return await uow.repo.locale(query.caller.org_id)
 
 
-@dataclass(frozen=True)
-class SetLocale:
-    caller: Caller
+class SetLocale(Command):
     locale: d.Locale
 
 
@@ -112,9 +103,7 @@ async def _save_config(
     return pipeline
 
 
-@dataclass(frozen=True)
-class CreatePipeline:
-    caller: Caller
+class CreatePipeline(Command):
     name: str
 
 
@@ -133,9 +122,7 @@ async def create_pipeline(cmd: CreatePipeline, uow: Work) -> d.Pipeline:
     return pipeline
 
 
-@dataclass(frozen=True)
-class AddStage:
-    caller: Caller
+class AddStage(Command):
     pipeline_id: uuid.UUID
     spec: d.StageSpec
     position: int | None = None
@@ -148,9 +135,7 @@ async def add_stage(cmd: AddStage, uow: Work) -> d.Pipeline:
         return await _save_config(uow, pipeline, cmd.caller)
 
 
-@dataclass(frozen=True)
-class UpdateStage:
-    caller: Caller
+class UpdateStage(Command):
     stage_id: uuid.UUID
     spec: d.StageSpec
 
@@ -162,9 +147,7 @@ async def update_stage(cmd: UpdateStage, uow: Work) -> d.Pipeline:
         return await _save_config(uow, pipeline, cmd.caller)
 
 
-@dataclass(frozen=True)
-class ReorderStages:
-    caller: Caller
+class ReorderStages(Command):
     pipeline_id: uuid.UUID
     stage_ids: list[uuid.UUID]
 
@@ -176,9 +159,7 @@ async def reorder_stages(cmd: ReorderStages, uow: Work) -> d.Pipeline:
         return await _save_config(uow, pipeline, cmd.caller)
 
 
-@dataclass(frozen=True)
-class RemoveStage:
-    caller: Caller
+class RemoveStage(Command):
     stage_id: uuid.UUID
     move_to: uuid.UUID | None = None
 
@@ -203,9 +184,7 @@ async def remove_stage(cmd: RemoveStage, uow: Work) -> d.Pipeline:
 # --- lost reasons -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AddLostReason:
-    caller: Caller
+class AddLostReason(Command):
     label: str
 
 
@@ -229,9 +208,7 @@ async def add_lost_reason(cmd: AddLostReason, uow: Work) -> d.LostReason:
     return reason
 
 
-@dataclass(frozen=True)
-class UpdateLostReason:
-    caller: Caller
+class UpdateLostReason(Command):
     reason_id: uuid.UUID
     label: str | None = None
     active: bool | None = None

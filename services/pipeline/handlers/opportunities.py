@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from crmkit import paging
-from crmkit.auth import Caller
+from crmkit.commands import ById, Command
 from crmkit.contracts import Envelope
 from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
 from services.pipeline import domain as d
@@ -24,9 +24,7 @@ from services.pipeline.handlers.common import (
 from services.pipeline.ports import OpportunityQuery
 
 
-@dataclass(frozen=True)
-class CreateOpportunity:
-    caller: Caller
+class CreateOpportunity(Command):
     data: d.NewOpportunity
     owner_id: uuid.UUID | None = None
     team: str | None = None
@@ -72,9 +70,7 @@ async def _check_account(
         raise InvalidInput.field(path, "is not an account of this organisation")
 
 
-@dataclass(frozen=True)
-class UpdateOpportunity:
-    caller: Caller
+class UpdateOpportunity(Command):
     opportunity_id: uuid.UUID
     expected_version: int
     patch: d.OpportunityPatch
@@ -96,9 +92,7 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: Work) -> d.Opportunity
     return opp
 
 
-@dataclass(frozen=True)
-class MoveOpportunity:
-    caller: Caller
+class MoveOpportunity(Command):
     opportunity_id: uuid.UUID
     stage_id: uuid.UUID
     expected_version: int
@@ -153,9 +147,7 @@ async def _move_locked(cmd: MoveOpportunity, uow: Work) -> d.Opportunity:
     return opp
 
 
-@dataclass(frozen=True)
-class MarkWon:
-    caller: Caller
+class MarkWon(Command):
     opportunity_id: uuid.UUID
     comment: str | None
     expected_version: int | None = None
@@ -171,9 +163,7 @@ async def mark_won(cmd: MarkWon, uow: Work) -> d.Opportunity:
     return opp
 
 
-@dataclass(frozen=True)
-class MarkLost:
-    caller: Caller
+class MarkLost(Command):
     opportunity_id: uuid.UUID
     reason_id: uuid.UUID | None
     comment: str | None
@@ -212,9 +202,7 @@ async def _save_close(
     await uow.commit()
 
 
-@dataclass(frozen=True)
-class ReopenOpportunity:
-    caller: Caller
+class ReopenOpportunity(Command):
     opportunity_id: uuid.UUID
     expected_version: int | None = None
 
@@ -262,9 +250,7 @@ def check_filter(f: OpportunityFilter) -> None:
     problems.raise_if_any()
 
 
-@dataclass(frozen=True)
-class ListOpportunities:
-    caller: Caller
+class ListOpportunities(Command):
     filter: OpportunityFilter = field(default_factory=OpportunityFilter)
     first: int | None = None
     after: str | None = None
@@ -307,14 +293,8 @@ async def list_opportunities(query: ListOpportunities, uow: Work) -> Opportunity
     return OpportunityList(paging.page_of(rows, request, opportunity_key), known)
 
 
-@dataclass(frozen=True)
-class OpportunitiesById:
-    caller: Caller
-    ids: Sequence[uuid.UUID]
-
-
 async def opportunities_by_id(
-    query: OpportunitiesById, uow: Work
+    query: ById, uow: Work
 ) -> dict[uuid.UUID, d.Opportunity]:
     """The opportunities among ``ids`` the caller sees (one query)."""
     caller = query.caller
@@ -323,9 +303,8 @@ async def opportunities_by_id(
     return {o.id: o for o in found if d.can_see(caller, o.org_id, o.owner_id, o.team)}
 
 
-@dataclass(frozen=True)
-class OrgPipelines:
-    caller: Caller
+class OrgPipelines(Command):
+    """A read of the caller's org's pipelines."""
 
 
 async def org_pipelines(query: OrgPipelines, uow: Work) -> dict[uuid.UUID, d.Pipeline]:
@@ -334,9 +313,7 @@ async def org_pipelines(query: OrgPipelines, uow: Work) -> dict[uuid.UUID, d.Pip
         return await uow.repo.current_pipelines(query.caller.org_id)
 
 
-@dataclass(frozen=True)
-class OpportunityHistory:
-    caller: Caller
+class OpportunityHistory(Command):
     opportunity: d.Opportunity
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import strawberry
 
+from crmkit.commands import ById
 from crmkit.graphql import CommonError, GraphQLContext, PageInfo
 from crmkit.paging import Page
 from crmkit.references import load_entity
@@ -36,7 +37,7 @@ strawberry.enum(d.ActivityStatus)
 async def activities_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, d.Activity]:
-    return await h.activities_by_id(h.ActivitiesById(caller_of(context), ids), uow_of(context))
+    return await h.activities_by_id(ById(caller_of(context), ids), uow_of(context))
 
 
 @strawberry.federation.type(keys=["id"])

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import strawberry
 
 from crmkit import paging
+from crmkit.commands import ById
 from crmkit.errors import DomainError, ProblemCollector
 from crmkit.graphql import (
     Forbidden,
@@ -83,7 +84,7 @@ def pipelines_of(context: GraphQLContext) -> PipelineSource:
 async def opportunities_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, d.Opportunity]:
-    query = h.OpportunitiesById(caller_of(context), ids)
+    query = ById(caller_of(context), ids)
     return await h.opportunities_by_id(query, uow_of(context))
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from services.reporting.domain import analytics as a
 from services.reporting.domain.access import Scope, resolve_scope
 from services.reporting.handlers.common import Work
 
 
-@dataclass(frozen=True)
-class GetAnalytics:
-    caller: Caller
+class GetAnalytics(Command):
     default_base: str
     filter: a.Filter
 

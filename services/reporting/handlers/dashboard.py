@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.values import DEFAULT_TIME_ZONE
 from services.reporting.domain.dashboard import (
     DASHBOARD_LIST_LIMIT,
@@ -16,9 +15,7 @@ from services.reporting.domain.dashboard import (
 from services.reporting.handlers.common import Work, now
 
 
-@dataclass(frozen=True)
-class GetDashboard:
-    caller: Caller
+class GetDashboard(Command):
     default_base: str
     # The org's time zone, unless the member's token names their own.
     default_time_zone: str = DEFAULT_TIME_ZONE

@@ -4,10 +4,9 @@ at an instant (the version history, through the same contribution rules)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import InvalidInput, NotFoundError
 from services.reporting.domain.access import resolve_scope
 from services.reporting.domain.funnel import (
@@ -21,9 +20,7 @@ from services.reporting.domain.funnel import (
 from services.reporting.handlers.common import Work
 
 
-@dataclass(frozen=True)
-class GetSalesFunnel:
-    caller: Caller
+class GetSalesFunnel(Command):
     default_base: str  # the base currency until the org's admin chooses one
     pipeline_id: uuid.UUID | None = None  # None: the org's default pipeline
     owner_id: uuid.UUID | None = None

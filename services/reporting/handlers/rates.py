@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from crmkit.auth import Caller
+from crmkit.commands import Command
 from crmkit.errors import ForbiddenError, ProblemCollector
 from services.reporting.domain.money import Rates, check_rate, currency_of
 from services.reporting.handlers.common import Work, now
 
 
-@dataclass(frozen=True)
-class GetExchangeRates:
-    caller: Caller
+class GetExchangeRates(Command):
     default_base: str
 
 
@@ -22,9 +19,7 @@ async def exchange_rates(query: GetExchangeRates, uow: Work) -> Rates:
         return await uow.repo.rates(query.caller.org_id, query.default_base)
 
 
-@dataclass(frozen=True)
-class SetExchangeRate:
-    caller: Caller
+class SetExchangeRate(Command):
     currency: str
     rate: Decimal
     default_base: str
@@ -49,9 +44,7 @@ async def set_exchange_rate(cmd: SetExchangeRate, uow: Work) -> Rates:
     return rates
 
 
-@dataclass(frozen=True)
-class SetBaseCurrency:
-    caller: Caller
+class SetBaseCurrency(Command):
     currency: str
     default_base: str
 

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from crmkit.auth import Caller, Role
+from crmkit.commands import ById
 from crmkit.contracts import documents as contract
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, VersionConflictError
 from crmkit.testing.fakes import FakeUnitOfWork
@@ -66,7 +67,7 @@ async def test_a_subfolder_is_seen_only_with_its_parent_and_nests_one_level() ->
             person("rep", "sales"), inside.id, "x", d.DocumentKind.OTHER, b"x"), uow)
     assert [f.id for f in await lib.list_folders(lib.ListFolders(person("rep", "sales")), uow)
             if f.id in (legal.id, inside.id)] == []
-    seen = await lib.folders_by_id(lib.FoldersById(person("rep", "legal"), [inside.id]), uow)
+    seen = await lib.folders_by_id(ById(person("rep", "legal"), [inside.id]), uow)
     assert list(seen) == [inside.id]
     with pytest.raises(InvalidInput, match="the parent is a subfolder"):
         await folder(uow, parent=inside.id)
@@ -147,7 +148,7 @@ async def test_documents_are_renamed_moved_and_soft_deleted_by_writers() -> None
     assert gone.actor_id == writer.member_id
     with pytest.raises(NotFoundError):
         await lib.version_file(lib.VersionFile(ADMIN, made.id), uow)
-    assert await lib.documents_by_id(lib.DocumentsById(ADMIN, [made.id]), uow) == {}
+    assert await lib.documents_by_id(ById(ADMIN, [made.id]), uow) == {}
     listed = await lib.list_documents(lib.ListDocuments(ADMIN, target.id), uow)
     assert listed.items == []
     trash = await lib.list_documents(lib.ListDocuments(ADMIN, target.id, deleted=True), uow)

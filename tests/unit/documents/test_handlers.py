@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from crmkit.auth import Caller, Role
+from crmkit.commands import ById
 from crmkit.contracts import Envelope
 from crmkit.contracts import documents as contract
 from crmkit.contracts.leads import LeadConverted
@@ -129,7 +130,7 @@ async def test_folders_are_listed_by_name_as_far_as_the_caller_sees_them() -> No
     assert await lib.list_folders(lib.ListFolders(lawyer), uow) == [public, legal]
     assert await lib.list_folders(lib.ListFolders(ADMIN), uow) == [public, legal]
     found = await lib.folders_by_id(
-        lib.FoldersById(person(), [legal.id, public.id, uuid.uuid4()]), uow)
+        ById(person(), [legal.id, public.id, uuid.uuid4()]), uow)
     assert found == {public.id: public}
 
 
@@ -196,8 +197,8 @@ async def test_document_access_is_managed_by_managers_and_hides_the_document() -
     await lib.set_document_access(lib.SetDocumentAccess(MANAGER, document.id, ["legal"]), uow)
     assert uow.committed[-1].parse(contract.DocumentAccessChanged).allowed_groups == ["legal"]
     rep, lawyer = person(), person(groups=("legal",))
-    assert await lib.documents_by_id(lib.DocumentsById(rep, [document.id]), uow) == {}
-    assert list(await lib.documents_by_id(lib.DocumentsById(lawyer, [document.id]), uow)) == [
+    assert await lib.documents_by_id(ById(rep, [document.id]), uow) == {}
+    assert list(await lib.documents_by_id(ById(lawyer, [document.id]), uow)) == [
         document.id]
     assert await lib.document_versions(lib.DocumentVersions(rep, document.id), uow) == []
     assert await lib.version_content(lib.VersionContent(rep, document.id, 1), uow) is None
@@ -308,7 +309,7 @@ async def test_offers_are_seen_by_the_opportunity_s_owner_team_manager_and_admin
     pending = await off.issue_offer(off.IssueOffer(teammate, unknown, document.id, values), uow)
 
     async def seen(who: Caller) -> tuple[set[uuid.UUID], list[uuid.UUID]]:
-        by_id = await off.offers_by_id(off.OffersById(who, [offer.id, pending.id]), uow)
+        by_id = await off.offers_by_id(ById(who, [offer.id, pending.id]), uow)
         of = await off.offers_of_opportunities(
             off.OffersOfOpportunities(who, [opportunity_id, unknown]), uow)
         return set(by_id), [o.id for o in of[opportunity_id] + of[unknown]]

@@ -11,6 +11,7 @@ from decimal import Decimal
 import docx
 import pytest
 
+from crmkit.commands import ById
 from crmkit.contracts import Envelope
 from crmkit.contracts import documents as contract
 from crmkit.contracts.leads import AccountCreated, ContactCreated, MemberUpdated
@@ -182,7 +183,7 @@ async def test_another_orgs_member_sees_no_offer_and_cannot_act_on_it() -> None:
     offer = await off.issue_offer(off.IssueOffer(rep, await deal(uow, rep), template.id,
                                                  items=ITEMS), uow)
     stranger = person("admin", org=uuid.uuid4())
-    assert await off.offers_by_id(off.OffersById(stranger, [offer.id]), uow) == {}
+    assert await off.offers_by_id(ById(stranger, [offer.id]), uow) == {}
     for attempt in (
         off.offer_download(off.OfferDownload(stranger, offer.id), uow),
         off.answer_offer(off.AnswerOffer(stranger, offer.id, True), uow),

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from crmkit.auth import Caller, Role
+from crmkit.commands import ById
 from crmkit.contracts.leads import (
     AccountCreated,
     AccountUpdated,
@@ -239,7 +240,7 @@ async def test_reading_leads_shows_each_role_its_own_newest_first_in_pages() -> 
         [first.id], False, True)
     with pytest.raises(InvalidInput):
         await leads.list_leads(leads.ListLeads(admin, after="nonsense"), uow)
-    found = await leads.leads_by_id(leads.LeadsById(rep, [first.id, second.id, third.id]), uow)
+    found = await leads.leads_by_id(ById(rep, [first.id, second.id, third.id]), uow)
     assert set(found) == {first.id, third.id}
 
 
@@ -412,14 +413,14 @@ async def test_contacts_and_accounts_are_read_in_pages_and_by_id() -> None:
     assert (contact.phone, uow.committed[-1].type) == ("+48601234567", ContactCreated.TYPE)
     page = await clients.list_accounts(clients.ListAccounts(rep, first=2), uow)
     assert [a.id for a in page.items] == [made[2].id, made[1].id] and page.has_next_page
-    assert set(await clients.accounts_by_id(clients.ById(rep, [made[0].id, uuid.uuid4()]),
+    assert set(await clients.accounts_by_id(ById(rep, [made[0].id, uuid.uuid4()]),
                                             uow)) == {made[0].id}
-    assert await clients.contacts_by_id(clients.ById(rep, [contact.id]), uow) == {
+    assert await clients.contacts_by_id(ById(rep, [contact.id]), uow) == {
         contact.id: contact}
-    assert await clients.contacts_of_accounts(clients.ById(rep, [made[0].id, made[1].id]),
+    assert await clients.contacts_of_accounts(ById(rep, [made[0].id, made[1].id]),
                                               uow) == {made[0].id: [contact], made[1].id: []}
     stranger = person(org=uuid.uuid4())
-    assert await clients.accounts_by_id(clients.ById(stranger, [made[0].id]), uow) == {}
+    assert await clients.accounts_by_id(ById(stranger, [made[0].id]), uow) == {}
 
 
 # --- conversion ------------------------------------------------------------------------------

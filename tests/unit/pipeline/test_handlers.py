@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from crmkit.auth import Caller, Role
+from crmkit.commands import ById
 from crmkit.contracts import Envelope
 from crmkit.contracts.documents import OfferIssued
 from crmkit.contracts.leads import AccountCreated, LeadConverted, MemberUpdated
@@ -331,9 +332,9 @@ async def test_references_and_history_answer_only_what_the_caller_sees() -> None
     opp = await ready_for_qualification(uow)
     await move(uow, REP, opp.id, s["Qualification"], 1)
     ids = [opp.id, uuid.uuid4()]
-    assert set(await opps.opportunities_by_id(opps.OpportunitiesById(REP, ids), uow)) == {opp.id}
-    assert await opps.opportunities_by_id(opps.OpportunitiesById(REP2, ids), uow) == {}
-    held = (await opps.opportunities_by_id(opps.OpportunitiesById(REP, ids), uow))[opp.id]
+    assert set(await opps.opportunities_by_id(ById(REP, ids), uow)) == {opp.id}
+    assert await opps.opportunities_by_id(ById(REP2, ids), uow) == {}
+    held = (await opps.opportunities_by_id(ById(REP, ids), uow))[opp.id]
     history = await opps.opportunity_history(opps.OpportunityHistory(REP, held), uow)
     assert [(c.from_stage_id, c.to_stage_id) for c in history] == [
         (s["Identification"].id, s["Qualification"].id)]
@@ -434,9 +435,9 @@ async def test_the_calendar_window_and_references() -> None:
     with pytest.raises(InvalidInput) as window:
         await act.list_activities(act.ListActivities(REP, due_from=base, due_to=base), uow)
     assert paths(window.value) == {"to"}
-    mine = await act.activities_by_id(act.ActivitiesById(REP, [m.id for m in made]), uow)
+    mine = await act.activities_by_id(ById(REP, [m.id for m in made]), uow)
     assert set(mine) == {m.id for m in made}
-    assert await act.activities_by_id(act.ActivitiesById(REP2, [made[0].id]), uow) == {}
+    assert await act.activities_by_id(ById(REP2, [made[0].id]), uow) == {}
 
 
 # --- configuration ------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ the source is an error naming it, never a default taken silently.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -36,6 +36,22 @@ def field_names(cls: type) -> tuple[str, ...]:
 def build(cls: type[T], source: object, /, **given: Any) -> T:
     """``cls`` with each field from ``given``, else from the attribute of ``source`` of the
     same name (a row's column, another record's field)."""
+    return _made(cls, given, lambda name: getattr(source, name), type(source).__name__)
+
+
+class Columns(Protocol):
+    """A row read by column name: ``row._mapping`` of SQLAlchemy, an asyncpg record, a dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def from_columns(cls: type[T], row: Columns, /, **given: Any) -> T:
+    """``cls`` with each field from ``given``, else from the column of ``row`` of the same
+    name (for rows read by name only, such as asyncpg's records)."""
+    return _made(cls, given, row.__getitem__, "the row")
+
+
+def _made(cls: type[T], given: dict[str, Any], read: Callable[[str], Any], source: str) -> T:
     names = field_names(cls)
     unknown = given.keys() - set(names)
     if unknown:
@@ -45,12 +61,11 @@ def build(cls: type[T], source: object, /, **given: Any) -> T:
     for name in names:
         if name not in values:
             try:
-                values[name] = getattr(source, name)
-            except AttributeError:
+                values[name] = read(name)
+            except (AttributeError, KeyError):
                 missing.append(name)
     if missing:
-        raise TypeError(
-            f"{cls.__name__}: {type(source).__name__} has no {', '.join(missing)}")
+        raise TypeError(f"{cls.__name__}: {source} has no {', '.join(missing)}")
     return cls(**values)
 
 

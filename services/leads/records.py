@@ -4,19 +4,19 @@ layer pass around)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
+from crmkit.rows import from_columns
 from services.leads.domain import LeadStatus
 
 
 class _FromRow:
     @classmethod
     def from_row(cls, row: Any) -> Self:
-        mapping = row._mapping if hasattr(row, "_mapping") else row
-        values = {f.name: mapping[f.name] for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**values)
+        """The record of a SQLAlchemy row or an asyncpg record (its columns are its fields)."""
+        return from_columns(cls, row._mapping if hasattr(row, "_mapping") else row)
 
 
 @dataclass(frozen=True, slots=True)

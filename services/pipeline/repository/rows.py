@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from crmkit.rows import from_columns
 from services.pipeline import domain as d
 
 
@@ -72,10 +73,8 @@ def activity_values(a: d.Activity) -> dict[str, Any]:
 
 
 def activity_of(r: Record) -> d.Activity:
-    values = {name: r[name] for name in ACTIVITY_COLUMNS}
-    values["kind"] = d.ActivityKind(values["kind"])
-    values["status"] = d.ActivityStatus(values["status"])
-    return d.Activity(**values)
+    return from_columns(d.Activity, r, kind=d.ActivityKind(r["kind"]),
+                        status=d.ActivityStatus(r["status"]))
 
 
 def stage_values(org_id: Any, stage: d.Stage) -> dict[str, Any]:
@@ -97,13 +96,8 @@ def stage_of(r: Record, *, prefix: str = "") -> d.Stage:
 
 
 def lost_reason_of(r: Record) -> d.LostReason:
-    return d.LostReason(id=r["id"], org_id=r["org_id"], label=r["label"], position=r["position"],
-                        code=r["code"], active=r["active"])
+    return from_columns(d.LostReason, r)
 
 
 def stage_change_of(r: Record) -> d.StageChange:
-    return d.StageChange(
-        id=r["id"], opportunity_id=r["opportunity_id"], from_stage_id=r["from_stage_id"],
-        to_stage_id=r["to_stage_id"], changed_at=r["changed_at"], changed_by=r["changed_by"],
-        seconds_in_previous_stage=r["seconds_in_previous_stage"],
-    )
+    return from_columns(d.StageChange, r)

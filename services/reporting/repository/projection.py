@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.projections import upsert_newer
-from crmkit.rows import values_of
+from crmkit.rows import build, values_of
 from services.reporting import tables as t
 from services.reporting.domain.funnel import FunnelDelta, Stage
 from services.reporting.domain.opportunities import (
@@ -121,11 +121,8 @@ _SAVE_OPPORTUNITIES = _save.on_conflict_do_update(
 
 
 def _state(row: Row[Any]) -> OpportunityState:
-    values = dict(row._mapping)
-    values.pop("org_id", None)
-    values["visited_stage_ids"] = frozenset(values["visited_stage_ids"])
-    values["version"] = int(values["version"])
-    return OpportunityState(**values)
+    return build(OpportunityState, row, visited_stage_ids=frozenset(row.visited_stage_ids),
+                 version=int(row.version))
 
 
 class SqlProjection:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from crmkit.contracts import Event
-from crmkit.rows import build, field_names, values_of
+from crmkit.rows import build, field_names, from_columns, values_of
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,13 @@ def test_values_of_is_the_record_by_name_but_what_is_left_out_with_what_is_given
     assert values_of(deal) == {"id": 3, "name": "Orion", "note": "", "tags": ("a",)}
     assert values_of(deal, omit=("id", "tags"), note="n", org=9) == {
         "name": "Orion", "note": "n", "org": 9}
+
+
+def test_from_columns_reads_a_row_by_column_name_with_the_same_rules() -> None:
+    record = {"id": 7, "name": "Orion", "note": "", "tags": ("a",), "org_id": 9}
+    assert from_columns(Deal, record, note="n") == Deal(id=7, name="Orion", note="n",
+                                                         tags=("a",))
+    with pytest.raises(TypeError, match="Deal: the row has no note, tags"):
+        from_columns(Deal, {"id": 1, "name": "x"})
+    with pytest.raises(TypeError, match="Deal has no field colour"):
+        from_columns(Deal, record, colour="red")

@@ -32,11 +32,14 @@ browser:
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "make test needs Debian's chromium: run 'apt-get install chromium' as root"; exit 1; }
 
-# WeasyPrint renders PDF offers with Debian's pango (and a font): installed here when missing and
-# we are root, as deploy/Dockerfile installs them in the image.
+# WeasyPrint renders PDF offers with Debian's pango, harfbuzz's subsetter (fonts embedded
+# subset; without it WeasyPrint warns) and a font: installed here when any is missing and we
+# are root, as deploy/Dockerfile installs them in the image. Chromium brings pango but not the
+# subsetter, so each is checked.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 pdf:
-	@{ ldconfig -p | grep -q libpangoft2-1.0.so.0 && test -d /usr/share/fonts/truetype/dejavu; } \
+	@{ ldconfig -p | grep -q libpangoft2-1.0.so.0 && ldconfig -p | grep -q libharfbuzz-subset.so.0 \
+		&& test -d /usr/share/fonts/truetype/dejavu; } \
 		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES) >/dev/null; } \
 		|| { echo "PDF offers need Debian's pango: run 'apt-get install $(PDF_PACKAGES)' as root"; exit 1; }

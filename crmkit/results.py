@@ -84,6 +84,19 @@ COMMON_ERRORS: ErrorUnion[CommonError] = ErrorUnion(
 )
 
 
+OwnError = TypeVar("OwnError")
+
+
+def common_errors_and(
+    member: type[OwnError], own: Callable[[errors.DomainError], OwnError | None]
+) -> ErrorUnion[CommonError | OwnError]:
+    """The four kit errors and one of a service's own, which ``own`` maps its domain error to
+    (the pipeline's ``GateNotSatisfied``, the documents' ``ContentRefused``)."""
+    return ErrorUnion[CommonError | OwnError](
+        ValidationError, NotFound, Forbidden, VersionConflict, member, own=own
+    )
+
+
 async def answer_mutation(run: Awaitable[P]) -> P | CommonError:
     """``await run``, a refusal as one of the four kit errors."""
     return await COMMON_ERRORS.answer(run)

@@ -17,17 +17,9 @@ from graphql import GraphQLError
 
 from crmkit.commands import ById
 from crmkit.errors import DomainError, InvalidInput
-from crmkit.graphql import (
-    CommonError,
-    Forbidden,
-    GraphQLContext,
-    NotFound,
-    PageInfo,
-    ValidationError,
-    VersionConflict,
-)
+from crmkit.graphql import CommonError, GraphQLContext, PageInfo
 from crmkit.references import load_entity
-from crmkit.results import ErrorUnion
+from crmkit.results import common_errors_and
 from crmkit.schema_context import gid, optional_gid
 from services.documents import domain as d
 from services.documents import sniffing
@@ -55,10 +47,8 @@ def content_refused(error: DomainError) -> ContentRefused | None:
     return None
 
 
-UploadError = ValidationError | NotFound | Forbidden | VersionConflict | ContentRefused
-UPLOAD_ERRORS: ErrorUnion[UploadError] = ErrorUnion(
-    ValidationError, NotFound, Forbidden, VersionConflict, ContentRefused, own=content_refused
-)
+UploadError = CommonError | ContentRefused
+UPLOAD_ERRORS = common_errors_and(ContentRefused, content_refused)
 
 
 @strawberry.enum

@@ -15,19 +15,11 @@ from crmkit.graphql import CommonError, GraphQLContext, PageInfo
 from crmkit.paging import Page
 from crmkit.references import load_entity
 from crmkit.results import answer_mutation, answer_query
+from crmkit.schema_context import gid, optional_id, parse_id
 from services.pipeline import domain as d
 from services.pipeline.handlers import activities as h
 from services.pipeline.handlers.common import now
-from services.pipeline.schema.context import (
-    Info,
-    caller,
-    caller_of,
-    gid,
-    optional_id,
-    parse_id,
-    uow,
-    uow_of,
-)
+from services.pipeline.schema.context import Info, caller, caller_of, uow, uow_of
 from services.pipeline.schema.references import Member
 
 strawberry.enum(d.ActivityKind)

@@ -9,9 +9,10 @@ import strawberry
 
 from crmkit.graphql import CommonError
 from crmkit.results import answer_mutation
+from crmkit.schema_context import gid, optional_id, parse_id
 from services.pipeline import domain as d
 from services.pipeline.handlers import configuration as h
-from services.pipeline.schema.context import Info, caller, gid, optional_id, parse_id, uow
+from services.pipeline.schema.context import Info, caller, uow
 
 # The domain's enums are the API's (one list of members).
 strawberry.enum(d.StageKind)

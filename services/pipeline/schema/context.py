@@ -1,29 +1,19 @@
-"""What every resolver of the pipeline subgraph reaches: the caller, a unit of work, ids (the
+"""What every resolver of the pipeline subgraph reaches: the caller and a unit of work (the
 kit's request context, :mod:`crmkit.schema_context`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crmkit.schema_context import (
-    Info,
-    RequestContext,
-    ServiceState,
-    caller_of,
-    gid,
-    optional_gid,
-    optional_id,
-    parse_id,
-)
+from crmkit.schema_context import Info, RequestContext, ServiceState, caller_of
 from services.pipeline.ports import PipelineRepository
 
-__all__ = ["Info", "PipelineState", "caller", "caller_of", "gid", "optional_gid",
-           "optional_id", "parse_id", "uow", "uow_of"]
+__all__ = ["Info", "PipelineState", "caller", "caller_of", "uow", "uow_of"]
 
 
 @dataclass(frozen=True)
 class PipelineState(ServiceState[PipelineRepository]):
-    pass
+    """The pipeline's resolvers need nothing but units of work."""
 
 
 context = RequestContext(PipelineState)

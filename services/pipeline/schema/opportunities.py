@@ -16,16 +16,10 @@ import strawberry
 from crmkit import paging
 from crmkit.commands import ById
 from crmkit.errors import DomainError, ProblemCollector
-from crmkit.graphql import (
-    Forbidden,
-    GraphQLContext,
-    NotFound,
-    PageInfo,
-    ValidationError,
-    VersionConflict,
-)
+from crmkit.graphql import CommonError, GraphQLContext, PageInfo
 from crmkit.references import load_entity
-from crmkit.results import ErrorUnion, answer_query
+from crmkit.results import answer_query, common_errors_and
+from crmkit.schema_context import gid, optional_id, parse_id
 from services.pipeline import domain as d
 from services.pipeline.handlers import activities as activity_handlers
 from services.pipeline.handlers import configuration as config_handlers
@@ -33,16 +27,7 @@ from services.pipeline.handlers import opportunities as h
 from services.pipeline.handlers.common import now
 from services.pipeline.schema.activities import Activity, activity_list
 from services.pipeline.schema.configuration import LostReason, Pipeline, Stage
-from services.pipeline.schema.context import (
-    Info,
-    caller,
-    caller_of,
-    gid,
-    optional_id,
-    parse_id,
-    uow,
-    uow_of,
-)
+from services.pipeline.schema.context import Info, caller, caller_of, uow, uow_of
 from services.pipeline.schema.references import Account, Member
 
 strawberry.enum(d.OpportunityStatus)
@@ -284,9 +269,7 @@ class OpportunityPayload:
 
 
 OpportunityResult = Annotated[
-    OpportunityPayload | ValidationError | NotFound | Forbidden | VersionConflict
-    | GateNotSatisfied,
-    strawberry.union("OpportunityResult"),
+    OpportunityPayload | CommonError | GateNotSatisfied, strawberry.union("OpportunityResult")
 ]
 
 
@@ -297,17 +280,12 @@ def _gate(error: DomainError) -> GateNotSatisfied | None:
                             stage_name=error.stage_name, missing=list(error.missing))
 
 
-OPPORTUNITY_ERRORS: ErrorUnion[
-    ValidationError | NotFound | Forbidden | VersionConflict | GateNotSatisfied
-] = ErrorUnion(ValidationError, NotFound, Forbidden, VersionConflict, GateNotSatisfied,
-               own=_gate)
+OPPORTUNITY_ERRORS = common_errors_and(GateNotSatisfied, _gate)
 
 
 async def answer_opportunity(
     run: Awaitable[d.Opportunity],
-) -> OpportunityPayload | ValidationError | NotFound | Forbidden | VersionConflict | (
-    GateNotSatisfied
-):
+) -> OpportunityPayload | CommonError | GateNotSatisfied:
     async def payload() -> OpportunityPayload:
         return OpportunityPayload(opportunity=Opportunity.of(await run))
 

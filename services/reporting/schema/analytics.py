@@ -9,17 +9,10 @@ import strawberry
 
 from crmkit.graphql import Forbidden, ValidationError
 from crmkit.results import ErrorUnion
+from crmkit.schema_context import gid, optional_id
 from services.reporting.domain import analytics as d
 from services.reporting.handlers import analytics as h
-from services.reporting.schema.context import (
-    Info,
-    Uows,
-    caller,
-    default_base,
-    gid,
-    optional_id,
-    state,
-)
+from services.reporting.schema.context import Info, Uows, caller, default_base, state
 from services.reporting.schema.money import ReportMoneyTotals
 
 

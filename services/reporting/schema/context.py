@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crmkit.schema_context import Info, RequestContext, ServiceState, gid, optional_id
+from crmkit.schema_context import Info, RequestContext, ServiceState
 from crmkit.uow import UnitOfWork
 from services.reporting.ports import ReportingRepository
 
@@ -19,8 +19,6 @@ __all__ = [
     "caller",
     "default_base",
     "default_time_zone",
-    "gid",
-    "optional_id",
     "read_uow",
     "state",
     "uow",

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from crmkit.results import answer_query
+from crmkit.schema_context import gid
 from services.reporting.domain import dashboard as d
 from services.reporting.handlers import dashboard as h
 from services.reporting.schema.context import (
@@ -14,7 +15,6 @@ from services.reporting.schema.context import (
     caller,
     default_base,
     default_time_zone,
-    gid,
     read_uow,
 )
 from services.reporting.schema.money import ReportMoney, ReportMoneyTotals

@@ -9,16 +9,10 @@ import strawberry
 
 from crmkit.graphql import Forbidden, NotFound, ValidationError
 from crmkit.results import ErrorUnion
+from crmkit.schema_context import gid, optional_id
 from services.reporting.domain import funnel as d
 from services.reporting.handlers import funnel as h
-from services.reporting.schema.context import (
-    Info,
-    caller,
-    default_base,
-    gid,
-    optional_id,
-    read_uow,
-)
+from services.reporting.schema.context import Info, caller, default_base, read_uow
 from services.reporting.schema.money import ReportMoneyTotals
 
 

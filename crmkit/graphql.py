@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import orjson
 import strawberry
@@ -55,6 +55,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 
 log = logging.getLogger("crm.graphql")
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 @dataclass
@@ -141,6 +142,32 @@ class PageInfo:
             has_previous_page=page.has_previous_page,
             start_cursor=page.start_cursor,
             end_cursor=page.end_cursor,
+        )
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    """One node of a connection with its cursor (GraphQL names it after the node type:
+    ``Edge[Document]`` is ``DocumentEdge``)."""
+
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    """A keyset page of nodes (``Connection[Document]`` is ``DocumentConnection``), built the
+    one way from a :class:`crmkit.paging.Page`."""
+
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: Page[T], node: Callable[[T], N]) -> Connection[N]:
+        """The page's items as nodes (``node`` makes one of an item), in order."""
+        return Connection(
+            edges=page.edges(lambda cursor, item: Edge(cursor=cursor, node=node(item))),
+            page_info=PageInfo.of(page),
         )
 
 

@@ -17,7 +17,7 @@ from graphql import GraphQLError
 
 from crmkit.commands import ById
 from crmkit.errors import DomainError, InvalidInput
-from crmkit.graphql import CommonError, GraphQLContext, PageInfo
+from crmkit.graphql import CommonError, GraphQLContext
 from crmkit.references import load_entity
 from crmkit.results import common_errors_and
 from crmkit.schema_context import gid, optional_gid
@@ -175,18 +175,6 @@ class Document:
     async def latest_version(self, info: Info) -> DocumentVersion:
         query = h.DocumentVersions(caller(info), uuid.UUID(self.id))
         return DocumentVersion.of((await h.document_versions(query, uow(info)))[0])
-
-
-@strawberry.type
-class DocumentEdge:
-    cursor: str
-    node: Document
-
-
-@strawberry.type
-class DocumentConnection:
-    edges: list[DocumentEdge]
-    page_info: PageInfo
 
 
 @strawberry.type

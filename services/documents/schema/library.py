@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import strawberry
 
-from crmkit.graphql import PageInfo, parse_uuid
+from crmkit.graphql import Connection, parse_uuid
 from crmkit.references import load_entity
 from crmkit.results import answer_mutation, answer_query
 from services.documents import domain as d
@@ -21,8 +21,6 @@ from services.documents.schema.documents import (
     ChangeDocumentResult,
     ContentEncoding,
     Document,
-    DocumentConnection,
-    DocumentEdge,
     DocumentVersion,
     SetDocumentAccessPayload,
     SetDocumentAccessResult,
@@ -72,8 +70,8 @@ class LibraryQuery:
         first: int | None = None,
         after: str | None = None,
         deleted: bool = False,
-    ) -> DocumentConnection:
-        async def run() -> DocumentConnection:
+    ) -> Connection[Document]:
+        async def run() -> Connection[Document]:
             query = h.ListDocuments(
                 caller=caller(info),
                 folder_id=None if folder_id is None else parse_uuid(folder_id, "folderId"),
@@ -82,12 +80,7 @@ class LibraryQuery:
                 after=after,
                 deleted=deleted,
             )
-            page = await h.list_documents(query, uow(info))
-            return DocumentConnection(
-                edges=page.edges(lambda cursor, x: DocumentEdge(cursor=cursor,
-                                                                node=Document.of(x))),
-                page_info=PageInfo.of(page),
-            )
+            return Connection.of(await h.list_documents(query, uow(info)), Document.of)
 
         return await answer_query(run())
 

@@ -9,9 +9,9 @@ from typing import Annotated
 import strawberry
 
 from crmkit.graphql import (
+    Connection,
     Forbidden,
     NotFound,
-    PageInfo,
     ValidationError,
     VersionConflict,
     parse_uuid,
@@ -23,8 +23,6 @@ from services.leads.schema.context import Info, caller, uow
 from services.leads.schema.results import ACCOUNT, COMMON, CONVERT, InvalidLeadState
 from services.leads.schema.types import (
     Account,
-    AccountConnection,
-    AccountEdge,
     Contact,
     Lead,
     gql_id,
@@ -104,14 +102,11 @@ class ClientsQuery:
     @strawberry.field(description="The org's client companies, newest first.")  # type: ignore[untyped-decorator]
     async def accounts(
         self, info: Info, first: int | None = None, after: str | None = None,
-    ) -> AccountConnection:
-        async def run() -> AccountConnection:
+    ) -> Connection[Account]:
+        async def run() -> Connection[Account]:
             page = await h.list_accounts(h.ListAccounts(await caller(info), first, after),
                                          uow(info))
-            return AccountConnection(
-                edges=page.edges(lambda c, r: AccountEdge(cursor=c, node=Account.of(r))),
-                page_info=PageInfo.of(page),
-            )
+            return Connection.of(page, Account.of)
 
         return await answer_query(run())
 

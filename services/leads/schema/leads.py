@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 
 from crmkit.graphql import (
+    Connection,
     Forbidden,
     NotFound,
-    PageInfo,
     ValidationError,
     VersionConflict,
     parse_uuid,
@@ -21,7 +21,7 @@ from services.leads.ports import LeadFilter
 from services.leads.records import LeadRecord
 from services.leads.schema.context import Info, caller, uow
 from services.leads.schema.results import CREATE_LEAD, LEAD, DuplicateLead, InvalidLeadState
-from services.leads.schema.types import Lead, LeadConnection, LeadEdge, LeadStatus
+from services.leads.schema.types import Lead, LeadStatus
 
 
 @strawberry.type
@@ -89,10 +89,10 @@ class LeadsQuery:
     async def leads(
         self, info: Info, first: int | None = None, after: str | None = None,
         filter: LeadFilterInput | None = None,
-    ) -> LeadConnection:
+    ) -> Connection[Lead]:
         f = filter or LeadFilterInput()
 
-        async def run() -> LeadConnection:
+        async def run() -> Connection[Lead]:
             lead_filter = LeadFilter(
                 status=Status(f.status) if f.status else None,
                 owner_id=parse_uuid(f.owner_id, "filter.ownerId") if f.owner_id else None,
@@ -100,10 +100,7 @@ class LeadsQuery:
             )
             page = await h.list_leads(
                 h.ListLeads(await caller(info), first, after, lead_filter), uow(info))
-            return LeadConnection(
-                edges=page.edges(lambda c, r: LeadEdge(cursor=c, node=Lead.of(r))),
-                page_info=PageInfo.of(page),
-            )
+            return Connection.of(page, Lead.of)
 
         return await answer_query(run())
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import strawberry
 
 from crmkit.commands import ById
-from crmkit.graphql import GraphQLContext, PageInfo
+from crmkit.graphql import GraphQLContext
 from crmkit.references import entity_loader, load_entities, load_entity
 from services.leads import domain
 from services.leads.handlers import clients, leads, roster
@@ -275,27 +275,3 @@ class LeadSettings:
         return cls(default_region=r.default_region, default_lead_cap=r.default_lead_cap,
                    custom_default_lead_cap=r.default_lead_cap_override is not None,
                    idle_return_days=r.idle_return_days)
-
-
-@strawberry.type
-class LeadEdge:
-    cursor: str
-    node: Lead
-
-
-@strawberry.type
-class LeadConnection:
-    edges: list[LeadEdge]
-    page_info: PageInfo
-
-
-@strawberry.type
-class AccountEdge:
-    cursor: str
-    node: Account
-
-
-@strawberry.type
-class AccountConnection:
-    edges: list[AccountEdge]
-    page_info: PageInfo

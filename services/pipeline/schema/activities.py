@@ -11,7 +11,7 @@ from typing import Annotated
 import strawberry
 
 from crmkit.commands import ById
-from crmkit.graphql import CommonError, GraphQLContext, PageInfo
+from crmkit.graphql import CommonError, Connection, GraphQLContext
 from crmkit.paging import Page
 from crmkit.references import load_entity
 from crmkit.results import answer_mutation, answer_query
@@ -63,24 +63,10 @@ class Activity:
         return cls.of(found, now()) if found else None
 
 
-@strawberry.type
-class ActivityEdge:
-    cursor: str
-    node: Activity
-
-
-@strawberry.type
-class ActivityConnection:
-    edges: list[ActivityEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def of(cls, page: Page[d.Activity]) -> ActivityConnection:
-        at = now()
-        return cls(
-            edges=page.edges(lambda c, a: ActivityEdge(cursor=c, node=Activity.of(a, at))),
-            page_info=PageInfo.of(page),
-        )
+def activity_page(page: Page[d.Activity]) -> Connection[Activity]:
+    """A page of activities, each overdue or not as of one instant."""
+    at = now()
+    return Connection.of(page, lambda a: Activity.of(a, at))
 
 
 async def activity_list(info: Info, query: h.ListActivities) -> list[Activity]:
@@ -119,13 +105,13 @@ class ActivitiesQuery:
         owner_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> ActivityConnection:
-        async def run() -> ActivityConnection:
+    ) -> Connection[Activity]:
+        async def run() -> Connection[Activity]:
             query = h.ListActivities(
                 caller(info), owner_id=optional_id(owner_id, "ownerId"), due_from=from_,
                 due_to=to, first=first, after=after,
             )
-            return ActivityConnection.of(await h.list_activities(query, uow(info)))
+            return activity_page(await h.list_activities(query, uow(info)))
 
         return await answer_query(run())
 
@@ -136,13 +122,13 @@ class ActivitiesQuery:
         owner_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> ActivityConnection:
-        async def run() -> ActivityConnection:
+    ) -> Connection[Activity]:
+        async def run() -> Connection[Activity]:
             query = h.ListActivities(
                 caller(info), owner_id=optional_id(owner_id, "ownerId"), overdue=True,
                 first=first, after=after,
             )
-            return ActivityConnection.of(await h.list_activities(query, uow(info)))
+            return activity_page(await h.list_activities(query, uow(info)))
 
         return await answer_query(run())
 

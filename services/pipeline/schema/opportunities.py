@@ -16,7 +16,7 @@ import strawberry
 from crmkit import paging
 from crmkit.commands import ById
 from crmkit.errors import DomainError, ProblemCollector
-from crmkit.graphql import CommonError, GraphQLContext, PageInfo
+from crmkit.graphql import CommonError, Connection, GraphQLContext
 from crmkit.references import load_entity
 from crmkit.results import answer_query, common_errors_and
 from crmkit.schema_context import gid, optional_id, parse_id
@@ -235,25 +235,6 @@ class Opportunity:
 
 
 @strawberry.type
-class OpportunityEdge:
-    cursor: str
-    node: Opportunity
-
-
-@strawberry.type
-class OpportunityConnection:
-    edges: list[OpportunityEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def of(cls, page: paging.Page[d.Opportunity]) -> OpportunityConnection:
-        return cls(
-            edges=page.edges(lambda c, o: OpportunityEdge(cursor=c, node=Opportunity.of(o))),
-            page_info=PageInfo.of(page),
-        )
-
-
-@strawberry.type
 class GateNotSatisfied:
     """The target stage's entry requirements are not met; nothing was changed."""
 
@@ -397,8 +378,8 @@ def _selects(selections: Sequence[Any], name: str) -> bool:
 async def _connection(
     info: Info, filter: h.OpportunityFilter | OpportunityFilter | None, first: int | None,
     after: str | None,
-) -> OpportunityConnection:
-    async def run() -> OpportunityConnection:
+) -> Connection[Opportunity]:
+    async def run() -> Connection[Opportunity]:
         checked = filter if isinstance(filter, h.OpportunityFilter) else _filter(filter)
         query = h.ListOpportunities(caller(info), checked, first, after)
         found = await h.list_opportunities(query, uow(info))
@@ -406,7 +387,7 @@ async def _connection(
         pipelines.know(found.pipelines)
         if found.page.items and _selects(info.selected_fields, "isStale"):
             await pipelines.load()  # once, so that every node answers isStale at once
-        return OpportunityConnection.of(found.page)
+        return Connection.of(found.page, Opportunity.of)
 
     return await answer_query(run())
 
@@ -425,19 +406,19 @@ class OpportunitiesQuery:
         filter: OpportunityFilter | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> OpportunityConnection:
+    ) -> Connection[Opportunity]:
         return await _connection(info, filter, first, after)
 
     @strawberry.field(description="Open opportunities longer in their stage than it allows.")  # type: ignore[untyped-decorator]
     async def stale_opportunities(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> OpportunityConnection:
+    ) -> Connection[Opportunity]:
         return await _connection(info, h.OpportunityFilter(stale=True), first, after)
 
     @strawberry.field(description="Open opportunities with no open activity scheduled.")  # type: ignore[untyped-decorator]
     async def opportunities_without_next_contact(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> OpportunityConnection:
+    ) -> Connection[Opportunity]:
         return await _connection(info, h.OpportunityFilter(no_next_contact=True), first, after)
 
 

@@ -53,7 +53,7 @@ def from_columns(cls: type[T], row: Columns, /, **given: Any) -> T:
 
 def _made(cls: type[T], given: dict[str, Any], read: Callable[[str], Any], source: str) -> T:
     names = field_names(cls)
-    unknown = given.keys() - set(names)
+    unknown = given.keys() - set(names) if given else ()
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
     values = dict(given)

@@ -20,6 +20,7 @@ from crmkit.errors import DomainError, InvalidInput
 from crmkit.graphql import CommonError, GraphQLContext
 from crmkit.references import load_entity
 from crmkit.results import common_errors_and
+from crmkit.rows import build
 from crmkit.schema_context import gid, optional_gid
 from services.documents import domain as d
 from services.documents import sniffing
@@ -100,15 +101,7 @@ class DocumentVersion:
 
     @classmethod
     def of(cls, version: d.DocumentVersion) -> DocumentVersion:
-        return cls(
-            number=version.number,
-            media_type=version.media_type,
-            size_bytes=version.size_bytes,
-            sha256=version.sha256,
-            created_by=gid(version.created_by),
-            created_at=version.created_at,
-            document_id=version.document_id,
-        )
+        return build(cls, version, created_by=gid(version.created_by))
 
     async def _content(self, info: Info) -> d.Content:
         query = h.VersionContent(caller(info), self.document_id, self.number)
@@ -142,17 +135,9 @@ class Document:
 
     @classmethod
     def of(cls, document: d.Document) -> Document:
-        return cls(
-            id=gid(document.id),
-            folder_id=gid(document.folder_id),
-            name=document.name,
-            kind=document.kind,
-            allowed_groups=list(document.allowed_groups),
-            current_version=document.current_version,
-            created_by=gid(document.created_by),
-            created_at=document.created_at,
-            updated_at=document.updated_at,
-            deleted_at=document.deleted_at,
+        return build(
+            cls, document, id=gid(document.id), folder_id=gid(document.folder_id),
+            allowed_groups=list(document.allowed_groups), created_by=gid(document.created_by),
             deleted_by=optional_gid(document.deleted_by),
         )
 

@@ -13,6 +13,7 @@ import strawberry
 from crmkit.commands import ById
 from crmkit.graphql import CommonError, GraphQLContext
 from crmkit.references import load_entity
+from crmkit.rows import build
 from crmkit.schema_context import gid, optional_gid
 from services.documents import domain as d
 from services.documents.handlers import library as h
@@ -44,18 +45,10 @@ class Folder:
 
     @classmethod
     def of(cls, folder: d.Folder) -> Folder:
-        return cls(
-            id=gid(folder.id),
-            name=folder.name,
-            allowed_groups=list(folder.allowed_groups),
-            version=folder.version,
-            created_by=gid(folder.created_by),
-            created_at=folder.created_at,
-            updated_at=folder.updated_at,
-            parent_id=optional_gid(folder.parent_id),
-            write_groups=list(folder.write_groups),
-            archived_at=folder.archived_at,
-            archived_by=optional_gid(folder.archived_by),
+        return build(
+            cls, folder, id=gid(folder.id), allowed_groups=list(folder.allowed_groups),
+            created_by=gid(folder.created_by), parent_id=optional_gid(folder.parent_id),
+            write_groups=list(folder.write_groups), archived_by=optional_gid(folder.archived_by),
             folder=folder,
         )
 

@@ -8,6 +8,7 @@ import strawberry
 
 from crmkit.graphql import CommonError
 from crmkit.results import answer_mutation
+from crmkit.rows import build
 from services.notifications import domain as d
 from services.notifications.handlers import preferences as h
 from services.notifications.schema.context import Info, caller, uow
@@ -36,19 +37,11 @@ class NotificationSettings:
 
     @classmethod
     def of(cls, prefs: d.MemberPreferences) -> NotificationSettings:
-        return cls(
-            email=prefs.email,
-            language=prefs.language,
-            time_zone=prefs.time_zone,
-            digest_hour=prefs.digest_hour,
-            lead_minutes=prefs.lead_minutes,
-            channels=[
-                NotificationChannels(kind=k, in_app=prefs.channels_of(k).in_app,
-                                     email=prefs.channels_of(k).email)
-                for k in d.NotificationKind
-            ],
-            version=prefs.version,
-        )
+        return build(cls, prefs, channels=[
+            NotificationChannels(kind=k, in_app=prefs.channels_of(k).in_app,
+                                 email=prefs.channels_of(k).email)
+            for k in d.NotificationKind
+        ])
 
 
 @strawberry.input

@@ -230,12 +230,20 @@ def work_done(base_url: str) -> dict[str, float]:
 
 async def wait_settled(system: ScaleOutSystem, team: Team, *, within: float = 120.0
                        ) -> dict[str, Any]:
-    """Until every outbox is sent and the consumers have caught up; the state then."""
+    """Until every outbox is sent and the consumers have caught up; the state then.
+    Caught up means each consumer checked afterwards: reporting's two consumers have every
+    event of their producer (the funnel counting every opportunity says nothing of the leads
+    consumer, which a loaded machine left minutes behind after an outage) and documents
+    every opportunity."""
     deadline = time.monotonic() + within
     while True:
         state = await read_state(system, team)
+        applied = state["applied"]
         if state["unsent"] == 0 and state["funnel_count"] == len(state["opportunities"]) and \
-                state["documents_seen"] == len(state["opportunities"]):
+                state["documents_seen"] == len(state["opportunities"]) and all(
+                    state["produced"][producer] <= applied.get(consumer, {}).keys()
+                    for producer, consumer in (("leads", "reporting-leads"),
+                                               ("pipeline", "reporting-pipeline"))):
             return state
         if time.monotonic() > deadline:
             return state

@@ -9,7 +9,8 @@ Starts embedded PostgreSQL and NATS (or CRM_BENCH_DATABASE_URL / CRM_BENCH_NATS_
 leads and pipeline services and the gateway as deployed (``python -m ...``; test settings,
 as prod refuses the dev token key),
 seeds one org (50 accounts, 50 members, 50 opportunities), then times the two queries,
-interleaved one by one so load affects both alike.
+interleaved one by one so load affects both alike, with each process's CPU per request of
+each kind (what other load on the machine moves least: wall-clock ratios swing with it).
 
 Run: flock /tmp/crm-bench.lock .venv/bin/python bench/gateway/bench_references.py
        [--requests 300]

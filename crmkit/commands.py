@@ -16,9 +16,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast, dataclass_transform
+from typing import Any, TypeVar, cast, dataclass_transform
 
 from crmkit.auth import Caller
+from crmkit.errors import ForbiddenError, NotFoundError
+
+T = TypeVar("T")
 
 
 @dataclass_transform(frozen_default=True)
@@ -43,3 +46,23 @@ class ById(Command):
     references (one query per type and request, :mod:`crmkit.references`)."""
 
     ids: Sequence[uuid.UUID]
+
+
+# The refusals every service's use cases share, each one rule.
+def require_admin(caller: Caller, message: str) -> None:
+    """Forbidden (with ``message``) unless the caller is an admin."""
+    if not caller.is_admin:
+        raise ForbiddenError(message)
+
+
+def require_manager(caller: Caller, message: str) -> None:
+    """Forbidden (with ``message``) unless the caller is a manager or an admin."""
+    if not caller.is_manager:
+        raise ForbiddenError(message)
+
+
+def must_exist(value: T | None, entity: str, entity_id: object) -> T:
+    """``value``, which a read found; NotFound of ``entity`` ``entity_id`` when it found none."""
+    if value is None:
+        raise NotFoundError(entity, entity_id)
+    return value

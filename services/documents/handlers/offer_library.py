@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crmkit.commands import Command
+from crmkit.commands import Command, require_admin
 from crmkit.errors import ForbiddenError, ProblemCollector
 from services.documents import domain as d
 from services.documents.handlers.common import Work, now
@@ -43,8 +43,7 @@ class SetLibraryAccess(Command):
 
 async def set_library_access(cmd: SetLibraryAccess, uow: Work) -> list[str]:
     """An admin restricts the offer library to groups (none: every member of the org)."""
-    if not cmd.caller.is_admin:
-        raise ForbiddenError("only admins may restrict the offer library")
+    require_admin(cmd.caller, "only admins may restrict the offer library")
     problems = ProblemCollector()
     groups = d.clean_groups(cmd.allowed_groups, "allowedGroups", problems)
     problems.raise_if_any()

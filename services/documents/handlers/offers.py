@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from crmkit.auth import Caller
-from crmkit.commands import ById, Command
+from crmkit.commands import ById, Command, must_exist
 from crmkit.contracts import Envelope
 from crmkit.contracts import documents as contract
 from crmkit.errors import (
@@ -160,9 +160,9 @@ async def _render(
     if number > template.current_version:
         raise InvalidInput.field(
             "templateVersion", f"the template has {template.current_version} versions")
-    source = await repo.version_content(caller.org_id, template.id, number)
-    if source is None:
-        raise NotFoundError("Document", template.id)
+    source = must_exist(
+        await repo.version_content(caller.org_id, template.id, number), "Document", template.id
+    )
 
     deal = await repo.deal_facts(caller.org_id, opportunity_id)
     currency = _currency(deal, checked, offer)

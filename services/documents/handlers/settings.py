@@ -3,10 +3,10 @@ it here) and the org's locale (the pipeline announces it; kept from its event)."
 
 from __future__ import annotations
 
-from crmkit.commands import Command
+from crmkit.commands import Command, require_admin
 from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as pipeline_contract
-from crmkit.errors import ForbiddenError, ProblemCollector
+from crmkit.errors import ProblemCollector
 from services.documents import domain as d
 from services.documents.handlers.common import Work, now
 
@@ -27,8 +27,7 @@ class SetOfferSettings(Command):
 async def set_offer_settings(cmd: SetOfferSettings, uow: Work) -> d.OfferSettings:
     """An admin sets how many days a new offer is valid (1 to 365); offers already drafted
     keep their date."""
-    if not cmd.caller.is_admin:
-        raise ForbiddenError("only admins may change the offer settings")
+    require_admin(cmd.caller, "only admins may change the offer settings")
     problems = ProblemCollector()
     d.check_validity_days(cmd.validity_days, problems)
     problems.raise_if_any()

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.commands import ById, Command
-from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
+from crmkit.commands import ById, Command, must_exist
+from crmkit.errors import InvalidInput, ProblemCollector
 from crmkit.paging import Page, PageRequest, page_of, page_request
 from services.leads import domain, events, normalise
 from services.leads.handlers.common import Work, check_version, emit
@@ -71,9 +71,10 @@ async def update_account(cmd: UpdateAccount, uow: Work) -> AccountRecord:
     """Replace an account's fields: its owner, a manager of the owner's team, or an admin."""
     caller = cmd.caller
     async with uow:
-        account = await uow.repo.get_account(caller.org_id, cmd.account_id, lock=True)
-        if account is None:
-            raise NotFoundError("Account", cmd.account_id)
+        account = must_exist(
+            await uow.repo.get_account(caller.org_id, cmd.account_id, lock=True),
+            "Account", cmd.account_id
+        )
         domain.check_may_change_account(caller, account.owner_id, account.owner_team)
         check_version("Account", cmd.expected_version, account.version)
         fields = account_fields(cmd.data, "input.")
@@ -128,9 +129,9 @@ def _contact_values(data: ContactInput, region: str, prefix: str) -> dict[str, A
 async def create_contact(cmd: CreateContact, uow: Work) -> ContactRecord:
     caller = cmd.caller
     async with uow:
-        account = await uow.repo.get_account(caller.org_id, cmd.account_id)
-        if account is None:
-            raise NotFoundError("Account", cmd.account_id)
+        account = must_exist(
+            await uow.repo.get_account(caller.org_id, cmd.account_id), "Account", cmd.account_id
+        )
         domain.check_may_change_account(caller, account.owner_id, account.owner_team)
         settings = await uow.repo.org_settings(caller.org_id)
         values = _contact_values(cmd.data, settings.default_region, "input.")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from crmkit.commands import Command
+from crmkit.commands import Command, must_exist
 from crmkit.contracts.leads import LeadConverted
-from crmkit.errors import ForbiddenError, NotFoundError, ProblemCollector
+from crmkit.errors import ForbiddenError, ProblemCollector
 from services.leads import domain, events
 from services.leads.domain import LeadStatus
 from services.leads.handlers.clients import AccountInput, account_fields
@@ -70,9 +70,9 @@ async def convert_lead(cmd: ConvertLead, uow: Work) -> Conversion:
 
         account_created = False
         if cmd.account_id is not None:
-            found = await repo.get_account(caller.org_id, cmd.account_id)
-            if found is None:
-                raise NotFoundError("Account", cmd.account_id)
+            found = must_exist(
+                await repo.get_account(caller.org_id, cmd.account_id), "Account", cmd.account_id
+            )
             account = found
         else:
             overrides = cmd.account or AccountInput()

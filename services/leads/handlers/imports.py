@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Final
 
-from crmkit.commands import Command
-from crmkit.errors import ForbiddenError, InvalidInput
+from crmkit.commands import Command, require_manager
+from crmkit.errors import InvalidInput
 from services.leads import domain
 from services.leads.handlers.common import Work
 from services.leads.import_report import ImportReport, Progress
@@ -66,8 +66,7 @@ class ImportLeadsFile(Command):
 
 async def import_leads_file(cmd: ImportLeadsFile, uow: Work) -> ImportReport:
     """Managers and admins import files of up to 10 MB."""
-    if not cmd.caller.is_manager:
-        raise ForbiddenError("only managers and admins may import leads")
+    require_manager(cmd.caller, "only managers and admins may import leads")
     if len(cmd.csv_text.encode()) > MAX_API_IMPORT_BYTES:
         raise InvalidInput.field(
             "csv", "is larger than 10 MB: use `crm leads import` for large files")

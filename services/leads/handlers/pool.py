@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmkit.commands import Command
+from crmkit.commands import Command, must_exist, require_manager
 from crmkit.contracts.leads import LeadReleased
 from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError
 from services.leads import domain, events
@@ -40,9 +40,9 @@ async def claim_next_leads(cmd: ClaimNextLeads, uow: Work) -> ClaimResult:
     caller = cmd.caller
     at = now()
     async with uow:
-        claimer = await uow.repo.lock_claimer(caller.org_id, caller.member_id)
-        if claimer is None:
-            raise NotFoundError("Member", caller.member_id)
+        claimer = must_exist(
+            await uow.repo.lock_claimer(caller.org_id, caller.member_id), "Member", caller.member_id
+        )
         batch = await uow.repo.claim_next(caller.org_id, claimer, cmd.count, cmd.pool_filter, at)
         active = batch.active_before
         claimed = list(batch.leads)
@@ -63,9 +63,7 @@ async def _member_and_room(
 ) -> tuple[MemberRecord, int, int]:
     """The member, locked (serialises one member's claims and assignments: the cap check and
     the change happen under the lock), their cap and their active leads."""
-    member = await repo.get_member(org_id, member_id, lock=True)
-    if member is None:
-        raise NotFoundError("Member", member_id)
+    member = must_exist(await repo.get_member(org_id, member_id, lock=True), "Member", member_id)
     settings = await repo.org_settings(org_id)
     cap = domain.effective_cap(member.lead_cap, settings.default_lead_cap)
     counts = await repo.active_lead_counts(org_id, [member.id])
@@ -149,13 +147,12 @@ async def assign_leads(cmd: AssignLeads, uow: Work) -> list[LeadRecord]:
     lead_ids = list(dict.fromkeys(cmd.lead_ids))
     if not 1 <= len(lead_ids) <= domain.MAX_ASSIGN_BATCH:
         raise InvalidInput.field("ids", f"give between 1 and {domain.MAX_ASSIGN_BATCH} leads")
-    if not caller.is_manager:
-        raise ForbiddenError("only a manager or an admin may assign leads")
+    require_manager(caller, "only a manager or an admin may assign leads")
     async with uow:
         repo = uow.repo
-        member = await repo.get_member(caller.org_id, cmd.member_id, lock=True)
-        if member is None:
-            raise NotFoundError("Member", cmd.member_id)
+        member = must_exist(
+            await repo.get_member(caller.org_id, cmd.member_id, lock=True), "Member", cmd.member_id
+        )
         domain.require_manager_of(caller, member.team, "assign leads to this member")
         found = {lead.id: lead
                  for lead in await repo.get_leads(caller.org_id, lead_ids, lock=True)}

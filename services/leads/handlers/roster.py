@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from crmkit.commands import Command
-from crmkit.errors import ForbiddenError, NotFoundError, ProblemCollector
+from crmkit.commands import Command, must_exist, require_admin
+from crmkit.errors import ProblemCollector
 from services.leads import domain, normalise
 from services.leads.handlers.common import Work, emit, member_event
 from services.leads.records import MemberRecord, OrgSettingsRecord
@@ -101,9 +101,10 @@ async def set_lead_cap(cmd: SetLeadCap, uow: Work) -> MemberRecord:
     problems.raise_if_any()
     caller = cmd.caller
     async with uow:
-        member = await uow.repo.get_member(caller.org_id, cmd.member_id, lock=True)
-        if member is None:
-            raise NotFoundError("Member", cmd.member_id)
+        member = must_exist(
+            await uow.repo.get_member(caller.org_id, cmd.member_id, lock=True),
+            "Member", cmd.member_id
+        )
         domain.require_manager_of(caller, member.team, "set a member's lead cap")
         if member.lead_cap == cmd.lead_cap:
             return member
@@ -125,8 +126,7 @@ class UpdateLeadSettings(Command):
 
 async def update_lead_settings(cmd: UpdateLeadSettings, uow: Work) -> OrgSettingsRecord:
     """Replaces the org's settings; a member whose effective cap changes is announced."""
-    if not cmd.caller.is_admin:
-        raise ForbiddenError("only an admin may change the org's lead settings")
+    require_admin(cmd.caller, "only an admin may change the org's lead settings")
     problems = ProblemCollector()
     region = cmd.default_region.strip().upper()
     if not normalise.is_valid_region(region):

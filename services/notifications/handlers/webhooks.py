@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crmkit.auth import Caller
-from crmkit.commands import Command
+from crmkit.commands import Command, must_exist, require_admin
 from crmkit.contracts import Envelope
 from crmkit.contracts.notifications import WebhookEndpointDisabled
-from crmkit.errors import ForbiddenError, InvalidInput, NotFoundError, ProblemCollector
+from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
 from crmkit.paging import Page, page_of, page_request
 from services.notifications import domain as d
 from services.notifications.handlers.common import At, Work, preferences_of, store
@@ -29,8 +29,7 @@ BATCH = 50
 
 
 def _admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise ForbiddenError("only an admin manages webhooks")
+    require_admin(caller, "only an admin manages webhooks")
 
 
 class RegisterEndpoint(Command):
@@ -110,9 +109,9 @@ async def replay_delivery(
     """Send a delivery again (delivered or failed), from the first attempt of the schedule."""
     _admin(caller)
     async with uow:
-        found = await uow.repo.delivery(caller.org_id, delivery_id)
-        if found is None:
-            raise NotFoundError("WebhookDelivery", delivery_id)
+        found = must_exist(
+            await uow.repo.delivery(caller.org_id, delivery_id), "WebhookDelivery", delivery_id
+        )
         if found.status == "pending":
             raise InvalidInput.field("id", "is still being delivered")
         await uow.repo.replay_delivery(caller.org_id, delivery_id, now)

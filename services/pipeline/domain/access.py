@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from crmkit.auth import Caller
+from crmkit.commands import require_admin, require_manager
 from crmkit.errors import ForbiddenError, InvalidInput
 from services.pipeline.domain.opportunities import Opportunity
 
@@ -27,13 +28,11 @@ def ensure_can_change(caller: Caller, opp: Opportunity) -> None:
 
 def ensure_can_reopen(caller: Caller, opp: Opportunity) -> None:
     ensure_can_change(caller, opp)
-    if not caller.is_manager:
-        raise ForbiddenError("only a manager or an admin may reopen an opportunity")
+    require_manager(caller, "only a manager or an admin may reopen an opportunity")
 
 
 def ensure_admin(caller: Caller, what: str = "configure pipelines") -> None:
-    if not caller.is_admin:
-        raise ForbiddenError(f"only an admin may {what}")
+    require_admin(caller, f"only an admin may {what}")
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,7 @@ def owner_for_new(
         if team is not None and team != caller.team and not caller.is_admin:
             raise ForbiddenError("you may only create opportunities in your own team")
         return caller.member_id, team if team is not None else caller.team
-    if not caller.is_manager:
-        raise ForbiddenError("a rep may only create opportunities they own")
+    require_manager(caller, "a rep may only create opportunities they own")
     if caller.is_admin:
         if member is None or member.org_id != caller.org_id:
             raise InvalidInput.field("input.ownerId", "is not a member of this organisation")

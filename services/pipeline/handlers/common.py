@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from crmkit.auth import Caller
+from crmkit.commands import must_exist
 from crmkit.errors import NotFoundError
 from crmkit.uow import UnitOfWork
 from services.pipeline import domain as d
@@ -37,9 +38,9 @@ async def default_pipeline(org_id: uuid.UUID, uow: Work, actor: uuid.UUID | None
 
 
 async def pipeline_of(repo: PipelineRepository, opp: d.Opportunity) -> d.Pipeline:
-    pipeline = await repo.pipeline(opp.org_id, opp.pipeline_id)
-    if pipeline is None:
-        raise NotFoundError("Pipeline", opp.pipeline_id)
+    pipeline = must_exist(
+        await repo.pipeline(opp.org_id, opp.pipeline_id), "Pipeline", opp.pipeline_id
+    )
     return pipeline
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 from crmkit.auth import Caller
-from crmkit.commands import Command
-from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
+from crmkit.commands import Command, must_exist
+from crmkit.errors import InvalidInput, ProblemCollector
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import Work, default_pipeline, now
@@ -73,17 +73,17 @@ async def set_locale(cmd: SetLocale, uow: Work) -> d.Locale:
 
 async def _pipeline_for_config(uow: Work, caller: Caller, pipeline_id: uuid.UUID) -> d.Pipeline:
     d.ensure_admin(caller)
-    pipeline = await uow.repo.pipeline(caller.org_id, pipeline_id, lock=True)
-    if pipeline is None:
-        raise NotFoundError("Pipeline", pipeline_id)
+    pipeline = must_exist(
+        await uow.repo.pipeline(caller.org_id, pipeline_id, lock=True), "Pipeline", pipeline_id
+    )
     return pipeline
 
 
 async def _pipeline_of_stage(uow: Work, caller: Caller, stage_id: uuid.UUID) -> d.Pipeline:
     d.ensure_admin(caller)
-    pipeline_id = await uow.repo.pipeline_of_stage(caller.org_id, stage_id)
-    if pipeline_id is None:
-        raise NotFoundError("Stage", stage_id)
+    pipeline_id = must_exist(
+        await uow.repo.pipeline_of_stage(caller.org_id, stage_id), "Stage", stage_id
+    )
     return await _pipeline_for_config(uow, caller, pipeline_id)
 
 
@@ -217,9 +217,10 @@ class UpdateLostReason(Command):
 async def update_lost_reason(cmd: UpdateLostReason, uow: Work) -> d.LostReason:
     d.ensure_admin(cmd.caller, "manage lost reasons")
     async with uow:
-        reason = await uow.repo.lost_reason(cmd.caller.org_id, cmd.reason_id)
-        if reason is None:
-            raise NotFoundError("LostReason", cmd.reason_id)
+        reason = must_exist(
+            await uow.repo.lost_reason(cmd.caller.org_id, cmd.reason_id),
+            "LostReason", cmd.reason_id
+        )
         if cmd.label is not None:
             problems = ProblemCollector()
             d.check_name(cmd.label, "label", problems, d.REASON_LABEL_MAX)

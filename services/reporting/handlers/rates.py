@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crmkit.commands import Command
-from crmkit.errors import ForbiddenError, ProblemCollector
+from crmkit.commands import Command, require_admin
+from crmkit.errors import ProblemCollector
 from services.reporting.domain.money import Rates, check_rate, currency_of
 from services.reporting.handlers.common import Work, now
 
@@ -28,8 +28,7 @@ class SetExchangeRate(Command):
 async def set_exchange_rate(cmd: SetExchangeRate, uow: Work) -> Rates:
     """One unit of ``currency`` is worth ``rate`` units of the base currency; the org's rates
     after the change."""
-    if not cmd.caller.is_admin:
-        raise ForbiddenError("only an admin sets exchange rates")
+    require_admin(cmd.caller, "only an admin sets exchange rates")
     problems = ProblemCollector()
     currency = currency_of(cmd.currency, "currency", problems)
     check_rate(cmd.rate, "rate", problems)
@@ -52,8 +51,7 @@ class SetBaseCurrency(Command):
 async def set_base_currency(cmd: SetBaseCurrency, uow: Work) -> Rates:
     """Rates are relative to the base currency, so changing it clears them; the org's rates
     after the change."""
-    if not cmd.caller.is_admin:
-        raise ForbiddenError("only an admin sets the base currency")
+    require_admin(cmd.caller, "only an admin sets the base currency")
     problems = ProblemCollector()
     currency = currency_of(cmd.currency, "currency", problems)
     problems.raise_if_any()

@@ -190,6 +190,10 @@ class PipelineConfigured(Event):
 OrganizationLocale = Literal["en", "pl"]
 """The languages an org may choose (a new one is an additive change of this literal)."""
 
+DEFAULT_ORGANIZATION_LOCALE: OrganizationLocale = "en"
+"""The language of an org whose admin never chose one: the pipeline names its default stages
+in it, the web app shows it, and documents formats offers in it until an event says otherwise."""
+
 
 class OrganizationSettingsChanged(Event):
     """An admin set the org's settings; carries all of them, so the last one is the state.

@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
+from crmkit.contracts.pipeline import DEFAULT_ORGANIZATION_LOCALE
 from crmkit.errors import ProblemCollector
 from crmkit.values import clean_text
 from services.documents.rendering import LISTS, MERGE_FIELDS
@@ -27,7 +28,8 @@ MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("1000000000000")
 VAT_EXEMPT = ("zw", "np")
 """Polish VAT markings without a rate: exempt (``zw``) and not subject to VAT (``np``)."""
-DEFAULT_LOCALE = "pl_PL"
+DEFAULT_LOCALE: str = DEFAULT_ORGANIZATION_LOCALE
+"""Until the pipeline announces the org's language, the language the rest of the app assumes."""
 
 
 @dataclass(frozen=True, slots=True)

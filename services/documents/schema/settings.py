@@ -21,7 +21,7 @@ class OfferSettings:
         description="Days a new offer is valid unless the rep sets the date (1 to 365).")
     locale: str = strawberry.field(
         description="The locale money, numbers and dates of offers are formatted in (the "
-                    "org's language, announced by the pipeline; pl_PL until it is).")
+                    "org's language, announced by the pipeline; en until it is, as everywhere).")
 
     @classmethod
     def of(cls, settings: d.OfferSettings) -> OfferSettings:

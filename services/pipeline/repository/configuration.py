@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, Uuid, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from crmkit.contracts.pipeline import DEFAULT_ORGANIZATION_LOCALE
 from crmkit.errors import VersionConflictError
 from services.pipeline import domain as d
 from services.pipeline.repository.base import SqlBase
@@ -30,7 +31,7 @@ class SqlConfiguration(SqlBase):
         value = await self.session.scalar(
             select(org_settings.c.locale).where(org_settings.c.org_id == org_id)
         )
-        return d.Locale(value) if value else d.Locale.EN
+        return d.Locale(value or DEFAULT_ORGANIZATION_LOCALE)
 
     async def set_locale(self, org_id: uuid.UUID, locale: d.Locale, now: datetime) -> None:
         stmt = pg_insert(org_settings).values(

@@ -55,9 +55,16 @@ def deal_with_client(admin: Client, rep: Client, folder: str) -> str:
         "createAccount"], "AccountPayload")["account"]["id"]
 
     def deal(name: str) -> str:
-        created = rep(M_DEAL, {"input": {"name": name, "amount": "12000", "currency": "PLN",
-                                         "accountId": account}})["createOpportunity"]
-        return str(typed(created, "OpportunityPayload")["opportunity"]["id"])
+        # The pipeline refuses an account it has not heard of from leads yet (an unknown one
+        # could be another org's): the first deal waits for the account's event.
+        def created() -> dict[str, Any] | None:
+            answer: dict[str, Any] = rep(M_DEAL, {"input": {
+                "name": name, "amount": "12000", "currency": "PLN", "accountId": account,
+            }})["createOpportunity"]
+            return answer if answer["__typename"] == "OpportunityPayload" else None
+
+        found: dict[str, Any] = eventually(created, 30)
+        return str(found["opportunity"]["id"])
 
     real, probe = deal(unique("Fleet")), deal(unique("Probe"))
     plain = upload_template(admin, folder, "Probe", b"${client_name}", "text/plain")

@@ -43,7 +43,7 @@ def event_types(value: str | None) -> list[str]:
 
 async def _page(
     request: Request, *, endpoint: str | None = None, problem: Problem | None = None,
-    secret: str | None = None, message: str | None = None,
+    secret: str | None = None,
     values: dict[str, Any] | None = None,
 ) -> Response:
     if not session_of(request).is_admin:  # the API refuses them too; say so, not "unavailable"
@@ -61,7 +61,7 @@ async def _page(
         request, "webhooks/page.html", section="admin", endpoints=endpoints,
         selected=next((e for e in endpoints if e["id"] == endpoint), None),
         deliveries=deliveries, problem=problem, errors=problem.fields if problem else {},
-        secret=secret, message=message,
+        secret=secret,
         values=values or {"url": "", "eventTypes": "", "description": ""},
     )
 

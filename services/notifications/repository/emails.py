@@ -10,7 +10,7 @@ from sqlalchemy import Row, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import CursorResult
 
-from crmkit.rows import build
+from crmkit.rows import build, values_of
 from services.notifications import domain as d
 from services.notifications.repository.base import SqlBase
 from services.notifications.repository.rows import activity_of, opportunity_of, preferences_of
@@ -33,24 +33,9 @@ class SqlEmails(SqlBase):
     async def add_emails(self, items: Sequence[d.Email]) -> int:
         if not items:
             return 0
+        # A new email is due at once unless a later first attempt is given.
         statement = insert(emails).values([
-            {
-                "id": e.id,
-                "org_id": e.org_id,
-                "member_id": e.member_id,
-                "notification_id": e.notification_id,
-                "kind": e.kind,
-                "to_address": e.to_address,
-                "subject": e.subject,
-                "body": e.body,
-                "status": e.status,
-                "attempts": e.attempts,
-                "next_attempt_at": e.next_attempt_at or e.created_at,
-                "last_error": e.last_error,
-                "created_at": e.created_at,
-                "sent_at": e.sent_at,
-            }
-            for e in items
+            values_of(e, next_attempt_at=e.next_attempt_at or e.created_at) for e in items
         ]).on_conflict_do_nothing(index_elements=["id"])
         result = cast(CursorResult[Any], await self.session.execute(statement))
         return result.rowcount

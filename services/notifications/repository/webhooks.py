@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import CursorResult
 
 from crmkit.paging import PageRequest
-from crmkit.rows import build
+from crmkit.rows import build, values_of
 from services.notifications import domain as d
 from services.notifications.repository.base import SqlBase
 from services.notifications.tables import (
@@ -72,20 +72,10 @@ class SqlWebhooks(SqlBase):
     async def add_deliveries(self, deliveries: Sequence[d.WebhookDelivery]) -> int:
         if not deliveries:
             return 0
+        # seq is the database's (the order of arrival); history lives in its own table.
         statement = insert(webhook_deliveries).values([
-            {
-                "id": x.id,
-                "org_id": x.org_id,
-                "endpoint_id": x.endpoint_id,
-                "event_id": x.event_id,
-                "event_type": x.event_type,
-                "aggregate_id": x.aggregate_id,
-                "payload": x.payload,
-                "status": x.status,
-                "attempts": x.attempts,
-                "next_attempt_at": x.next_attempt_at or x.created_at,
-                "created_at": x.created_at,
-            }
+            values_of(x, omit=("seq", "history"),
+                      next_attempt_at=x.next_attempt_at or x.created_at)
             for x in deliveries
         ]).on_conflict_do_nothing(index_elements=["id"])
         result = cast(CursorResult[Any], await self.session.execute(statement))

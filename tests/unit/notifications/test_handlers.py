@@ -1,7 +1,7 @@
 """Every notifications use case's rules, on the in-memory repository (no IO) with an injected
 clock: which reminders and notices are made (once), what a member sees and marks read, what a
-refused command leaves (nothing), the calendar feed's token and the webhook registration's
-refusals."""
+refused command leaves (nothing), the calendar feed's token, the webhook registration's
+refusals and the deliveries' listing, and the morning digest."""
 
 from __future__ import annotations
 
@@ -419,3 +419,43 @@ async def test_webhooks_are_admin_only_per_org_and_a_pending_delivery_is_not_rep
     await webhooks.send_webhooks(At(NOW), Sender(), uow)
     replayed = await webhooks.replay_delivery(person(role=Role.ADMIN), delivery.id, NOW, uow)
     assert (replayed.status, replayed.attempts) == ("pending", 0)
+
+
+async def test_an_admin_pages_an_endpoints_deliveries_newest_first_and_no_one_else() -> None:
+    uow = fake_uow()
+    endpoint = await webhooks.register_endpoint(register(), Sender(), uow)
+    for minute in range(3):
+        await apply_event(scheduled(NOW), At(NOW + timedelta(minutes=minute)), uow)
+    admin = person(role=Role.ADMIN)
+    page = await webhooks.list_deliveries(webhooks.ListDeliveries(admin, endpoint.id, 2), uow)
+    assert [x.created_at for x in page.items] == [NOW + timedelta(minutes=m) for m in (2, 1)]
+    assert page.has_next_page
+    rest = await webhooks.list_deliveries(
+        webhooks.ListDeliveries(admin, endpoint.id, 2, page.cursors[-1]), uow)
+    assert [x.created_at for x in rest.items] == [NOW] and not rest.has_next_page
+    with pytest.raises(ForbiddenError):
+        await webhooks.list_deliveries(webhooks.ListDeliveries(person(), endpoint.id), uow)
+    with pytest.raises(NotFoundError):
+        await webhooks.list_deliveries(
+            webhooks.ListDeliveries(person(BOB, OTHER_ORG, Role.ADMIN), endpoint.id), uow)
+
+
+async def test_the_digest_is_queued_at_the_members_hour_once_a_day_and_never_empty() -> None:
+    uow = fake_uow()
+    for member, address in ((ANN, "ann@example.com"), (BOB, "bob@example.com")):
+        await preferences.update_preferences(preferences.UpdatePreferences(
+            person(member), d.PreferencesChange(email=address, time_zone="Europe/Warsaw",
+                                                digest_hour=10)), uow)
+    await apply_event(scheduled(NOW + timedelta(hours=4)), At(NOW), uow)  # Ann's, not Bob's
+
+    def digests() -> list[tuple[str, str]]:
+        return sorted((e.to_address, e.subject) for e in uow._repo.email_rows.values()
+                      if e.kind == d.DIGEST)
+
+    assert await email.queue_digests(At(NOW), uow) == 0  # 09:00 in Warsaw
+    at_ten = NOW + timedelta(hours=1)
+    assert await email.queue_digests(At(at_ten), uow) == 1
+    [(to, subject)] = digests()
+    assert to == "ann@example.com" and subject
+    assert await email.queue_digests(At(at_ten + timedelta(minutes=30)), uow) == 0
+    assert len(digests()) == 1

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmkit.runtime import ServiceRuntime
 from crmkit.serve import Edge, ServiceApp
 from services.pipeline import schema, subscribers
-from services.pipeline.handlers.activities import announce_all_overdue
+from services.pipeline.handlers.activities import AnnounceOverdue, announce_overdue
+from services.pipeline.handlers.common import now
 from services.pipeline.ports import PipelineRepository
 from services.pipeline.repository import PipelineCache, SqlPipelineRepository
 from services.pipeline.schema import PipelineState
@@ -31,10 +32,14 @@ def create_runtime(settings: PipelineSettings) -> ServiceRuntime[PipelineReposit
     )
     subscribers.register(runtime)
     batch_size = settings.pipeline_overdue_batch_size
-    runtime.every(
-        "overdue", lambda: announce_all_overdue(runtime.uow, batch_size),
-        interval=settings.pipeline_overdue_interval_seconds,
-    )
+
+    async def overdue() -> bool:
+        """One batch; a full one may leave more overdue, so the next follows at once."""
+        claimed = await announce_overdue(AnnounceOverdue(now(), batch_size), runtime.uow())
+        return claimed == batch_size
+
+    runtime.every("overdue", overdue, interval=settings.pipeline_overdue_interval_seconds,
+                  busy_interval=0)
     return runtime
 
 

@@ -4,7 +4,6 @@ overdue lists, and the overdue pass that announces each overdue activity once.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -133,17 +132,6 @@ async def announce_overdue(cmd: AnnounceOverdue, uow: Work) -> int:
                 uow.emit(events.activity_overdue(activity, cmd.at))
         await uow.commit()
     return len(claimed)
-
-
-async def announce_all_overdue(units: Callable[[], Work], batch_size: int = 200) -> int:
-    """Announce every activity overdue now, batch by batch, each batch in a unit of work of
-    its own; how many were announced (the periodic worker's job)."""
-    total = 0
-    while True:
-        claimed = await announce_overdue(AnnounceOverdue(now(), batch_size), units())
-        total += claimed
-        if claimed < batch_size:
-            return total
 
 
 # --- reads --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from crmkit.contracts.pipeline import (
     ActivityRescheduled,
     ActivityScheduled,
 )
-from services.pipeline.handlers.activities import announce_all_overdue
+from services.pipeline.handlers.activities import AnnounceOverdue, announce_overdue
 
 from .conftest import (
     COMPLETE,
@@ -57,6 +57,14 @@ async def schedule(
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+async def overdue_passes(service: Service, batch_size: int = 200) -> None:
+    """The overdue worker's passes, each in a unit of work of its own, until one claims less
+    than a full batch (the worker then waits for its interval)."""
+    while await announce_overdue(AnnounceOverdue(datetime.now(UTC), batch_size),
+                                 service.runtime.uow()) == batch_size:
+        pass
 
 
 async def test_activity_lifecycle_events_and_next_contact(
@@ -149,9 +157,9 @@ async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
     await pipeline_service.data(people.rep, COMPLETE, {"id": done["id"]})
 
     # Several passes at once (several replicas), then again (a restart).
-    await asyncio.gather(*(announce_all_overdue(pipeline_service.runtime.uow, batch_size=1)
+    await asyncio.gather(*(overdue_passes(pipeline_service, batch_size=1)
                            for _ in range(4)))
-    await announce_all_overdue(pipeline_service.runtime.uow)
+    await overdue_passes(pipeline_service)
     for activity in past:
         events = await pipeline_service.events(aggregate_id=activity["id"])
         assert [e.type for e in events] == [ActivityScheduled.TYPE, ActivityOverdue.TYPE]
@@ -165,8 +173,8 @@ async def test_overdue_is_announced_exactly_once_even_with_concurrent_workers(
     # Rescheduled into the past again: announced once more, for the new due time.
     await pipeline_service.data(people.rep, RESCHEDULE, {
         "id": past[0]["id"], "dueAt": (now - timedelta(seconds=1)).isoformat()})
-    await announce_all_overdue(pipeline_service.runtime.uow)
-    await announce_all_overdue(pipeline_service.runtime.uow)
+    await overdue_passes(pipeline_service)
+    await overdue_passes(pipeline_service)
     assert (await event_types(pipeline_service, past[0]["id"])).count("activity.overdue") == 2
 
 

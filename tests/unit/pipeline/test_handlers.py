@@ -414,7 +414,7 @@ async def test_overdue_is_one_rule_for_the_list_and_the_pass() -> None:
     listed = await act.list_activities(act.ListActivities(REP, overdue=True), uow)
     assert [a.id for a in listed.items] == [late.id]
     assert d.is_overdue(listed.items[0], now)
-    assert await act.announce_all_overdue(lambda: uow, batch_size=1) == 1
+    assert await act.announce_overdue(act.AnnounceOverdue(datetime.now(UTC), 1), uow) == 1
     assert types(uow)[-1] == "activity.overdue"
     assert await act.announce_overdue(act.AnnounceOverdue(datetime.now(UTC)), uow) == 0
     state = await repo(uow)

@@ -7,7 +7,6 @@ import contextlib
 import functools
 import gc
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -17,13 +16,19 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    InlineFragmentNode,
     ListValueNode,
+    Node,
     ObjectValueNode,
     OperationDefinitionNode,
+    OperationType,
     StringValueNode,
     ValueNode,
+    VariableNode,
 )
 from graphql.error import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -37,8 +42,10 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from crmkit.auth import Caller, InvalidToken, TokenVerifier
+from crmkit.control_characters import CONTROL_CHARACTERS
+from crmkit.control_characters import MESSAGE as CONTROL_MESSAGE
 from crmkit.graphiql import graphiql_assets, graphiql_page
-from crmkit.graphql import DirectExecutor, GraphQLContext, public_errors
+from crmkit.graphql import DirectExecutor, GraphQLContext, answering_mutations, public_errors
 from crmkit.logs import request_id_var
 from crmkit.query_limits import CODE as OPERATION_TOO_LARGE
 from crmkit.query_limits import OperationTooLarge, parse_bounded
@@ -131,12 +138,9 @@ class _Operation:
     sdl_only: bool = False
     introspection: bool = False
     control_characters: str | None = None  # where a string argument holds one
-
-
-# NUL and the other control characters but tab, line feed and carriage return: PostgreSQL
-# refuses NUL in text (its error held the SQL and the parameters), and no field of the CRM
-# takes the others. Refused for every text input at once, before any resolver runs.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+    # Variables used only by arguments of mutation fields that answer control characters
+    # themselves with ``ValidationError`` (:mod:`crmkit.control_characters`).
+    answered_variables: frozenset[str] = frozenset()
 
 
 # No list argument of the CRM takes more; 100,000 ids overran the database driver's limit of
@@ -150,14 +154,15 @@ def control_character_path(value: Any, path: str) -> str | None:
     return problem[0] if problem is not None and problem[1] == _CONTROL else None
 
 
-_CONTROL = "text must not contain control characters"
+_CONTROL = CONTROL_MESSAGE
 
 
-def input_problem(value: Any, path: str) -> tuple[str, str] | None:
+def input_problem(value: Any, path: str, *, text: bool = True) -> tuple[str, str] | None:
     """``(path, what is wrong)`` of the first unacceptable value in ``value``, if any: a
-    string holding a control character, a list longer than ``MAX_LIST_ITEMS``."""
+    string holding a control character (unless not ``text``), a list longer than
+    ``MAX_LIST_ITEMS``."""
     if isinstance(value, str):
-        return (path, _CONTROL) if CONTROL_CHARACTERS.search(value) else None
+        return (path, _CONTROL) if text and CONTROL_CHARACTERS.search(value) else None
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -167,7 +172,19 @@ def input_problem(value: Any, path: str) -> tuple[str, str] | None:
     else:
         return None
     for key, item in items:
-        found = input_problem(item, f"{path}.{key}")
+        found = input_problem(item, f"{path}.{key}", text=text)
+        if found is not None:
+            return found
+    return None
+
+
+def _variables_problem(variables: Any, answered: frozenset[str]) -> tuple[str, str] | None:
+    """:func:`input_problem` of a request's variables; in those the operation's mutation
+    answers itself, only an over-long list."""
+    if not answered or not isinstance(variables, dict):
+        return input_problem(variables, "variables")
+    for name, value in variables.items():
+        found = input_problem(value, f"variables.{name}", text=name not in answered)
         if found is not None:
             return found
     return None
@@ -177,7 +194,11 @@ def _input_refused(path: str, what: str = _CONTROL) -> JSONResponse:
     return error_response(f"{what} ({path})", "BAD_USER_INPUT", 400)
 
 
-def _inspect(query: str) -> _Operation:
+def _inspect(
+    query: str, answering: frozenset[str] = frozenset(), mutation: str = "Mutation"
+) -> _Operation:
+    """``answering``: the root fields of the ``mutation`` type that answer control characters
+    in their arguments themselves; the edge refuses them everywhere else."""
     try:
         document = parse_bounded(query)
     except OperationTooLarge as error:
@@ -193,19 +214,76 @@ def _inspect(query: str) -> _Operation:
         for selection in definition.selection_set.selections:
             name = getattr(getattr(selection, "name", None), "value", None)
             sdl_only = sdl_only and definition.operation.value == "query" and name == "_service"
+    if sdl_only:
+        return _Operation(sdl_only=True)
+    introspection = any(
+        isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
+        for node in _fields(document)
+    )
+    answered = _answering_fields(document, answering, mutation) if answering else set()
     control: str | None = None
-    if not sdl_only:
-        introspection = any(
-            isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
-            for node in _fields(document)
-        )
-        control = next(
-            (f"argument {where}" for node in _fields(document)
-             for argument in node.arguments or ()
-             if (where := _control_character_at(argument.value, argument.name.value))),
-            None)
-    return _Operation(sdl_only=sdl_only, introspection=introspection,
-                      control_characters=control)
+    in_answered: set[str] = set()
+    elsewhere: set[str] = set()
+    for node in _argument_holders(document):
+        mine = id(node) in answered
+        for argument in node.arguments or ():
+            (in_answered if mine else elsewhere).update(_variables_in(argument.value))
+            if control is None and not mine:
+                where = _control_character_at(argument.value, argument.name.value)
+                control = f"argument {where}" if where else None
+    return _Operation(introspection=introspection, control_characters=control,
+                      answered_variables=frozenset(in_answered - elsewhere))
+
+
+def _answering_fields(
+    document: DocumentNode, answering: frozenset[str], mutation: str
+) -> set[int]:
+    """The ids of the root mutation field nodes named in ``answering`` (also in fragments
+    on the mutation type)."""
+    pending = [
+        definition.selection_set for definition in document.definitions
+        if (isinstance(definition, OperationDefinitionNode)
+            and definition.operation == OperationType.MUTATION)
+        or (isinstance(definition, FragmentDefinitionNode)
+            and definition.type_condition.name.value == mutation)
+    ]
+    found: set[int] = set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode) and selection.name.value in answering:
+                found.add(id(selection))
+            elif isinstance(selection, InlineFragmentNode) and (
+                selection.type_condition is None
+                or selection.type_condition.name.value == mutation
+            ):
+                pending.append(selection.selection_set)
+    return found
+
+
+def _argument_holders(document: DocumentNode) -> Iterator[FieldNode | DirectiveNode]:
+    """Every node of the document that takes arguments: fields and directives."""
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (FieldNode, DirectiveNode)):
+            yield node
+        for key in node.keys:
+            value = getattr(node, key, None)
+            if isinstance(value, (list, tuple)):
+                pending.extend(item for item in value if isinstance(item, Node))
+            elif isinstance(value, Node) and not isinstance(value, ValueNode):
+                pending.append(value)
+
+
+def _variables_in(value: ValueNode) -> Iterator[str]:
+    if isinstance(value, VariableNode):
+        yield value.name.value
+    elif isinstance(value, ListValueNode):
+        for item in value.values:
+            yield from _variables_in(item)
+    elif isinstance(value, ObjectValueNode):
+        for field in value.fields:
+            yield from _variables_in(field.value)
 
 
 def _control_character_at(value: ValueNode, path: str) -> str | None:
@@ -348,7 +426,10 @@ def graphql_endpoint(
     is a GraphQL error in JSON."""
     app = SubgraphApp(schema, verifier, state, graphiql, title)
     direct = DirectExecutor(schema)
-    inspected = functools.lru_cache(maxsize=2048)(_inspect)
+    mutation = schema._schema.mutation_type
+    inspected = functools.lru_cache(maxsize=2048)(functools.partial(
+        _inspect, answering=answering_mutations(schema._schema),
+        mutation=mutation.name if mutation is not None else "Mutation"))
 
     async def run(request: Request, caller: Caller | None, body: _Body | None) -> Response:
         """A valid query or mutation POSTed as JSON runs on the direct executor; everything
@@ -425,7 +506,7 @@ def graphql_endpoint(
             return _input_refused(operation.control_characters)
         variables = variables_of(request, body)
         if variables is not None and (body is None or _may_hold_input_problem(body.raw)):
-            problem = input_problem(variables, "variables")
+            problem = _variables_problem(variables, operation.answered_variables)
             if problem is not None:
                 return _input_refused(*problem)
         return await run(request, caller, body)

@@ -25,10 +25,14 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
     OperationDefinitionNode,
     OperationType,
+    default_field_resolver,
     execute,
     parse,
     specified_rules,
@@ -44,6 +48,8 @@ from strawberry.types.info import Info
 
 from crmkit import errors
 from crmkit.auth import Caller
+from crmkit.control_characters import MESSAGE as CONTROL_CHARACTERS_MESSAGE
+from crmkit.control_characters import paths_holding_control_characters
 from crmkit.failures import is_bad_value, is_transient
 from crmkit.paging import Page
 from crmkit.values import InvalidValue, parse_id
@@ -341,7 +347,49 @@ def build_schema(
         ],
     )
     allow_partial_answers(schema)
+    answer_control_characters(schema._schema)
     return schema
+
+
+def answering_mutations(schema: GraphQLSchema) -> frozenset[str]:
+    """The root mutation fields whose result union holds ``ValidationError``: they answer
+    control characters in their arguments themselves (:func:`answer_control_characters`)."""
+    mutation = schema.mutation_type
+    if mutation is None:
+        return frozenset()
+    return frozenset(name for name, field in mutation.fields.items() if _answers_invalid(field))
+
+
+def _answers_invalid(field: GraphQLField) -> bool:
+    result = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    return isinstance(result, GraphQLUnionType) and any(
+        member.name == "ValidationError" for member in result.types)
+
+
+def answer_control_characters(schema: GraphQLSchema) -> None:
+    """Each root mutation field with a ``ValidationError`` member answers it, naming every
+    argument path that holds a control character (:mod:`crmkit.control_characters`), and its
+    resolver does not run: a client handles it where it handles its other invalid input.
+    Wraps graphql-core's resolvers, so strawberry's view and the direct executor both see it,
+    and the schema's text is unchanged."""
+    mutation = schema.mutation_type
+    for name in answering_mutations(schema):
+        assert mutation is not None
+        field = mutation.fields[name]
+        field.resolve = _refusing_control_characters(field.resolve or default_field_resolver)
+
+
+def _refusing_control_characters(resolve: Any) -> Callable[..., Any]:
+    def resolver(source: Any, info: Any, **arguments: Any) -> Any:
+        # The arguments as graphql-core coerced them (inline or from variables, defaults
+        # included), keyed by their GraphQL names: the paths a client knows.
+        found = list(paths_holding_control_characters(arguments))
+        if found:
+            return error_result(errors.InvalidInput(
+                [errors.FieldProblem(path, CONTROL_CHARACTERS_MESSAGE) for path in found]))
+        return resolve(source, info, **arguments)
+
+    return resolver
 
 
 FEDERATION_ROOT_FIELDS = ("_entities", "_service")

@@ -36,8 +36,8 @@ class Problem:
 
 def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None) -> Problem | None:
     """None for a success payload; else the typed error, with ``ValidationError`` paths mapped to
-    form field names (``field_names``: the dotted path, or its last element, -> the form's field;
-    by default the last element)."""
+    form field names (``field_names``: the dotted path, or its last element that is no list
+    index, -> the form's field; by default that element)."""
     kind = result.get("__typename", "")
     if kind.endswith("Payload") or kind in ("ImportReport", "ExchangeRates"):
         return None
@@ -47,7 +47,9 @@ def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None
         for error in result.get("fields") or []:
             path = [str(p) for p in error.get("path") or []]
             names = field_names or {}
-            last = path[-1] if path else ""
+            # A list item's path ends with its index (``input.tags.1``): its form field is
+            # the list's.
+            last = next((p for p in reversed(path) if not p.isdigit()), "")
             key = names.get(".".join(path), names.get(last, last))
             fields.setdefault(key, str(error.get("message")))
         return Problem(kind, message, fields)

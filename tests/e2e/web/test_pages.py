@@ -51,6 +51,27 @@ def test_a_stale_edit_shows_the_current_version(web: Web) -> None:
     expect(page.locator("#deal-fields .badge-success")).to_be_visible()
 
 
+def test_a_control_character_in_a_new_lead_shows_beside_its_field(web: Web) -> None:
+    """Text pasted with a control character is the mutation's ValidationError, shown where
+    the form's other invalid input shows; no lead is made."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/leads"))
+    form = page.locator("form[action='/leads']")
+    company = unique("Acme")
+    form.locator("[name=company]").fill(company + "\x1b[31m")
+    form.locator("[name=contactName]").fill("Anna Nowak")
+    form.get_by_role("button", name="Add to the pool").click()
+    field = page.locator("form[action='/leads'] .field.invalid")
+    expect(field.locator("[name=company]")).to_be_visible()
+    expect(field.locator(".error")).to_have_text("text must not contain control characters")
+    expect(page.locator("form[action='/leads'] .field.invalid")).to_have_count(1)
+    expect(form.locator("[name=contactName]")).to_have_value("Anna Nowak")
+    leads = web.api(org["manager"])("{ leads { edges { node { company } } } }")["leads"]
+    assert leads["edges"] == []
+
+
 def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
     org = new_org(web)
     taken = unique("Existing")

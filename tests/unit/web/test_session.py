@@ -86,9 +86,11 @@ def test_validation_errors_land_on_their_form_fields() -> None:
         {"path": ["account", "name"], "message": "is required"},
         {"path": ["opportunity", "amount"], "message": "must be positive"},
         {"path": ["account", "nip"], "message": "has a wrong checksum"},
+        {"path": ["patch", "tags", "1"], "message": "text must not contain control characters"},
     ]}
     problem = problem_of(result, {"account.name": "account_name", "account.nip": "nip"})
     assert problem is not None
     assert problem.fields == {"account_name": "is required", "amount": "must be positive",
-                              "nip": "has a wrong checksum"}
+                              "nip": "has a wrong checksum",
+                              "tags": "text must not contain control characters"}
     assert problem_of({"__typename": "LeadPayload", "lead": {}}) is None

@@ -99,16 +99,16 @@ async def test_bad_conversion_input_changes_nothing(leads_service, org, opportun
 async def test_a_deal_name_with_a_control_character_is_refused_and_changes_nothing(
     leads_service, org, name
 ):
-    """The kit refuses control characters in any text variable before a resolver runs (the
-    use case's own rule, the pipeline's, is in the handler unit tests)."""
+    """The kit answers control characters in a mutation's arguments with its
+    ValidationError member before the resolver runs (the use case's own rule, the
+    pipeline's, is in the handler unit tests)."""
     token = org.token("rep")
     lead_id = await claimed_lead(leads_service, token)
-    response = await leads_service.post(token, CONVERT, id=lead_id, opp={**OPPORTUNITY,
-                                                                         "name": name})
-    assert response.status_code == 400
-    [error] = response.json()["errors"]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "variables.opp.name" in error["message"]
+    answer = (await leads_service.data(token, CONVERT, id=lead_id, opp={**OPPORTUNITY,
+                                                                         "name": name}))[
+        "convertLead"]
+    assert answer["__typename"] == "ValidationError", answer
+    assert [f["path"] for f in answer["fields"]] == [["opportunity", "name"]]
     assert await leads_service.events(org_id=org.id, type=LeadConverted.TYPE) == []
     lead = (await leads_service.data(token, LEAD, id=lead_id))["lead"]
     assert (lead["status"], lead["opportunityId"]) == ("ASSIGNED", None)

@@ -206,7 +206,6 @@ def _inspect(
     except GraphQLError:
         return _Operation()  # strawberry answers the syntax error
     sdl_only = True
-    introspection = False
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             sdl_only = False

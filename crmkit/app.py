@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import gc
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -33,7 +31,7 @@ from graphql import (
 from graphql.error import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
@@ -42,6 +40,16 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from crmkit.auth import Caller, InvalidToken, TokenVerifier
+from crmkit.body import (
+    CLIENT_CLOSED_REQUEST,
+    TIMED_OUT_CODE,
+    TIMED_OUT_MESSAGE,
+    TIMED_OUT_STATUS,
+    BodyTimedOut,
+    BodyTooLarge,
+    ClientDisconnect,
+    read_body,
+)
 from crmkit.control_characters import CONTROL_CHARACTERS
 from crmkit.control_characters import MESSAGE as CONTROL_MESSAGE
 from crmkit.graphiql import graphiql_assets, graphiql_page
@@ -51,8 +59,6 @@ from crmkit.query_limits import CODE as OPERATION_TOO_LARGE
 from crmkit.query_limits import OperationTooLarge, parse_bounded
 from crmkit.runtime import ServiceRuntime
 from crmkit.settings import MAX_BODY_BYTES
-
-log = logging.getLogger("crm.http")
 
 REQUESTS = Counter("crm_http_requests_total", "HTTP requests", ["service", "path", "status"])
 LATENCY = Histogram(
@@ -78,52 +84,9 @@ def unauthenticated(message: str) -> JSONResponse:
     return error_response(message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": "Bearer"})
 
 
-# A body read stalls no longer than this between two chunks (slow clients hold no worker).
-BODY_IDLE_SECONDS = 20.0
 # The one request a service answers without a token (``{ _service { sdl } }``, composition
 # needs it) is small; a tokenless body is read no further than this.
 TOKENLESS_BODY_BYTES = 64 * 1024
-
-
-class _BodyRefused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, counted as it arrives (chunked bodies too) and refused past
-    ``limit``; a client that stalls or goes away ends the request. One timer for the whole
-    read, moved on with each chunk (a timeout per read cost a task per chunk)."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise _BodyRefused(_too_large(limit))
-    receive = request.receive
-    chunks = bytearray()
-    try:
-        async with asyncio.timeout(BODY_IDLE_SECONDS) as idle:
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise ClientDisconnect
-                more = message.get("more_body", False)
-                if not more and not chunks:  # the whole body in one message, the common case
-                    body: bytes = message.get("body", b"")
-                    if len(body) > limit:
-                        raise _BodyRefused(_too_large(limit))
-                    break
-                chunks.extend(message.get("body", b""))
-                if len(chunks) > limit:
-                    raise _BodyRefused(_too_large(limit))
-                if not more:
-                    body = bytes(chunks)
-                    break
-                idle.reschedule(asyncio.get_running_loop().time() + BODY_IDLE_SECONDS)
-    except TimeoutError:
-        raise _BodyRefused(error_response(
-            "request body not received in time", "REQUEST_TIMEOUT", 408
-        )) from None
-    request._body = body  # what strawberry's view reads
-    return body
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -482,17 +445,22 @@ def graphql_endpoint(
                 caller = verifier.verify_header(authorization)
             except InvalidToken as error:
                 return unauthenticated(str(error))
-        try:
-            body = None if get else _decode(await _read_body(
-                request, MAX_BODY_BYTES if caller is not None else TOKENLESS_BODY_BYTES
-            ))
-        except _BodyRefused as refused:
-            if caller is None and refused.response.status_code == 413:
-                return unauthenticated("missing bearer token")
-            return refused.response
-        except ClientDisconnect:
-            log.info("client disconnected before sending its whole request")
-            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        body: _Body | None = None
+        if not get:
+            limit = MAX_BODY_BYTES if caller is not None else TOKENLESS_BODY_BYTES
+            try:
+                raw = await read_body(request.receive, limit,
+                                      request.headers.get("content-length"))
+            except BodyTooLarge:
+                if caller is None:
+                    return unauthenticated("missing bearer token")
+                return _too_large(limit)
+            except BodyTimedOut:
+                return error_response(TIMED_OUT_MESSAGE, TIMED_OUT_CODE, TIMED_OUT_STATUS)
+            except ClientDisconnect:  # logged by the reader
+                return Response(status_code=CLIENT_CLOSED_REQUEST)
+            request._body = raw  # what strawberry's view reads
+            body = _decode(raw)
         query = query_of(request, body)
         operation = inspected(query) if query is not None else _Operation()
         if caller is None and not operation.sdl_only:
@@ -511,10 +479,6 @@ def graphql_endpoint(
         return await run(request, caller, body)
 
     return endpoint
-
-
-# What nginx logs for a client that went away before its answer; never sent.
-CLIENT_CLOSED_REQUEST = 499
 
 
 def create_service_app(

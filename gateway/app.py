@@ -17,6 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crmkit.body import (
+    CLIENT_CLOSED_REQUEST,
+    TIMED_OUT_CODE,
+    TIMED_OUT_MESSAGE,
+    TIMED_OUT_STATUS,
+    BodyTimedOut,
+    BodyTooLarge,
+    ClientDisconnect,
+    read_body,
+)
 from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.settings import MAX_BODY_BYTES
 from gateway.engine import Gateway
@@ -33,10 +43,6 @@ _CHALLENGE = (b"www-authenticate", b"Bearer")
 
 # status, body, headers of a reply on the raw ASGI path
 _Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -60,22 +66,6 @@ def _reply_error(
     if challenge:
         headers.append(_CHALLENGE)
     return status, orjson.dumps(_error_body(message, code)), headers
-
-
-async def _read_body(declared: str | None, receive: Receive, limit: int) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _BodyTooLarge
-    chunks = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client went away; what arrived is all there is
-        chunks.extend(message.get("body", b""))
-        if len(chunks) > limit:
-            raise _BodyTooLarge
-        if not message.get("more_body", False):
-            break
-    return bytes(chunks)
 
 
 class GatewayApp(Starlette):
@@ -144,10 +134,14 @@ def create_app(
             message = str(error) or "invalid token"
             return _reply_error(message, "UNAUTHENTICATED", 401, reply_id, True)
         try:
-            raw = await _read_body(wanted.get(b"content-length"), receive, max_body_bytes)
-        except _BodyTooLarge:
+            raw = await read_body(receive, max_body_bytes, wanted.get(b"content-length"))
+        except BodyTooLarge:
             message = f"request body exceeds {max_body_bytes} bytes"
             return _reply_error(message, "REQUEST_TOO_LARGE", 413, reply_id)
+        except BodyTimedOut:
+            return _reply_error(TIMED_OUT_MESSAGE, TIMED_OUT_CODE, TIMED_OUT_STATUS, reply_id)
+        except ClientDisconnect:  # logged by the reader; the answer goes nowhere
+            return CLIENT_CLOSED_REQUEST, b"", [reply_id]
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:

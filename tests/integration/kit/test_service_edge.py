@@ -225,7 +225,7 @@ async def test_a_stalled_body_times_out_and_a_vanished_client_is_no_error(
     app: Any, org: Org, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = [(b"authorization", auth(org)["Authorization"].encode())]
-    monkeypatch.setattr(crmkit.app, "BODY_IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(crmkit.body, "BODY_IDLE_SECONDS", 0.2)
 
     async def stalls() -> AsyncIterator[bytes]:
         yield b'{"query": '

@@ -1,18 +1,29 @@
-"""A client that sends its request headers slowly is cut off; one that sends them in time is
-served (the protocol every service and the gateway serve with)."""
+"""Slow and vanishing clients, over real sockets: a client that sends its request headers
+slowly is cut off and one that sends them in time is served (the protocol every service, the
+gateway and the web app serve with); the gateway's body reader (the kit's, as every
+service's) answers a stalled body 408, keeps a trickling one going and logs a client that
+goes away mid-body as one line."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 import uvicorn
 
+import crmkit.body
+from crmkit.auth import mint_dev_token
 from crmkit.embedded import free_port
 from crmkit.http_protocol import TimedHttpToolsProtocol
+from crmkit.settings import DEV_JWT_SECRET, Settings
+from gateway.bootstrap import build_app
+from gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.integration
 
@@ -29,20 +40,30 @@ class QuickTimeout(TimedHttpToolsProtocol):
     header_timeout = 0.5
 
 
-@pytest.fixture
-async def port() -> AsyncIterator[int]:
+@contextlib.asynccontextmanager
+async def served(app: Any, *, lifespan: str = "off") -> AsyncIterator[int]:
+    """``app`` served by uvicorn on a free port with the protocol (header limit 0.5 s)."""
     chosen = free_port()
-    server = uvicorn.Server(uvicorn.Config(ok, host="127.0.0.1", port=chosen, http=QuickTimeout,
-                                           lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, http=QuickTimeout,
+                                           lifespan=lifespan, log_level="warning"))
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:
             break
         await asyncio.sleep(0.02)
-    yield chosen
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
+    assert server.started
+    try:
+        yield chosen
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def port() -> AsyncIterator[int]:
+    async with served(ok) as chosen:
+        yield chosen
 
 
 async def test_slow_headers_are_cut_off_and_prompt_ones_served(port: int) -> None:
@@ -64,3 +85,97 @@ async def test_slow_headers_are_cut_off_and_prompt_ones_served(port: int) -> Non
     await writer.drain()
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
+
+
+# --- the gateway --------------------------------------------------------------------------
+
+IDLE = 0.3
+
+
+@pytest.fixture
+async def gateway_port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    """The gateway's app as ``python -m gateway`` builds it (its supergraph file; no subgraph
+    needs to run for what is tested here), with a short body idle limit."""
+    monkeypatch.setattr(crmkit.body, "BODY_IDLE_SECONDS", IDLE)
+    nowhere = free_port()  # every subgraph: a port nothing listens on
+    settings = Settings(environment="test", **{f"{name}_port": nowhere for name in (
+        "leads", "pipeline", "documents", "reporting", "notifications")})
+    app = build_app(settings, GatewaySettings(compose_at_startup=False))
+    async with served(app, lifespan="on") as chosen:
+        yield chosen
+
+
+def bearer() -> bytes:
+    token = mint_dev_token(secret=DEV_JWT_SECRET, member_id=uuid.uuid4(), org_id=uuid.uuid4(),
+                           roles=["admin"])
+    return f"Bearer {token}".encode()
+
+
+def post_head(length: int | None) -> bytes:
+    framing = b"transfer-encoding: chunked" if length is None else b"content-length: %d" % length
+    return (b"POST /graphql HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n"
+            b"authorization: " + bearer() + b"\r\n" + framing + b"\r\n\r\n")
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+async def answer_of(reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    status = int(head.split(b" ", 2)[1])
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return status, orjson.loads(await asyncio.wait_for(reader.readexactly(length), 5))
+
+
+async def test_the_gateway_answers_a_stalled_body_408(gateway_port: int) -> None:
+    body = orjson.dumps({"query": "{ __typename }"})
+    for framing, start in ((len(body), body[:10]), (None, chunk(body[:10]))):
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway_port)
+        writer.write(post_head(framing) + start)  # and then nothing
+        await writer.drain()
+        started = asyncio.get_running_loop().time()
+        status, answer = await answer_of(reader)
+        waited = asyncio.get_running_loop().time() - started
+        assert status == 408, framing
+        assert answer["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+        assert answer["errors"][0]["message"] == "request body not received in time"
+        assert IDLE * 0.9 <= waited < IDLE + crmkit.body.SWEEP_SECONDS + 1, framing
+        writer.close()
+
+
+async def test_the_gateway_waits_for_a_trickling_body_and_serves_it(gateway_port: int) -> None:
+    body = orjson.dumps({"query": "{ __typename }"})
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway_port)
+    writer.write(post_head(None))
+    await writer.drain()
+    parts = [body[i:i + 4] for i in range(0, len(body), 4)]  # a part each IDLE / 3
+    assert len(parts) * IDLE / 3 > 2 * IDLE  # in all, longer than twice the limit
+    for part in parts:
+        writer.write(chunk(part))
+        await writer.drain()
+        await asyncio.sleep(IDLE / 3)
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    status, answer = await answer_of(reader)
+    assert (status, answer) == (200, {"data": {"__typename": "Query"}})
+    writer.close()
+
+
+async def test_a_client_gone_mid_body_is_one_line_not_an_error(
+    gateway_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        _, writer = await asyncio.open_connection("127.0.0.1", gateway_port)
+        writer.write(post_head(1000) + b'{"query": "{ __typ')
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()
+        for _ in range(100):
+            if any("disconnected" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.02)
+    gone = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelno == logging.INFO and gone[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from crmkit.http_protocol import TimedHttpToolsProtocol
 from crmkit.logs import configure_logging
 from crmkit.settings import Settings, load_settings
 from web.app import create_app
@@ -25,7 +26,7 @@ def main() -> None:
         access_log=False,
         proxy_headers=True,
         loop="uvloop",
-        http="httptools",
+        http=TimedHttpToolsProtocol,  # httptools, with a limit on slow request headers
         lifespan="on",
     )
 

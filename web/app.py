@@ -12,10 +12,18 @@ import jinja2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from crmkit.body import (
+    CLIENT_CLOSED_REQUEST,
+    TIMED_OUT_MESSAGE,
+    TIMED_OUT_STATUS,
+    BodyTimedOut,
+    BodyTooLarge,
+    ClientDisconnect,
+)
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
@@ -110,6 +118,14 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
                                                     "HX-Reswap": "innerHTML"})
         return render(request, "error.html", status=502, message=message)
 
+    async def body_refused(request: Request, exc: Exception) -> Response:
+        # A form's body the kit's reader refused (web.context.form_of), as the CSRF check does.
+        if isinstance(exc, BodyTimedOut):
+            return PlainTextResponse(TIMED_OUT_MESSAGE, status_code=TIMED_OUT_STATUS)
+        if isinstance(exc, BodyTooLarge):
+            return PlainTextResponse("request too large", status_code=413)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # logged by the reader
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return render(request, "error.html", status=404, message=i18n.gettext("Page not found"))
 
@@ -129,7 +145,9 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
             *all_routes(),
         ],
-        exception_handlers={SignedOut: signed_out, ApiUnavailable: unavailable, 404: not_found},
+        exception_handlers={SignedOut: signed_out, ApiUnavailable: unavailable, 404: not_found,
+                            BodyTimedOut: body_refused, BodyTooLarge: body_refused,
+                            ClientDisconnect: body_refused},
         lifespan=lifespan,
     )
     app.state.web = web

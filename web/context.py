@@ -11,12 +11,16 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crmkit.body import read_body
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
 from web.api import Api, SignedOut
 from web.session import Session
 from web.settings import WebSettings
+
+# A form's body, files included (a lead import's CSV), is read whole up to this.
+MAX_FORM_BYTES = 12 * 1024 * 1024
 
 
 @dataclass
@@ -88,8 +92,12 @@ def redirect(request: Request, url: str) -> Response:
 
 
 async def form_of(request: Request) -> FormData:
-    """The submitted form (the CSRF check already read and verified it)."""
-    return await request.form(max_part_size=12 * 1024 * 1024)
+    """The submitted form (the CSRF check verified it), its body read by the kit's reader:
+    at most ``MAX_FORM_BYTES``, a client that stalls answered 408 (see ``web.app``)."""
+    if not hasattr(request, "_body"):
+        request._body = await read_body(
+            request.receive, MAX_FORM_BYTES, request.headers.get("content-length"))
+    return await request.form(max_part_size=MAX_FORM_BYTES)
 
 
 def text(form: FormData, name: str) -> str | None:

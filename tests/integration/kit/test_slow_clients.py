@@ -1,8 +1,8 @@
 """Slow and vanishing clients, over real sockets: a client that sends its request headers
 slowly is cut off and one that sends them in time is served (the protocol every service, the
-gateway and the web app serve with); the gateway's body reader (the kit's, as every
-service's) answers a stalled body 408, keeps a trickling one going and logs a client that
-goes away mid-body as one line."""
+gateway and the web app serve with); the kit's body reader, in the gateway (as in every
+service) and the web app's forms, answers a stalled body 408, keeps a trickling one going and
+logs a client that goes away mid-body as one line."""
 
 from __future__ import annotations
 
@@ -179,3 +179,73 @@ async def test_a_client_gone_mid_body_is_one_line_not_an_error(
     gone = [r for r in caplog.records if "disconnected" in r.getMessage()]
     assert len(gone) == 1 and gone[0].levelno == logging.INFO and gone[0].exc_info is None
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_gateway_the_web_app_and_every_service_serve_with_the_header_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What ``python -m gateway``, ``python -m web`` and ``python -m services.<name>`` hand
+    uvicorn: the protocol with the header limit (the web app served without it)."""
+    import crmkit.serve
+    import gateway.__main__
+    import web.__main__
+    from services.leads import app as leads
+
+    protocols: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: protocols.append(options["http"]))
+    monkeypatch.delenv("CRM_SERVED_APP_MODULE", raising=False)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # each main() sets up the process's logs
+    try:
+        gateway.__main__.main()
+        web.__main__.main()
+        crmkit.serve.serve(leads)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert protocols == [TimedHttpToolsProtocol] * 3
+
+
+# --- the web app --------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def web_port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    """The web app as ``python -m web`` builds it, with a short body idle limit."""
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    monkeypatch.setattr(crmkit.body, "BODY_IDLE_SECONDS", IDLE)
+    settings = Settings(environment="test", gateway_port=free_port())
+    async with served(create_app(settings, WebSettings()), lifespan="on") as chosen:
+        yield chosen
+
+
+def signed_in_cookie() -> bytes:
+    from web.session import Session, SessionCodec
+    from web.settings import WebSettings
+
+    web = WebSettings()
+    session = Session(csrf="form-token", token="a-token", member_id=str(uuid.uuid4()))
+    return SessionCodec(web.session_secret, 3600).dumps(session).encode()
+
+
+async def test_the_web_app_answers_a_stalled_form_408(web_port: int) -> None:
+    form = b"csrf_token=form-token&count=1"
+    requests = {
+        "a form, its CSRF token in the body": b"POST /sign-in HTTP/1.1\r\nhost: web\r\n",
+        "htmx, its CSRF token in a header": b"POST /pool/import HTTP/1.1\r\nhost: web\r\n"
+        b"cookie: crm_session=" + signed_in_cookie() + b"\r\nx-csrf-token: form-token\r\n",
+    }
+    for what, head in requests.items():
+        reader, writer = await asyncio.open_connection("127.0.0.1", web_port)
+        writer.write(head + b"content-type: application/x-www-form-urlencoded\r\n"
+                     b"content-length: %d\r\n\r\n" % len(form) + form[:10])
+        await writer.drain()
+        started = asyncio.get_running_loop().time()
+        answer = await asyncio.wait_for(reader.read(4096), 5)
+        waited = asyncio.get_running_loop().time() - started
+        assert answer.startswith(b"HTTP/1.1 408"), (what, answer)
+        assert answer.endswith(b"request body not received in time"), what
+        assert IDLE * 0.9 <= waited < IDLE + crmkit.body.SWEEP_SECONDS + 1, what
+        writer.close()

@@ -50,6 +50,7 @@ from crmkit import errors
 from crmkit.auth import Caller
 from crmkit.control_characters import MESSAGE as CONTROL_CHARACTERS_MESSAGE
 from crmkit.control_characters import paths_holding_control_characters
+from crmkit.entity_answers import EntityAnswers, EntityExecutionContext
 from crmkit.failures import is_bad_value, is_transient
 from crmkit.paging import Page
 from crmkit.values import InvalidValue, parse_id
@@ -257,7 +258,7 @@ async def _resolve_in_bulk(
 ) -> list[object]:
     """``_entities``' answer, each type's references resolved by one call (concurrently when
     there are several types); a type whose call fails fails at each of its references."""
-    results: list[object] = [None] * count
+    results = EntityAnswers([None] * count)
 
     async def resolve(origin: Any, indexes: list[int], ids: list[Any]) -> None:
         try:
@@ -340,6 +341,7 @@ def build_schema(
         mutation=mutation,
         types=types or [],
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
+        execution_context_class=EntityExecutionContext,
         extensions=[
             lambda: AddValidationRules(limits),
             lambda: ParserCache(maxsize=2048),

@@ -22,21 +22,25 @@ A type whose references are resolved in bulk also defines ``resolve_references(i
 type's references of one request in one call (:class:`crmkit.graphql.ServiceSchema`),
 without a coroutine and a task per reference (100 of them cost the leads service several
 milliseconds of CPU per request, more than the query). The loader keeps one future per
-batch, not one per id as strawberry's DataLoader does (another millisecond for 100 ids)::
+batch, not one per id as strawberry's DataLoader does (another millisecond for 100 ids).
 
-    @classmethod
-    async def resolve_references(cls, info: Info, ids: list[strawberry.ID])
-            -> list[Account | None]:
-        return [None if a is None else cls.of(a)
-                for a in await load_entities(info, accounts_by_id, ids)]
+A type made from its record by ``cls.of(record)`` gets both from :func:`references_by`::
+
+    @strawberry.federation.type(keys=["id"])
+    class Account:
+        ...
+        @classmethod
+        def of(cls, r: AccountRecord) -> Account: ...
+
+        resolve_reference, resolve_references = references_by(accounts_by_id)
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import strawberry
 
@@ -44,6 +48,7 @@ from crmkit.graphql import GraphQLContext
 from crmkit.values import id_or_none
 
 V = TypeVar("V")
+V_contra = TypeVar("V_contra", contravariant=True)
 EntityBatch = Callable[[GraphQLContext, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
 """``(context, ids) -> {id: entity}`` for the entities among ``ids`` the caller may see."""
 
@@ -143,3 +148,35 @@ async def load_entities(
         return [None] * len(parsed)
     found = iter(await entity_loader(info.context, batch).load_many(wanted))
     return [None if entity_id is None else next(found) for entity_id in parsed]
+
+
+class FromRecord(Protocol[V_contra]):
+    """An entity type made from its record."""
+
+    @classmethod
+    def of(cls, record: V_contra, /) -> Any: ...
+
+
+Info = strawberry.Info[GraphQLContext, None]
+# Strings: classmethod is subscriptable for type checkers only (before Python 3.12).
+ResolveReference: TypeAlias = "classmethod[Any, [Info, strawberry.ID], Coroutine[Any, Any, Any]]"
+ResolveReferences: TypeAlias = (
+    "classmethod[Any, [Info, list[strawberry.ID]], Coroutine[Any, Any, list[Any]]]")
+
+
+def references_by(batch: EntityBatch[V]) -> tuple[ResolveReference, ResolveReferences]:
+    """An entity type's ``resolve_reference`` and ``resolve_references``: each reference
+    loaded through ``batch`` with the request's others (null when the batch does not return
+    it), and made an entity by the type's ``of(record)``."""
+
+    async def resolve_reference(cls: type[FromRecord[V]], info: Info, id: strawberry.ID) -> Any:
+        found = await load_entity(info, batch, id)
+        return None if found is None else cls.of(found)
+
+    async def resolve_references(
+        cls: type[FromRecord[V]], info: Info, ids: list[strawberry.ID]
+    ) -> list[Any]:
+        of = cls.of
+        return [None if r is None else of(r) for r in await load_entities(info, batch, ids)]
+
+    return classmethod(resolve_reference), classmethod(resolve_references)

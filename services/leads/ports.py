@@ -124,6 +124,13 @@ class LeadsRepository(Protocol):
         """By name, then id."""
         ...
 
+    async def members_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[MemberRecord]:
+        """The members among ``ids``, any order (hot path: on a connection of its own, outside
+        the unit of work's transaction; for reads with no write of their own before them)."""
+        ...
+
     async def active_lead_counts(
         self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, int]:
@@ -215,10 +222,14 @@ class LeadsRepository(Protocol):
         self, org_id: uuid.UUID, account_id: uuid.UUID, values: dict[str, Any]
     ) -> AccountRecord: ...
 
-    async def list_accounts(
-        self, org_id: uuid.UUID, page: PageRequest, *, ids: Sequence[uuid.UUID] | None = None
-    ) -> list[AccountRecord]:
+    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
         """Up to ``page.fetch`` accounts, newest first, after ``page.after``."""
+        ...
+
+    async def accounts_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[AccountRecord]:
+        """The accounts among ``ids``, any order (hot path, as :meth:`members_by_id`)."""
         ...
 
     async def nip_taken(

@@ -8,7 +8,7 @@ from typing import Any
 
 from crmkit.commands import ById, Command, must_exist
 from crmkit.errors import InvalidInput, ProblemCollector
-from crmkit.paging import Page, PageRequest, page_of, page_request
+from crmkit.paging import Page, page_of, page_request
 from services.leads import domain, events, normalise
 from services.leads.handlers.common import Work, check_version, emit
 from services.leads.ports import LeadsRepository
@@ -159,8 +159,7 @@ async def list_accounts(cmd: ListAccounts, uow: Work) -> Page[AccountRecord]:
 
 async def accounts_by_id(cmd: ById, uow: Work) -> dict[uuid.UUID, AccountRecord]:
     async with uow:
-        found = await uow.repo.list_accounts(
-            cmd.caller.org_id, PageRequest(len(cmd.ids)), ids=cmd.ids)
+        found = await uow.repo.accounts_by_id(cmd.caller.org_id, cmd.ids)
     return {r.id: r for r in found}
 
 

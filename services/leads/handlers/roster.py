@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from crmkit.commands import Command, must_exist, require_admin
+from crmkit.commands import ById, Command, must_exist, require_admin
 from crmkit.errors import ProblemCollector
 from services.leads import domain, normalise
 from services.leads.handlers.common import Work, emit, member_event
@@ -67,6 +67,13 @@ async def list_members(cmd: ListMembers, uow: Work) -> list[MemberRecord]:
     """By name, then id."""
     async with uow:
         return await uow.repo.list_members(cmd.caller.org_id, team=cmd.team, ids=cmd.ids)
+
+
+async def members_by_id(cmd: ById, uow: Work) -> dict[uuid.UUID, MemberRecord]:
+    """The members among ``cmd.ids`` (entity references)."""
+    async with uow:
+        found = await uow.repo.members_by_id(cmd.caller.org_id, cmd.ids)
+    return {m.id: m for m in found}
 
 
 class MembersOf(Command):

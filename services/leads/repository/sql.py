@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crmkit.auth import Caller
-from crmkit.db import session_driver_connection
+from crmkit.db import driver_connection, session_driver_connection
 from crmkit.outbox import note_outbox_rows
 from crmkit.paging import PageRequest
 from crmkit.tables import org_row, org_rows
@@ -42,7 +43,7 @@ from services.leads.records import (
     MemberRecord,
     OrgSettingsRecord,
 )
-from services.leads.repository import claims, imports
+from services.leads.repository import claims, imports, references
 from services.leads.tables import accounts, contacts, leads, members, org_settings
 
 
@@ -165,6 +166,12 @@ class SqlLeadsRepository:
         rows = await self.session.execute(statement.order_by(members.c.name, members.c.id))
         return [MemberRecord.from_row(r) for r in rows]
 
+    async def members_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[MemberRecord]:
+        async with self._own_connection() as conn:
+            return await references.members_by_id(conn, org_id, ids)
+
     async def active_lead_counts(
         self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, int]:
@@ -247,6 +254,13 @@ class SqlLeadsRepository:
 
     async def _driver(self) -> asyncpg.Connection:
         return await session_driver_connection(self.session)
+
+    def _own_connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled asyncpg connection outside the unit of work's transaction (each statement
+        commits on its own): the references' reads."""
+        engine = self.session.bind
+        assert isinstance(engine, AsyncEngine)
+        return driver_connection(engine)
 
     async def lock_claimer(self, org_id: uuid.UUID, member_id: uuid.UUID) -> Claimer | None:
         return await claims.lock_claimer(
@@ -370,17 +384,19 @@ class SqlLeadsRepository:
         )
         return AccountRecord.from_row((await self.session.execute(statement)).one())
 
-    async def list_accounts(
-        self, org_id: uuid.UUID, page: PageRequest, *, ids: Sequence[uuid.UUID] | None = None
-    ) -> list[AccountRecord]:
+    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
         statement = select(accounts).where(accounts.c.org_id == org_id)
-        if ids is not None:
-            statement = statement.where(accounts.c.id.in_(ids))
         if page.after is not None:
             statement = statement.where(tuple_(accounts.c.created_at, accounts.c.id) < page.after)
         statement = statement.order_by(accounts.c.created_at.desc(), accounts.c.id.desc())
         rows = await self.session.execute(statement.limit(page.fetch))
         return [AccountRecord.from_row(r) for r in rows]
+
+    async def accounts_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[AccountRecord]:
+        async with self._own_connection() as conn:
+            return await references.accounts_by_id(conn, org_id, ids)
 
     async def nip_taken(
         self, org_id: uuid.UUID, nip: str, *, exclude: uuid.UUID | None = None

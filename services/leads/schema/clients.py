@@ -97,7 +97,8 @@ class ContactInput:
 class ClientsQuery:
     @strawberry.field
     async def account(self, info: Info, id: strawberry.ID) -> Account | None:
-        return await Account.resolve_reference(info, id)
+        found: Account | None = await Account.resolve_reference(info, id)
+        return found
 
     @strawberry.field(description="The org's client companies, newest first.")  # type: ignore[untyped-decorator]
     async def accounts(
@@ -112,7 +113,8 @@ class ClientsQuery:
 
     @strawberry.field
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
-        return await Contact.resolve_reference(info, id)
+        found: Contact | None = await Contact.resolve_reference(info, id)
+        return found
 
 
 @strawberry.type

@@ -82,7 +82,8 @@ class LeadFilterInput:
 class LeadsQuery:
     @strawberry.field
     async def lead(self, info: Info, id: strawberry.ID) -> Lead | None:
-        return await Lead.resolve_reference(info, id)
+        found: Lead | None = await Lead.resolve_reference(info, id)
+        return found
 
     @strawberry.field(description="Leads the caller may see (a rep: own and pool; a manager: "
                       "the team's and pool; an admin: all), newest first.")  # type: ignore[untyped-decorator]

@@ -11,7 +11,7 @@ import strawberry
 
 from crmkit.commands import ById
 from crmkit.graphql import GraphQLContext
-from crmkit.references import entity_loader, load_entities, load_entity
+from crmkit.references import entity_loader, load_entity, references_by
 from services.leads import domain
 from services.leads.handlers import clients, leads, roster
 from services.leads.records import (
@@ -41,9 +41,7 @@ def gql_id_or_none(value: uuid.UUID | None) -> strawberry.ID | None:
 async def _members_by_id(
     context: GraphQLContext, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, MemberRecord]:
-    found = await roster.list_members(
-        roster.ListMembers(await caller_of(context), ids=ids), uow_of(context))
-    return {m.id: m for m in found}
+    return await roster.members_by_id(ById(await caller_of(context), ids), uow_of(context))
 
 
 async def _active_lead_counts(
@@ -126,17 +124,7 @@ class Member:
     async def active_lead_count(self, info: Info) -> int:
         return await load_entity(info, _active_lead_counts, self.id) or 0
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
-        found = await load_entity(info, _members_by_id, id)
-        return None if found is None else cls.of(found)
-
-    @classmethod
-    async def resolve_references(
-        cls, info: Info, ids: list[strawberry.ID]
-    ) -> list[Member | None]:
-        found = await load_entities(info, _members_by_id, ids)
-        return [None if r is None else cls.of(r) for r in found]
+    resolve_reference, resolve_references = references_by(_members_by_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A lead: a company or person to sell to.")
@@ -180,17 +168,7 @@ class Lead:
             updated_at=r.updated_at, version=r.version,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Lead | None:
-        found = await load_entity(info, _leads_by_id, id)
-        return None if found is None else cls.of(found)
-
-    @classmethod
-    async def resolve_references(
-        cls, info: Info, ids: list[strawberry.ID]
-    ) -> list[Lead | None]:
-        found = await load_entities(info, _leads_by_id, ids)
-        return [None if r is None else cls.of(r) for r in found]
+    resolve_reference, resolve_references = references_by(_leads_by_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A person at a client company.")
@@ -212,17 +190,7 @@ class Contact:
                    lead_id=gql_id_or_none(r.lead_id), created_at=r.created_at,
                    version=r.version)
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:
-        found = await load_entity(info, _contacts_by_id, id)
-        return None if found is None else cls.of(found)
-
-    @classmethod
-    async def resolve_references(
-        cls, info: Info, ids: list[strawberry.ID]
-    ) -> list[Contact | None]:
-        found = await load_entities(info, _contacts_by_id, ids)
-        return [None if r is None else cls.of(r) for r in found]
+    resolve_reference, resolve_references = references_by(_contacts_by_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A client company.")
@@ -248,17 +216,7 @@ class Account:
                    address=r.address, owner_id=gql_id_or_none(r.owner_id),
                    created_at=r.created_at, updated_at=r.updated_at, version=r.version)
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Account | None:
-        found = await load_entity(info, _accounts_by_id, id)
-        return None if found is None else cls.of(found)
-
-    @classmethod
-    async def resolve_references(
-        cls, info: Info, ids: list[strawberry.ID]
-    ) -> list[Account | None]:
-        found = await load_entities(info, _accounts_by_id, ids)
-        return [None if r is None else cls.of(r) for r in found]
+    resolve_reference, resolve_references = references_by(_accounts_by_id)
 
 
 @strawberry.type

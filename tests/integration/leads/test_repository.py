@@ -85,6 +85,9 @@ async def test_members_are_kept_listed_and_counted(backend: Any) -> None:
     listed = await run(uows, lambda r: r.list_members(org))
     assert [m.name for m in listed] == ["Adam", "Bea"]
     assert [m.id for m in await run(uows, lambda r: r.list_members(org, ids=[bea]))] == [bea]
+    by_id = await run(uows, lambda r: r.members_by_id(org, [bea, adam, uuid.uuid4()]))
+    assert sorted(by_id, key=lambda m: m.name) == listed
+    assert await run(uows, lambda r: r.members_by_id(uuid.uuid4(), [bea])) == []
     await run(uows, lambda r: r.insert_lead(lead_values(org, 1, owner_id=adam, status="ASSIGNED")))
     await run(uows, lambda r: r.insert_lead(lead_values(org, 2, owner_id=adam,
                                                         status="CONVERTED")))
@@ -259,8 +262,8 @@ async def test_accounts_match_by_nip_then_domain_and_contacts_list_oldest_first(
     assert [x.id for x in page] == [b.id, a.id]
     after = await run(uows, lambda r: r.list_accounts(org, PageRequest(5, (b.created_at, b.id))))
     assert [x.id for x in after] == [a.id]
-    assert [x.id for x in await run(uows, lambda r: r.list_accounts(
-        org, PageRequest(5), ids=[a.id]))] == [a.id]
+    assert [x.id for x in await run(uows, lambda r: r.accounts_by_id(org, [a.id]))] == [a.id]
+    assert await run(uows, lambda r: r.accounts_by_id(uuid.uuid4(), [a.id, b.id])) == []
     contacts = [await run(uows, lambda r, n=n: r.insert_contact({
         "id": uuid.uuid4(), "org_id": org, "account_id": a.id, "name": f"Person {n}",
         "created_at": T0 + timedelta(minutes=n), "updated_at": T0})) for n in range(3)]

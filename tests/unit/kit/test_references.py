@@ -12,7 +12,7 @@ import strawberry
 
 from crmkit.auth import Caller, Role
 from crmkit.graphql import GraphQLContext, build_schema
-from crmkit.references import load_entities, load_entity
+from crmkit.references import load_entities, load_entity, references_by
 
 KNOWN = {uuid.uuid4(): f"thing {i}" for i in range(5)}
 HIDDEN = uuid.uuid4()
@@ -77,14 +77,34 @@ class Broken:
         return []
 
 
+@strawberry.federation.type(keys=["id"])
+class Named:
+    """Both resolvers from the kit, each entity made by ``of``."""
+
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def of(cls, name: str) -> Named:
+        return cls(id=strawberry.ID(name.split()[-1]), name=name)
+
+    resolve_reference, resolve_references = references_by(things_by_id)
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def hello(self) -> str:
         return "hi"
 
+    @strawberry.field
+    async def named(self, info: strawberry.Info[GraphQLContext, None], id: strawberry.ID
+                    ) -> Named | None:
+        found: Named | None = await Named.resolve_reference(info, id)
+        return found
 
-SCHEMA = build_schema(query=Query, types=[Thing, Bulk, Broken])
+
+SCHEMA = build_schema(query=Query, types=[Thing, Bulk, Broken, Named])
 ENTITIES = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Thing { name } } }"""
 
 
@@ -154,3 +174,20 @@ async def test_a_failing_batch_fails_its_own_references_only() -> None:
     assert result.data["a"] == [None, {"name": KNOWN[uuid.UUID(known)]}]
     assert result.data["b"] == [{"name": KNOWN[uuid.UUID(known)]}]
     assert result.errors is not None and [e.path for e in result.errors] == [["a", 0]]
+
+
+async def test_a_type_made_by_of_gets_both_resolvers_from_the_kit() -> None:
+    batches.clear()
+    known = list(KNOWN)
+    asked = [str(known[0]), "not-an-id", str(HIDDEN), str(known[3])]
+    result = await SCHEMA.execute(
+        """query($r: [_Any!]!, $id: ID!) { named(id: $id) { id name }
+           _entities(representations: $r) { ... on Named { id name } } }""",
+        variable_values={"r": [{"__typename": "Named", "id": i} for i in asked],
+                         "id": str(known[1])}, context_value=context())
+    assert result.errors is None, result.errors
+    assert result.data == {
+        "named": {"id": "1", "name": "thing 1"},
+        "_entities": [{"id": "0", "name": "thing 0"}, None, None, {"id": "3", "name": "thing 3"}],
+    }
+    assert len(batches) == 1  # the query's reference and the list's, one batch

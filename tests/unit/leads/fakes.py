@@ -124,6 +124,11 @@ class FakeLeadsRepository:
             key=lambda m: (m.name, m.id),
         )
 
+    async def members_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[MemberRecord]:
+        return [m for m in self.member_rows.values() if m.org_id == org_id and m.id in ids]
+
     async def active_lead_counts(
         self, org_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, int]:
@@ -297,13 +302,15 @@ class FakeLeadsRepository:
         self.account_rows[account_id] = changed
         return changed
 
-    async def list_accounts(
-        self, org_id: uuid.UUID, page: PageRequest, *, ids: Sequence[uuid.UUID] | None = None
-    ) -> list[AccountRecord]:
+    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
         return keyset_page(
-            (a for a in self.account_rows.values()
-             if a.org_id == org_id and (ids is None or a.id in ids)),
+            (a for a in self.account_rows.values() if a.org_id == org_id),
             lambda a: (a.created_at, a.id), page, newest_first=True)
+
+    async def accounts_by_id(
+        self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[AccountRecord]:
+        return [a for a in self.account_rows.values() if a.org_id == org_id and a.id in ids]
 
     async def nip_taken(
         self, org_id: uuid.UUID, nip: str, *, exclude: uuid.UUID | None = None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 log = logging.getLogger("crm.http")
 
@@ -37,6 +38,7 @@ __all__ = [
     "BodyTooLarge",
     "ClientDisconnect",
     "read_body",
+    "stream_body",
 ]
 
 
@@ -134,3 +136,35 @@ async def read_body(receive: Receive, limit: int, declared_length: str | None = 
         del heard[task]
         if watch.expired:
             watch.expired.discard(task)
+
+
+async def stream_body(
+    receive: Receive, limit: int, declared_length: str | None = None
+) -> AsyncIterator[bytes]:
+    """The body chunk by chunk as it arrives, for one too large to hold (an upload), under
+    the same rules as :func:`read_body`: the idle limit counts only the time spent waiting
+    for the client, not what the caller does with a chunk."""
+    if declared_length and declared_length.isdigit() and int(declared_length) > limit:
+        raise BodyTooLarge
+    one = _OneChunk(receive)
+    while one.more:
+        chunk = await read_body(one, limit)
+        limit -= len(chunk)
+        if chunk:
+            yield chunk
+
+
+class _OneChunk:
+    """``receive`` with each chunk given as a whole body, so that :func:`read_body` reads one
+    at a time; ``more`` tells whether the real body goes on."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.more = True
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] != "http.request":
+            return message
+        self.more = message.get("more_body", False)
+        return {"type": "http.request", "body": message.get("body", b""), "more_body": False}

@@ -21,10 +21,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from crmkit.body import (
+    TIMED_OUT_CODE,
+    TIMED_OUT_MESSAGE,
+    TIMED_OUT_STATUS,
+    BodyTimedOut,
+    BodyTooLarge,
+    ClientDisconnect,
+    stream_body,
+)
 from crmkit.errors import (
     DomainError,
     ForbiddenError,
@@ -128,13 +137,11 @@ async def offer_file(files: Files, grant: Grant, request: Request) -> Response:
 # --- uploads ------------------------------------------------------------------------------
 
 
-class TooLarge(Exception):
-    """The body grew past the upload limit while streaming."""
-
-
 async def stage(request: Request, directory: str | None = None) -> tuple[Path, str, int, bytes]:
-    """The request body in a temporary file: its path, sha256, size and first bytes;
-    :class:`TooLarge` as soon as it passes :data:`~services.documents.domain.MAX_FILE_BYTES`."""
+    """The request body in a temporary file: its path, sha256, size and first bytes; read by
+    the kit's reader (:func:`crmkit.body.stream_body`): ``BodyTooLarge`` as soon as it passes
+    :data:`~services.documents.domain.MAX_FILE_BYTES`, ``BodyTimedOut`` when the client
+    stalls."""
     fd, name = tempfile.mkstemp(prefix="crm-upload-", dir=directory)
     path = Path(name)
     digest = hashlib.sha256()
@@ -143,10 +150,8 @@ async def stage(request: Request, directory: str | None = None) -> tuple[Path, s
     pending = bytearray()
     try:
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
+            async for chunk in stream_body(request.receive, d.MAX_FILE_BYTES):
                 size += len(chunk)
-                if size > d.MAX_FILE_BYTES:
-                    raise TooLarge
                 digest.update(chunk)
                 if len(head) < SNIFF_BYTES:
                     head += chunk[: SNIFF_BYTES - len(head)]
@@ -167,8 +172,10 @@ async def upload(files: Files, grant: Grant, request: Request) -> Response:
         return too_large()
     try:
         path, sha256, size, head = await stage(request)
-    except TooLarge:
+    except BodyTooLarge:
         return too_large()
+    except BodyTimedOut:  # nothing was stored
+        return error(TIMED_OUT_STATUS, TIMED_OUT_CODE, TIMED_OUT_MESSAGE)
     except ClientDisconnect:  # the client gave up: nothing was stored
         return error(400, "BAD_REQUEST", "the upload was interrupted")
     try:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 
+import crmkit.body
 from crmkit.auth import Caller, Role
 from crmkit.settings import DEV_JWT_SECRET, Settings
 from crmkit.testing.client import service_settings
@@ -388,3 +389,26 @@ async def test_more_than_50_mb_is_refused(origin: Origin, org: Org) -> None:
     assert streamed.status_code == 413
     assert streamed.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
     assert (await origin.data(admin, DOCUMENTS, folder=folder))["documents"]["edges"] == []
+
+
+async def test_a_stalled_upload_ends_408_and_stores_nothing(
+    origin: Origin, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload read by the kit's reader (as every body): a client that stops sending is
+    answered 408 after the idle limit, through the public origin, and nothing is stored."""
+    monkeypatch.setattr(crmkit.body, "BODY_IDLE_SECONDS", 0.3)
+    admin = org.token("admin")
+    folder = await new_folder(origin, admin)
+    url = await upload_url(origin, admin, folder, "stalled", "application/pdf")
+    host, port = str(origin.http.base_url.host), int(origin.http.base_url.port or 80)
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"PUT {url} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/pdf\r\n"
+                 f"Content-Length: {len(PDF) + 1000}\r\n\r\n".encode() + PDF)  # and no more
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    assert status_line.split()[1] == b"408"
+    assert (await origin.data(admin, DOCUMENTS, folder=folder))["documents"]["edges"] == []
+    assert await origin.stored_keys(org.id) == []

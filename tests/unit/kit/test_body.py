@@ -64,3 +64,23 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation(
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
         await read
+
+
+async def test_a_streamed_body_comes_chunk_by_chunk_under_the_same_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def chunks(receive: Any, limit: int) -> list[bytes]:
+        return [chunk async for chunk in crmkit.body.stream_body(receive, limit)]
+
+    assert await chunks(messages(b"ab", b"", b"cd"), 4) == [b"ab", b"cd"]
+    with pytest.raises(BodyTooLarge):
+        await chunks(messages(b"ab", b"cde"), 4)
+    with pytest.raises(ClientDisconnect):
+        await chunks(messages(b"ab", None), 4)
+    monkeypatch.setattr(crmkit.body, "BODY_IDLE_SECONDS", 0.2)
+    with pytest.raises(BodyTimedOut):
+        await asyncio.wait_for(chunks(messages(b"ab", 30.0), 4), 5)
+    # the time the caller takes over a chunk is not the client's
+    slow_reader = [chunk async for chunk in crmkit.body.stream_body(messages(b"a", b"b"), 4)
+                   if not await asyncio.sleep(0.5)]
+    assert slow_reader == [b"a", b"b"]

@@ -195,43 +195,50 @@ class ServiceSchema(FederationSchema):
         self, info: Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
         """``_entities``, with a representation of no known entity type a typed error (it
-        used to answer the type's name as a KeyError's text)."""
+        used to answer the type's name as a KeyError's text); resolved in bulk when every
+        representation is a bare ``id`` reference to a type with ``resolve_references``
+        (:mod:`crmkit.references`: one call per type), else by strawberry, one by one."""
+        # The representations' indexes and ids by entity class, while all can go in bulk.
+        groups: dict[type, tuple[list[int], list[Any]]] | None = {}
         for index, representation in enumerate(representations):
             name = (representation.get("__typename")  # type: ignore[attr-defined]
                     if isinstance(representation, dict) else None)
-            known = self.schema_converter.type_map.get(name) if isinstance(name, str) else None
-            keys = getattr(getattr(known, "definition", None), "directives", None) or ()
-            if known is None or not any(type(d).__name__ == "Key" for d in keys):
+            entity = self._entity_named(name) if isinstance(name, str) else None
+            if entity is None:
                 raise GraphQLError(
                     f"representations.{index}: {name!r} is not an entity type of this service"
                     if isinstance(name, str) else
                     f"representations.{index}: a representation needs a __typename",
                     extensions={"code": BAD_USER_INPUT},
                 )
-        groups = self._bulk_groups(representations)
+            if groups is None:
+                continue
+            fields = cast(dict[str, Any], representation)
+            if entity.bulk is None or len(fields) != 2 or "id" not in fields:
+                groups = None
+                continue
+            indexes, ids = groups.setdefault(entity.bulk, ([], []))
+            indexes.append(index)
+            ids.append(fields["id"])
         if groups is None:
             return super().entities_resolver(info, representations)
         return _resolve_in_bulk(info, groups, len(representations))  # type: ignore[return-value]
 
-    def _bulk_groups(
-        self, representations: list[FederationAny]
-    ) -> dict[type, tuple[list[int], list[Any]]] | None:
-        """The representations' indexes and ids by entity class, when every one is a bare
-        ``id`` reference to a type with ``resolve_references`` (:mod:`crmkit.references`);
-        else None (strawberry resolves them one by one)."""
-        groups: dict[type, tuple[list[int], list[Any]]] = {}
-        type_map = self.schema_converter.type_map
-        for index, representation in enumerate(representations):
-            fields = cast(dict[str, Any], representation)
-            if len(fields) != 2 or "id" not in fields:
-                return None
-            origin = getattr(type_map[fields["__typename"]].definition, "origin", None)
-            if not hasattr(origin, "resolve_references"):
-                return None
-            indexes, ids = groups.setdefault(cast(type, origin), ([], []))
-            indexes.append(index)
-            ids.append(fields["id"])
-        return groups
+    def _entity_named(self, name: str) -> _Entity | None:
+        """The entity type ``name`` names in this schema (kept once found: the schema's types
+        are fixed), or None."""
+        entities: dict[str, _Entity] = self.__dict__.setdefault("_entities_by_name", {})
+        found = entities.get(name)
+        if found is None:
+            known = self.schema_converter.type_map.get(name)
+            definition = getattr(known, "definition", None)
+            keys = getattr(definition, "directives", None) or ()
+            if known is None or not any(type(d).__name__ == "Key" for d in keys):
+                return None  # not kept: any name may come
+            origin = getattr(definition, "origin", None)
+            found = entities[name] = _Entity(
+                origin if hasattr(origin, "resolve_references") else None)
+        return found
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: object | None = None
@@ -251,6 +258,13 @@ class ServiceSchema(FederationSchema):
                     "unexpected error at %s: %s", ".".join(map(str, error.path or ())), error,
                     exc_info=error.original_error,
                 )
+
+
+@dataclass(frozen=True)
+class _Entity:
+    """An entity type of a schema: its class when it resolves its references in bulk."""
+
+    bulk: type | None
 
 
 async def _resolve_in_bulk(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
@@ -28,6 +30,8 @@ DLQ_SUBJECTS = ("crm.dlq.>",)
 DUPLICATE_WINDOW_SECONDS = 120.0
 
 log = logging.getLogger("crm.bus")
+
+T = TypeVar("T")
 
 
 def dlq_subject(consumer: str) -> str:
@@ -65,21 +69,32 @@ async def ensure_stream(
     On a cluster, creating a replicated stream takes a moment, and every replica of every
     service tries at once when they start together: a request that times out or loses the
     race is retried (it then finds the stream and updates it)."""
+    await settled(lambda: _ensure_stream_once(js, name, subjects, replicas),
+                  f"stream {name}", attempts=attempts)
+
+
+async def settled(
+    operation: Callable[[], Awaitable[T]], what: str, *, attempts: int = 12
+) -> T:
+    """``operation`` (a JetStream API request), retried while the cluster is still electing
+    a leader, placing a stream or creating the same thing for another replica: on a
+    cluster started together with the services (or under load) such a request can time out
+    for a few seconds, and a service must not die of it at start-up."""
     for attempt in range(attempts):
         try:
-            await _ensure_stream_once(js, name, subjects, replicas)
-            return
+            return await operation()
         except (NatsTimeoutError, NoRespondersError, APIError) as error:
             # Errors of the request itself (a bad config) would not heal: only a cluster
-            # still electing, placing or already creating the stream is waited for.
+            # still electing, placing or already creating the thing is waited for.
             if isinstance(error, APIError) and not isinstance(
                 error, ServiceUnavailableError | ServerError | BadRequestError
             ):
                 raise
             if attempt == attempts - 1:
                 raise
-            log.info("stream %s not settled yet (%s), retrying", name, error)
+            log.info("%s not settled yet (%s), retrying", what, error)
             await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
 
 
 async def _ensure_stream_once(

@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crmkit.bus import DLQ_STREAM, dlq_subject
+from crmkit.bus import DLQ_STREAM, dlq_subject, settled
 from crmkit.contracts import Envelope
 from crmkit.failures import is_transient
 from crmkit.outbox import wake_relay_after
@@ -153,7 +153,7 @@ class InboxConsumer:
         """Create or resume the durable consumer and start pulling."""
         assert self._broker is not None, "register() the consumer with a broker first"
         js: JetStreamContext = self._broker.config.connection_state.stream
-        self._subscription = await js.pull_subscribe(
+        self._subscription = await settled(lambda: js.pull_subscribe(
             self._subject,
             durable=self.name,
             stream=self._stream,
@@ -165,7 +165,7 @@ class InboxConsumer:
                 max_deliver=-1,
                 filter_subject=self._subject,
             ),
-        )
+        ), f"consumer {self.name}")
         self._running = True
         self._task = asyncio.create_task(self._pull_loop(), name=f"inbox:{self.name}")
 

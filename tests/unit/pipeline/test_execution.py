@@ -59,6 +59,10 @@ class Query:
     def items(self) -> list[Item | None]:
         return list(ITEMS)
 
+    @strawberry.field
+    def first(self) -> Item:
+        return ITEMS[0]
+
 
 QUERIES = [
     "{ items { id name count colour note owner { id name } } }",
@@ -66,6 +70,10 @@ QUERIES = [
     "{ items { later id colour } }",
     "{ items { id broken name } }",
     "{ items { n: name name id ... on Item { count } } }",
+    # One object, its selection seen once, and the same selection in a list after it.
+    "{ first { id name note owner { id name } } }",
+    "{ first { id name count } items { id name count } }",
+    "{ items { id broken } first { id broken } }",
 ]
 
 
@@ -75,7 +83,8 @@ def run(context: type[StrawberryGraphQLCoreExecutionContext], query: str) -> dic
     result = asyncio.run(schema.execute(query))
     return {
         "data": result.data,
-        "order": [list(node) for node in (result.data or {}).get("items") or [] if node],
+        "order": [list(node) for node in (result.data or {}).get("items") or [] if node]
+        + [list((result.data or {}).get("first") or {})],
         "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or []),
     }
 

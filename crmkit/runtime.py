@@ -92,6 +92,7 @@ class ServiceRuntime(Generic[R]):
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list)
     _started: bool = False
+    _idle_sessions: list[AsyncSession] = field(default_factory=list)
     _relay_engine: AsyncEngine | None = None
     schema: SchemaCheck | None = None
     # Run last when the runtime stops (a service's own clients: the documents' object store).
@@ -150,7 +151,7 @@ class ServiceRuntime(Generic[R]):
 
     def uow(self) -> SqlUnitOfWork[R]:
         """A unit of work of its own transaction (a request's)."""
-        return SqlUnitOfWork(self.sessions, self.outbox, self.repository)
+        return SqlUnitOfWork(self.sessions, self.outbox, self.repository, self._idle_sessions)
 
     def subscribe(
         self,

@@ -366,10 +366,12 @@ def _may_hold_input_problem(raw: bytes) -> bool:
     """Whether JSON text may hold what :func:`input_problem` refuses. In JSON a control
     character in a string is escaped (``\\u00XX``, ``\\b``, ``\\f``; only DEL may stand
     as itself) and a list of n items takes n - 1 commas, so text with none of these holds
-    neither; a false alarm only costs the full walk over the values."""
+    neither; a false alarm only costs the full walk over the values. (``find``, not ``in``:
+    ``in`` on bytes first tries its operand as an integer, raising and dropping a TypeError
+    each time.)"""
     return (
-        b"\\u00" in raw or b"\\b" in raw or b"\\f" in raw or b"\x7f" in raw
-        or raw.count(b",") >= MAX_LIST_ITEMS
+        raw.find(b"\\u00") >= 0 or raw.find(b"\\b") >= 0 or raw.find(b"\\f") >= 0
+        or raw.find(b"\x7f") >= 0 or raw.count(b",") >= MAX_LIST_ITEMS
     )
 
 

@@ -21,7 +21,9 @@ and errors; a differential test holds the two to each other
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from inspect import isawaitable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -41,6 +43,9 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.language import FieldNode
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+from strawberry.types.union import StrawberryUnion
 
 
 class EntityAnswers(list[Any]):
@@ -55,8 +60,9 @@ class _Declined(Exception):
 # Values whose completion cannot be awaitable: the rest are checked.
 _PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 Complete = Callable[[Any], Any]
-# A type's plan: each response key with the field's resolver and the completion of its value.
-Plan = tuple[GraphQLObjectType, list[tuple[str, Callable[..., Any] | None, Complete]]]
+# A type's plan: each response key with how the field's value is read from an entity (None:
+# the type's name) and how it completes.
+Plan = tuple[GraphQLObjectType, list[tuple[str, Callable[[Any], Any] | None, Complete]]]
 
 
 class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -98,6 +104,10 @@ class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _Declined
         assert isinstance(item_type, GraphQLAbstractType)
         resolve_type = item_type.resolve_type or self.type_resolver
+        # Strawberry's union resolver names the same type for every plain instance of a
+        # class (not cast, not generic): asked once per class.
+        same_per_class = _is_strawberry_union_resolver(resolve_type)
+        names: dict[type, str] = {}
         plans: dict[str, Plan] = {}
         completed: list[dict[str, Any] | None] = []
         for item in result:
@@ -106,9 +116,15 @@ class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 continue
             if isinstance(item, Exception):
                 raise _Declined
-            name = resolve_type(item, info, item_type)
-            if type(name) is not str:  # awaitable, None or not a name: graphql-core's
-                raise _Declined
+            cast_to = getattr(item, TYPE_CAST_ATTRIBUTE, None)
+            name = names.get(type(item)) if cast_to is None else None
+            if name is None:
+                resolved: Any = resolve_type(item, info, item_type)
+                if type(resolved) is not str:  # awaitable, None or not a name: graphql-core's
+                    raise _Declined
+                name = resolved
+                if same_per_class and cast_to is None and _plain_class(type(item)):
+                    names[type(item)] = name
             plan = plans.get(name)
             if plan is None:
                 plan = plans[name] = self._plan(name, item_type, field_details_list)
@@ -118,8 +134,8 @@ class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if is_type_of is not True:
                     raise _Declined
             row: dict[str, Any] = {}
-            for key, resolve, complete in fields:
-                row[key] = complete(name if resolve is None else resolve(item, None))
+            for key, read, complete in fields:
+                row[key] = complete(name if read is None else read(item))
             completed.append(row)
         return completed
 
@@ -135,7 +151,7 @@ class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, defer_usages, _ = self.collect_subfields(runtime_type, field_details_list)
         if defer_usages:
             raise _Declined
-        fields: list[tuple[str, Callable[..., Any] | None, Complete]] = []
+        fields: list[tuple[str, Callable[[Any], Any] | None, Complete]] = []
         for key, details in grouped.items():
             node: FieldNode = details[0].node
             field_name = node.name.value
@@ -155,8 +171,24 @@ class EntityExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     or not getattr(resolve, "_is_default", False)
                     or strawberry_field is None or not strawberry_field.is_basic_field):
                 raise _Declined
-            fields.append((key, resolve, _completion(field_def.type)))
+            # What that resolver reads: the attribute through the default resolver.
+            read = (attrgetter(strawberry_field.python_name)
+                    if strawberry_field.default_resolver is getattr
+                    else partial(resolve, info=None))
+            fields.append((key, read, _completion(field_def.type)))
         return runtime_type, fields
+
+
+def _is_strawberry_union_resolver(resolve_type: Any) -> bool:
+    return (getattr(resolve_type, "__module__", None) == StrawberryUnion.__module__
+            and getattr(resolve_type, "__name__", None) == "_resolve_union_type")
+
+
+def _plain_class(cls: type) -> bool:
+    """A strawberry type whose instances all resolve to one union member: not generic."""
+    definition = getattr(cls, "__strawberry_definition__", None)
+    return (isinstance(definition, StrawberryObjectDefinition)
+            and definition.concrete_of is None and not definition.is_graphql_generic)
 
 
 def _same(value: Any) -> Any:

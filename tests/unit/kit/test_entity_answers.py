@@ -16,7 +16,7 @@ from graphql import ExecutionResult, execute, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from crmkit.auth import Caller, Role
-from crmkit.entity_answers import EntityExecutionContext
+from crmkit.entity_answers import EntityExecutionContext, _is_strawberry_union_resolver
 from crmkit.graphql import GraphQLContext, build_schema
 
 
@@ -38,7 +38,8 @@ FAILING: set[str] = set()
 def stored(cls: type, ids: list[strawberry.ID]) -> list[Any]:
     if FAILING & set(ids):
         raise RuntimeError("the store is down")
-    return [found if isinstance(found := STORE.get(str(i)), cls) else None for i in ids]
+    return [found if isinstance(found := STORE.get(str(i)), cls)
+            or getattr(found, "__as_strawberry_type__", None) is cls else None for i in ids]
 
 
 @strawberry.federation.type(keys=["id"])
@@ -170,6 +171,28 @@ async def test_two_types_in_one_list_and_two_aliased_lists_as_the_gateway_sends(
         _r0: _entities(representations: $_r0) { ... on Plain { name count } }
         _r1: _entities(representations: $_r1) { ... on Other { title } } }"""
     assert await both(gateway, _r0=refs(plain(), plain()), _r1=refs(other())) == [True, True]
+
+
+class Lookalike:
+    """Not a strawberry type: answered as one by ``strawberry.cast``."""
+
+    def __init__(self, title: str) -> None:
+        self.id = strawberry.ID(str(uuid.uuid4()))
+        self.title = title
+        self.part = None
+
+
+async def test_cast_objects_among_plain_ones_resolve_each_as_cast() -> None:
+    cast = strawberry.cast(Other, Lookalike("cast"))
+    STORE[str(cast.id)] = cast
+    assert _is_strawberry_union_resolver(SCHEMA.get_type("_Entity").resolve_type)
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { __typename
+        ... on Other { title } ... on Plain { name } } }"""
+    representations = refs(other(), ("Other", str(cast.id)), other(), plain())
+    assert await both(query, r=representations) == [True]
+    answer = await run(EntityExecutionContext, query, {"r": representations})
+    assert answer.data is not None
+    assert answer.data["_entities"][1] == {"__typename": "Other", "title": "cast"}
 
 
 async def test_fragments_directives_left_out_and_typename_alone() -> None:

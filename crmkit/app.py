@@ -50,7 +50,7 @@ from crmkit.body import (
     ClientDisconnect,
     read_body,
 )
-from crmkit.control_characters import CONTROL_CHARACTERS
+from crmkit.control_characters import CONTROL_CHARACTERS, json_may_hold_control_characters
 from crmkit.control_characters import MESSAGE as CONTROL_MESSAGE
 from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.graphql import DirectExecutor, GraphQLContext, answering_mutations, public_errors
@@ -317,6 +317,13 @@ class _Body:
     invalid: str | None = None
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """Variables of a GET request that are no JSON, and why."""
+
+    why: str
+
+
 def _decode(raw: bytes) -> _Body:
     try:
         return _Body(raw, orjson.loads(raw))
@@ -363,16 +370,10 @@ def _json_request_problem(body: _Body) -> str | None:
 
 
 def _may_hold_input_problem(raw: bytes) -> bool:
-    """Whether JSON text may hold what :func:`input_problem` refuses. In JSON a control
-    character in a string is escaped (``\\u00XX``, ``\\b``, ``\\f``; only DEL may stand
-    as itself) and a list of n items takes n - 1 commas, so text with none of these holds
-    neither; a false alarm only costs the full walk over the values. (``find``, not ``in``:
-    ``in`` on bytes first tries its operand as an integer, raising and dropping a TypeError
-    each time.)"""
-    return (
-        raw.find(b"\\u00") >= 0 or raw.find(b"\\b") >= 0 or raw.find(b"\\f") >= 0
-        or raw.find(b"\x7f") >= 0 or raw.count(b",") >= MAX_LIST_ITEMS
-    )
+    """Whether JSON text may hold what :func:`input_problem` refuses: a control character
+    (:func:`json_may_hold_control_characters`) or a list of more than ``MAX_LIST_ITEMS``
+    (n items take n - 1 commas); a false alarm only costs the full walk over the values."""
+    return json_may_hold_control_characters(raw) or raw.count(b",") >= MAX_LIST_ITEMS
 
 
 def graphql_endpoint(
@@ -419,10 +420,13 @@ def graphql_endpoint(
 
     def variables_of(request: Request, body: _Body | None) -> Any:
         if body is None:
-            with contextlib.suppress(Exception):
-                raw = request.query_params.get("variables")
+            raw = request.query_params.get("variables")
+            try:
                 return orjson.loads(raw) if raw else None
-            return None
+            except orjson.JSONDecodeError as error:
+                # Refused here as a POST body is: strawberry's own parser would take what
+                # orjson refuses (a lone surrogate's escape) past the check below.
+                return _Unreadable(str(error).split(":")[0])
         return body.payload.get("variables") if isinstance(body.payload, dict) else None
 
     def query_of(request: Request, body: _Body | None) -> str | None:
@@ -474,6 +478,9 @@ def graphql_endpoint(
         if operation.control_characters is not None:
             return _input_refused(operation.control_characters)
         variables = variables_of(request, body)
+        if isinstance(variables, _Unreadable):
+            return error_response(f"'variables' is not valid JSON ({variables.why})",
+                                  "BAD_REQUEST", 400)
         if variables is not None and (body is None or _may_hold_input_problem(body.raw)):
             problem = _variables_problem(variables, operation.answered_variables)
             if problem is not None:

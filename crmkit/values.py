@@ -8,7 +8,6 @@ consumers accept (ADR 0008). Plain Python, no IO: domain modules use these direc
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import iso4217
 from pydantic import AfterValidator
+
+from crmkit.control_characters import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ONE_LINE
 
 
 class InvalidValue(ValueError):
@@ -164,14 +165,11 @@ class Money:
 
 # --- text ---------------------------------------------------------------------------------------
 
-# C0 and C1 control characters and DEL; lone surrogates (PostgreSQL cannot store them).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
 
 def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     """``value`` trimmed: not empty, at most ``max_length`` characters, no control characters
-    (NUL included; ``multiline`` text may hold tabs and line breaks)."""
+    (the kit's one rule, :mod:`crmkit.control_characters`; ``multiline`` text may hold tabs
+    and line breaks)."""
     if not isinstance(value, str):
         raise InvalidValue("must be text")
     text = value.strip()
@@ -179,7 +177,7 @@ def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
         raise InvalidValue("must not be empty")
     if len(text) > max_length:
         raise InvalidValue(f"must be at most {max_length} characters")
-    if (_CONTROL_MULTILINE if multiline else _CONTROL).search(text):
+    if (CONTROL_CHARACTERS if multiline else CONTROL_CHARACTERS_ONE_LINE).search(text):
         raise InvalidValue("must not contain control characters")
     return text
 

@@ -16,7 +16,7 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from crmkit.app import graphql_endpoint
+from crmkit.app import graphql_endpoint, input_problem
 from crmkit.auth import TokenVerifier, mint_dev_token
 from crmkit.control_characters import paths_holding_control_characters
 from crmkit.graphql import (
@@ -26,6 +26,7 @@ from crmkit.graphql import (
     build_schema,
 )
 from crmkit.settings import DEV_JWT_SECRET
+from crmkit.values import InvalidValue, clean_text
 
 WRITTEN: list[str] = []  # what a resolver was asked to store
 
@@ -131,10 +132,24 @@ def test_only_mutations_with_a_validation_error_member_answer_it_themselves() ->
 
 
 def test_every_path_holding_one_is_named_in_order() -> None:
-    value = {"input": {"title": "a\x00", "tags": ["ok", "b\x07", "\x7f"], "n": 1,
-                       "text": "tab\tline\r\nbreak é ✓"}, "comment": None}
+    value = {"input": {"title": "a\x00", "tags": ["ok", "b\x07", "\x7f", "c1 \x85", "\ud800"],
+                       "n": 1, "text": "tab\tline\r\nbreak é ✓\xa0"}, "comment": None}
     assert list(paths_holding_control_characters(value)) == [
-        ("input", "title"), ("input", "tags", "1"), ("input", "tags", "2")]
+        ("input", "title"), ("input", "tags", "1"), ("input", "tags", "2"),
+        ("input", "tags", "3"), ("input", "tags", "4")]
+
+
+@pytest.mark.parametrize("text", ["a\x00", "\x1b", "\x7f", "\x85", "\x9f", "lone \udc00"])
+def test_the_edge_the_mutations_and_clean_text_share_one_rule(text: str) -> None:
+    """What the edge and the mutations refuse, clean_text refuses (and multi-line text alike),
+    and the reverse but for tab and line breaks in one-line text."""
+    assert input_problem(text, "v") is not None
+    assert list(paths_holding_control_characters(text)) == [()]
+    for multiline in (False, True):
+        with pytest.raises(InvalidValue):
+            clean_text(text, max_length=50, multiline=multiline)
+    assert input_problem("a\tb\r\nc \xa0é", "v") is None
+    assert clean_text("a\tb\r\nc \xa0é", max_length=50, multiline=True)
 
 
 async def test_variables_answer_validation_error_naming_each_field(
@@ -190,6 +205,10 @@ async def test_clean_text_runs_the_mutation(executor: str, written: list[str]) -
     # a clean answering mutation beside one that cannot answer: refused whole
     ('mutation { addNote(input: {title: "ok"}) { __typename } rename(title: "a\\u0000") '
      "{ id } }", None, "argument title"),
+    # C1 controls, as themselves in a query's text and escaped in variables
+    ('{ notes(search: "a\u0085") { id } }', None, "argument search"),
+    ('{ notes(search: "a\\u009f") { id } }', None, "argument search"),
+    ("query($s: String) { notes(search: $s) { id } }", {"s": "next line \x85"}, "variables.s"),
     # an over-long list stays the edge's, in any variable
     (ADD, {"i": {"title": "ok", "tags": ["t"] * 10_001}}, "at most 10000 items"),
 ])
@@ -197,4 +216,38 @@ async def test_everything_else_is_refused_whole_at_the_edge(
     query: str, variables: dict[str, Any] | None, where: str, written: list[str]
 ) -> None:
     refused(await post(query, variables), where)
+    assert written == []
+
+
+async def test_c1_controls_in_a_mutation_answer_validation_error(
+    executor: str, written: list[str]
+) -> None:
+    result = answered(await post(ADD, {"i": {"title": "Note\x85", "tags": ["\x9b[31m"]}}))
+    assert [f["path"] for f in result["fields"]] == [["input", "title"], ["input", "tags", "0"]]
+    assert written == []
+
+
+async def test_a_lone_surrogate_is_refused_whole_by_post_and_by_get(written: list[str]) -> None:
+    """JSON can only write one as an escape; the edge's parser refuses the text (strawberry's
+    own would take it)."""
+    endpoint = graphql_endpoint(
+        SCHEMA, TokenVerifier(secret=DEV_JWT_SECRET, algorithms=["HS256"]), None,
+        graphiql=False)
+    app = Starlette(routes=[Route("/graphql", endpoint, methods=["GET", "POST"])])
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    query = "query($s: String) { notes(search: $s) { id } }"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        for variables in ('{"s": "a\\ud800"}', '{"s": "\\udfff b"}'):
+            body = f'{{"query": "{query}", "variables": {variables}}}'
+            responses = [
+                await client.post("/graphql", content=body.encode(), headers=headers),
+                await client.get("/graphql", params={"query": query, "variables": variables},
+                                 headers=headers),
+            ]
+            for response in responses:
+                assert response.status_code == 400, response.text
+                [error] = response.json()["errors"]
+                assert error["extensions"]["code"] == "BAD_REQUEST", error
+                assert "not valid JSON" in error["message"], error
     assert written == []

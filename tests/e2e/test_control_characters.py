@@ -90,6 +90,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("notifications", "mutation($i: NotificationSettingsInput!) { "
                       "updateMyNotificationSettings(input: $i) { __typename } }",
      {"i": {"timeZone": f"Europe/Warsaw{NUL}"}}, "input.timeZone"),
+    # The other characters of the kit's one rule: C1 controls (as themselves and escaped).
+    ("leads", LEAD, {"i": {"company": "Acme\x85"}}, "input.company"),
+    ("pipeline", OPPORTUNITY, {"i": {**DEAL, "name": "Deal\x9b[31m"}}, "input.name"),
+    ("leads", "query($f: LeadFilterInput) { leads(filter: $f) { edges { node { id } } } }",
+     {"f": {"search": "acme\x80"}}, "search"),
+    ("reporting", '{ salesFunnel(team: "north\\u0085") { __typename } }', {}, "team"),
     # Inline arguments: the text in the operation itself.
     ("reporting", '{ salesFunnel(team: "north\\u0000") { __typename } }', {}, "team"),
     ("pipeline", 'mutation { addLostReason(label: "Price\\u0000") { __typename } }', {},

@@ -154,7 +154,13 @@ def _variables_problem(variables: Any, answered: frozenset[str]) -> tuple[str, s
 
 
 def _input_refused(path: str, what: str = _CONTROL) -> JSONResponse:
-    return error_response(f"{what} ({path})", "BAD_USER_INPUT", 400)
+    """``variablePath`` (``["filter", "search"]``) lets a client show the refusal beside the
+    box the variable's value came from, as it shows a mutation's ``ValidationError``."""
+    extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
+    if path.startswith("variables."):
+        extensions["variablePath"] = path.split(".")[1:]
+    return JSONResponse({"errors": [{"message": f"{what} ({path})", "extensions": extensions}]},
+                        status_code=400)
 
 
 def _inspect(

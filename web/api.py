@@ -21,6 +21,34 @@ class ApiUnavailable(Exception):
     """The gateway could not be reached or answered with an error; the message is safe to show."""
 
 
+class InvalidInput(ApiUnavailable):
+    """The gateway refused a query's variable whole (``BAD_USER_INPUT``: a control character
+    typed into a search box; a query has no ``ValidationError`` to answer with). ``path`` is
+    where in the variables (``["filter", "search"]``), ``problem`` what is wrong with it."""
+
+    def __init__(self, problem: str, path: list[str]) -> None:
+        super().__init__("the CRM service could not answer this request")
+        self.problem = problem
+        self.path = path
+
+
+def _invalid_input(errors: Any) -> InvalidInput | None:
+    """The first error, when it is the edge's refusal of a variable's value."""
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):
+        return None
+    extensions = first.get("extensions")
+    if not isinstance(extensions, dict) or extensions.get("code") != "BAD_USER_INPUT":
+        return None
+    path = extensions.get("variablePath")
+    if not isinstance(path, list) or not path:
+        return None
+    # "text must not contain control characters (variables.filter.search)": the path is
+    # shown by where the message goes.
+    problem = str(first.get("message") or "").rsplit(" (", 1)[0]
+    return InvalidInput(problem, [str(part) for part in path])
+
+
 class Api:
     def __init__(self, url: str, timeout: float, latency: Histogram | None = None) -> None:
         self.url = url
@@ -66,6 +94,9 @@ class Api:
         if response.status_code != 200 or body.get("errors") or not isinstance(
             body.get("data"), dict
         ):
+            invalid = _invalid_input(body.get("errors"))
+            if invalid is not None:
+                raise invalid  # what the person typed, not a fault of ours to log
             log.error(
                 "gateway answered %s: %s", response.status_code, str(body.get("errors"))[:2000]
             )

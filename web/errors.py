@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from web.api import InvalidInput
 from web.i18n import N_
 from web.i18n import gettext as _
 
@@ -46,12 +47,7 @@ def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None
         fields: dict[str, str] = {}
         for error in result.get("fields") or []:
             path = [str(p) for p in error.get("path") or []]
-            names = field_names or {}
-            # A list item's path ends with its index (``input.tags.1``): its form field is
-            # the list's.
-            last = next((p for p in reversed(path) if not p.isdigit()), "")
-            key = names.get(".".join(path), names.get(last, last))
-            fields.setdefault(key, str(error.get("message")))
+            fields.setdefault(form_field(path, field_names), str(error.get("message")))
         return Problem(kind, message, fields)
     if kind == "VersionConflict":
         message = _("Someone else changed this in the meantime; here is the current version.")
@@ -61,6 +57,22 @@ def problem_of(result: dict[str, Any], field_names: dict[str, str] | None = None
         message = _("It no longer exists or you cannot see it.")
     details = {k: v for k, v in result.items() if k not in ("__typename", "message")}
     return Problem(kind, message, {}, details)
+
+
+def form_field(path: list[str], field_names: dict[str, str] | None = None) -> str:
+    """The form field a value's path (``input.tags.1``) belongs to: ``field_names`` maps the
+    dotted path, or its last element that is no list index, to the form's field; by default
+    that element. A list item's path ends with its index: its form field is the list's."""
+    names = field_names or {}
+    last = next((p for p in reversed(path) if not p.isdigit()), "")
+    return names.get(".".join(path), names.get(last, last))
+
+
+def refused_input(error: InvalidInput, field_names: dict[str, str] | None = None) -> Problem:
+    """A query's variable the API refused whole (a control character in a search box), as a
+    field error on the box it came from (``field_names`` as for :func:`form_field`)."""
+    return Problem("ValidationError", error.problem,
+                   {form_field(error.path, field_names): error.problem})
 
 
 FIX_LABELS = {

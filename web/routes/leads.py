@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
+from web.api import InvalidInput
 from web.context import form_of, query, redirect, render, session_of, text
-from web.errors import Problem, on, problem_of
+from web.errors import Problem, on, problem_of, refused_input
 
 LEAD_FIELDS = """id company contactName email phone website domain source notes tags priority
   status ownerId ownerTeam assignedAt lastActivityAt statusChangedAt disqualifyReason
@@ -258,12 +259,19 @@ async def leads_list(request: Request) -> Response:
     status = params.get("status") or None
     lead_filter: dict[str, Any] = {"search": (params.get("q") or "").strip() or None,
                                    "status": status, "ownerId": params.get("owner") or None}
-    data = await query(request, Q_LEADS, filter=lead_filter, after=params.get("after"))
+    problem: Problem | None = None
+    try:
+        data = await query(request, Q_LEADS, filter=lead_filter, after=params.get("after"))
+    except InvalidInput as error:
+        # A control character typed into the search box: shown on the box, with every lead.
+        problem = refused_input(error, {"search": "q", "ownerId": "owner"})
+        data = await query(request, Q_LEADS, filter={}, after=None)
     return render(request, "leads/list.html", leads=_edges(data["leads"]),
                   page=data["leads"]["pageInfo"], members=data["members"],
                   filters={"q": params.get("q") or "", "status": status or "",
                            "owner": params.get("owner") or ""},
-                  values={}, problem=None)
+                  values={}, problem=None, filter_errors=problem.fields if problem else {},
+                  status=422 if problem else 200)
 
 
 async def create_lead(request: Request) -> Response:

@@ -72,6 +72,28 @@ def test_a_control_character_in_a_new_lead_shows_beside_its_field(web: Web) -> N
     assert leads["edges"] == []
 
 
+def test_a_control_character_in_the_search_box_shows_on_that_box(web: Web) -> None:
+    """A query has no ValidationError: the service refuses its variable whole, and the page
+    shows that on the box it came from (not as a failure of the CRM service)."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/leads"))
+    filters = page.locator("form.filters")
+    filters.locator("[name=q]").fill("acme\x1b[31m")
+    filters.get_by_role("button", name="Filter").click()
+    invalid = filters.locator("label.invalid")
+    expect(invalid).to_have_count(1)
+    expect(invalid.locator("[name=q]")).to_have_attribute("aria-invalid", "true")
+    expect(invalid.locator(".error")).to_have_text("text must not contain control characters")
+    expect(page.get_by_text("could not answer this request")).to_have_count(0)
+    expect(page.locator("h1")).to_have_text("Leads")
+    # The same box with clean text filters as before.
+    filters.locator("[name=q]").fill("acme")
+    filters.get_by_role("button", name="Filter").click()
+    expect(filters.locator("label.invalid")).to_have_count(0)
+
+
 def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
     org = new_org(web)
     taken = unique("Existing")

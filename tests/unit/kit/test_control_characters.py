@@ -251,3 +251,12 @@ async def test_a_lone_surrogate_is_refused_whole_by_post_and_by_get(written: lis
                 assert error["extensions"]["code"] == "BAD_REQUEST", error
                 assert "not valid JSON" in error["message"], error
     assert written == []
+
+
+async def test_a_refused_variable_names_its_path_for_the_client_to_place() -> None:
+    response = await post("query($s: String) { notes(search: $s) { id } }", {"s": "a\x00"})
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "variablePath": ["s"]}
+    response = await post('{ notes(search: "a\\u0000") { id } }')
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}  # in the operation's text

@@ -16,7 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
+from web.api import InvalidInput
 from web.context import query, render
+from web.errors import refused_input
 
 NOBODY = "00000000-0000-0000-0000-000000000000"
 COLUMN_SIZE = 200  # the API's largest page; a column with more says so
@@ -177,6 +179,7 @@ async def board(request: Request) -> Response:
     stages = sorted(chosen["stages"], key=lambda s: s["position"]) if chosen else []
     open_stages = [s for s in stages if s["kind"] == "OPEN"]
     columns: list[dict[str, Any]] = []
+    filter_errors: dict[str, str] = {}
     by_stage: dict[str, Any] = {}
     if open_stages:
         variables = {
@@ -191,7 +194,14 @@ async def board(request: Request) -> Response:
             }
             for i, stage in enumerate(open_stages)
         }
-        found = await query(request, columns_query(len(open_stages)), **variables)
+        try:
+            found = await query(request, columns_query(len(open_stages)), **variables)
+        except InvalidInput as error:
+            # A control character typed into the search box: shown on the box, the columns
+            # unsearched.
+            filter_errors = refused_input(error, {"text": "q"}).fields
+            variables = {name: {**value, "text": None} for name, value in variables.items()}
+            found = await query(request, columns_query(len(open_stages)), **variables)
         by_stage = {
             stage["id"]: found[f"s{i}"] for i, stage in enumerate(open_stages)
         }
@@ -219,8 +229,11 @@ async def board(request: Request) -> Response:
         members=members,
         teams=teams,
         filters=filters,
+        filter_errors=filter_errors,
+        partial=partial,
         stages=stages,
         labels=labels,
+        status=422 if filter_errors and not partial else 200,  # htmx swaps 2xx only
     )
 
 

@@ -94,6 +94,29 @@ def test_a_control_character_in_the_search_box_shows_on_that_box(web: Web) -> No
     expect(filters.locator("label.invalid")).to_have_count(0)
 
 
+def test_a_control_character_in_the_board_search_shows_on_that_box(web: Web) -> None:
+    """The board's search box redraws the columns as one types: the error comes with them,
+    beside the box; a full page load shows it too."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/"))
+    search = page.locator("#f-q")
+    search.fill("deal\x1b[31m")
+    search.press("Enter")
+    error = page.locator("#e-filter-q")
+    expect(error).to_have_text("text must not contain control characters")
+    expect(page.get_by_text("could not answer this request")).to_have_count(0)
+    expect(page.locator("#board .column").first).to_be_visible()
+    search.fill("deal")
+    search.press("Enter")
+    expect(error).to_have_text("")
+    page.goto(web.url("/?q=deal%1B"))
+    invalid = page.locator("form.filters label.invalid")
+    expect(invalid.locator("#f-q")).to_have_attribute("aria-invalid", "true")
+    expect(invalid.locator(".error")).to_have_text("text must not contain control characters")
+
+
 def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
     org = new_org(web)
     taken = unique("Existing")

@@ -7,7 +7,7 @@ milliseconds per request (``time.process_time``, which other load on the machine
 less than wall-clock time) and Python calls per request (a cProfile pass of its own);
 ``--profile`` also prints that pass's top functions.
 
-    flock /work/coord/bench.lock .venv/bin/python -m bench.gateway.references_cpu
+    flock /tmp/crm-bench.lock .venv/bin/python -m bench.gateway.references_cpu
         [--requests 300] [--rounds 3] [--profile | --served]
 
 ``--served`` measures the service as deployed instead (``python -m services.leads``, the

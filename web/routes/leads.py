@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.api import InvalidInput
-from web.context import form_of, query, redirect, render, session_of, text
+from web.context import form_of, is_htmx, query, redirect, render, session_of, text
 from web.errors import Problem, on, problem_of, refused_input
 
 LEAD_FIELDS = """id company contactName email phone website domain source notes tags priority
@@ -111,15 +111,22 @@ async def _pool(request: Request, message: str | None = None,
                 problem: Problem | None = None, claimed: list[Any] | None = None) -> Response:
     session = session_of(request)
     q = (request.query_params.get("q") or "").strip() or None
-    data = await query(request, Q_POOL, q=q, after=request.query_params.get("after"),
-                       me=session.member_id)
+    search_errors: dict[str, str] = {}
+    try:
+        data = await query(request, Q_POOL, q=q, after=request.query_params.get("after"),
+                           me=session.member_id)
+    except InvalidInput as error:
+        # A control character typed into the search box: shown on the box, the pool unsearched.
+        search_errors = refused_input(error).fields
+        data = await query(request, Q_POOL, q=None, after=None, me=session.member_id)
     me = data["me"]
     template = "leads/pool_region.html" if request.method == "POST" else "leads/pool.html"
     return render(request, template, me=me, pool=_edges(data["pool"]),
-                  page=data["pool"]["pageInfo"], q=q or "",
+                  page=data["pool"]["pageInfo"], q=q or "", search_errors=search_errors,
                   mine=[lead for lead in _edges(data["mine"]) if lead["status"] not in CLOSED],
                   message=message, problem=problem, claimed=claimed or [],
-                  room=max(0, me["leadCap"] - me["activeLeadCount"]))
+                  room=max(0, me["leadCap"] - me["activeLeadCount"]),
+                  status=422 if search_errors and not is_htmx(request) else 200)
 
 
 async def pool(request: Request) -> Response:

@@ -117,6 +117,21 @@ def test_a_control_character_in_the_board_search_shows_on_that_box(web: Web) -> 
     expect(invalid.locator(".error")).to_have_text("text must not contain control characters")
 
 
+def test_a_control_character_in_the_pool_search_shows_on_that_box(web: Web) -> None:
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/pool"))
+    page.locator("#pool-q").fill("lead\x1b[31m")
+    page.locator("#pool-q").press("Enter")
+    expect(page.locator("#e-pool-q")).to_have_text("text must not contain control characters")
+    expect(page.locator("#pool-q")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("could not answer this request")).to_have_count(0)
+    page.locator("#pool-q").fill("lead")
+    page.locator("#pool-q").press("Enter")
+    expect(page.locator("#e-pool-q")).to_have_count(0)
+
+
 def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
     org = new_org(web)
     taken = unique("Existing")

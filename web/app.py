@@ -27,7 +27,7 @@ from crmkit.body import (
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
-from web.api import Api, ApiUnavailable, SignedOut
+from web.api import Api, ApiUnavailable, InvalidInput, SignedOut
 from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
 from web.metrics import MetricsMiddleware, WebMetrics
@@ -111,7 +111,9 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         return redirect(request, "/sign-in")
 
     async def unavailable(request: Request, exc: Exception) -> Response:
-        message = str(exc)
+        # Input a page does not place beside its box (typed into its address, say): what is
+        # wrong with it, rather than the service failing.
+        message = exc.problem if isinstance(exc, InvalidInput) else str(exc)
         if is_htmx(request):
             return render(request, "partials/flash.html", status=502, level="error",
                           message=message, headers={"HX-Retarget": "#flash",

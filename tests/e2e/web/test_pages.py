@@ -132,6 +132,17 @@ def test_a_control_character_in_the_pool_search_shows_on_that_box(web: Web) -> N
     expect(page.locator("#e-pool-q")).to_have_count(0)
 
 
+def test_a_control_character_no_box_holds_says_what_is_wrong(web: Web) -> None:
+    """The team page has no search box of its own: text in its address still says what is
+    wrong with it, not that the service failed."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/pool/team?q=acme%1B"))
+    expect(page.get_by_text("text must not contain control characters")).to_be_visible()
+    expect(page.get_by_text("could not answer this request")).to_have_count(0)
+
+
 def test_the_csv_import_reports_a_dry_run_then_imports(web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
     org = new_org(web)
     taken = unique("Existing")

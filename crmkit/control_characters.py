@@ -13,7 +13,7 @@ domain keeps; before that it is answered in two ways:
 - everything else (queries, mutations with no such member, arguments of fields below a
   mutation's root field, variables not only used by such a mutation's arguments) is refused
   whole at the service edge with a ``BAD_USER_INPUT`` error before anything runs
-  (:mod:`crmkit.app`), which looks at a request's JSON text first
+  (:mod:`crmkit.edge_input`), which looks at a request's JSON text first
   (:func:`json_may_hold_control_characters`) to walk its variables only when they may hold
   one.
 """

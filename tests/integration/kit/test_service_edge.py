@@ -18,7 +18,7 @@ import strawberry
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import crmkit.app
+import crmkit.edge_input
 from crmkit.app import create_service_app
 from crmkit.graphql import GraphQLContext, build_schema
 from crmkit.runtime import ServiceRuntime
@@ -274,8 +274,8 @@ async def test_control_characters_in_any_text_input_are_a_typed_error(
 
 
 def test_tabs_and_line_breaks_are_text() -> None:
-    assert crmkit.app.control_character_path({"n": ["a\tb\r\nc", {"d": "é ✓"}]}, "v") is None
-    assert crmkit.app.control_character_path({"n": [{"d": "\x1b[31m"}]}, "v") == "v.n.0.d"
+    assert crmkit.edge_input.control_character_path({"n": ["a\tb\r\nc", {"d": "é ✓"}]}, "v") is None
+    assert crmkit.edge_input.control_character_path({"n": [{"d": "\x1b[31m"}]}, "v") == "v.n.0.d"
 
 
 async def test_a_database_outage_is_a_retryable_typed_error_without_sql(

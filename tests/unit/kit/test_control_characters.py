@@ -16,9 +16,10 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from crmkit.app import graphql_endpoint, input_problem
+from crmkit.app import graphql_endpoint
 from crmkit.auth import TokenVerifier, mint_dev_token
 from crmkit.control_characters import paths_holding_control_characters
+from crmkit.edge_input import input_problem
 from crmkit.graphql import (
     DirectExecutor,
     ValidationError,

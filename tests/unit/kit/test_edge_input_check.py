@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.app import MAX_LIST_ITEMS, _decode, _may_hold_input_problem, input_problem
+from crmkit.app import _decode
+from crmkit.edge_input import MAX_LIST_ITEMS, input_problem
+from crmkit.edge_input import may_hold_input_problem as _may_hold_input_problem
 
 # Any code point, surrogates included, and the ones at the rule's edges more often.
 characters = st.characters(exclude_categories=()) | st.sampled_from(

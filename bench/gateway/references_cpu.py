@@ -35,7 +35,7 @@ import httpx
 import uvloop
 
 from bench.gateway.bench_references import free_port
-from bench.pipeline.cpu import Asgi, post
+from bench.pipeline.cpu import Asgi, graphql_scope, post
 from bench.servers import bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import ensure_database, service_database_url
@@ -81,14 +81,7 @@ def asgi_call(app: Asgi, bearer: str, query: str,
     """One POST /graphql straight through the ASGI app, its body encoded once (the client's
     JSON is not the service's CPU): the answer's bytes."""
     body = json.dumps({"query": query, "variables": variables}).encode()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
-        "root_path": "", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"authorization", f"Bearer {bearer}".encode())],
-    }
+    scope = graphql_scope(body, bearer)
     request = {"type": "http.request", "body": body, "more_body": False}
 
     async def call() -> bytes:

@@ -42,10 +42,9 @@ from services.pipeline.settings import PipelineSettings
 Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-async def post(app: Asgi, bearer: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    """One POST /graphql straight through the ASGI app."""
-    body = json.dumps({"query": query, "variables": variables}).encode()
-    scope = {
+def graphql_scope(body: bytes, bearer: str) -> dict[str, Any]:
+    """The ASGI scope of a POST /graphql carrying ``body`` with ``bearer``'s token."""
+    return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
         "root_path": "", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
@@ -53,6 +52,12 @@ async def post(app: Asgi, bearer: str, query: str, variables: dict[str, Any]) ->
                     (b"content-length", str(len(body)).encode()),
                     (b"authorization", f"Bearer {bearer}".encode())],
     }
+
+
+async def post(app: Asgi, bearer: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One POST /graphql straight through the ASGI app."""
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    scope = graphql_scope(body, bearer)
     sent = False
     chunks: list[bytes] = []
     status = 0

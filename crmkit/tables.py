@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 
 # Constraint and index names that alembic can reproduce exactly.
 NAMING_CONVENTION = {
@@ -153,6 +153,11 @@ def money(
         Column(amount, MONEY_AMOUNT, nullable=nullable),
         Column(currency, String(3), nullable=nullable),
     )
+
+
+def string_list(name: str, length: int) -> Column[list[str]]:
+    """A list of short strings (groups, requirements), empty unless given."""
+    return Column(name, ARRAY(String(length)), nullable=False, server_default=text("'{}'"))
 
 
 def row_version() -> Column[int]:

@@ -10,22 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    Identity,
-    Index,
-    Integer,
-    Numeric,
-    SmallInteger,
-    String,
-    Table,
-    Uuid,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from crmkit.tables import org_id, org_keyed_table, service_metadata, team, updated_at
 
@@ -33,16 +19,16 @@ PROJECTION_SCHEMA = "reporting"
 
 metadata, outbox, inbox = service_metadata(named_constraints=False)
 
-MONEY = Numeric(20, 4)
+MONEY = sa.Numeric(20, 4)
 
 
 pipelines = org_keyed_table(
     "pipelines",
     metadata,
     "pipeline_id",
-    Column("name", String(200), nullable=False),
-    Column("is_default", Boolean, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -50,13 +36,13 @@ pipeline_stages = org_keyed_table(
     "pipeline_stages",
     metadata,
     "stage_id",
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("probability", Integer, nullable=False),
-    Column("kind", String(10), nullable=False),
-    Column("removed", Boolean, nullable=False),
-    Index("ix_pipeline_stages_pipeline", "org_id", "pipeline_id"),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("removed", sa.Boolean, nullable=False),
+    sa.Index("ix_pipeline_stages_pipeline", "org_id", "pipeline_id"),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -65,30 +51,30 @@ opportunities = org_keyed_table(
     "opportunities",
     metadata,
     "opportunity_id",
-    Column("name", String(300), nullable=False),
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("stage_id", Uuid, nullable=False),
-    Column("stage_kind", String(10), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("owner_id", Uuid, nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("stage_id", sa.Uuid, nullable=False),
+    sa.Column("stage_kind", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
-    Column("account_id", Uuid),
-    Column("amount", MONEY, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("probability", Integer, nullable=False),
-    Column("expected_close_date", Date),
-    Column("created_at", DateTime(timezone=True)),
-    Column("closed_at", DateTime(timezone=True)),
-    Column("close_reason_id", Uuid),
-    Column("close_reason_label", String(200)),
-    Column("visited_stage_ids", ARRAY(Uuid), nullable=False),
-    Column("furthest_stage_id", Uuid),
-    Column("version", BigInteger, nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
-    Index("ix_opportunities_owner", "org_id", "owner_id", "status"),
-    Index("ix_opportunities_team", "org_id", "team", "status"),
-    Index("ix_opportunities_close", "org_id", "pipeline_id", "expected_close_date"),
-    Index("ix_opportunities_closed_at", "org_id", "closed_at"),
+    sa.Column("account_id", sa.Uuid),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False),
+    sa.Column("expected_close_date", sa.Date),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("close_reason_id", sa.Uuid),
+    sa.Column("close_reason_label", sa.String(200)),
+    sa.Column("visited_stage_ids", postgresql.ARRAY(sa.Uuid), nullable=False),
+    sa.Column("furthest_stage_id", sa.Uuid),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_opportunities_owner", "org_id", "owner_id", "status"),
+    sa.Index("ix_opportunities_team", "org_id", "team", "status"),
+    sa.Index("ix_opportunities_close", "org_id", "pipeline_id", "expected_close_date"),
+    sa.Index("ix_opportunities_closed_at", "org_id", "closed_at"),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -97,29 +83,29 @@ opportunity_versions = org_keyed_table(
     "opportunity_versions",
     metadata,
     "opportunity_id",
-    Column("version", BigInteger, primary_key=True),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("stage_id", Uuid, nullable=False),
-    Column("stage_kind", String(10), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("owner_id", Uuid, nullable=False),
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("stage_id", sa.Uuid, nullable=False),
+    sa.Column("stage_kind", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
-    Column("amount", MONEY, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("probability", Integer, nullable=False),
-    Column("expected_close_date", Date),
-    Index("ix_opportunity_versions_time", "org_id", "pipeline_id", "occurred_at"),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False),
+    sa.Column("expected_close_date", sa.Date),
+    sa.Index("ix_opportunity_versions_time", "org_id", "pipeline_id", "occurred_at"),
     schema=PROJECTION_SCHEMA,
 )
 
-def _funnel_counters() -> list[Column[Any]]:
+def _funnel_counters() -> list[sa.Column[Any]]:
     """What every funnel row adds up (see ``domain.Counters``)."""
     return [
-        Column("count", BigInteger, nullable=False),
-        Column("amount", MONEY, nullable=False),
-        Column("weighted", MONEY, nullable=False),
-        Column("reached", BigInteger, nullable=False),
+        sa.Column("count", sa.BigInteger, nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("weighted", MONEY, nullable=False),
+        sa.Column("reached", sa.BigInteger, nullable=False),
     ]
 
 
@@ -127,47 +113,47 @@ def _funnel_counters() -> list[Column[Any]]:
 # Each total is kept at three levels (``domain.RollupLevel``): per owner, per team (owner
 # ``NO_OWNER``) and per org (owner ``NO_OWNER``, no team); the compactor folds a delta into all
 # three.
-funnel_totals = Table(
+funnel_totals = sa.Table(
     "funnel_totals",
     metadata,
     org_id(),
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("level", SmallInteger, nullable=False),
-    Column("stage_id", Uuid, nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("owner_id", Uuid, nullable=False),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("stage_id", sa.Uuid, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
-    Column("currency", String(3), nullable=False),
-    Column("close_month", Date),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("close_month", sa.Date),
     *_funnel_counters(),
-    Index(
+    sa.Index(
         "ux_funnel_totals_key",
         "org_id", "pipeline_id", "level", "owner_id", "stage_id", "status", "team",
         "currency", "close_month",
         unique=True,
         postgresql_nulls_not_distinct=True,
     ),
-    Index("ix_funnel_totals_team", "org_id", "pipeline_id", "level", "team"),
+    sa.Index("ix_funnel_totals_team", "org_id", "pipeline_id", "level", "team"),
     schema=PROJECTION_SCHEMA,
 )
 
 # The same totals by expected close day, for close ranges that start or end inside a month:
 # such a range reads at most a month's days at each end, however many opportunities there
 # are. Keyed day before team, so every level reads one index range per close range.
-funnel_day_totals = Table(
+funnel_day_totals = sa.Table(
     "funnel_day_totals",
     metadata,
     org_id(),
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("level", SmallInteger, nullable=False),
-    Column("owner_id", Uuid, nullable=False),
-    Column("close_date", Date),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
+    sa.Column("close_date", sa.Date),
     team(),
-    Column("stage_id", Uuid, nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("currency", String(3), nullable=False),
+    sa.Column("stage_id", sa.Uuid, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
     *_funnel_counters(),
-    Index(
+    sa.Index(
         "ux_funnel_day_totals_key",
         "org_id", "pipeline_id", "level", "owner_id", "close_date", "team", "stage_id",
         "status", "currency",
@@ -181,20 +167,20 @@ funnel_day_totals = Table(
 # aggregate row would serialise every event touching it through its commit). The compactor
 # folds them into ``funnel_totals`` and ``funnel_day_totals`` moments later; queries read
 # totals plus pending deltas, in one statement, so they are exact at all times.
-funnel_deltas = Table(
+funnel_deltas = sa.Table(
     "funnel_deltas",
     metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
     org_id(),
-    Column("pipeline_id", Uuid, nullable=False),
-    Column("stage_id", Uuid, nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("owner_id", Uuid, nullable=False),
+    sa.Column("pipeline_id", sa.Uuid, nullable=False),
+    sa.Column("stage_id", sa.Uuid, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
-    Column("currency", String(3), nullable=False),
-    Column("close_date", Date),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("close_date", sa.Date),
     *_funnel_counters(),
-    Index("ix_funnel_deltas_pipeline", "org_id", "pipeline_id"),
+    sa.Index("ix_funnel_deltas_pipeline", "org_id", "pipeline_id"),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -202,18 +188,18 @@ activities = org_keyed_table(
     "activities",
     metadata,
     "activity_id",
-    Column("opportunity_id", Uuid, nullable=False),
-    Column("owner_id", Uuid, nullable=False),
+    sa.Column("opportunity_id", sa.Uuid, nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
-    Column("kind", String(10), nullable=False),
-    Column("subject", String(500), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("completed_at", DateTime(timezone=True)),
-    Column("version", BigInteger, nullable=False),
-    Index("ix_activities_owner_due", "org_id", "owner_id", "status", "due_at"),
-    Index("ix_activities_opportunity", "org_id", "opportunity_id", "status"),
-    Index("ix_activities_completed", "org_id", "completed_at"),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Index("ix_activities_owner_due", "org_id", "owner_id", "status", "due_at"),
+    sa.Index("ix_activities_opportunity", "org_id", "opportunity_id", "status"),
+    sa.Index("ix_activities_completed", "org_id", "completed_at"),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -221,12 +207,12 @@ leads = org_keyed_table(
     "leads",
     metadata,
     "lead_id",
-    Column("owner_id", Uuid),
+    sa.Column("owner_id", sa.Uuid),
     team(),
-    Column("status", String(20), nullable=False),
-    Column("owner_lead_cap", Integer),
-    Column("version", BigInteger, nullable=False),
-    Index("ix_leads_owner", "org_id", "owner_id", "status"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("owner_lead_cap", sa.Integer),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Index("ix_leads_owner", "org_id", "owner_id", "status"),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -234,10 +220,10 @@ members = org_keyed_table(
     "members",
     metadata,
     "member_id",
-    Column("name", String(300)),
+    sa.Column("name", sa.String(300)),
     team(),
-    Column("lead_cap", Integer, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    sa.Column("lead_cap", sa.Integer, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
     schema=PROJECTION_SCHEMA,
 )
 
@@ -245,30 +231,30 @@ offers = org_keyed_table(
     "offers",
     metadata,
     "offer_id",
-    Column("opportunity_id", Uuid, nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("version", BigInteger, nullable=False),
-    Index("ix_offers_issued", "org_id", "issued_at"),
+    sa.Column("opportunity_id", sa.Uuid, nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Index("ix_offers_issued", "org_id", "issued_at"),
     schema=PROJECTION_SCHEMA,
 )
 
 # --- not derived from events: kept across rebuilds -------------------------------------------
 
-org_settings = Table(
+org_settings = sa.Table(
     "org_settings",
     metadata,
     org_id(primary_key=True),
-    Column("base_currency", String(3), nullable=False),
+    sa.Column("base_currency", sa.String(3), nullable=False),
     updated_at(),
 )
 
-exchange_rates = Table(
+exchange_rates = sa.Table(
     "exchange_rates",
     metadata,
     org_id(primary_key=True),
-    Column("currency", String(3), primary_key=True),
-    Column("rate", Numeric(24, 10), nullable=False),
-    Column("updated_by", Uuid, nullable=False),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("rate", sa.Numeric(24, 10), nullable=False),
+    sa.Column("updated_by", sa.Uuid, nullable=False),
     updated_at(),
 )
 

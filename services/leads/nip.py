@@ -28,11 +28,3 @@ def normalise_nip(raw: str) -> str:
     if checksum == 10 or checksum != digits[9]:
         raise InvalidNip("has a wrong check digit")
     return value
-
-
-def is_valid_nip(raw: str) -> bool:
-    try:
-        normalise_nip(raw)
-    except InvalidNip:
-        return False
-    return True

@@ -25,14 +25,12 @@ from strawberry.types import ExecutionResult
 
 from crmkit.auth import Caller, InvalidToken, TokenVerifier
 from crmkit.body import (
-    CLIENT_CLOSED_REQUEST,
-    TIMED_OUT_CODE,
-    TIMED_OUT_MESSAGE,
-    TIMED_OUT_STATUS,
     BodyTimedOut,
     BodyTooLarge,
     ClientDisconnect,
+    Refusal,
     read_body,
+    refusal,
 )
 from crmkit.control_characters import MESSAGE as CONTROL_MESSAGE
 from crmkit.edge_input import (
@@ -77,8 +75,11 @@ def unauthenticated(message: str) -> JSONResponse:
 TOKENLESS_BODY_BYTES = 64 * 1024
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return error_response(f"request body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE", 413)
+def refused_body(refused: Refusal) -> Response:
+    """A refused body's answer, as a GraphQL error (none for a client that went away)."""
+    if refused.code is None:
+        return Response(status_code=refused.status)
+    return error_response(refused.message, refused.code, refused.status)
 
 
 def _input_refused(path: str, what: str = CONTROL_MESSAGE) -> JSONResponse:
@@ -268,14 +269,10 @@ def graphql_endpoint(
             try:
                 raw = await read_body(request.receive, limit,
                                       request.headers.get("content-length"))
-            except BodyTooLarge:
-                if caller is None:
+            except (BodyTooLarge, BodyTimedOut, ClientDisconnect) as error:
+                if caller is None and isinstance(error, BodyTooLarge):
                     return unauthenticated("missing bearer token")
-                return _too_large(limit)
-            except BodyTimedOut:
-                return error_response(TIMED_OUT_MESSAGE, TIMED_OUT_CODE, TIMED_OUT_STATUS)
-            except ClientDisconnect:  # logged by the reader
-                return Response(status_code=CLIENT_CLOSED_REQUEST)
+                return refused_body(refusal(error, limit))  # a disconnect: logged by the reader
             request._body = raw  # what strawberry's view reads
             body = _decode(raw)
         query = query_of(request, body)

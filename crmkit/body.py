@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
@@ -25,6 +26,8 @@ SWEEP_SECONDS = 1.0
 TIMED_OUT_MESSAGE = "request body not received in time"
 TIMED_OUT_CODE = "REQUEST_TIMEOUT"
 TIMED_OUT_STATUS = 408
+TOO_LARGE_CODE = "PAYLOAD_TOO_LARGE"
+TOO_LARGE_STATUS = 413
 # What nginx logs for a client that went away before its answer; never sent.
 CLIENT_CLOSED_REQUEST = 499
 
@@ -34,10 +37,14 @@ __all__ = [
     "TIMED_OUT_CODE",
     "TIMED_OUT_MESSAGE",
     "TIMED_OUT_STATUS",
+    "TOO_LARGE_CODE",
+    "TOO_LARGE_STATUS",
     "BodyTimedOut",
     "BodyTooLarge",
     "ClientDisconnect",
+    "Refusal",
     "read_body",
+    "refusal",
     "stream_body",
 ]
 
@@ -48,6 +55,27 @@ class BodyTooLarge(Exception):
 
 class BodyTimedOut(Exception):
     """The client sent no part of its body for ``BODY_IDLE_SECONDS``."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a refused body is answered, by every edge alike (the gateway, the services, the
+    web app's forms, the documents' uploads): the HTTP status, the error code (none for a
+    client that went away: the answer goes nowhere) and the message."""
+
+    status: int
+    code: str | None
+    message: str
+
+
+def refusal(error: BodyTooLarge | BodyTimedOut | ClientDisconnect, limit: int) -> Refusal:
+    """The answer to a body :func:`read_body` or :func:`stream_body` refused with ``error``,
+    ``limit`` being the bytes it allowed."""
+    if isinstance(error, BodyTooLarge):
+        return Refusal(TOO_LARGE_STATUS, TOO_LARGE_CODE, f"request body exceeds {limit} bytes")
+    if isinstance(error, BodyTimedOut):
+        return Refusal(TIMED_OUT_STATUS, TIMED_OUT_CODE, TIMED_OUT_MESSAGE)
+    return Refusal(CLIENT_CLOSED_REQUEST, None, "client disconnected")
 
 
 class _Watch:

@@ -17,16 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from crmkit.body import (
-    CLIENT_CLOSED_REQUEST,
-    TIMED_OUT_CODE,
-    TIMED_OUT_MESSAGE,
-    TIMED_OUT_STATUS,
-    BodyTimedOut,
-    BodyTooLarge,
-    ClientDisconnect,
-    read_body,
-)
+from crmkit.body import BodyTimedOut, BodyTooLarge, ClientDisconnect, read_body, refusal
 from crmkit.graphiql import graphiql_assets, graphiql_page
 from crmkit.settings import MAX_BODY_BYTES
 from gateway.engine import Gateway
@@ -135,13 +126,11 @@ def create_app(
             return _reply_error(message, "UNAUTHENTICATED", 401, reply_id, True)
         try:
             raw = await read_body(receive, max_body_bytes, wanted.get(b"content-length"))
-        except BodyTooLarge:
-            message = f"request body exceeds {max_body_bytes} bytes"
-            return _reply_error(message, "REQUEST_TOO_LARGE", 413, reply_id)
-        except BodyTimedOut:
-            return _reply_error(TIMED_OUT_MESSAGE, TIMED_OUT_CODE, TIMED_OUT_STATUS, reply_id)
-        except ClientDisconnect:  # logged by the reader; the answer goes nowhere
-            return CLIENT_CLOSED_REQUEST, b"", [reply_id]
+        except (BodyTooLarge, BodyTimedOut, ClientDisconnect) as error:
+            refused = refusal(error, max_body_bytes)
+            if refused.code is None:  # the client went away (logged by the reader)
+                return refused.status, b"", [reply_id]
+            return _reply_error(refused.message, refused.code, refused.status, reply_id)
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:

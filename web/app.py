@@ -12,18 +12,11 @@ import jinja2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from crmkit.body import (
-    CLIENT_CLOSED_REQUEST,
-    TIMED_OUT_MESSAGE,
-    TIMED_OUT_STATUS,
-    BodyTimedOut,
-    BodyTooLarge,
-    ClientDisconnect,
-)
+from crmkit.body import BodyTimedOut, BodyTooLarge, ClientDisconnect
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
@@ -31,7 +24,7 @@ from web.api import Api, ApiUnavailable, InvalidInput, SignedOut
 from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
 from web.metrics import MetricsMiddleware, WebMetrics
-from web.middleware import WebMiddleware
+from web.middleware import WebMiddleware, refused_form
 from web.oidc import OpenIDConnect
 from web.routes import all_routes
 from web.settings import WebSettings
@@ -122,11 +115,8 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
 
     async def body_refused(request: Request, exc: Exception) -> Response:
         # A form's body the kit's reader refused (web.context.form_of), as the CSRF check does.
-        if isinstance(exc, BodyTimedOut):
-            return PlainTextResponse(TIMED_OUT_MESSAGE, status_code=TIMED_OUT_STATUS)
-        if isinstance(exc, BodyTooLarge):
-            return PlainTextResponse("request too large", status_code=413)
-        return Response(status_code=CLIENT_CLOSED_REQUEST)  # logged by the reader
+        assert isinstance(exc, BodyTooLarge | BodyTimedOut | ClientDisconnect)
+        return refused_form(exc)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return render(request, "error.html", status=404, message=i18n.gettext("Page not found"))

@@ -14,15 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmkit.body import (
-    CLIENT_CLOSED_REQUEST,
-    TIMED_OUT_MESSAGE,
-    TIMED_OUT_STATUS,
-    BodyTimedOut,
-    BodyTooLarge,
-    ClientDisconnect,
-    read_body,
-)
+from crmkit.body import BodyTimedOut, BodyTooLarge, ClientDisconnect, read_body, refusal
 from web import i18n
 from web.context import MAX_FORM_BYTES, Web
 from web.session import COOKIE, SessionCodec
@@ -32,6 +24,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PREFIXES = ("/sign-in", "/static/", "/healthz", "/readyz", "/metrics", "/oidc/", "/favicon")
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+
+
+def refused_form(error: BodyTooLarge | BodyTimedOut | ClientDisconnect) -> Response:
+    """A form's body the kit's reader refused, answered as the gateway and the services
+    answer theirs, in plain text (a browser shows it; a client that went away gets nothing:
+    the reader logged it)."""
+    refused = refusal(error, MAX_FORM_BYTES)
+    if refused.code is None:
+        return Response(status_code=refused.status)
+    return PlainTextResponse(refused.message, status_code=refused.status)
 
 
 class WebMiddleware:
@@ -112,12 +114,8 @@ class WebMiddleware:
         if sent is None:
             try:
                 body = await read_body(receive, MAX_FORM_BYTES, headers.get("content-length"))
-            except BodyTooLarge:
-                return PlainTextResponse("request too large", status_code=413), receive
-            except BodyTimedOut:
-                return PlainTextResponse(TIMED_OUT_MESSAGE, status_code=TIMED_OUT_STATUS), receive
-            except ClientDisconnect:  # logged by the reader; the answer goes nowhere
-                return Response(status_code=CLIENT_CLOSED_REQUEST), receive
+            except (BodyTooLarge, BodyTimedOut, ClientDisconnect) as error:
+                return refused_form(error), receive
             receive = _replay(body, then=receive)
             form = await Request(scope, _replay(body)).form(max_part_size=MAX_FORM_BYTES)
             field = form.get(CSRF_FIELD)

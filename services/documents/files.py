@@ -25,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from crmkit.app import refused_body
 from crmkit.body import (
-    TIMED_OUT_CODE,
-    TIMED_OUT_MESSAGE,
-    TIMED_OUT_STATUS,
+    TOO_LARGE_CODE,
+    TOO_LARGE_STATUS,
     BodyTimedOut,
     BodyTooLarge,
     ClientDisconnect,
+    refusal,
     stream_body,
 )
 from crmkit.errors import (
@@ -174,8 +175,8 @@ async def upload(files: Files, grant: Grant, request: Request) -> Response:
         path, sha256, size, head = await stage(request)
     except BodyTooLarge:
         return too_large()
-    except BodyTimedOut:  # nothing was stored
-        return error(TIMED_OUT_STATUS, TIMED_OUT_CODE, TIMED_OUT_MESSAGE)
+    except BodyTimedOut as timed_out:  # nothing was stored
+        return refused_body(refusal(timed_out, d.MAX_FILE_BYTES))
     except ClientDisconnect:  # the client gave up: nothing was stored
         return error(400, "BAD_REQUEST", "the upload was interrupted")
     try:
@@ -238,7 +239,8 @@ def list_field(grant: Grant, name: str) -> list[object]:
 
 
 def too_large() -> JSONResponse:
-    return error(413, "PAYLOAD_TOO_LARGE", f"a file must be at most {d.MAX_FILE_BYTES} bytes")
+    return error(TOO_LARGE_STATUS, TOO_LARGE_CODE,
+                 f"a file must be at most {d.MAX_FILE_BYTES} bytes")
 
 
 # --- downloads ----------------------------------------------------------------------------

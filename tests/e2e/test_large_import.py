@@ -56,7 +56,7 @@ def test_a_larger_file_is_refused_and_changes_nothing(manager: Client) -> None:
     over_the_body_limit = lead_file(27_000, first=200_000)  # ~13 MB: the gateway refuses it
     response = manager.raw(IMPORT, {"csv": over_the_body_limit})
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
     # Neither file left a lead behind: their first rows are new.
     again = manager(IMPORT, {"csv": lead_file(1, first=100_000) + lead_file(1, first=200_000)

@@ -146,7 +146,7 @@ async def test_request_body_limit(edge: httpx.AsyncClient) -> None:
     response = await edge.post("/graphql", json=body, headers=_auth())
 
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 @pytest.mark.parametrize(

@@ -249,3 +249,19 @@ async def test_the_web_app_answers_a_stalled_form_408(web_port: int) -> None:
         assert answer.endswith(b"request body not received in time"), what
         assert IDLE * 0.9 <= waited < IDLE + crmkit.body.SWEEP_SECONDS + 1, what
         writer.close()
+
+
+async def test_the_web_app_refuses_a_form_too_large_as_the_gateway_does(web_port: int) -> None:
+    """Past the form limit, before reading it: 413 with the kit's message (the gateway and
+    the services answer the same refusal with the same words)."""
+    from web.context import MAX_FORM_BYTES
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", web_port)
+    writer.write(b"POST /sign-in HTTP/1.1\r\nhost: web\r\n"
+                 b"content-type: application/x-www-form-urlencoded\r\n"
+                 b"content-length: %d\r\n\r\n" % (MAX_FORM_BYTES + 1))
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), 5)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert answer.endswith(b"request body exceeds %d bytes" % MAX_FORM_BYTES), answer
+    writer.close()

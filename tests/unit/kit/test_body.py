@@ -84,3 +84,16 @@ async def test_a_streamed_body_comes_chunk_by_chunk_under_the_same_rules(
     slow_reader = [chunk async for chunk in crmkit.body.stream_body(messages(b"a", b"b"), 4)
                    if not await asyncio.sleep(0.5)]
     assert slow_reader == [b"a", b"b"]
+
+
+def test_every_refusal_has_one_answer() -> None:
+    """The gateway, the services, the web app's forms and the documents' uploads answer a
+    refused body alike: the same status, code and message for the same refusal."""
+    too_large = crmkit.body.refusal(BodyTooLarge(), 1024)
+    assert (too_large.status, too_large.code) == (413, "PAYLOAD_TOO_LARGE")
+    assert too_large.message == "request body exceeds 1024 bytes"
+    timed_out = crmkit.body.refusal(BodyTimedOut(), 1024)
+    assert (timed_out.status, timed_out.code) == (408, "REQUEST_TIMEOUT")
+    assert timed_out.message == "request body not received in time"
+    gone = crmkit.body.refusal(ClientDisconnect(), 1024)
+    assert (gone.status, gone.code) == (499, None)  # never sent: the client went away

@@ -18,12 +18,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Every port free_port handed out in this process.
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port free now and never handed out before by this process. The kernel may
+    give a just-released port again: two services of one test stack were once given the same
+    port, one could not start, and the other answered in its place."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def _wait_for_port(port: int, timeout: float) -> None:
@@ -223,6 +232,10 @@ class EmbeddedNats:
         self.process = None
 
 
+class NodeExited(RuntimeError):
+    """A server of an embedded cluster stopped on its own."""
+
+
 class EmbeddedNatsCluster:
     """Three (or more) JetStream servers routed to each other on loopback, as production's
     NATS cluster: a stream with 3 replicas survives one server's loss."""
@@ -230,20 +243,36 @@ class EmbeddedNatsCluster:
     def __init__(self, data_dir: Path, size: int = 3, name: str = "crm") -> None:
         self.data_dir = data_dir.resolve()
         self.name = name
-        self.client_ports = [free_port() for _ in range(size)]
-        self.route_ports = [free_port() for _ in range(size)]
-        self.monitor_ports = [free_port() for _ in range(size)]
+        self.size = size
+        self._choose_ports()
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
+
+    def _choose_ports(self) -> None:
+        self.client_ports = [free_port() for _ in range(self.size)]
+        self.route_ports = [free_port() for _ in range(self.size)]
+        self.monitor_ports = [free_port() for _ in range(self.size)]
 
     @property
     def url(self) -> str:
         """Every server: the client fails over between them."""
         return ",".join(f"nats://127.0.0.1:{port}" for port in self.client_ports)
 
-    def start(self, timeout: float = 60.0) -> None:
-        for node in range(len(self.client_ports)):
-            self.start_node(node, wait=False)
-        self.wait_healthy(timeout)
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> None:
+        """Every server, until the cluster can place a stream on each of them. A server that
+        exits while starting (a port taken between its choice and its use) makes the whole
+        cluster start again on other ports."""
+        for attempt in range(attempts):
+            for node in range(self.size):
+                self.start_node(node, wait=False)
+            try:
+                self.wait_healthy(timeout)
+                self._wait_formed(timeout)
+                return
+            except NodeExited:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise
+                self._choose_ports()
 
     def wait_healthy(self, timeout: float = 60.0, nodes: list[int] | None = None) -> None:
         """Until every (running) server's JetStream is current: a meta leader elected and
@@ -251,15 +280,49 @@ class EmbeddedNatsCluster:
         import httpx
 
         deadline = time.monotonic() + timeout
-        for node in nodes if nodes is not None else range(len(self.client_ports)):
+        for node in nodes if nodes is not None else range(self.size):
             url = f"http://127.0.0.1:{self.monitor_ports[node]}/healthz"
             while True:
+                self._check_running(node)
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(url, timeout=1).status_code == 200:
                         break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"NATS node {node} not healthy after {timeout}s")
                 time.sleep(0.2)
+
+    def _wait_formed(self, timeout: float) -> None:
+        """Until the meta leader counts every other server as current. Each server's /healthz
+        can pass before that, and a stream of as many replicas as servers is then refused
+        ("no suitable peers for placement")."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for node in range(self.size):
+                self._check_running(node)
+            if self._leader_sees_everyone(httpx):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"NATS cluster not formed after {timeout}s")
+            time.sleep(0.2)
+
+    def _leader_sees_everyone(self, httpx: Any) -> bool:
+        for node in range(self.size):
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                meta = httpx.get(f"http://127.0.0.1:{self.monitor_ports[node]}/jsz",
+                                 timeout=1).json().get("meta_cluster") or {}
+                if meta.get("leader") == f"{self.name}-{node}":
+                    peers = meta.get("replicas") or []
+                    return len(peers) == self.size - 1 and all(p.get("current") for p in peers)
+        return False
+
+    def _check_running(self, node: int) -> None:
+        process = self.processes[node]
+        if process is not None and process.poll() is not None:
+            log = self.data_dir / f"n{node}" / "nats-server.log"
+            tail = log.read_text(errors="replace").splitlines()[-3:] if log.exists() else []
+            raise NodeExited(f"NATS node {node} exited ({process.returncode}): {tail}")
 
     def start_node(self, node: int, *, wait: bool = True) -> None:
         directory = self.data_dir / f"n{node}"

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
 import tempfile
 import threading
@@ -29,6 +28,7 @@ import services.documents
 from bench.servers import bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import ensure_database, with_database
+from crmkit.embedded import free_port
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
 
@@ -39,12 +39,6 @@ REQUEST_UPLOAD = """mutation($folder: ID!, $name: String!) {
     ... on RequestUploadPayload { upload { url } } } }"""
 REQUEST_DOWNLOAD = """mutation($id: ID!) { requestDocumentDownload(documentId: $id) {
   ... on RequestDownloadPayload { download { url } } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PeakRss:

@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from typing import Any
 import httpx
 
 from crmkit.auth import mint_dev_token
+from crmkit.embedded import free_port
 from crmkit.settings import DEV_JWT_SECRET
 from gateway.compose import compose_from_urls
 from gateway.engine import Gateway
@@ -65,13 +65,6 @@ NODE_BIN = HERE / ".node" / "node_modules" / ".bin"
 
 SINGLE = "{ products(first: 5) { id name price } }"
 CROSS = "{ products(first: 50) { id name quantity warehouse } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

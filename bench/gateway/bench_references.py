@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import httpx
 from bench.servers import ServiceCpu, bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import ensure_database, service_database_url
+from crmkit.embedded import free_port
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
 
@@ -46,12 +46,6 @@ THROUGH_GATEWAY = """{ opportunities(first: 50) { edges { node {
   id name amount currency account { id name nip } owner { id name team } } } } }"""
 PIPELINE_ALONE = """{ opportunities(first: 50) { edges { node {
   id name amount currency account { id } owner { id } } } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def post(client: httpx.AsyncClient, url: str, token: str, query: str,

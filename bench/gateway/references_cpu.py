@@ -34,11 +34,11 @@ from typing import Any
 import httpx
 import uvloop
 
-from bench.gateway.bench_references import free_port
 from bench.pipeline.cpu import Asgi, graphql_scope, post
 from bench.servers import bench_servers, machine, service_process, today
 from crmkit.auth import mint_dev_token
 from crmkit.db import ensure_database, service_database_url
+from crmkit.embedded import free_port
 from crmkit.migrations import upgrade
 from crmkit.settings import DEV_JWT_SECRET
 from services.leads.app import create_app, create_runtime

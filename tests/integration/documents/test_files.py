@@ -9,7 +9,6 @@ import base64
 import contextlib
 import hashlib
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import uvicorn
 
 import crmkit.body
 from crmkit.auth import Caller, Role
+from crmkit.embedded import free_port
 from crmkit.settings import DEV_JWT_SECRET, Settings
 from crmkit.testing.client import service_settings
 from crmkit.testing.plugin import Org, Servers
@@ -78,12 +78,6 @@ mutation($folder: ID!, $content: String!) {
   } }"""
 DOCUMENTS = """
 query($folder: ID) { documents(folderId: $folder) { edges { node { id name } } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from crmkit.embedded import free_port
 from gateway.engine import Gateway
 from gateway.supergraph import Supergraph
 from gateway.transport import SubgraphClient
@@ -30,20 +30,13 @@ EXPECTED = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def _served(controls: dict[str, shop.Control]) -> AsyncIterator[str]:
     """The shop's subgraphs on a real local HTTP server, each under /<name>/graphql."""
     app = Starlette(
         routes=[Mount(f"/{n}", app=shop.subgraph_app(n, controls[n])) for n in shop.SCHEMAS]
     )
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
     )
@@ -87,7 +80,7 @@ async def test_aiohttp_client_reports_unreachable_and_slow_subgraphs(
     controls["inventory"].delay = 4.0  # well past the deadline, however loaded the machine
     async with _served(controls) as base:
         urls = {n: f"{base}/{n}/graphql" for n in shop.SCHEMAS}
-        urls["reviews"] = f"http://127.0.0.1:{_free_port()}/graphql"  # nothing listens there
+        urls["reviews"] = f"http://127.0.0.1:{free_port()}/graphql"  # nothing listens there
         client = SubgraphClient(urls, timeout=1.5)
         try:
             body = (await Gateway(shop_supergraph, client).execute(QUERY)).body

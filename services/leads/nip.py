@@ -12,19 +12,23 @@ class InvalidNip(ValueError):
     """Not a valid NIP; the message is safe to show."""
 
 
+def check_digit(first_nine: str) -> int | None:
+    """The tenth digit of a NIP beginning with these nine digits: their sum times the weights,
+    modulo 11. None when the remainder is 10: no NIP is issued with such a beginning."""
+    remainder = sum(w * int(d) for w, d in zip(_WEIGHTS, first_nine, strict=True)) % 11
+    return None if remainder == 10 else remainder
+
+
 def normalise_nip(raw: str) -> str:
     """The 10 digits of a NIP given with or without separators or a ``PL`` prefix.
 
-    The tenth digit is the sum of the first nine times their weights, modulo 11; a remainder
-    of 10 is never issued, so such numbers are invalid too.
+    The tenth digit must be the :func:`check_digit` of the first nine.
     """
     value = _SEPARATORS.sub("", raw.strip()).upper()
     if value.startswith("PL"):
         value = value[2:]
     if len(value) != 10 or not value.isascii() or not value.isdigit():
         raise InvalidNip("must be 10 digits")
-    digits = [int(c) for c in value]
-    checksum = sum(w * d for w, d in zip(_WEIGHTS, digits, strict=False)) % 11
-    if checksum == 10 or checksum != digits[9]:
+    if check_digit(value[:9]) != int(value[9]):
         raise InvalidNip("has a wrong check digit")
     return value

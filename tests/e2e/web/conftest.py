@@ -23,6 +23,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from services.leads.nip import check_digit
+
 from ..conftest import Client, Member, RunningSystem
 
 CHROMIUM = "/usr/bin/chromium"
@@ -171,16 +173,12 @@ def nip(seed: int) -> str:
     its last nine digits, a leading 0 made 1, then the next number whose checksum is not 10
     (no valid NIP has one), a step or two. Stepping up from a leading 0 to the next number
     without one took up to 10^8 steps (minutes), and a random seed fell there one time in ten."""
-    weights = (6, 5, 7, 2, 3, 4, 5, 6, 7)
     number = seed % 10**9
     if number < 10**8:
         number += 10**8
-    while True:
-        digits = [int(d) for d in str(number)]
-        check = sum(w * d for w, d in zip(weights, digits, strict=True)) % 11
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+    while (check := check_digit(str(number))) is None:
         number = number + 1 if number < 10**9 - 1 else 10**8
+    return f"{number}{check}"
 
 
 def unique(prefix: str) -> str:

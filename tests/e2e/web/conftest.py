@@ -170,9 +170,8 @@ def web(system: RunningSystem, context: BrowserContext) -> Iterator[Web]:
 
 def nip(seed: int) -> str:
     """A valid Polish NIP (the checksum digit right, the first digit not 0) made from ``seed``:
-    its last nine digits, a leading 0 made 1, then the next number whose checksum is not 10
-    (no valid NIP has one), a step or two. Stepping up from a leading 0 to the next number
-    without one took up to 10^8 steps (minutes), and a random seed fell there one time in ten."""
+    its last nine digits, a leading 0 made 1 (not stepped past: that took up to 10^8 steps),
+    then the next number with a check digit, a step or two."""
     number = seed % 10**9
     if number < 10**8:
         number += 10**8

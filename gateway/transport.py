@@ -72,10 +72,13 @@ class _AiohttpPoster:
             keepalive_timeout=_KEEPALIVE_SECONDS,
             ttl_dns_cache=60,
         )
-        # The deadline is enforced by the caller around the whole request.
+        # The deadline is enforced by the caller around the whole request. No cookie jar: the
+        # session serves every caller, so a cookie one subgraph answer set must never go out
+        # with another caller's request.
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),
+            cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent",),
             auto_decompress=True,
         )

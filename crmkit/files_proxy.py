@@ -13,6 +13,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from crmkit.shared_http import no_aiohttp_cookies
+
 # Hop-by-hop and framing headers are the proxy's own on each side.
 REQUEST_HEADERS = ("content-type", "content-length", "range", "if-range", "if-none-match",
                    "x-request-id", "traceparent", "tracestate")
@@ -30,7 +32,10 @@ class FilesProxy:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout, auto_decompress=False)
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, auto_decompress=False,
+                cookie_jar=no_aiohttp_cookies(),  # it serves every caller
+            )
         return self._session
 
     async def aclose(self) -> None:

@@ -22,6 +22,8 @@ import aiohttp
 import httpx
 import orjson
 
+from crmkit.shared_http import no_aiohttp_cookies
+
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 _PING = b'{"query":"{ __typename }"}'
 # Idle pooled connections are dropped before uvicorn's default 5 s keep-alive ends, so a
@@ -72,13 +74,11 @@ class _AiohttpPoster:
             keepalive_timeout=_KEEPALIVE_SECONDS,
             ttl_dns_cache=60,
         )
-        # The deadline is enforced by the caller around the whole request. No cookie jar: the
-        # session serves every caller, so a cookie one subgraph answer set must never go out
-        # with another caller's request.
+        # The deadline is enforced by the caller around the whole request.
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),
-            cookie_jar=aiohttp.DummyCookieJar(),
+            cookie_jar=no_aiohttp_cookies(),  # it serves every caller
             skip_auto_headers=("User-Agent",),
             auto_decompress=True,
         )

@@ -10,6 +10,8 @@ import httpx
 import orjson
 from prometheus_client import Histogram
 
+from crmkit.shared_http import no_httpx_cookies
+
 log = logging.getLogger("crm.web.api")
 
 
@@ -52,7 +54,8 @@ def _invalid_input(errors: Any) -> InvalidInput | None:
 class Api:
     def __init__(self, url: str, timeout: float, latency: Histogram | None = None) -> None:
         self.url = url
-        self._http = httpx.AsyncClient(timeout=timeout)
+        # One client for every member's requests: it keeps no cookies.
+        self._http = httpx.AsyncClient(timeout=timeout, cookies=no_httpx_cookies())
         self._latency = latency
 
     async def aclose(self) -> None:

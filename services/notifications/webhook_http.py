@@ -22,6 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 from standardwebhooks import Webhook
 
+from crmkit.shared_http import no_httpx_cookies
 from services.notifications import domain as d
 from services.notifications.ports import AttemptResult
 from services.notifications.settings import NotificationsSettings
@@ -98,6 +99,7 @@ class HttpWebhookSender:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=TIMEOUT, follow_redirects=False,
+                cookies=no_httpx_cookies(),  # one client for every org's endpoints
                 limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
             )
         return self._client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import uvicorn
@@ -156,37 +155,3 @@ async def test_a_waiter_timing_out_does_not_cancel_the_shared_request(
     assert follower["errors"][0]["extensions"]["code"] == "SUBGRAPH_TIMEOUT"
     assert await leader == {"data": EXPECTED}
 
-
-async def test_a_cookie_a_subgraph_sets_never_goes_out_with_a_later_request() -> None:
-    """One session serves every caller: a subgraph answer's Set-Cookie is not kept."""
-    cookies: list[str | None] = []
-
-    async def subgraph(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        headers = dict(scope["headers"])
-        cookies.append(headers[b"cookie"].decode() if b"cookie" in headers else None)
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"),
-            (b"set-cookie", b"session=caller-1; Path=/"),
-        ]})
-        await send({"type": "http.response.body", "body": b'{"data": {"__typename": "Query"}}'})
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(subgraph, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off", ws="none"))
-    task = asyncio.create_task(server.serve())
-    # By a host name, as in a cluster: aiohttp's default jar keeps no cookie of an IP address.
-    client = SubgraphClient({"one": f"http://localhost:{port}/graphql"}, timeout=5.0)
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
-        for caller in ("Bearer one", "Bearer two"):
-            answer = await client.post("one", "{ __typename }", None, {"authorization": caller})
-            assert answer == {"data": {"__typename": "Query"}}
-    finally:
-        await client.aclose()
-        server.should_exit = True
-        await task
-
-    assert cookies == [None, None]

@@ -154,4 +154,3 @@ async def test_a_waiter_timing_out_does_not_cancel_the_shared_request(
 
     assert follower["errors"][0]["extensions"]["code"] == "SUBGRAPH_TIMEOUT"
     assert await leader == {"data": EXPECTED}
-

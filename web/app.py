@@ -23,6 +23,7 @@ from web import i18n
 from web.api import Api, ApiUnavailable, InvalidInput, SignedOut
 from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
+from web.headers import SecurityHeaders
 from web.metrics import MetricsMiddleware, WebMetrics
 from web.middleware import WebMiddleware, refused_form
 from web.oidc import OpenIDConnect
@@ -146,4 +147,5 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
     app.state.oidc = OpenIDConnect(web_settings) if web_settings.oidc_enabled else None
     app.add_middleware(WebMiddleware, web=web)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeaders)  # outermost: redirects and refusals get them too
     return app

@@ -40,6 +40,18 @@
     updateTotals();
   }, true);
 
+  // --- small behaviours, here and not inline: the pages' policy runs no inline script ------
+  document.addEventListener("click", (event) => {
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.parentElement.remove();
+    const selectable = event.target.closest("[data-select-on-click]");
+    if (selectable) selectable.select();
+  });
+  document.addEventListener("change", (event) => {
+    const field = event.target.closest("[data-submit-on-change]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+
   // --- board ------------------------------------------------------------------------------
   function revert(move) {
     const { card, from, index } = move;

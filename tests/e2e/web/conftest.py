@@ -101,6 +101,10 @@ def context(
     ctx.route("**/*", watch.route)
     errors: list[str] = []
     ctx.on("weberror", lambda error: errors.append(str(error.error)))
+    # What the pages' Content Security Policy refused (an inline handler, a foreign script).
+    refused: list[str] = []
+    ctx.on("console", lambda message: refused.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield ctx
     if request.node.stash.get(FAILED, False):
         # What the browser showed when the test failed: a screenshot and the text of each page.
@@ -111,6 +115,7 @@ def context(
     ctx.close()
     assert watch.outside == [], f"requests outside the app's origin: {watch.outside}"
     assert errors == [], f"script errors: {errors}"
+    assert refused == [], f"refused by the pages' security policy: {refused}"
 
 
 @pytest.fixture

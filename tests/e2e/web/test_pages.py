@@ -210,6 +210,35 @@ def test_the_session_cookie_and_csrf(web: Web) -> None:
     expect(page).to_have_url(re.compile("/sign-in"))
 
 
+def test_pages_come_with_a_security_policy_and_work_under_it(web: Web) -> None:
+    """No inline script runs (the context fails the test on anything the policy refuses), no
+    other site may frame a page, and what were inline handlers still work."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    answer = page.goto(web.url("/"))
+    assert answer is not None
+    headers = answer.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    asset = httpx.get(web.url("/static/app.js"), timeout=10)
+    assert asset.status_code == 200 and "no-store" not in asset.headers.get("cache-control", "")
+
+    # The language menu submits itself on a change.
+    page.locator("#lang-select").select_option("pl")
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+    # The calendar feed's address is selected whole on a click, to copy it.
+    page.goto(web.url("/notifications/settings"))
+    feed = page.locator("input[data-select-on-click]")
+    feed.click()
+    assert page.evaluate("""() => { const f = document.querySelector("[data-select-on-click]");
+        return f.selectionStart === 0 && f.selectionEnd === f.value.length
+               && f.value.length > 0; }""")
+
+
 @pytest.fixture
 def dev_gateway(web: Web) -> Iterator[str]:
     """A second gateway over the same services, in dev mode (which serves GraphiQL)."""

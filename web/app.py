@@ -98,6 +98,10 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        # Prometheus scrapes the pod's own address. The public origin's ingress routes every
+        # other path here and adds X-Forwarded-For: through it, there is no such page.
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            return await not_found(request, LookupError(request.url.path))
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def signed_out(request: Request, exc: Exception) -> Response:

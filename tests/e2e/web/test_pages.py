@@ -239,6 +239,16 @@ def test_pages_come_with_a_security_policy_and_work_under_it(web: Web) -> None:
                && f.value.length > 0; }""")
 
 
+def test_metrics_are_not_served_through_the_public_origin(web: Web) -> None:
+    """Prometheus scrapes the pod; the ingress, which sends every other path of the public
+    origin to the web app, adds X-Forwarded-For."""
+    scraped = httpx.get(web.url("/metrics"), timeout=10)
+    assert scraped.status_code == 200 and "crm_web_requests_total" in scraped.text
+    for header in ({"X-Forwarded-For": "203.0.113.7"}, {"Forwarded": "for=203.0.113.7"}):
+        public = httpx.get(web.url("/metrics"), headers=header, timeout=10)
+        assert public.status_code == 404 and "crm_web" not in public.text
+
+
 @pytest.fixture
 def dev_gateway(web: Web) -> Iterator[str]:
     """A second gateway over the same services, in dev mode (which serves GraphiQL)."""

@@ -53,6 +53,7 @@ from crmkit.control_characters import paths_holding_control_characters
 from crmkit.entity_answers import EntityAnswers, EntityExecutionContext
 from crmkit.failures import is_bad_value, is_transient
 from crmkit.paging import Page
+from crmkit.scalars import SCALARS
 from crmkit.values import InvalidValue, parse_id
 
 FEDERATION_VERSION = "2.9"
@@ -356,6 +357,7 @@ def build_schema(
         types=types or [],
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
         execution_context_class=EntityExecutionContext,
+        scalar_overrides=SCALARS,
         extensions=[
             lambda: AddValidationRules(limits),
             lambda: ParserCache(maxsize=2048),

@@ -1,4 +1,5 @@
-"""Values every service and every event contract share: currencies, money, clean text, ids.
+"""Values every service and every event contract share: currencies, money, clean text, ids,
+instants.
 
 One rule each, used by the GraphQL input of the service that accepts a value, by the event
 contract that carries it and by every consumer that reads it: what a producer accepts, its
@@ -11,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Annotated
@@ -46,6 +48,23 @@ def time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidValue("is not a known time zone (e.g. Europe/Warsaw)") from None
     return name
+
+
+# --- instants ----------------------------------------------------------------------------------
+
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
+def instant(value: datetime) -> datetime:
+    """A point in time as the API takes one: with its UTC offset (without one it names a
+    different moment in every time zone, and cannot be compared with one that has it) and in
+    the years 1970-9000 (far from where converting to UTC overflows). Anything else is
+    ``InvalidValue``."""
+    if value.utcoffset() is None:
+        raise InvalidValue("must carry a time zone offset")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidValue(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
 
 
 # --- currencies and money ---------------------------------------------------------------------

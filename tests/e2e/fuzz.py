@@ -121,17 +121,24 @@ def _fuzz_operation(operation: Any, url: str, session: requests.Session,
         report.requests += 1
         report.statuses[response.status_code] += 1
         content_type = response.headers.get("content-type") or [""]
-        problem = judge(response.status_code, content_type[0], response.text)
+        body = case.body  # the query's text in GraphQL mode
+        query = str(body.get("query", "") if isinstance(body, dict) else body)
+        problem = judge(response.status_code, content_type[0], response.text,
+                        sent=STRING_LITERAL.findall(query))
         if problem is not None:
-            query = str((case.body or {}).get("query", ""))[:300]
-            report.problems.append(f"{operation.label}: {problem}; query: {query}")
+            report.problems.append(f"{operation.label}: {problem}; query: {query[:300]}")
 
     with contextlib.suppress(hypothesis.errors.Unsatisfiable):
         run()
 
 
-def judge(status: int, content_type: str, text: str) -> str | None:
-    """Why an answer is not acceptable, or None."""
+# The query's own strings, which an answer may quote back ("sqlalchemy.url" is no DateTime).
+STRING_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def judge(status: int, content_type: str, text: str, sent: list[str] | None = None) -> str | None:
+    """Why an answer is not acceptable, or None. ``sent``: strings of the request, which an
+    answer may quote back without that being a text of ours."""
     if status >= 500:
         return f"HTTP {status}: {text[:300]}"
     if not content_type.startswith("application/json"):
@@ -140,6 +147,9 @@ def judge(status: int, content_type: str, text: str) -> str | None:
         json.loads(text)
     except ValueError:
         return f"HTTP {status} answered invalid JSON: {text[:200]}"
+    for quoted in sorted(sent or (), key=len, reverse=True):
+        if len(quoted) > 2:
+            text = text.replace(quoted, "")
     found = INTERNAL_TEXT.search(text)
     if found is not None:
         start = max(found.start() - 150, 0)

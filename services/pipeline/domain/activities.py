@@ -7,8 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 
 from crmkit.errors import InvalidInput, ProblemCollector
+from crmkit.values import instant
 from services.pipeline.domain.opportunities import Opportunity
 from services.pipeline.domain.values import SUBJECT_MAX, check_name, check_text
 
@@ -55,10 +57,7 @@ class Activity:
 
 
 def _check_due(due_at: datetime, path: str, problems: ProblemCollector) -> None:
-    if due_at.tzinfo is None:
-        problems.add(path, "must carry a time zone offset")
-    elif not 1970 <= due_at.year <= 9000:
-        problems.add(path, "is out of range")
+    problems.value(path, partial(instant, due_at))
 
 
 def schedule_activity(

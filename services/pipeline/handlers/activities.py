@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from crmkit import paging
 from crmkit.auth import Caller
 from crmkit.commands import ById, Command
 from crmkit.contracts import pipeline as c
-from crmkit.errors import NotFoundError, ProblemCollector
+from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
+from crmkit.values import instant
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import Work, now
@@ -155,11 +157,14 @@ def activity_key(activity: d.Activity) -> paging.Keyset:
 async def list_activities(query: ListActivities, uow: Work) -> paging.Page[d.Activity]:
     """By due time, the ones the caller sees."""
     problems = ProblemCollector()
+    for path, value in (("from", query.due_from), ("to", query.due_to)):
+        if value is not None:
+            problems.value(path, partial(instant, value))
+    problems.raise_if_any()  # before comparing: a time without an offset compares with none
     if query.due_from is not None and query.due_to is not None and (
         query.due_to <= query.due_from
     ):
-        problems.add("to", "must be after from")
-    problems.raise_if_any()
+        raise InvalidInput.field("to", "must be after from")
     request = paging.page_request(query.first, query.after)
     async with uow:
         rows = await uow.repo.activity_page(

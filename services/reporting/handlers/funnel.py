@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from functools import partial
 
 from crmkit.commands import Command
-from crmkit.errors import InvalidInput, NotFoundError
+from crmkit.errors import NotFoundError, ProblemCollector
+from crmkit.values import instant
 from services.reporting.domain.access import resolve_scope
 from services.reporting.domain.funnel import (
     Funnel,
@@ -33,8 +35,10 @@ class GetSalesFunnel(Command):
 async def sales_funnel(query: GetSalesFunnel, uow: Work) -> Funnel:
     scope = resolve_scope(query.caller, query.owner_id, query.team)
     close = close_range(query.close_from, query.close_to)
-    if query.as_of is not None and query.as_of.tzinfo is None:
-        raise InvalidInput.field("asOf", "must carry a time zone")
+    if query.as_of is not None:
+        problems = ProblemCollector()
+        problems.value("asOf", partial(instant, query.as_of))
+        problems.raise_if_any()
     async with uow:
         repo = uow.repo
         pipeline_id, stages = await repo.pipeline_stages(scope.org_id, query.pipeline_id)

@@ -207,6 +207,25 @@ async def test_calendar_and_overdue_queries(pipeline_service: Service, people: P
     bad = await pipeline_service.post(people.rep, calendar, {
         "from": window["to"], "to": window["from"]})
     assert bad.status_code == 200 and "must be after from" in bad.json()["errors"][0]["message"]
+    # A time without its offset, or far out of range, is the caller's error, named (it was an
+    # internal error: a time with an offset and one without do not compare).
+    for window_of, field, problem in (
+        ({"from": "2026-01-01T00:00:00", "to": window["to"]}, "from",
+         "must carry a time zone offset"),
+        ({"from": window["from"], "to": "2026-01-01T00:00:00"}, "to",
+         "must carry a time zone offset"),
+        ({"from": "0166-07-05T15:09:34+00:00", "to": window["to"]}, "from",
+         "must be within the years 1970-9000"),
+    ):
+        refused = (await pipeline_service.post(people.rep, calendar, window_of)).json()
+        error = refused["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", refused
+        assert f"{field}: {problem}" in error["message"], refused
+    # A text that is no DateTime says what is expected, not the parser's internals.
+    garbled = (await pipeline_service.post(people.rep, calendar, {
+        "from": "sqlalchemy.url", "to": window["to"]})).json()
+    message = garbled["errors"][0]["message"]
+    assert "Expected a date and time with its offset" in message and "int()" not in message
     assert len(mine) == 4
 
     late = await schedule(pipeline_service, people.rep, opp["id"],

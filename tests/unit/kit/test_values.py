@@ -1,8 +1,9 @@
-"""The shared value types: one rule each for currencies, money, clean text and ids."""
+"""The shared value types: one rule each for currencies, money, clean text, ids and instants."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from crmkit.values import (
     Name,
     clean_text,
     id_or_none,
+    instant,
     parse_id,
 )
 
@@ -144,3 +146,16 @@ def test_a_collector_notes_a_value_problem_under_its_path() -> None:
         ("opportunity.amount", "must be a number"),
         ("opportunity.currency", "must be an ISO 4217 currency code such as PLN or EUR"),
     ]
+
+
+def test_an_instant_carries_its_offset_and_stays_in_range() -> None:
+    warsaw = timezone(timedelta(hours=1))
+    for taken in (datetime(2026, 12, 7, 9, 30, tzinfo=warsaw), datetime(1970, 1, 1, tzinfo=UTC),
+                  datetime(9000, 12, 31, 23, 59, tzinfo=UTC)):
+        assert instant(taken) is taken
+    with pytest.raises(InvalidValue, match="must carry a time zone offset"):
+        instant(datetime(2026, 12, 7, 9, 30))
+    for far in (datetime(1969, 12, 31, 23, tzinfo=UTC), datetime(9001, 1, 1, tzinfo=UTC),
+                datetime(1, 1, 1, tzinfo=warsaw), datetime(9999, 12, 31, tzinfo=UTC)):
+        with pytest.raises(InvalidValue, match="within the years 1970-9000"):
+            instant(far)

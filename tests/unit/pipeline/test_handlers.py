@@ -435,6 +435,15 @@ async def test_the_calendar_window_and_references() -> None:
     with pytest.raises(InvalidInput) as window:
         await act.list_activities(act.ListActivities(REP, due_from=base, due_to=base), uow)
     assert paths(window.value) == {"to"}
+    # Without an offset neither end compares with the other: each is named, not compared.
+    naive = base.replace(tzinfo=None)
+    with pytest.raises(InvalidInput) as offsets:
+        await act.list_activities(act.ListActivities(REP, due_from=naive, due_to=naive), uow)
+    assert paths(offsets.value) == {"from", "to"}
+    with pytest.raises(InvalidInput) as early:
+        await act.list_activities(act.ListActivities(
+            REP, due_from=datetime(166, 7, 5, tzinfo=UTC), due_to=base), uow)
+    assert paths(early.value) == {"from"}
     mine = await act.activities_by_id(ById(REP, [m.id for m in made]), uow)
     assert set(mine) == {m.id for m in made}
     assert await act.activities_by_id(ById(REP2, [made[0].id]), uow) == {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -286,6 +286,10 @@ async def test_a_close_range_backwards_or_a_time_without_zone_is_refused(uow: Uo
     with pytest.raises(InvalidInput) as naive:
         await funnel(uow, as_of=datetime(2026, 5, 1, 12))
     assert [p.path for p in naive.value.problems] == [("asOf",)]
+    with pytest.raises(InvalidInput) as far:  # past 9999 once in UTC: it was an internal error
+        await funnel(uow, as_of=datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
+    assert [(p.path, p.message) for p in far.value.problems] == [
+        (("asOf",), "must be within the years 1970-9000")]
 
 
 async def test_a_close_range_counts_what_closes_in_it_whole_months_or_days(uow: Uow) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from crmkit.body import read_body
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
+from crmkit.values import FIRST_YEAR, LAST_YEAR
 from web import i18n
 from web.api import Api, SignedOut
 from web.session import Session
@@ -107,3 +109,14 @@ def text(form: FormData, name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def day_in_address(raw: str | None) -> dt.date | None:
+    """A date a page's address names (``?date=2026-12-07``), or None when it names none the
+    API takes (``crmkit.values.instant``: years 1970-9000): the page then shows its default.
+    Year 9999 was an error page (the week after it overflows)."""
+    try:
+        day = dt.date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None

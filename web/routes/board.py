@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.api import InvalidInput
-from web.context import query, render
+from web.context import day_in_address, query, render
 from web.errors import refused_input
 
 NOBODY = "00000000-0000-0000-0000-000000000000"
@@ -143,12 +143,8 @@ def totals(cards: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _date(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        return None
+    day = day_in_address(value)
+    return day.isoformat() if day else None
 
 
 async def board(request: Request) -> Response:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, render, session_of
+from web.context import day_in_address, form_of, query, render, session_of
 from web.routes.deals import change_activity
 
 ACTIVITY = "id opportunityId kind subject notes dueAt status completedAt outcome overdue"
@@ -35,10 +35,7 @@ def _window(view: str, day: dt.date) -> tuple[dt.date, dt.date]:
 async def _calendar(request: Request, problem: Any = None) -> Response:
     params = request.query_params
     view = "day" if params.get("view") == "day" else "week"
-    try:
-        day = dt.date.fromisoformat(params.get("date") or "")
-    except ValueError:
-        day = i18n.now().date()
+    day = day_in_address(params.get("date")) or i18n.now().date()
     start, end = _window(view, day)
     zone = i18n.zone()
     session = session_of(request)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.charts import bar_chart, funnel_chart
-from web.context import query, render, session_of
+from web.context import day_in_address, query, render, session_of
 from web.errors import problem_of
 
 TOTALS = "{ byCurrency { currency amount } converted { currency amount } }"
@@ -57,13 +57,8 @@ def _totals_text(totals: dict[str, Any]) -> str:
 
 def _as_of(raw: str | None) -> dt.datetime | None:
     """The end of the chosen day in the app's zone (the funnel as it stood that evening)."""
-    if not raw:
-        return None
-    try:
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return dt.datetime.combine(day, dt.time(23, 59, 59), i18n.zone())
+    day = day_in_address(raw)
+    return dt.datetime.combine(day, dt.time(23, 59, 59), i18n.zone()) if day else None
 
 
 async def dashboard(request: Request) -> Response:

@@ -339,3 +339,17 @@ def test_the_calendar_completes_a_call_and_lists_deals_without_a_next_contact(we
     call.locator("form[hx-post*='/complete'] button").click()
     expect(page.locator("li[data-activity]", has_text="Follow-up call")
            .locator(".badge-success")).to_be_visible()
+
+
+def test_a_date_far_out_of_range_in_an_address_shows_today(web: Web) -> None:
+    """A calendar or dashboard address with a year the API does not take (or one where the
+    week's end overflows) is read as no date, not an error page."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    for path in ("/calendar?date=9999-12-31", "/calendar?date=0001-01-01&view=day",
+                 "/dashboard?asOf=9999-12-31", "/dashboard?asOf=0001-01-01",
+                 "/?from=0001-01-01&to=9999-12-31"):
+        answer = page.goto(web.url(path))
+        assert answer is not None and answer.status == 200, path
+        expect(page.locator(".flash-error")).to_have_count(0)

@@ -11,6 +11,7 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
+    VariableDefinitionNode,
     VariableNode,
     Visitor,
     specified_rules,
@@ -122,7 +123,7 @@ class Gateway:
             self.supergraph.api_schema, operation.variable_definitions or (), inputs
         )
         if isinstance(values, list):
-            return GatewayResponse({"errors": [dict(e.formatted) for e in values]}, 400)
+            return GatewayResponse({"errors": [_refused_variable(e) for e in values]}, 400)
         coerced = values.coerced
         labels = self._labels.active()
         plan_key = (
@@ -201,6 +202,18 @@ def merge_errors(
     if any(not error.get("path") for error in from_subgraphs):
         shaped = [e for e in shaped if not str(e.get("message", "")).startswith(NULL_PROPAGATION)]
     return [*shaped, *from_subgraphs]
+
+
+def _refused_variable(error: GraphQLError) -> dict[str, Any]:
+    """A variable's value the operation cannot take: the caller's input, coded as the
+    services code theirs, with the variable it is (``variablePath``, as the services' edge
+    names one) so a client can show it where that value was typed."""
+    formatted = _with_code(error, "BAD_USER_INPUT")
+    names = [n.variable.name.value for n in error.nodes or ()
+             if isinstance(n, VariableDefinitionNode)]
+    if names:
+        formatted["extensions"]["variablePath"] = names[:1]
+    return formatted
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:

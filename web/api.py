@@ -24,9 +24,10 @@ class ApiUnavailable(Exception):
 
 
 class InvalidInput(ApiUnavailable):
-    """The gateway refused a query's variable whole (``BAD_USER_INPUT``: a control character
-    typed into a search box; a query has no ``ValidationError`` to answer with). ``path`` is
-    where in the variables (``["filter", "search"]``), ``problem`` what is wrong with it."""
+    """The API refused a query's input (``BAD_USER_INPUT``; a query has no ``ValidationError``
+    to answer with): a variable whole (a control character typed into a search box, an
+    unknown status in an address) or an argument (a cursor that is none). ``path`` is where
+    (``["filter", "search"]``, ``["after"]``), ``problem`` what is wrong with it."""
 
     def __init__(self, problem: str, path: list[str]) -> None:
         super().__init__("the CRM service could not answer this request")
@@ -34,8 +35,13 @@ class InvalidInput(ApiUnavailable):
         self.path = path
 
 
+class NotFound(ApiUnavailable):
+    """What a page's address names is not there, or not the member's to see (``NOT_FOUND``)."""
+
+
 def _invalid_input(errors: Any) -> InvalidInput | None:
-    """The first error, when it is the edge's refusal of a variable's value."""
+    """The first error, when it is a refusal of the query's input: a variable's value (the
+    edge's or the gateway's, ``variablePath``) or an argument (a resolver's, ``fields``)."""
     first = errors[0] if isinstance(errors, list) and errors else None
     if not isinstance(first, dict):
         return None
@@ -43,12 +49,23 @@ def _invalid_input(errors: Any) -> InvalidInput | None:
     if not isinstance(extensions, dict) or extensions.get("code") != "BAD_USER_INPUT":
         return None
     path = extensions.get("variablePath")
-    if not isinstance(path, list) or not path:
-        return None
-    # "text must not contain control characters (variables.filter.search)": the path is
-    # shown by where the message goes.
-    problem = str(first.get("message") or "").rsplit(" (", 1)[0]
-    return InvalidInput(problem, [str(part) for part in path])
+    if isinstance(path, list) and path:
+        # "text must not contain control characters (variables.filter.search)": the path is
+        # shown by where the message goes.
+        problem = str(first.get("message") or "").rsplit(" (", 1)[0]
+        return InvalidInput(problem, [str(part) for part in path])
+    fields = extensions.get("fields")
+    field = fields[0] if isinstance(fields, list) and fields else None
+    if isinstance(field, dict) and isinstance(field.get("path"), list) and field["path"]:
+        return InvalidInput(str(field.get("message") or first.get("message") or ""),
+                            [str(part) for part in field["path"]])
+    return None
+
+
+def _not_found(errors: Any) -> bool:
+    first = errors[0] if isinstance(errors, list) and errors else None
+    extensions = first.get("extensions") if isinstance(first, dict) else None
+    return isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND"
 
 
 class Api:
@@ -100,6 +117,8 @@ class Api:
             invalid = _invalid_input(body.get("errors"))
             if invalid is not None:
                 raise invalid  # what the person typed, not a fault of ours to log
+            if _not_found(body.get("errors")):
+                raise NotFound("not found")
             log.error(
                 "gateway answered %s: %s", response.status_code, str(body.get("errors"))[:2000]
             )

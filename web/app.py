@@ -20,7 +20,7 @@ from crmkit.body import BodyTimedOut, BodyTooLarge, ClientDisconnect
 from crmkit.files_proxy import FilesProxy
 from crmkit.settings import Settings
 from web import i18n
-from web.api import Api, ApiUnavailable, InvalidInput, SignedOut
+from web.api import Api, ApiUnavailable, InvalidInput, NotFound, SignedOut
 from web.context import Web, is_htmx, redirect, render, session_of
 from web.errors import fix_label, requirement_label
 from web.headers import SecurityHeaders
@@ -110,13 +110,16 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
 
     async def unavailable(request: Request, exc: Exception) -> Response:
         # Input a page does not place beside its box (typed into its address, say): what is
-        # wrong with it, rather than the service failing.
-        message = exc.problem if isinstance(exc, InvalidInput) else str(exc)
+        # wrong with it (400), rather than the service failing (502); what the address names
+        # and is not there: not found.
+        if isinstance(exc, NotFound):
+            return await not_found(request, exc)
+        message, status = (exc.problem, 400) if isinstance(exc, InvalidInput) else (str(exc), 502)
         if is_htmx(request):
-            return render(request, "partials/flash.html", status=502, level="error",
+            return render(request, "partials/flash.html", status=status, level="error",
                           message=message, headers={"HX-Retarget": "#flash",
                                                     "HX-Reswap": "innerHTML"})
-        return render(request, "error.html", status=502, message=message)
+        return render(request, "error.html", status=status, message=message)
 
     async def body_refused(request: Request, exc: Exception) -> Response:
         # A form's body the kit's reader refused (web.context.form_of), as the CSRF check does.

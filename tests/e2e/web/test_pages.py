@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -353,3 +354,41 @@ def test_a_date_far_out_of_range_in_an_address_shows_today(web: Web) -> None:
         answer = page.goto(web.url(path))
         assert answer is not None and answer.status == 200, path
         expect(page.locator(".flash-error")).to_have_count(0)
+
+
+ADDRESSES = {  # every page a member opens by its address, with the parameters it reads
+    "/": ("pipeline", "owner", "team", "from", "to", "q", "missing", "stage"),
+    "/calendar": ("view", "date"),
+    "/dashboard": ("asOf", "team", "owner"),
+    "/pool": ("q", "owner", "after"),
+    "/pool/team": ("q",),
+    "/pool/import": (),
+    "/leads": ("status", "q", "owner", "after"),
+    "/accounts": ("q", "after"),
+    "/documents": ("folder", "kind", "q", "after"),
+    "/notifications": ("unread", "after"),
+    "/notifications/settings": ("saved",),
+    "/admin": (),
+    "/admin/webhooks": ("endpoint",),
+    "/sign-in": ("next",),
+}
+ODD_VALUES = ("", "x", "0", "-1", "1e309", "9999-12-31", "0001-01-01", "'\"<>&;",
+              "%00", "\u202e\ufffd", "ä" * 3000, str(uuid.UUID(int=0)), "../../etc/passwd")
+
+
+def test_odd_values_in_every_address_answer_a_page_never_an_error(web: Web) -> None:
+    """Whatever a member types into an address (or an old link holds), each page answers
+    with a page, a redirect or a not-found: never a server error."""
+    org = new_org(web)
+    page = web.page()
+    web.sign_in(page, org["admin"])
+    jar = {c["name"]: c["value"] for c in web.context.cookies()}
+    failed = []
+    with httpx.Client(base_url=web.base, cookies=jar, timeout=30) as client:
+        for path, names in ADDRESSES.items():
+            for name in names or ("",):
+                for value in ODD_VALUES:
+                    answer = client.get(path, params={name: value} if name else None)
+                    if answer.status_code >= 500:
+                        failed.append(f"{path}?{name}={value[:20]!r}: {answer.status_code}")
+    assert failed == [], "\n".join(failed)

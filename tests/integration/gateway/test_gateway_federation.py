@@ -414,5 +414,8 @@ async def test_bad_variables_are_rejected_before_any_fetch(shop_gateway: Shop) -
     )
 
     assert response.status == 400
-    assert "$n" in response.body["errors"][0]["message"]
+    error = response.body["errors"][0]
+    assert "$n" in error["message"]
+    # The caller's input, coded as the services code theirs, naming the variable.
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "variablePath": ["n"]}
     assert shop_gateway.counts() == {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from web.api import InvalidInput, _invalid_input
+from web.api import InvalidInput, _invalid_input, _not_found
 from web.errors import refused_input
 
 
@@ -24,8 +24,27 @@ def test_a_refused_variable_is_a_field_error_on_its_box() -> None:
         "tags": "too many"}
 
 
+def test_a_refused_argument_or_variable_is_the_callers_input() -> None:
+    """A resolver's refusal names its fields; the gateway's refusal of a variable's value
+    names the variable (an unknown status in an address was an error of the service)."""
+    argument = _invalid_input([{
+        "message": "after: is not a valid cursor",
+        "extensions": {"code": "BAD_USER_INPUT",
+                       "fields": [{"path": ["after"], "message": "is not a valid cursor"}]}}])
+    assert argument is not None
+    assert (argument.path, argument.problem) == (["after"], "is not a valid cursor")
+    variable = _invalid_input([{
+        "message": "Variable '$status' got invalid value 'x'; Value 'x' does not exist in "
+                   "'LeadStatus' enum.",
+        "extensions": {"code": "BAD_USER_INPUT", "variablePath": ["status"]}}])
+    assert variable is not None and variable.path == ["status"]
+    assert _not_found([{"message": "no such endpoint", "extensions": {"code": "NOT_FOUND"}}])
+    assert not _not_found([{"message": "x", "extensions": {"code": "FORBIDDEN"}}])
+
+
 @pytest.mark.parametrize("errors", [
     [{"message": "boom", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+    [{"message": "x", "extensions": {"code": "BAD_USER_INPUT", "fields": []}}],
     [{"message": "x (argument search)", "extensions": {"code": "BAD_USER_INPUT"}}],
     [{"message": "x", "extensions": {"code": "BAD_USER_INPUT", "variablePath": []}}],
     ["not an object"],

@@ -94,10 +94,11 @@ class Api:
         started = time.perf_counter()
         headers["Content-Type"] = "application/json"
         try:
-            response = await self._http.post(
-                self.url, content=orjson.dumps({"query": query, "variables": variables or {}}),
-                headers=headers,
-            )
+            request = orjson.dumps({"query": query, "variables": variables or {}})
+        except orjson.JSONEncodeError:  # a number typed past 64 bits: no JSON number holds it
+            raise InvalidInput("a number is out of range", []) from None
+        try:
+            response = await self._http.post(self.url, content=request, headers=headers)
         except httpx.HTTPError as error:
             log.warning("gateway unreachable: %s", error)
             raise ApiUnavailable("the CRM service is not reachable") from None

@@ -162,9 +162,12 @@ async def document_access(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    result = (await query(request, M_DOWNLOAD, id=str(request.path_params["id"]),
-                          version=request.path_params["number"]))["requestDocumentDownload"]
-    if problem_of(result) is not None:
+    number = request.path_params["number"]
+    result: dict[str, Any] = {}
+    if 0 < number < 2**31:  # a GraphQL Int; a larger one in an address was a 500
+        result = (await query(request, M_DOWNLOAD, id=str(request.path_params["id"]),
+                              version=number))["requestDocumentDownload"]
+    if not result or problem_of(result) is not None:
         return render(request, "error.html", status=404,
                       message=i18n.gettext("It no longer exists or you cannot see it."))
     return redirect(request, result["download"]["url"])

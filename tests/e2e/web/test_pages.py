@@ -391,4 +391,21 @@ def test_odd_values_in_every_address_answer_a_page_never_an_error(web: Web) -> N
                     answer = client.get(path, params={name: value} if name else None)
                     if answer.status_code >= 500:
                         failed.append(f"{path}?{name}={value[:20]!r}: {answer.status_code}")
+        nothing = uuid.uuid4()  # an id of nothing at all
+        for path in (f"/deals/{nothing}", f"/deals/{nothing}/close", f"/deals/{nothing}/offers",
+                     f"/deals/{nothing}/fix/NEEDS", f"/deals/{nothing}/fix/x%00",
+                     f"/deals/{nothing}/wait", f"/leads/{nothing}", f"/accounts/{nothing}",
+                     f"/documents/{nothing}", f"/documents/{nothing}/versions/0",
+                     f"/documents/{nothing}/versions/{10**30}", f"/offers/{nothing}",
+                     f"/offers/{nothing}/file", f"/files/{'x' * 300}", "/files/%00"):
+            answer = client.get(path)
+            if answer.status_code >= 500:
+                failed.append(f"{path}: {answer.status_code}")
+        # A number typed past what the API's Int holds, or past 64 bits.
+        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/pool").text)
+        assert token is not None
+        for count in ("99999999999", "1" + "0" * 30, "-5"):
+            answer = client.post("/pool/claim", data={"count": count, "csrf_token": token[1]})
+            if answer.status_code >= 500:
+                failed.append(f"POST /pool/claim count={count}: {answer.status_code}")
     assert failed == [], "\n".join(failed)

@@ -111,6 +111,16 @@ def text(form: FormData, name: str) -> str | None:
     return value or None
 
 
+def version_of(form: FormData) -> int:
+    """The version a form was drawn with (its hidden field), or -1 when it holds none: the
+    API then answers a conflict with the current version, as for a change someone else made
+    (a tampered field was a server error)."""
+    try:
+        return int(text(form, "version") or "")
+    except ValueError:
+        return -1
+
+
 def day_in_address(raw: str | None) -> dt.date | None:
     """A date a page's address names (``?date=2026-12-07``), or None when it names none the
     API takes (``crmkit.values.instant``: years 1970-9000): the page then shows its default.

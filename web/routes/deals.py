@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, redirect, render, text
+from web.context import form_of, query, redirect, render, text, version_of
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.i18n import N_
 from web.routes.board import CARD_FIELDS, card_labels, card_view
@@ -99,10 +99,7 @@ async def move(request: Request) -> Response:
     form = await form_of(request)
     stage = text(form, "stage") or ""
     kind = text(form, "kind") or "OPEN"
-    try:
-        version = int(text(form, "version") or "")
-    except ValueError:
-        version = -1
+    version = version_of(form)
     if kind in ("WON", "LOST"):
         return await close_dialog(request, stage_kind=kind)
     result = (await query(request, M_MOVE, id=deal_id, stage=stage, version=version))[
@@ -146,7 +143,7 @@ async def close(request: Request) -> Response:
     deal_id = _deal_id(request)
     form = await form_of(request)
     kind = text(form, "kind") or "WON"
-    version = int(text(form, "version") or "0")
+    version = version_of(form)
     comment = text(form, "comment")
     lessons = text(form, "lessons")
     problem: Problem | None = None
@@ -268,7 +265,7 @@ async def fix(request: Request) -> Response:
     elif item == "NEXT_CONTACT_SCHEDULED":
         problem = await _schedule(request, form, deal_id, done=False)
     else:
-        version = int(text(form, "version") or "0")
+        version = version_of(form)
         if item == "BUDGET":
             patch = {"budgetAmount": text(form, "budgetAmount"),
                      "budgetCurrency": text(form, "budgetCurrency")}
@@ -392,7 +389,7 @@ async def deal_page(request: Request) -> Response:
 async def save_deal(request: Request) -> Response:
     deal_id = _deal_id(request)
     form = await form_of(request)
-    version = int(text(form, "version") or "0")
+    version = version_of(form)
     patch: dict[str, Any] = {}
     for name in ("name", "amount", "currency", "probability", "expectedCloseDate"):
         value = text(form, name)
@@ -437,7 +434,7 @@ async def move_deal(request: Request) -> Response:
     if kind in ("WON", "LOST"):
         return await close_dialog(request, stage_kind=kind)
     result = (await query(request, M_MOVE_DEAL, id=deal_id, stage=stage,
-                          version=int(text(form, "version") or "0")))["moveOpportunity"]
+                          version=version_of(form)))["moveOpportunity"]
     problem = problem_of(result)
     if problem is None:
         return Response(status_code=204, headers={"HX-Refresh": "true"})
@@ -448,7 +445,7 @@ async def reopen(request: Request) -> Response:
     deal_id = _deal_id(request)
     form = await form_of(request)
     result = (await query(request, M_REOPEN, id=deal_id,
-                          version=int(text(form, "version") or "0")))["reopenOpportunity"]
+                          version=version_of(form)))["reopenOpportunity"]
     problem = problem_of(result)
     if problem is None:
         return Response(status_code=204, headers={"HX-Refresh": "true"})

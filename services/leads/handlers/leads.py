@@ -124,7 +124,10 @@ async def change_status(cmd: ChangeStatus, uow: Work) -> LeadRecord:
     caller = cmd.caller
     reason = None
     if cmd.status is LeadStatus.DISQUALIFIED:
-        reason = normalise.clean_text(cmd.reason, max_length=500) if cmd.reason else None
+        try:
+            reason = normalise.clean_text(cmd.reason, max_length=500) if cmd.reason else None
+        except normalise.NormalisationError as error:  # too long: it was an internal error
+            raise InvalidInput.field("reason", str(error)) from None
         if reason is None:
             raise InvalidInput.field("reason", "a disqualification needs a reason")
     async with uow:

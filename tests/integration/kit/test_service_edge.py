@@ -384,6 +384,18 @@ async def test_a_value_the_database_refuses_is_bad_input_without_its_text(
     assert "out of range" not in response.text and "make_date" not in response.text
 
 
+async def test_a_variable_the_operation_cannot_take_is_coded_bad_input(
+    gadgets: httpx.AsyncClient, org: Org
+) -> None:
+    """As the gateway codes its own refusal of a variable: a client can tell its input from
+    a fault of the service, and show it where it was typed."""
+    body = {"query": "query($y: Int!) { newYear(year: $y) }", "variables": {"y": "soon"}}
+    response = await gadgets.post("/graphql", json=body, headers=auth(org))
+    (error,) = response.json()["errors"]
+    assert "$y" in error["message"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "variablePath": ["y"]}
+
+
 async def test_a_list_of_too_many_values_is_a_typed_error(
     client: httpx.AsyncClient, org: Org
 ) -> None:

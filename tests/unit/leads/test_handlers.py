@@ -209,6 +209,11 @@ async def test_status_changes_follow_the_owner_and_a_disqualification_needs_a_re
     with pytest.raises(InvalidInput):
         await leads.change_status(leads.ChangeStatus(manager, lead.id, LeadStatus.DISQUALIFIED,
                                                      " "), uow)
+    with pytest.raises(InvalidInput) as too_long:  # it was an internal error
+        await leads.change_status(leads.ChangeStatus(manager, lead.id, LeadStatus.DISQUALIFIED,
+                                                     "ä" * 501), uow)
+    assert [(p.path, p.message) for p in too_long.value.problems] == [
+        (("reason",), "is longer than 500 characters")]
     gone = await leads.change_status(leads.ChangeStatus(manager, lead.id,
                                                         LeadStatus.DISQUALIFIED, "no budget"),
                                      uow)

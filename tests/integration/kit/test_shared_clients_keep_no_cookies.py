@@ -6,9 +6,7 @@ so a test by address would pass with a jar."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -17,12 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from crmkit.embedded import free_port
 from crmkit.files_proxy import FilesProxy
+from crmkit.testing.served import served
 from gateway.transport import SubgraphClient
 from services.notifications import domain as d
 from services.notifications.settings import NotificationsSettings
@@ -57,21 +54,8 @@ class Server:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[Server, str]]:
     app = Server()
-    port = free_port()
-    served = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off", ws="none"))
-    task = asyncio.create_task(served.serve())
-    for _ in range(500):
-        if served.started:
-            break
-        await asyncio.sleep(0.02)
-    assert served.started
-    try:
+    async with served(app) as port:
         yield app, f"http://localhost:{port}"
-    finally:
-        served.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
 
 
 async def test_the_gateways_subgraph_client(server: tuple[Server, str]) -> None:

@@ -22,6 +22,7 @@ from crmkit.auth import mint_dev_token
 from crmkit.embedded import free_port
 from crmkit.http_protocol import TimedHttpToolsProtocol
 from crmkit.settings import DEV_JWT_SECRET, Settings
+from crmkit.testing.served import served as served_on_a_port
 from gateway.bootstrap import build_app
 from gateway.settings import GatewaySettings
 
@@ -43,21 +44,8 @@ class QuickTimeout(TimedHttpToolsProtocol):
 @contextlib.asynccontextmanager
 async def served(app: Any, *, lifespan: str = "off") -> AsyncIterator[int]:
     """``app`` served by uvicorn on a free port with the protocol (header limit 0.5 s)."""
-    chosen = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, http=QuickTimeout,
-                                           lifespan=lifespan, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started
-    try:
-        yield chosen
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
+    async with served_on_a_port(app, http=QuickTimeout, lifespan=lifespan) as port:
+        yield port
 
 
 @pytest.fixture

@@ -115,10 +115,9 @@ def create_app(settings: Settings, web_settings: WebSettings) -> Starlette:
         if isinstance(exc, NotFound):
             return await not_found(request, exc)
         message, status = (exc.problem, 400) if isinstance(exc, InvalidInput) else (str(exc), 502)
-        if is_htmx(request):
-            return render(request, "partials/flash.html", status=status, level="error",
-                          message=message, headers={"HX-Retarget": "#flash",
-                                                    "HX-Reswap": "innerHTML"})
+        if is_htmx(request):  # into the page's flash: htmx swaps 2xx answers only
+            return render(request, "partials/flash.html", level="error", message=message,
+                          headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
         return render(request, "error.html", status=status, message=message)
 
     async def body_refused(request: Request, exc: Exception) -> Response:

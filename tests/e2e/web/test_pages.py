@@ -462,4 +462,10 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
                                      headers={"HX-Request": "true"} if len(value) == 1 else {})
                 if answer.status_code >= 500:
                     failed.append(f"POST {path} with {value[:12]!r}: {answer.status_code}")
+        # From a page's script, a refusal goes into the page's flash (htmx swaps 2xx only).
+        refused = client.post(f"/deals/{n}/fix/BUDGET", headers={"HX-Request": "true"}, data={
+            "budgetAmount": "lots", "budgetCurrency": "PLN", "version": "1",
+            "csrf_token": token[1]})
+        assert refused.status_code == 200 and refused.headers["hx-retarget"] == "#flash"
+        assert "flash-error" in refused.text and "Decimal" in refused.text
     assert failed == [], "\n".join(failed)

@@ -22,8 +22,10 @@ async def served(app: Any, **config: Any) -> AsyncIterator[int]:
         **{"lifespan": "off", **config}))
     task = asyncio.create_task(server.serve())
     for _ in range(500):
-        if server.started or task.done():
+        if server.started:
             break
+        if task.done():
+            task.result()  # why it did not start
         await asyncio.sleep(0.02)
     assert server.started, "the test server did not start"
     try:

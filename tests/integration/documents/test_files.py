@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 import crmkit.body
 from crmkit.auth import Caller, Role
@@ -26,6 +25,7 @@ from crmkit.embedded import free_port
 from crmkit.settings import DEV_JWT_SECRET, Settings
 from crmkit.testing.client import service_settings
 from crmkit.testing.plugin import Org, Servers
+from crmkit.testing.served import served as served_on_a_port
 from gateway.bootstrap import build_app
 from gateway.settings import GatewaySettings
 from services.documents import app
@@ -82,21 +82,8 @@ query($folder: ID) { documents(folderId: $folder) { edges { node { id name } } }
 
 @contextlib.asynccontextmanager
 async def served(asgi: Any, *, lifespan: str) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning",
-                       lifespan=lifespan, ws="none")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    async with served_on_a_port(asgi, lifespan=lifespan, ws="none") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

@@ -7,11 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from crmkit.embedded import free_port
+from crmkit.testing.served import served
 from gateway.engine import Gateway
 from gateway.supergraph import Supergraph
 from gateway.transport import SubgraphClient
@@ -36,19 +36,8 @@ async def _served(controls: dict[str, shop.Control]) -> AsyncIterator[str]:
     app = Starlette(
         routes=[Mount(f"/{n}", app=shop.subgraph_app(n, controls[n])) for n in shop.SCHEMAS]
     )
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
+    async with served(app, ws="none") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_aiohttp_client_runs_a_cross_subgraph_query(shop_supergraph: Supergraph) -> None:

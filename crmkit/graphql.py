@@ -32,7 +32,6 @@ from graphql import (
     GraphQLUnionType,
     OperationDefinitionNode,
     OperationType,
-    VariableDefinitionNode,
     default_field_resolver,
     execute,
     parse,
@@ -56,11 +55,11 @@ from crmkit.failures import is_bad_value, is_transient
 from crmkit.paging import Page
 from crmkit.scalars import SCALARS
 from crmkit.values import InvalidValue, parse_id
+from crmkit.variables import BAD_USER_INPUT, refused_variable
 
 FEDERATION_VERSION = "2.9"
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-BAD_USER_INPUT = "BAD_USER_INPUT"
 
 log = logging.getLogger("crm.graphql")
 T = TypeVar("T")
@@ -299,22 +298,6 @@ def unexpected(error: GraphQLError) -> bool:
     )
 
 
-def _coded_variable(error: GraphQLError) -> dict[str, Any] | None:
-    """A variable's value the operation cannot take (a Decimal that is none), coded as the
-    caller's input with the variable it is, as the gateway codes its own refusals; else
-    None."""
-    if error.path is not None or (error.extensions or {}).get("code"):
-        return None
-    names = [n.variable.name.value for n in error.nodes or ()
-             if isinstance(n, VariableDefinitionNode)]
-    if not names:
-        return None
-    formatted: dict[str, Any] = dict(error.formatted)
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": BAD_USER_INPUT,
-                               "variablePath": names[:1]}
-    return formatted
-
-
 def public_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str, Any]]:
     """What the client sees of ``errors``: deliberate ones as they are; a dependency that is
     down (:func:`crmkit.failures.is_transient`: the database unreachable, a serialization
@@ -324,7 +307,7 @@ def public_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str,
     shown: list[dict[str, Any]] = []
     for error in errors:
         if not unexpected(error):
-            shown.append(_coded_variable(error) or dict(error.formatted))
+            shown.append(refused_variable(error) or dict(error.formatted))
             continue
         masked: dict[str, Any]
         if is_bad_value(error.original_error):  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
-    VariableDefinitionNode,
     VariableNode,
     Visitor,
     specified_rules,
@@ -26,6 +25,7 @@ from graphql.validation.rules.custom.no_schema_introspection import (
 from crmkit.lru import LRUCache
 from crmkit.query_limits import CODE as TOO_LARGE
 from crmkit.query_limits import OperationTooLarge, parse_bounded
+from crmkit.variables import BAD_USER_INPUT, refused_variable
 from gateway.collect import FieldCollector
 from gateway.errors import PlanningError
 from gateway.executor import execute_plan
@@ -123,7 +123,8 @@ class Gateway:
             self.supergraph.api_schema, operation.variable_definitions or (), inputs
         )
         if isinstance(values, list):
-            return GatewayResponse({"errors": [_refused_variable(e) for e in values]}, 400)
+            return GatewayResponse({"errors": [
+                refused_variable(e) or _with_code(e, BAD_USER_INPUT) for e in values]}, 400)
         coerced = values.coerced
         labels = self._labels.active()
         plan_key = (
@@ -202,18 +203,6 @@ def merge_errors(
     if any(not error.get("path") for error in from_subgraphs):
         shaped = [e for e in shaped if not str(e.get("message", "")).startswith(NULL_PROPAGATION)]
     return [*shaped, *from_subgraphs]
-
-
-def _refused_variable(error: GraphQLError) -> dict[str, Any]:
-    """A variable's value the operation cannot take: the caller's input, coded as the
-    services code theirs, with the variable it is (``variablePath``, as the services' edge
-    names one) so a client can show it where that value was typed."""
-    formatted = _with_code(error, "BAD_USER_INPUT")
-    names = [n.variable.name.value for n in error.nodes or ()
-             if isinstance(n, VariableDefinitionNode)]
-    if names:
-        formatted["extensions"]["variablePath"] = names[:1]
-    return formatted
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:

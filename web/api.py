@@ -11,6 +11,7 @@ import orjson
 from prometheus_client import Histogram
 
 from crmkit.shared_http import no_httpx_cookies
+from web import i18n
 
 log = logging.getLogger("crm.web.api")
 
@@ -96,7 +97,7 @@ class Api:
         try:
             request = orjson.dumps({"query": query, "variables": variables or {}})
         except orjson.JSONEncodeError:  # a number typed past 64 bits: no JSON number holds it
-            raise InvalidInput("a number is out of range", []) from None
+            raise InvalidInput(i18n.gettext("A number is out of range."), []) from None
         try:
             response = await self._http.post(self.url, content=request, headers=headers)
         except httpx.HTTPError as error:

@@ -52,6 +52,24 @@ def test_a_stale_edit_shows_the_current_version(web: Web) -> None:
     expect(page.locator("#deal-fields .badge-success")).to_be_visible()
 
 
+def test_a_value_the_api_cannot_take_shows_in_the_pages_flash(web: Web) -> None:
+    """A budget typed as words is refused before any rule runs (no Decimal); the page's script
+    gets the refusal into the flash instead of nothing happening."""
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    deal = rep(M_CREATE, {"input": {"name": unique("Deal"), "amount": "5000",
+                                    "currency": "PLN"}})["createOpportunity"]["opportunity"]
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/deals/{deal['id']}"))
+    fields = page.locator("#deal-fields form")
+    fields.locator("[name=budgetAmount]").fill("lots")
+    fields.locator("button[type=submit]").click()
+    expect(page.locator("#flash .flash-error")).to_contain_text("lots")
+    page.locator("#flash .flash-close").click()  # closes without an inline handler
+    expect(page.locator("#flash .flash-error")).to_have_count(0)
+
+
 def test_a_control_character_in_a_new_lead_shows_beside_its_field(web: Web) -> None:
     """Text pasted with a control character is the mutation's ValidationError, shown where
     the form's other invalid input shows; no lead is made."""

@@ -40,14 +40,20 @@ class NotFound(ApiUnavailable):
     """What a page's address names is not there, or not the member's to see (``NOT_FOUND``)."""
 
 
+def _first_error(errors: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first of an answer's errors and its extensions (empty where there are none)."""
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):
+        return {}, {}
+    extensions = first.get("extensions")
+    return first, extensions if isinstance(extensions, dict) else {}
+
+
 def _invalid_input(errors: Any) -> InvalidInput | None:
     """The first error, when it is a refusal of the query's input: a variable's value (the
     edge's or the gateway's, ``variablePath``) or an argument (a resolver's, ``fields``)."""
-    first = errors[0] if isinstance(errors, list) and errors else None
-    if not isinstance(first, dict):
-        return None
-    extensions = first.get("extensions")
-    if not isinstance(extensions, dict) or extensions.get("code") != "BAD_USER_INPUT":
+    first, extensions = _first_error(errors)
+    if extensions.get("code") != "BAD_USER_INPUT":
         return None
     path = extensions.get("variablePath")
     if isinstance(path, list) and path:
@@ -64,9 +70,7 @@ def _invalid_input(errors: Any) -> InvalidInput | None:
 
 
 def _not_found(errors: Any) -> bool:
-    first = errors[0] if isinstance(errors, list) and errors else None
-    extensions = first.get("extensions") if isinstance(first, dict) else None
-    return isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND"
+    return _first_error(errors)[1].get("code") == "NOT_FOUND"
 
 
 class Api:

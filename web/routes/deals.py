@@ -456,11 +456,8 @@ def own_version(form: FormData, current: int) -> bool:
     """Whether the page may take the deal's new version after its own change: only when the
     deal moved on by that change alone (at most one version), so a change someone else made
     meanwhile still surfaces as a conflict when the page's details are saved."""
-    try:
-        page = int(text(form, "version") or "")
-    except ValueError:
-        return False
-    return 0 <= current - page <= 1
+    page = version_of(form)
+    return page >= 0 and 0 <= current - page <= 1
 
 
 async def _activities_region(

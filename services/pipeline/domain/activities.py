@@ -56,10 +56,6 @@ class Activity:
             raise InvalidInput.field("id", f"the activity is already {self.status.value}")
 
 
-def _check_due(due_at: datetime, path: str, problems: ProblemCollector) -> None:
-    problems.value(path, partial(instant, due_at))
-
-
 def schedule_activity(
     *,
     activity_id: uuid.UUID,
@@ -73,7 +69,7 @@ def schedule_activity(
 ) -> Activity:
     problems = ProblemCollector()
     check_name(subject, "input.subject", problems, SUBJECT_MAX)
-    _check_due(due_at, "input.dueAt", problems)
+    problems.value("input.dueAt", partial(instant, due_at))
     check_text(notes, "input.notes", problems)
     if not opp.is_open:
         problems.add("input.opportunityId", f"the opportunity is {opp.status.value}")
@@ -113,7 +109,7 @@ def reschedule_activity(activity: Activity, due_at: datetime, now: datetime) -> 
     """Move the due time; the activity may become overdue again (once per due time)."""
     activity._require_open()
     problems = ProblemCollector()
-    _check_due(due_at, "dueAt", problems)
+    problems.value("dueAt", partial(instant, due_at))
     problems.raise_if_any()
     previous = activity.due_at
     activity.due_at = due_at

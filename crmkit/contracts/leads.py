@@ -197,6 +197,12 @@ class AccountUpdated(Event):
     team: Team | None = None
 
 
+ContactName = MemberName
+ContactEmail = Annotated[str, StringConstraints(max_length=254)]
+ContactPhone = Annotated[str, StringConstraints(max_length=20)]
+ContactPosition = Annotated[str, StringConstraints(max_length=200)]
+
+
 class ContactCreated(Event):
     """A contact person of a client company was added (directly or on a lead's conversion)."""
 
@@ -204,12 +210,38 @@ class ContactCreated(Event):
 
     contact_id: uuid.UUID
     account_id: uuid.UUID
-    name: MemberName
-    email: Annotated[str, StringConstraints(max_length=254)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=20)] | None = None
-    position: Annotated[str, StringConstraints(max_length=200)] | None = None
+    name: ContactName
+    email: ContactEmail | None = None
+    phone: ContactPhone | None = None
+    position: ContactPosition | None = None
     lead_id: uuid.UUID | None = None
     """The lead it was made from, on a conversion."""
+
+
+class ContactUpdated(Event):
+    """A contact person's fields changed; ``changed`` names them, the rest is the new state
+    (``created_at`` too, so that a copy made from this event alone sorts as the first did)."""
+
+    TYPE = "crm.leads.contact.updated"
+
+    contact_id: uuid.UUID
+    account_id: uuid.UUID
+    changed: list[str]
+    name: ContactName
+    email: ContactEmail | None = None
+    phone: ContactPhone | None = None
+    position: ContactPosition | None = None
+    created_at: datetime | None = None
+
+
+class ContactRemoved(Event):
+    """A contact person was removed (left the company, or asked to be forgotten): a copy of
+    their details is to be dropped. The event carries none of them."""
+
+    TYPE = "crm.leads.contact.removed"
+
+    contact_id: uuid.UUID
+    account_id: uuid.UUID
 
 
 class MemberUpdated(Event):

@@ -6,9 +6,9 @@ created/version_added/access_changed/changed/deleted, offer issued (the pipeline
 
 Consumes: every ``crm.pipeline.opportunity.*`` event (each carries the opportunity's snapshot)
 to keep the local read model that decides who sees an opportunity's offers and what an offer
-shows of the deal; leads' account, contact and member events for the client's company, its
-contact person and the owner's name in an offer's merge data; the pipeline's organization
-settings for the locale offers are formatted in.
+shows of the deal; leads' account, contact (created, updated, removed) and member events
+for the client's company, its contact person and the owner's name in an offer's merge data;
+the pipeline's organization settings for the locale offers are formatted in.
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ CONSUMES: tuple[type[Event], ...] = (
     ld.AccountCreated,
     ld.AccountUpdated,
     ld.ContactCreated,
+    ld.ContactUpdated,
+    ld.ContactRemoved,
     ld.MemberUpdated,
     p.OrganizationSettingsChanged,
 )
 OPPORTUNITY_SUBJECT = "crm.pipeline.opportunity.>"
 OPPORTUNITY_CONSUMER = "documents-opportunities"
 CLIENT_SUBJECTS = (
-    ld.AccountCreated.TYPE, ld.AccountUpdated.TYPE, ld.ContactCreated.TYPE, ld.MemberUpdated.TYPE,
+    ld.AccountCreated.TYPE, ld.AccountUpdated.TYPE, ld.ContactCreated.TYPE,
+    ld.ContactUpdated.TYPE, ld.ContactRemoved.TYPE, ld.MemberUpdated.TYPE,
 )
 CLIENT_CONSUMER = "documents-clients"
 SETTINGS_SUBJECT = p.OrganizationSettingsChanged.TYPE

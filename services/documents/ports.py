@@ -272,8 +272,17 @@ class DocumentsRepository(Protocol):
         """Keep a client company; an older event changes nothing."""
         ...
 
-    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
-                             now: datetime) -> None: ...
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson, *,
+                             created_at: datetime, aggregate_version: int) -> None:
+        """Keep a contact person as announced; an older event changes nothing."""
+        ...
+
+    async def forget_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID,
+                             account_id: uuid.UUID, *, at: datetime,
+                             aggregate_version: int) -> None:
+        """Drop a removed contact's details for good; an older event of theirs changes
+        nothing afterwards."""
+        ...
 
     async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None: ...
 

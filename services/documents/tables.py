@@ -209,6 +209,10 @@ contacts = org_keyed_table(
     sa.Column("phone", sa.String(20)),
     sa.Column("position", sa.String(200)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    aggregate_version(),
+    # A removed contact's row stays, without their details, so that an older event of
+    # theirs redelivered later cannot bring them back.
+    sa.Column("removed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_contacts_org_account", "org_id", "account_id", "created_at"),
 )
 

@@ -10,6 +10,8 @@ from crmkit.contracts.leads import (
     AccountCreated,
     AccountUpdated,
     ContactCreated,
+    ContactRemoved,
+    ContactUpdated,
     LeadAssigned,
     LeadConverted,
     LeadCreated,
@@ -31,6 +33,8 @@ EMITS: tuple[type[Event], ...] = (
     AccountCreated,
     AccountUpdated,
     ContactCreated,
+    ContactUpdated,
+    ContactRemoved,
     MemberUpdated,
 )
 CONSUMES: tuple[type[Event], ...] = ()
@@ -67,6 +71,14 @@ def account_created(account: AccountRecord, source_lead_id: uuid.UUID | None) ->
 
 def contact_created(contact: ContactRecord) -> ContactCreated:
     return build(ContactCreated, contact, contact_id=contact.id)
+
+
+def contact_updated(contact: ContactRecord, changed: list[str]) -> ContactUpdated:
+    return build(ContactUpdated, contact, contact_id=contact.id, changed=changed)
+
+
+def contact_removed(contact: ContactRecord) -> ContactRemoved:
+    return build(ContactRemoved, contact, contact_id=contact.id)
 
 
 def account_updated(account: AccountRecord, changed: list[str]) -> AccountUpdated:

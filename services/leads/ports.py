@@ -238,6 +238,16 @@ class LeadsRepository(Protocol):
 
     async def insert_contact(self, values: dict[str, Any]) -> ContactRecord: ...
 
+    async def get_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
+    ) -> ContactRecord | None: ...
+
+    async def update_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, values: dict[str, Any]
+    ) -> ContactRecord: ...
+
+    async def delete_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID) -> None: ...
+
     async def list_contacts(
         self, org_id: uuid.UUID, *, account_id: uuid.UUID | None = None,
         ids: Sequence[uuid.UUID] | None = None, limit: int = 200,

@@ -9,11 +9,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, redirect, render, text
+from web.context import form_of, query, redirect, render, text, version_of
 from web.errors import Problem, on, problem_of
 
 ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
-  contacts { id name email phone position createdAt }"""
+  contacts { id name email phone position createdAt version }"""
 ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
   ... on VersionConflict { message currentVersion }"""
@@ -32,7 +32,15 @@ M_CONTACT = f"""mutation AddContact($account: ID!, $input: ContactInput!) {{
   ... on ContactPayload {{ contact {{ id }} }}
   {on("ValidationError", "NotFound", "Forbidden")} }} }}"""
 
+M_UPDATE_CONTACT = f"""mutation UpdateContact($id: ID!, $input: ContactInput!, $version: Int) {{
+  updateContact(id: $id, input: $input, version: $version) {{ __typename
+  ... on ContactPayload {{ contact {{ id }} }} {ERRORS} }} }}"""
+M_REMOVE_CONTACT = f"""mutation RemoveContact($id: ID!, $version: Int) {{
+  removeContact(id: $id, version: $version) {{ __typename
+  ... on RemoveContactPayload {{ contactId }} {ERRORS} }} }}"""
+
 FIELDS = ("name", "domain", "website", "nip", "address")
+CONTACT_FIELDS = ("name", "email", "phone", "position")
 
 
 def _input(form: Any) -> dict[str, Any]:
@@ -64,14 +72,16 @@ async def create(request: Request) -> Response:
 async def _account(request: Request, account_id: str, problem: Problem | None = None,
                    values: dict[str, Any] | None = None, contact_problem: Problem | None = None,
                    contact_values: dict[str, Any] | None = None,
-                   message: str | None = None) -> Response:
+                   message: str | None = None, editing: str | None = None) -> Response:
+    """The account page; ``editing``: the contact whose form opens with ``contact_problem``
+    and ``contact_values`` (else they belong to the form adding one)."""
     account = (await query(request, Q_ACCOUNT, id=account_id))["account"]
     if account is None:
         return render(request, "error.html", status=404,
                       message=i18n.gettext("It no longer exists or you cannot see it."))
     return render(request, "accounts/account.html", account=account,
                   values=values or account, problem=problem, contact_problem=contact_problem,
-                  contact_values=contact_values or {}, message=message)
+                  contact_values=contact_values or {}, message=message, editing=editing)
 
 
 async def account_page(request: Request) -> Response:
@@ -95,8 +105,7 @@ async def update(request: Request) -> Response:
 async def add_contact(request: Request) -> Response:
     account_id = str(request.path_params["id"])
     form = await form_of(request)
-    contact = {name: text(form, name) for name in ("name", "email", "phone", "position")}
-    contact["name"] = contact["name"] or ""
+    contact = _contact_input(form)
     result = (await query(request, M_CONTACT, account=account_id, input=contact))[
         "createContact"]
     problem = problem_of(result)
@@ -106,10 +115,43 @@ async def add_contact(request: Request) -> Response:
                           contact_values=dict(form))
 
 
+def _contact_input(form: Any) -> dict[str, Any]:
+    contact = {name: text(form, name) for name in CONTACT_FIELDS}
+    contact["name"] = contact["name"] or ""
+    return contact
+
+
+async def update_contact(request: Request) -> Response:
+    account_id, contact_id = (str(request.path_params[k]) for k in ("id", "contact"))
+    form = await form_of(request)
+    result = (await query(request, M_UPDATE_CONTACT, id=contact_id,
+                          input=_contact_input(form), version=version_of(form)))["updateContact"]
+    problem = problem_of(result)
+    if problem is None:
+        return await _account(request, account_id, message=i18n.gettext("Contact saved"))
+    keep = None if problem.kind == "VersionConflict" else dict(form)
+    return await _account(request, account_id, contact_problem=problem, contact_values=keep,
+                          editing=contact_id)
+
+
+async def remove_contact(request: Request) -> Response:
+    account_id, contact_id = (str(request.path_params[k]) for k in ("id", "contact"))
+    form = await form_of(request)
+    result = (await query(request, M_REMOVE_CONTACT, id=contact_id,
+                          version=version_of(form)))["removeContact"]
+    problem = problem_of(result)
+    if problem is None:
+        return await _account(request, account_id, message=i18n.gettext("Contact removed"))
+    return await _account(request, account_id, contact_problem=problem, editing=contact_id)
+
+
 routes = [
     Route("/accounts", accounts_page, methods=["GET"]),
     Route("/accounts", create, methods=["POST"]),
     Route("/accounts/{id:uuid}", account_page, methods=["GET"]),
     Route("/accounts/{id:uuid}", update, methods=["POST"]),
     Route("/accounts/{id:uuid}/contacts", add_contact, methods=["POST"]),
+    Route("/accounts/{id:uuid}/contacts/{contact:uuid}", update_contact, methods=["POST"]),
+    Route("/accounts/{id:uuid}/contacts/{contact:uuid}/remove", remove_contact,
+          methods=["POST"]),
 ]

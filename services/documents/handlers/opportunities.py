@@ -38,8 +38,8 @@ async def record_opportunity(envelope: Envelope, uow: Work) -> bool:
 
 
 async def record_client(envelope: Envelope, uow: Work) -> bool:
-    """Keep a client company, contact person or member name from leads' events; False when the
-    event is none of them."""
+    """Keep a client company, contact person (forget a removed one) or member name from
+    leads' events; False when the event is none of them."""
     async with uow:
         if envelope.type in (leads_contract.AccountCreated.TYPE,
                              leads_contract.AccountUpdated.TYPE):
@@ -50,12 +50,21 @@ async def record_client(envelope: Envelope, uow: Work) -> bool:
             await uow.repo.record_account(
                 envelope.org_id, account.account_id, name=account.name, nip=account.nip,
                 address=account.address, aggregate_version=envelope.aggregate_version)
-        elif envelope.type == leads_contract.ContactCreated.TYPE:
-            contact = envelope.parse(leads_contract.ContactCreated)
-            await uow.repo.record_contact(envelope.org_id, d.ContactPerson(
-                contact_id=contact.contact_id, account_id=contact.account_id, name=contact.name,
-                email=contact.email, phone=contact.phone, position=contact.position),
-                envelope.occurred_at)
+        elif envelope.type in (leads_contract.ContactCreated.TYPE,
+                               leads_contract.ContactUpdated.TYPE):
+            contact: leads_contract.ContactCreated | leads_contract.ContactUpdated = (
+                envelope.parse(leads_contract.ContactCreated)
+                if envelope.type == leads_contract.ContactCreated.TYPE
+                else envelope.parse(leads_contract.ContactUpdated))
+            created_at = getattr(contact, "created_at", None) or envelope.occurred_at
+            await uow.repo.record_contact(
+                envelope.org_id, build(d.ContactPerson, contact), created_at=created_at,
+                aggregate_version=envelope.aggregate_version)
+        elif envelope.type == leads_contract.ContactRemoved.TYPE:
+            removed = envelope.parse(leads_contract.ContactRemoved)
+            await uow.repo.forget_contact(
+                envelope.org_id, removed.contact_id, removed.account_id,
+                at=envelope.occurred_at, aggregate_version=envelope.aggregate_version)
         elif envelope.type == leads_contract.MemberUpdated.TYPE:
             member = envelope.parse(leads_contract.MemberUpdated)
             if member.name is None:

@@ -67,7 +67,8 @@ class SqlProjections(SqlBase):
         a = opportunity_access.c
         first_contact = (
             select(contacts)
-            .where(contacts.c.org_id == org_id, contacts.c.account_id == a.account_id)
+            .where(contacts.c.org_id == org_id, contacts.c.account_id == a.account_id,
+                   contacts.c.removed.is_(False))
             .order_by(contacts.c.created_at, contacts.c.contact_id)
             .limit(1)
             .lateral("first_contact")
@@ -123,15 +124,21 @@ class SqlProjections(SqlBase):
             ("org_id", "account_id"), version="aggregate_version", or_same=True,
         ))
 
-    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
-                             now: datetime) -> None:
-        await self.session.execute(
-            insert(contacts).values(
-                org_id=org_id, contact_id=contact.contact_id, account_id=contact.account_id,
-                name=contact.name, email=contact.email, phone=contact.phone,
-                position=contact.position, created_at=now,
-            ).on_conflict_do_nothing()
-        )
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson, *,
+                             created_at: datetime, aggregate_version: int) -> None:
+        await self.session.execute(upsert_newer(contacts, {
+            "org_id": org_id, **values_of(contact), "created_at": created_at,
+            "aggregate_version": aggregate_version, "removed": False,
+        }, ("org_id", "contact_id"), version="aggregate_version", or_same=True))
+
+    async def forget_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID,
+                             account_id: uuid.UUID, *, at: datetime,
+                             aggregate_version: int) -> None:
+        await self.session.execute(upsert_newer(contacts, {
+            "org_id": org_id, "contact_id": contact_id, "account_id": account_id, "name": "",
+            "email": None, "phone": None, "position": None, "created_at": at,
+            "aggregate_version": aggregate_version, "removed": True,
+        }, ("org_id", "contact_id"), version="aggregate_version", or_same=True))
 
     async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None:
         statement = insert(members).values(org_id=org_id, member_id=member_id, name=name)

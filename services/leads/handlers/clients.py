@@ -144,6 +144,67 @@ async def create_contact(cmd: CreateContact, uow: Work) -> ContactRecord:
         return contact
 
 
+class UpdateContact(Command):
+    contact_id: uuid.UUID
+    data: ContactInput
+    expected_version: int | None = None
+
+
+class RemoveContact(Command):
+    contact_id: uuid.UUID
+    expected_version: int | None = None
+
+
+async def _changeable_contact(
+    uow: Work, cmd: UpdateContact | RemoveContact
+) -> ContactRecord:
+    """The contact, locked, when the caller may change its account (as for adding one) and
+    holds its current version."""
+    caller = cmd.caller
+    contact = must_exist(
+        await uow.repo.get_contact(caller.org_id, cmd.contact_id, lock=True),
+        "Contact", cmd.contact_id
+    )
+    account = must_exist(
+        await uow.repo.get_account(caller.org_id, contact.account_id), "Account",
+        contact.account_id
+    )
+    domain.check_may_change_account(caller, account.owner_id, account.owner_team)
+    check_version("Contact", cmd.expected_version, contact.version)
+    return contact
+
+
+async def update_contact(cmd: UpdateContact, uow: Work) -> ContactRecord:
+    """Replace a contact's fields (an empty one clears it; the name stays required)."""
+    caller = cmd.caller
+    async with uow:
+        contact = await _changeable_contact(uow, cmd)
+        settings = await uow.repo.org_settings(caller.org_id)
+        values = _contact_values(cmd.data, settings.default_region, "input.")
+        changed = [k for k, v in values.items() if getattr(contact, k) != v]
+        if not changed:
+            return contact
+        contact = await uow.repo.update_contact(caller.org_id, contact.id, values)
+        emit(uow, caller, caller.org_id, contact.id, contact.version,
+             events.contact_updated(contact, changed))
+        await uow.commit()
+        return contact
+
+
+async def remove_contact(cmd: RemoveContact, uow: Work) -> ContactRecord:
+    """Delete a contact person for good (they left the client, or asked to be forgotten):
+    the row goes, and ``contact.removed`` (which carries none of their details) tells the
+    services holding a copy to drop it. A lead converted into them keeps the id only."""
+    caller = cmd.caller
+    async with uow:
+        contact = await _changeable_contact(uow, cmd)
+        await uow.repo.delete_contact(caller.org_id, contact.id)
+        emit(uow, caller, caller.org_id, contact.id, contact.version + 1,
+             events.contact_removed(contact))
+        await uow.commit()
+        return contact
+
+
 class ListAccounts(Command):
     first: int | None = None
     after: str | None = None

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     any_,
+    delete,
     func,
     insert,
     literal,
@@ -413,6 +414,27 @@ class SqlLeadsRepository:
             await self.session.execute(insert(contacts).values(**values).returning(*contacts.c))
         ).one()
         return ContactRecord.from_row(row)
+
+    async def get_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
+    ) -> ContactRecord | None:
+        row = (await self.session.execute(org_row(contacts, org_id, contact_id, lock=lock))).first()
+        return None if row is None else ContactRecord.from_row(row)
+
+    async def update_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, values: dict[str, Any]
+    ) -> ContactRecord:
+        statement = (
+            update(contacts)
+            .where(contacts.c.org_id == org_id, contacts.c.id == contact_id)
+            .values(**values, version=contacts.c.version + 1, updated_at=func.now())
+            .returning(*contacts.c)
+        )
+        return ContactRecord.from_row((await self.session.execute(statement)).one())
+
+    async def delete_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(contacts).where(contacts.c.org_id == org_id, contacts.c.id == contact_id))
 
     async def list_contacts(
         self, org_id: uuid.UUID, *, account_id: uuid.UUID | None = None,

@@ -64,6 +64,23 @@ ContactResult = Annotated[
 ]
 
 
+@strawberry.type
+class RemoveContactPayload:
+    contact_id: strawberry.ID
+    account: Account | None = strawberry.field(
+        description="The account the contact belonged to, without them.")
+
+
+UpdateContactResult = Annotated[
+    ContactPayload | ValidationError | NotFound | Forbidden | VersionConflict,
+    strawberry.union("UpdateContactResult"),
+]
+RemoveContactResult = Annotated[
+    RemoveContactPayload | ValidationError | NotFound | Forbidden | VersionConflict,
+    strawberry.union("RemoveContactResult"),
+]
+
+
 @strawberry.input
 class OpportunityInput:
     name: str
@@ -91,6 +108,9 @@ class ContactInput:
     email: str | None = None
     phone: str | None = None
     position: str | None = None
+
+    def data(self) -> h.ContactInput:
+        return h.ContactInput(self.name, self.email, self.phone, self.position)
 
 
 @strawberry.type
@@ -172,8 +192,35 @@ class ClientsMutation:
         async def run() -> ContactPayload:
             contact = await h.create_contact(h.CreateContact(
                 await caller(info), parse_uuid(account_id, "accountId"),
-                h.ContactInput(input.name, input.email, input.phone, input.position),
+                input.data(),
             ), uow(info))
             return ContactPayload(contact=Contact.of(contact))
 
         return await COMMON.answer(run())
+
+    @strawberry.mutation(description="Replace a contact's fields (an omitted or empty one "
+                         "is cleared), by whoever may change the account.")  # type: ignore[untyped-decorator]
+    async def update_contact(
+        self, info: Info, id: strawberry.ID, input: ContactInput, version: int | None = None,
+    ) -> UpdateContactResult:
+        async def run() -> ContactPayload:
+            contact = await h.update_contact(h.UpdateContact(
+                await caller(info), parse_uuid(id), input.data(), version), uow(info))
+            return ContactPayload(contact=Contact.of(contact))
+
+        return await ACCOUNT.answer(run())
+
+    @strawberry.mutation(description="Delete a contact person for good (they left the "
+                         "client, or asked to be forgotten), by whoever may change the "
+                         "account.")  # type: ignore[untyped-decorator]
+    async def remove_contact(
+        self, info: Info, id: strawberry.ID, version: int | None = None,
+    ) -> RemoveContactResult:
+        async def run() -> RemoveContactPayload:
+            contact = await h.remove_contact(h.RemoveContact(
+                await caller(info), parse_uuid(id), version), uow(info))
+            account: Account | None = await Account.resolve_reference(
+                info, gql_id(contact.account_id))
+            return RemoveContactPayload(contact_id=gql_id(contact.id), account=account)
+
+        return await ACCOUNT.answer(run())

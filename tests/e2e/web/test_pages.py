@@ -452,7 +452,8 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
     web.sign_in(page, org["admin"])
     jar = {c["name"]: c["value"] for c in web.context.cookies()}
     n = uuid.uuid4()
-    posts = ("/accounts", f"/accounts/{n}", f"/accounts/{n}/contacts", "/calendar",
+    posts = ("/accounts", f"/accounts/{n}", f"/accounts/{n}/contacts",
+             f"/accounts/{n}/contacts/{n}", f"/accounts/{n}/contacts/{n}/remove", "/calendar",
              *(f"/admin/{a}" for a in ("create_pipeline", "add_stage", "update_stage", "reorder",
                                        "remove_stage", "add_reason", "update_reason", "cap",
                                        "locale", "lead_settings", "offer_settings",

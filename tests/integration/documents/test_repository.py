@@ -349,7 +349,8 @@ async def test_deal_facts_join_the_deal_its_client_first_contact_and_owner(uows:
                                                address=None, aggregate_version=1))
     for minutes, name in ((5, "Later"), (1, "Anna Nowak")):
         await run(uows, lambda r, m=minutes, n=name: r.record_contact(org, d.ContactPerson(
-            uuid.uuid4(), account, n, email="a@x.example"), T0 + timedelta(minutes=m)))
+            uuid.uuid4(), account, n, email="a@x.example"),
+            created_at=T0 + timedelta(minutes=m), aggregate_version=1))
     await run(uows, lambda r: r.record_member(org, owner, "Jan Kowalski"))
     facts = await run(uows, lambda r: r.deal_facts(org, deal))
     assert (facts.name, facts.amount, facts.currency, facts.stage, facts.owner_id) == (
@@ -359,6 +360,40 @@ async def test_deal_facts_join_the_deal_its_client_first_contact_and_owner(uows:
     assert (facts.contact.name, facts.contact.email, facts.owner.name) == (
         "Anna Nowak", "a@x.example", "Jan Kowalski")
     assert await run(uows, lambda r: r.deal_facts(uuid.uuid4(), deal)) is None
+
+
+async def test_a_contact_changes_with_its_newest_event_and_a_removed_one_stays_gone(
+    uows: Uows,
+) -> None:
+    org, deal, account, owner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await run(uows, lambda r: r.record_opportunity(
+        org, deal, d.OpportunityAccess(owner, "alpha"), 1, T0,
+        d.OpportunityDetails(name="Flota", amount=Decimal("1.00"), currency="PLN",
+                             status="open", account_id=account)))
+    anna, ben = uuid.uuid4(), uuid.uuid4()
+
+    async def contact(person: uuid.UUID, name: str, version: int, minutes: int = 0) -> None:
+        await run(uows, lambda r: r.record_contact(
+            org, d.ContactPerson(person, account, name, phone="+48601234567"),
+            created_at=T0 + timedelta(minutes=minutes), aggregate_version=version))
+
+    async def first_contact() -> str:
+        facts = await run(uows, lambda r: r.deal_facts(org, deal))
+        return facts.contact.name
+
+    await contact(anna, "Anna", 1)
+    await contact(ben, "Ben", 1, minutes=1)
+    await contact(anna, "Anna Nowak", 3)
+    await contact(anna, "Anna (older)", 2)  # redelivered late: older than what is held
+    assert await first_contact() == "Anna Nowak"
+    await run(uows, lambda r: r.forget_contact(org, anna, account, at=T0,
+                                               aggregate_version=4))
+    assert await first_contact() == "Ben"
+    await contact(anna, "Anna Nowak", 3)  # an older event cannot bring her back
+    assert await first_contact() == "Ben"
+    await run(uows, lambda r: r.forget_contact(org, ben, account, at=T0,
+                                               aggregate_version=2))
+    assert await first_contact() == ""
 
 
 async def test_offer_settings_per_org_and_the_newest_announced_locale(uows: Uows) -> None:

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from crmkit.contracts.leads import ContactCreated, LeadConverted
+from crmkit.contracts.leads import ContactCreated, ContactRemoved, ContactUpdated, LeadConverted
 
 from .queries import CLAIM, CONVERT, CREATE_LEAD, IMPORT, LEAD, LEADS, ME, UPDATE, errors
 from .test_conversion import OPPORTUNITY
@@ -104,6 +104,73 @@ async def test_a_contact_is_added_to_an_account_by_whoever_may_change_the_accoun
         "admin": ("AccountPayload", "ContactPayload"),
     }
     assert len(await svc.events(org_id=org.id, type=ContactCreated.TYPE)) == 3
+
+
+CHANGE_ERRORS = errors("ValidationError", "NotFound", "Forbidden", "VersionConflict")
+UPDATE_CONTACT = f"""mutation($id: ID!, $input: ContactInput!, $version: Int) {{
+    updateContact(id: $id, input: $input, version: $version) {{ __typename
+      ... on ContactPayload {{ contact {{ id name email phone position version }} }}
+      {CHANGE_ERRORS} }} }}"""
+REMOVE_CONTACT = f"""mutation($id: ID!, $version: Int) {{
+    removeContact(id: $id, version: $version) {{ __typename
+      ... on RemoveContactPayload {{ contactId account {{ id contacts {{ id }} }} }}
+      {CHANGE_ERRORS} }} }}"""
+CONTACT = "query($id: ID!) { contact(id: $id) { id name } }"
+
+
+async def test_a_contact_is_changed_and_removed_by_whoever_may_change_the_account(
+    leads_service, org, other_org
+):
+    """updateContact and removeContact follow createContact's rule; another org's member does
+    not find the contact; a stale version is a conflict; each change is one event, and the
+    removal's carries no personal detail."""
+    svc = leads_service
+    people = {name: org.token(role, member_id=uuid.uuid4(), team=team)
+              for name, role, team in [("owner", "rep", "alpha"), ("peer", "rep", "alpha"),
+                                       ("mgr_b", "manager", "beta"), ("mgr_a", "manager", "alpha"),
+                                       ("admin", "admin", None)]}
+    stranger = other_org.token("admin")
+    created = await svc.data(people["owner"], CREATE_ACCOUNT, name="Kappa")
+    account = created["createAccount"]["account"]["id"]
+    added = await svc.data(people["owner"], CREATE_CONTACT, account=account, name="Anna")
+    contact = added["createContact"]["contact"]["id"]
+    answers = {}
+    for name, token in {**people, "stranger": stranger}.items():
+        updated = await svc.data(token, UPDATE_CONTACT, id=contact, input={
+            "name": f"Anna ({name})", "phone": "601 234 567", "email": "anna@kappa.pl"})
+        answers[name] = updated["updateContact"]["__typename"]
+    assert answers == {"owner": "ContactPayload", "peer": "Forbidden", "mgr_b": "Forbidden",
+                       "mgr_a": "ContactPayload", "admin": "ContactPayload",
+                       "stranger": "NotFound"}
+    last = (await svc.data(people["owner"], UPDATE_CONTACT, id=contact, version=4, input={
+        "name": "Anna Nowak", "position": "CFO"}))["updateContact"]
+    assert last == {"__typename": "ContactPayload", "contact": {
+        "id": contact, "name": "Anna Nowak", "email": None, "phone": None, "position": "CFO",
+        "version": 5}}
+    stale = (await svc.data(people["owner"], UPDATE_CONTACT, id=contact, version=4,
+                            input={"name": "Anna"}))["updateContact"]
+    assert (stale["__typename"], stale["currentVersion"]) == ("VersionConflict", 5)
+    refused = (await svc.data(people["owner"], UPDATE_CONTACT, id=contact,
+                              input={"name": " ", "email": "nope"}))["updateContact"]
+    assert {".".join(map(str, f["path"])) for f in refused["fields"]} == {
+        "input.name", "input.email"}
+
+    answers = {name: (await svc.data(token, REMOVE_CONTACT, id=contact))["removeContact"][
+        "__typename"] for name, token in (("peer", people["peer"]), ("stranger", stranger))}
+    assert answers == {"peer": "Forbidden", "stranger": "NotFound"}
+    removed = (await svc.data(people["mgr_a"], REMOVE_CONTACT, id=contact, version=5))[
+        "removeContact"]
+    assert removed == {"__typename": "RemoveContactPayload", "contactId": contact,
+                       "account": {"id": account, "contacts": []}}
+    assert (await svc.data(people["owner"], CONTACT, id=contact))["contact"] is None
+    again = (await svc.data(people["owner"], REMOVE_CONTACT, id=contact))["removeContact"]
+    assert again["__typename"] == "NotFound"
+
+    updates = await svc.events(org_id=org.id, type=ContactUpdated.TYPE)
+    assert [e.aggregate_version for e in updates] == [2, 3, 4, 5]
+    [removal] = await svc.events(org_id=org.id, type=ContactRemoved.TYPE)
+    assert (removal.aggregate_version, removal.payload) == (
+        6, {"contact_id": contact, "account_id": account})
 
 
 async def test_a_rep_claims_a_pool_lead_before_converting_it_as_before_editing_it(

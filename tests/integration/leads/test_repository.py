@@ -273,6 +273,29 @@ async def test_accounts_match_by_nip_then_domain_and_contacts_list_oldest_first(
     assert await run(uows, lambda r: r.get_account(uuid.uuid4(), a.id)) is None
 
 
+async def test_a_contact_is_read_changed_and_deleted_within_its_org(backend: Any) -> None:
+    uows, _ = backend
+    org = uuid.uuid4()
+    account = await run(uows, lambda r: r.insert_account({
+        "id": uuid.uuid4(), "org_id": org, "name": "Client", "created_at": T0,
+        "updated_at": T0}))
+    anna, ben = [await run(uows, lambda r, name=name: r.insert_contact({
+        "id": uuid.uuid4(), "org_id": org, "account_id": account.id, "name": name,
+        "email": f"{name.lower()}@acme.pl", "created_at": T0, "updated_at": T0}))
+        for name in ("Anna", "Ben")]
+    assert await run(uows, lambda r: r.get_contact(org, anna.id, lock=True)) == anna
+    assert await run(uows, lambda r: r.get_contact(uuid.uuid4(), anna.id)) is None
+    changed = await run(uows, lambda r: r.update_contact(org, anna.id, {
+        "name": "Anna Nowak", "email": None, "position": "CFO"}))
+    assert (changed.name, changed.email, changed.phone, changed.position, changed.version,
+            changed.created_at) == ("Anna Nowak", None, None, "CFO", 2, T0)
+    assert changed.updated_at > T0
+    await run(uows, lambda r: r.delete_contact(org, anna.id))
+    assert await run(uows, lambda r: r.get_contact(org, anna.id)) is None
+    assert [c.id for c in await run(uows, lambda r: r.list_contacts(
+        org, account_id=account.id))] == [ben.id]
+
+
 async def test_an_import_reports_and_writes_the_same(backend: Any) -> None:
     uows, _ = backend
     org = uuid.uuid4()

@@ -62,7 +62,9 @@ class FakeDocumentsRepository:
     number_rows: dict[tuple[uuid.UUID, date], int] = field(default_factory=dict)
     account_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str | None, str | None, int]] = (
         field(default_factory=dict))
-    contact_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[ContactPerson, datetime]] = field(
+    # (org, contact) -> the contact (None once removed), its creation, the newest version
+    contact_rows: dict[tuple[uuid.UUID, uuid.UUID],
+                       tuple[ContactPerson | None, datetime, int]] = field(
         default_factory=dict)
     member_rows: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
     library_rows: dict[uuid.UUID, tuple[str, ...]] = field(default_factory=dict)
@@ -375,8 +377,9 @@ class FakeDocumentsRepository:
         details = self.detail_rows.get((org_id, opportunity_id))
         account = self.account_rows.get((org_id, details.account_id)) \
             if details and details.account_id else None
-        contacts = sorted(((c, at) for (o, _), (c, at) in self.contact_rows.items()
-                           if o == org_id and details and c.account_id == details.account_id),
+        contacts = sorted(((c, at) for (o, _), (c, at, _v) in self.contact_rows.items()
+                           if o == org_id and details and c is not None
+                           and c.account_id == details.account_id),
                           key=lambda pair: (pair[1], pair[0].contact_id))
         contact = contacts[0][0] if contacts else None
         return DealFacts(
@@ -412,9 +415,20 @@ class FakeDocumentsRepository:
         if held is None or held[3] <= aggregate_version:
             self.account_rows[(org_id, account_id)] = (name, nip, address, aggregate_version)
 
-    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson,
-                             now: datetime) -> None:
-        self.contact_rows.setdefault((org_id, contact.contact_id), (contact, now))
+    async def record_contact(self, org_id: uuid.UUID, contact: ContactPerson, *,
+                             created_at: datetime, aggregate_version: int) -> None:
+        self._keep_contact(org_id, contact.contact_id, (contact, created_at, aggregate_version))
+
+    async def forget_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID,
+                             account_id: uuid.UUID, *, at: datetime,
+                             aggregate_version: int) -> None:
+        self._keep_contact(org_id, contact_id, (None, at, aggregate_version))
+
+    def _keep_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID,
+                      row: tuple[ContactPerson | None, datetime, int]) -> None:
+        held = self.contact_rows.get((org_id, contact_id))
+        if held is None or held[2] <= row[2]:
+            self.contact_rows[(org_id, contact_id)] = row
 
     async def record_member(self, org_id: uuid.UUID, member_id: uuid.UUID, name: str) -> None:
         self.member_rows[(org_id, member_id)] = name

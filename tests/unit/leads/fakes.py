@@ -326,6 +326,26 @@ class FakeLeadsRepository:
         self.contact_rows[contact.id] = contact
         return contact
 
+    async def get_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
+    ) -> ContactRecord | None:
+        found = self.contact_rows.get(contact_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    async def update_contact(
+        self, org_id: uuid.UUID, contact_id: uuid.UUID, values: dict[str, Any]
+    ) -> ContactRecord:
+        found = self.contact_rows[contact_id]
+        assert found.org_id == org_id
+        changed = replace(found, **values, version=found.version + 1, updated_at=_now())
+        self.contact_rows[contact_id] = changed
+        return changed
+
+    async def delete_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+        found = self.contact_rows[contact_id]
+        assert found.org_id == org_id
+        del self.contact_rows[contact_id]
+
     async def list_contacts(
         self, org_id: uuid.UUID, *, account_id: uuid.UUID | None = None,
         ids: Sequence[uuid.UUID] | None = None, limit: int = 200,

@@ -15,6 +15,8 @@ from crmkit.contracts.leads import (
     AccountCreated,
     AccountUpdated,
     ContactCreated,
+    ContactRemoved,
+    ContactUpdated,
     LeadAssigned,
     LeadConverted,
     LeadCreated,
@@ -575,6 +577,53 @@ async def test_a_contact_is_added_by_whoever_may_change_the_account() -> None:
     for who in (owner, manager):
         await clients.create_contact(clients.CreateContact(
             who, account.id, clients.ContactInput("Anna")), uow)
+
+
+async def test_a_contact_is_changed_and_removed_by_whoever_may_change_the_account() -> None:
+    uow = fake_uow()
+    owner, peer, manager, stranger = (person(), person(), person("manager"),
+                                      person("admin", org=uuid.uuid4()))
+    await joined(uow, owner, peer, manager)
+    account = await clients.create_account(clients.CreateAccount(
+        owner, clients.AccountInput(name="Kappa")), uow)
+    anna = await clients.create_contact(clients.CreateContact(
+        owner, account.id, clients.ContactInput("Anna", email="anna@kappa.pl")), uow)
+    new = clients.ContactInput(" Anna Nowak ", phone="601 234 567", position="CFO")
+    with pytest.raises(ForbiddenError):
+        await clients.update_contact(clients.UpdateContact(peer, anna.id, new), uow)
+    with pytest.raises(NotFoundError):
+        await clients.update_contact(clients.UpdateContact(stranger, anna.id, new), uow)
+    with pytest.raises(VersionConflictError):
+        await clients.update_contact(clients.UpdateContact(manager, anna.id, new, 7), uow)
+    with pytest.raises(InvalidInput) as refused:
+        await clients.update_contact(clients.UpdateContact(
+            owner, anna.id, clients.ContactInput(" ", email="not an email")), uow)
+    assert {".".join(p.path) for p in refused.value.problems} == {"input.name", "input.email"}
+    assert types(uow)[-1] == ContactCreated.TYPE  # nothing of the refusals was written
+
+    changed = await clients.update_contact(clients.UpdateContact(manager, anna.id, new, 1), uow)
+    assert (changed.name, changed.email, changed.phone, changed.position, changed.version) == (
+        "Anna Nowak", None, "+48601234567", "CFO", 2)
+    event = uow.committed[-1]
+    assert (event.type, event.aggregate_id, event.aggregate_version) == (
+        ContactUpdated.TYPE, anna.id, 2)
+    assert sorted(event.payload["changed"]) == ["email", "name", "phone", "position"]
+    # The same fields again change nothing and announce nothing.
+    announced = len(uow.committed)
+    assert await clients.update_contact(clients.UpdateContact(owner, anna.id, new), uow) == changed
+    assert len(uow.committed) == announced
+
+    with pytest.raises(ForbiddenError):
+        await clients.remove_contact(clients.RemoveContact(peer, anna.id), uow)
+    with pytest.raises(VersionConflictError):
+        await clients.remove_contact(clients.RemoveContact(owner, anna.id, 1), uow)
+    await clients.remove_contact(clients.RemoveContact(owner, anna.id, 2), uow)
+    event = uow.committed[-1]
+    assert (event.type, event.aggregate_version, set(event.payload)) == (
+        ContactRemoved.TYPE, 3, {"contact_id", "account_id"})
+    assert await clients.contacts_by_id(ById(owner, [anna.id]), uow) == {}
+    with pytest.raises(NotFoundError):
+        await clients.remove_contact(clients.RemoveContact(owner, anna.id), uow)
 
 
 async def test_a_rep_claims_a_pool_lead_before_converting_it() -> None:

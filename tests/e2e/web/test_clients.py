@@ -1,0 +1,104 @@
+"""A client's contact people in the browser: changed and removed on the client's page, with a
+stale form and a bad value refused where they belong, and what an offer shows of the contact
+following each change (the documents service's copy, kept from leads' events)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import Web, typed
+from .flows import eventually, new_org
+from .test_offers import deal_with_client, upload_template
+
+pytestmark = pytest.mark.e2e
+
+M_FOLDER = """mutation { createFolder(name: "Templates") { __typename
+  ... on CreateFolderPayload { folder { id } } } }"""
+Q_ACCOUNT = "query($id: ID!) { opportunity(id: $id) { account { id } } }"
+M_CONTACT = """mutation($account: ID!, $name: String!) { createContact(accountId: $account,
+  input: {name: $name, email: "anna@zabka.example"}) { __typename
+  ... on ContactPayload { contact { id } } } }"""
+M_RENAME = """mutation($id: ID!, $name: String!) { updateContact(id: $id,
+  input: {name: $name}) { __typename } }"""
+M_DRAFT = """mutation($opp: ID!, $template: ID!) { draftOffer(opportunityId: $opp,
+  templateId: $template) { __typename ... on OfferPayload { offer { content } } } }"""
+
+
+def contact(page: Page, name: str) -> Locator:
+    return page.locator("li.contact").filter(has=page.locator("strong", has_text=name))
+
+
+def test_a_contact_is_changed_and_removed_and_offers_follow(web: Web) -> None:
+    org = new_org(web)
+    admin, rep = web.api(org["admin"]), web.api(org["rep"])
+    folder = typed(admin(M_FOLDER)["createFolder"], "CreateFolderPayload")["folder"]["id"]
+    deal = deal_with_client(admin, rep, folder)
+    account = rep(Q_ACCOUNT, {"id": deal})["opportunity"]["account"]["id"]
+    anna = typed(rep(M_CONTACT, {"account": account, "name": "Anna Nowak"})["createContact"],
+                 "ContactPayload")["contact"]["id"]
+    probe = upload_template(admin, folder, "Contact probe",
+                            b"${client_contact_name}|${client_contact_phone}", "text/plain")
+
+    def offer_shows(text: str) -> bool:
+        drafted = rep(M_DRAFT, {"opp": deal, "template": probe})["draftOffer"]
+        return bool(typed(drafted, "OfferPayload")["offer"]["content"] == text)
+
+    eventually(lambda: offer_shows("Anna Nowak|"), 30)
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/accounts/{account}"))
+    anna_row = contact(page, "Anna Nowak")
+    anna_row.locator("details.contact-edit > summary").click()
+    form = anna_row.locator("details.contact-edit > form")
+    # Someone else renames her meanwhile: the stale form is refused with the current values.
+    rep(M_RENAME, {"id": anna, "name": "Anna Nowak-Kowalska"})
+    form.locator("[name=phone]").fill("601 234 567")
+    form.locator("button").click()
+    row = contact(page, "Anna Nowak-Kowalska")
+    expect(row.locator(".alert-error")).to_contain_text("changed this in the meantime")
+    edit = row.locator("details.contact-edit > form")
+    expect(edit.locator("[name=name]")).to_have_value("Anna Nowak-Kowalska")
+    # A bad value shows at its field, the form kept open with what was typed.
+    edit.locator("[name=position]").fill("CFO")
+    edit.locator("[name=phone]").fill("123")
+    edit.locator("button").click()
+    edit = contact(page, "Anna Nowak-Kowalska").locator("details.contact-edit > form")
+    expect(edit.locator(".field.invalid [name=phone]")).to_be_visible()
+    expect(edit.locator("[name=position]")).to_have_value("CFO")
+    # Now it goes through; the phone is kept in its international form.
+    edit.locator("[name=phone]").fill("601 234 567")
+    edit.locator("button").click()
+    expect(page.locator(".alert-success")).to_contain_text("Contact saved")
+    expect(contact(page, "Anna Nowak-Kowalska")).to_contain_text("+48601234567")
+    eventually(lambda: offer_shows("Anna Nowak-Kowalska|+48601234567"), 30)
+
+    # Removed for good, after asking: gone from the page and from what offers show.
+    row = contact(page, "Anna Nowak-Kowalska")
+    row.locator("details.contact-edit > summary").click()
+    row.locator("details.remove-contact > summary").click()
+    row.locator("details.remove-contact button").click()
+    expect(page.locator(".alert-success")).to_contain_text("Contact removed")
+    expect(page.locator("li.contact")).to_have_count(0)
+    eventually(lambda: offer_shows("|"), 30)
+
+
+def test_a_rep_may_not_change_another_rep_s_client_contact(web: Web) -> None:
+    org = new_org(web)
+    admin = web.api(org["admin"])
+    account = typed(admin("""mutation { createAccount(input: {name: "Kappa"}) { __typename
+        ... on AccountPayload { account { id } } } }""")["createAccount"],
+        "AccountPayload")["account"]["id"]
+    typed(admin(M_CONTACT, {"account": account, "name": "Ben"})["createContact"],
+          "ContactPayload")
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/accounts/{account}"))
+    row = contact(page, "Ben")
+    row.locator("details.contact-edit > summary").click()
+    row.locator("details.remove-contact > summary").click()
+    row.locator("details.remove-contact button").click()
+    expect(contact(page, "Ben").locator(".alert-error")).to_contain_text("not allowed")
+    expect(page.locator("li.contact")).to_have_count(1)

@@ -33,6 +33,7 @@ class OpportunityQuery:
     stage_ids: Sequence[uuid.UUID] = ()
     statuses: Sequence[d.OpportunityStatus] = ()
     pipeline_id: uuid.UUID | None = None
+    account_ids: Sequence[uuid.UUID] = ()
     close_from: date | None = None
     close_to: date | None = None
     # Rotting stage id -> entered before this moment means stale; set means "stale only".

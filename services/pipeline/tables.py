@@ -123,6 +123,9 @@ opportunities = org_table(
     sa.Index("ix_opportunities_org_owner_status_created",
              "org_id", "owner_id", "status", "created_at", "id"),
     sa.Index("ix_opportunities_org_close_date", "org_id", "expected_close_date"),
+    # A client's deals (its page in the web app).
+    sa.Index("ix_opportunities_org_account_created", "org_id", "account_id", "created_at", "id",
+             postgresql_where=sa.text("account_id IS NOT NULL")),
     sa.Index("ix_opportunities_org_stage_entered", "org_id", "stage_id", "stage_entered_at"),
     sa.Index(
         "ix_opportunities_no_next_contact",

@@ -1,4 +1,5 @@
-"""Clients: the org's accounts (with their Polish tax id, NIP) and the people at them."""
+"""Clients: the org's accounts (with their Polish tax id, NIP), the people at them, and the
+deals with each (listed on its page, and a new one opened from there)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
+from web.api import InvalidInput
 from web.context import form_of, query, redirect, render, text, version_of
-from web.errors import Problem, on, problem_of
+from web.errors import Problem, on, problem_of, refused_input
 
 ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
   contacts { id name email phone position createdAt version }"""
@@ -21,7 +23,14 @@ ERRORS = """... on ValidationError { message fields { path message } }
 Q_ACCOUNTS = """query Accounts($after: String) { accounts(first: 50, after: $after) {
   edges { node { id name domain nip address contacts { id } } }
   pageInfo { hasNextPage endCursor } } }"""
-Q_ACCOUNT = f"query Account($id: ID!) {{ account(id: $id) {{ {ACCOUNT_FIELDS} }} }}"
+# The client and its deals in one operation: the gateway asks leads and the pipeline at once.
+Q_ACCOUNT = f"""query Account($id: ID!) {{ account(id: $id) {{ {ACCOUNT_FIELDS} }}
+  opportunities(filter: {{accountIds: [$id]}}, first: 50) {{ edges {{ node {{
+    id name amount currency status expectedCloseDate stage {{ name }} owner {{ name }} }} }}
+    pageInfo {{ hasNextPage }} }} }}"""
+M_DEAL = f"""mutation NewDeal($input: CreateOpportunityInput!) {{
+  createOpportunity(input: $input) {{ __typename
+  ... on OpportunityPayload {{ opportunity {{ id }} }} {ERRORS} }} }}"""
 M_CREATE = f"""mutation CreateAccount($input: AccountInput!) {{ createAccount(input: $input) {{
   __typename ... on AccountPayload {{ account {{ id }} }} {ERRORS} }} }}"""
 M_UPDATE = f"""mutation UpdateAccount($id: ID!, $input: AccountInput!, $version: Int) {{
@@ -72,16 +81,23 @@ async def create(request: Request) -> Response:
 async def _account(request: Request, account_id: str, problem: Problem | None = None,
                    values: dict[str, Any] | None = None, contact_problem: Problem | None = None,
                    contact_values: dict[str, Any] | None = None,
-                   message: str | None = None, editing: str | None = None) -> Response:
+                   message: str | None = None, editing: str | None = None,
+                   deal_problem: Problem | None = None,
+                   deal_values: dict[str, Any] | None = None) -> Response:
     """The account page; ``editing``: the contact whose form opens with ``contact_problem``
     and ``contact_values`` (else they belong to the form adding one)."""
-    account = (await query(request, Q_ACCOUNT, id=account_id))["account"]
+    data = await query(request, Q_ACCOUNT, id=account_id)
+    account = data["account"]
     if account is None:
         return render(request, "error.html", status=404,
                       message=i18n.gettext("It no longer exists or you cannot see it."))
+    deals = data["opportunities"] or {"edges": [], "pageInfo": {"hasNextPage": False}}
     return render(request, "accounts/account.html", account=account,
                   values=values or account, problem=problem, contact_problem=contact_problem,
-                  contact_values=contact_values or {}, message=message, editing=editing)
+                  contact_values=contact_values or {}, message=message, editing=editing,
+                  deals=[e["node"] for e in deals["edges"]],
+                  more_deals=deals["pageInfo"]["hasNextPage"], deal_problem=deal_problem,
+                  deal_values=deal_values or {"currency": "PLN"})
 
 
 async def account_page(request: Request) -> Response:
@@ -145,12 +161,33 @@ async def remove_contact(request: Request) -> Response:
     return await _account(request, account_id, contact_problem=problem, editing=contact_id)
 
 
+async def new_deal(request: Request) -> Response:
+    """A deal with this client (repeat business needs no lead): the caller owns it; it opens
+    in the first stage of the default pipeline."""
+    account_id = str(request.path_params["id"])
+    form = await form_of(request)
+    deal = {"name": text(form, "name") or "", "amount": text(form, "amount") or "",
+            "currency": text(form, "currency") or "",
+            "expectedCloseDate": text(form, "expectedCloseDate"), "accountId": account_id}
+    try:
+        result = (await query(request, M_DEAL, input=deal))["createOpportunity"]
+    except InvalidInput as error:
+        # An amount that is no number is refused before any rule runs: shown at its field.
+        problem: Problem | None = refused_input(error)
+    else:
+        problem = problem_of(result)
+        if problem is None:
+            return redirect(request, f"/deals/{result['opportunity']['id']}")
+    return await _account(request, account_id, deal_problem=problem, deal_values=dict(form))
+
+
 routes = [
     Route("/accounts", accounts_page, methods=["GET"]),
     Route("/accounts", create, methods=["POST"]),
     Route("/accounts/{id:uuid}", account_page, methods=["GET"]),
     Route("/accounts/{id:uuid}", update, methods=["POST"]),
     Route("/accounts/{id:uuid}/contacts", add_contact, methods=["POST"]),
+    Route("/accounts/{id:uuid}/deals", new_deal, methods=["POST"]),
     Route("/accounts/{id:uuid}/contacts/{contact:uuid}", update_contact, methods=["POST"]),
     Route("/accounts/{id:uuid}/contacts/{contact:uuid}/remove", remove_contact,
           methods=["POST"]),

@@ -234,6 +234,7 @@ class OpportunityFilter:
     stage_ids: Sequence[uuid.UUID] = ()
     statuses: Sequence[d.OpportunityStatus] = ()
     pipeline_id: uuid.UUID | None = None
+    account_ids: Sequence[uuid.UUID] = ()
     close_from: date | None = None
     close_to: date | None = None
     stale: bool = False
@@ -285,7 +286,8 @@ async def list_opportunities(query: ListOpportunities, uow: Work) -> Opportunity
             caller,
             OpportunityQuery(
                 owner_ids=f.owner_ids, stage_ids=f.stage_ids, statuses=f.statuses,
-                pipeline_id=f.pipeline_id, close_from=f.close_from, close_to=f.close_to,
+                pipeline_id=f.pipeline_id, account_ids=f.account_ids,
+                close_from=f.close_from, close_to=f.close_to,
                 stale_before=stale_before, no_next_contact=f.no_next_contact, text=f.text,
             ),
             request,

@@ -110,6 +110,8 @@ async def opportunity_page(
         where.append(p.one_of("status", [s.value for s in query.statuses]))
     if query.pipeline_id is not None:
         where.append(f"pipeline_id = {p.add(query.pipeline_id)}")
+    if query.account_ids:
+        where.append(p.one_of("account_id", list(query.account_ids)))
     if query.close_from is not None:
         where.append(f"expected_close_date >= {p.add(query.close_from)}")
     if query.close_to is not None:

@@ -352,6 +352,8 @@ class OpportunityFilter:
     stale: bool = False
     no_next_contact: bool = False
     text: str | None = None
+    account_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="The deals of these clients.")
 
 
 def _filter(f: OpportunityFilter | None) -> h.OpportunityFilter:
@@ -362,6 +364,8 @@ def _filter(f: OpportunityFilter | None) -> h.OpportunityFilter:
         stage_ids=[parse_id(v, f"filter.stageIds.{i}") for i, v in enumerate(f.stage_ids or [])],
         statuses=list(f.statuses or []),
         pipeline_id=optional_id(f.pipeline_id, "filter.pipelineId"),
+        account_ids=[parse_id(v, f"filter.accountIds.{i}")
+                     for i, v in enumerate(f.account_ids or [])],
         close_from=f.close_from, close_to=f.close_to, stale=f.stale,
         no_next_contact=f.no_next_contact, text=f.text.strip() if f.text else None,
     )

@@ -1,13 +1,17 @@
-"""A client's contact people in the browser: changed and removed on the client's page, with a
-stale form and a bad value refused where they belong, and what an offer shows of the contact
-following each change (the documents service's copy, kept from leads' events)."""
+"""A client's page in the browser: its contact people changed and removed, with a stale form
+and a bad value refused where they belong, and what an offer shows of the contact following
+each change (the documents service's copy, kept from leads' events); the client's deals
+listed and a new one opened from there."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import Web, typed
+from ..conftest import Client
+from .conftest import Web, typed, unique
 from .flows import eventually, new_org
 from .test_offers import deal_with_client, upload_template
 
@@ -102,3 +106,60 @@ def test_a_rep_may_not_change_another_rep_s_client_contact(web: Web) -> None:
     row.locator("details.remove-contact button").click()
     expect(contact(page, "Ben").locator(".alert-error")).to_contain_text("not allowed")
     expect(page.locator("li.contact")).to_have_count(1)
+
+
+M_ACCOUNT = """mutation($name: String!) { createAccount(input: {name: $name}) { __typename
+  ... on AccountPayload { account { id } } } }"""
+M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+  __typename ... on OpportunityPayload { opportunity { id } } } }"""
+
+
+def test_a_client_page_lists_its_deals_and_opens_a_new_one(web: Web) -> None:
+    """Repeat business needs no lead: the client's page lists the deals with it the member
+    sees (one request through the gateway to leads and the pipeline) and opens a new one."""
+    org = new_org(web)
+    rep, rep2 = web.api(org["rep"]), web.api(org["rep2"])
+    account = typed(rep(M_ACCOUNT, {"name": unique("Kappa")})["createAccount"],
+                    "AccountPayload")["account"]["id"]
+    elsewhere = typed(rep(M_ACCOUNT, {"name": unique("Lambda")})["createAccount"],
+                      "AccountPayload")["account"]["id"]
+
+    def deal(client: Client, name: str, account_id: str) -> str:
+        # The pipeline takes the account once leads' event reached it.
+        def created() -> str | None:
+            answer = client(M_DEAL, {"input": {"name": name, "amount": "9000",
+                                               "currency": "PLN", "accountId": account_id}})
+            found = answer["createOpportunity"]
+            return str(found["opportunity"]["id"]) if "opportunity" in found else None
+
+        return str(eventually(created, 30))
+
+    first = deal(rep, "Fleet 2026", account)
+    deal(rep2, "Rob's own deal", account)  # not the rep's to see
+    deal(rep, "Another client's deal", elsewhere)
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/accounts/{account}"))
+    rows = page.locator("#client-deals tr[data-deal]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Fleet 2026")
+    expect(rows.first).to_contain_text("Identification")
+    expect(rows.first).to_contain_text("Rita Rep")
+    expect(rows.first.locator("a")).to_have_attribute("href", f"/deals/{first}")
+
+    new = page.locator("#client-deals details.new-deal")
+    new.locator("summary").click()
+    new.locator("[name=name]").fill("Fleet 2027")
+    new.locator("[name=amount]").fill("lots")
+    new.locator("button[type=submit]").click()
+    # The refusal stays on the client's page, the form open with what was typed.
+    new = page.locator("#client-deals details.new-deal")
+    expect(new.locator(".alert-error")).to_be_visible()
+    expect(new.locator("[name=name]")).to_have_value("Fleet 2027")
+    new.locator("[name=amount]").fill("12500")
+    new.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/deals/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_contain_text("Fleet 2027")
+    page.goto(web.url(f"/accounts/{account}"))
+    expect(page.locator("#client-deals tr[data-deal]")).to_have_count(2)

@@ -59,6 +59,34 @@ async def test_an_opportunity_names_an_account_of_its_org(
     assert [r[0] for r in rows] == [ours]
 
 
+async def test_a_client_s_deals_are_listed_as_the_caller_sees_them(
+    pipeline_service: Service, people: People
+) -> None:
+    acme, beta, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for account in (acme, beta, other):
+        await register_account(pipeline_service, people.org.id, account)
+    mine = await create_opportunity(pipeline_service, people.rep, accountId=str(acme))
+    second = await create_opportunity(pipeline_service, people.rep, accountId=str(beta))
+    peer = await create_opportunity(pipeline_service, people.rep2, accountId=str(acme))
+    await create_opportunity(pipeline_service, people.rep, accountId=str(other))
+    await create_opportunity(pipeline_service, people.rep)
+    query = """query($ids: [ID!]) { opportunities(filter: {accountIds: $ids}) {
+      edges { node { id accountId } } } }"""
+
+    async def listed(token: str, *accounts: uuid.UUID) -> list[str]:
+        data = await pipeline_service.data(token, query, {"ids": [str(a) for a in accounts]})
+        return [e["node"]["id"] for e in data["opportunities"]["edges"]]
+
+    # Newest first, and only what each caller sees (a rep: their own).
+    assert await listed(people.admin, acme) == [peer["id"], mine["id"]]
+    assert await listed(people.rep, acme) == [mine["id"]]
+    assert await listed(people.rep, acme, beta) == [second["id"], mine["id"]]
+    assert await listed(people.admin, uuid.uuid4()) == []
+    refused = await pipeline_service.call(people.admin, query, {"ids": ["not-an-id"]})
+    [error] = refused["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
 async def test_create_puts_it_in_identification_and_emits_created_once(
     pipeline_service: Service, people: People
 ) -> None:

@@ -146,13 +146,14 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
     stages = pipeline.ordered_stages()
     owners = [uuid.uuid4() for _ in range(3)]
     teams = ["alpha", "alpha", "beta"]
+    clients = [None, uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
     rows = []
     for n in range(1, 25):
         i = n % 3
         rows.append(opportunity(
             org, pipeline, n, owners[i], teams[i], stage_id=stages[n % 4].id,
             next_contact_at=None if n % 2 else NOW,
-            stage_entered_at=NOW - timedelta(days=n),
+            stage_entered_at=NOW - timedelta(days=n), account_id=clients[n % 4],
         ))
     for opp in rows:
         await run(uows, lambda r, o=opp: r.add_opportunity(o))  # type: ignore[misc]
@@ -171,6 +172,7 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
         OpportunityQuery(stale_before={}),
         OpportunityQuery(no_next_contact=True),
         OpportunityQuery(text="LAPTOP"),
+        OpportunityQuery(account_ids=[clients[1], clients[3]]),
     ]
     expected: dict[tuple[int, int], list[uuid.UUID]] = {}
     for c, who in enumerate((rep, manager, admin)):
@@ -197,6 +199,8 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
     assert set(expected[(2, 7)]) == {o.id for o in rows if o.next_contact_at is None}
     assert set(expected[(2, 8)]) == {o.id for o in rows if "laptops" in o.name}
     assert set(expected[(2, 4)]) == {o.id for o in rows if 4 <= int(o.name.split()[1]) <= 11}
+    assert len(expected[(2, 9)]) == 12 and set(expected[(2, 9)]) == {
+        o.id for o in rows if o.account_id in (clients[1], clients[3])}
 
 
 async def test_overdue_means_the_same_in_the_page_and_the_claim(uows: Uows) -> None:

@@ -321,6 +321,8 @@ def _matches(caller: Caller, q: OpportunityQuery, o: d.Opportunity) -> bool:
         return False
     if q.pipeline_id is not None and o.pipeline_id != q.pipeline_id:
         return False
+    if q.account_ids and o.account_id not in q.account_ids:
+        return False
     close = o.expected_close_date
     if q.close_from is not None and (close is None or close < q.close_from):
         return False

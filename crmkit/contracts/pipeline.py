@@ -149,6 +149,14 @@ class ActivityRescheduled(ActivitySnapshot):
     previous_due_at: datetime
 
 
+class ActivityReassigned(ActivitySnapshot):
+    """An open activity went to another member with its deal (``owner_id`` is the new one)."""
+
+    TYPE = "crm.pipeline.activity.reassigned"
+
+    previous_owner_id: uuid.UUID
+
+
 class ActivityCancelled(ActivitySnapshot):
     TYPE = "crm.pipeline.activity.cancelled"
 

@@ -23,6 +23,7 @@ EMITS: tuple[type[Event], ...] = (nt.WebhookEndpointDisabled,)
 CONSUMES: tuple[type[Event], ...] = (
     pl.ActivityScheduled,
     pl.ActivityRescheduled,
+    pl.ActivityReassigned,
     pl.ActivityCompleted,
     pl.ActivityCancelled,
     pl.ActivityOverdue,

@@ -35,6 +35,7 @@ EMITS: tuple[type[Event], ...] = (
     c.ActivityScheduled,
     c.ActivityCompleted,
     c.ActivityRescheduled,
+    c.ActivityReassigned,
     c.ActivityCancelled,
     c.ActivityOverdue,
     c.PipelineConfigured,

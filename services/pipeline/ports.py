@@ -219,6 +219,13 @@ class PipelineRepository(Protocol):
         """The activities among ``ids``, any order."""
         ...
 
+    async def open_activities(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID, owner_id: uuid.UUID
+    ) -> list[d.Activity]:
+        """The open activities of an opportunity that ``owner_id`` owns, by due time (then
+        id), held until the unit of work ends."""
+        ...
+
     async def add_activity(self, activity: d.Activity) -> None: ...
 
     async def save_activity(self, activity: d.Activity) -> None:

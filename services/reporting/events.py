@@ -34,6 +34,7 @@ ACTIVITY_EVENTS: Final[tuple[type[pipe_events.ActivitySnapshot], ...]] = (
     pipe_events.ActivityScheduled,
     pipe_events.ActivityCompleted,
     pipe_events.ActivityRescheduled,
+    pipe_events.ActivityReassigned,
     pipe_events.ActivityCancelled,
     pipe_events.ActivityOverdue,
 )

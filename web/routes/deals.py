@@ -14,10 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.context import form_of, query, redirect, render, text, version_of
+from web.context import form_of, query, redirect, render, session_of, text, version_of
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.i18n import N_
 from web.routes.board import CARD_FIELDS, card_labels, card_view
+from web.session import Session
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
@@ -310,11 +311,15 @@ DEAL_FIELDS = """id name amount currency expectedCloseDate probability status ve
 
 Q_DEAL = f"""query Deal($id: ID!) {{ opportunity(id: $id) {{ {DEAL_FIELDS}
   history {{ fromStageId toStageId changedAt changedBy {{ name }} secondsInPreviousStage }}
-  activities {{ {{ACTIVITY}} }} }} }}"""
+  activities {{ {{ACTIVITY}} }} }} {{MEMBERS}} }}"""
 
 ACTIVITY_FIELDS = """id kind subject notes dueAt status completedAt outcome overdue version
   owner { id name }"""
 Q_DEAL = Q_DEAL.replace("{ACTIVITY}", ACTIVITY_FIELDS)
+# A manager's or an admin's page also lists who the deal may be handed to (leads' roster,
+# fetched by the gateway beside the deal).
+Q_DEAL_AND_MEMBERS = Q_DEAL.replace("{MEMBERS}", "members { id name team }")
+Q_DEAL = Q_DEAL.replace("{MEMBERS}", "")
 
 Q_ACTIVITIES = f"""query Activities($id: ID!) {{ opportunity(id: $id) {{ id status version
   nextContactAt
@@ -327,6 +332,10 @@ M_SAVE = f"""mutation Save($id: ID!, $version: Int!, $patch: OpportunityPatchInp
 
 M_MOVE_DEAL = """mutation MoveDeal($id: ID!, $stage: ID!, $version: Int!) {
   moveOpportunity(id: $id, stageId: $stage, expectedVersion: $version) { __typename
+    ... on OpportunityPayload { opportunity { id } } %s } }""".replace("%s", RESULT_ERRORS)
+
+M_REASSIGN = """mutation Reassign($id: ID!, $version: Int!, $owner: ID!) {
+  reassignOpportunity(id: $id, expectedVersion: $version, ownerId: $owner) { __typename
     ... on OpportunityPayload { opportunity { id } } %s } }""".replace("%s", RESULT_ERRORS)
 
 M_REOPEN = """mutation Reopen($id: ID!, $version: Int) {
@@ -377,13 +386,36 @@ def history_rows(deal: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def deal_page(request: Request) -> Response:
     deal_id = _deal_id(request)
-    deal = (await query(request, Q_DEAL, id=deal_id))["opportunity"]
+    session = session_of(request)
+    data = await query(request, Q_DEAL_AND_MEMBERS if session.is_manager else Q_DEAL,
+                       id=deal_id)
+    deal = data["opportunity"]
     if deal is None:
         return render(request, "error.html", status=404,
                       message=i18n.gettext("It no longer exists or you cannot see it."))
     return render(request, "deals/page.html", deal=deal, values=deal_values(deal),
                   problem=None, saved=False, history=history_rows(deal),
-                  activities=deal["activities"], stage_problem=None)
+                  activities=deal["activities"], stage_problem=None,
+                  successors=successors(session, deal, data.get("members") or []))
+
+
+def successors(session: Session, deal: dict[str, Any],
+               members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who the caller may hand the deal to (the API decides; this only offers them): for an
+    admin anyone else, for a manager the others of their team."""
+    return [m for m in members if m["id"] != deal["ownerId"]
+            and (session.is_admin or (session.team is not None and m["team"] == session.team))]
+
+
+async def reassign(request: Request) -> Response:
+    deal_id = _deal_id(request)
+    form = await form_of(request)
+    result = (await query(request, M_REASSIGN, id=deal_id, version=version_of(form),
+                          owner=text(form, "owner") or ""))["reassignOpportunity"]
+    problem = problem_of(result)
+    if problem is None:
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return render(request, "deals/stage_problem.html", problem=problem, card={"id": deal_id})
 
 
 async def save_deal(request: Request) -> Response:
@@ -514,6 +546,7 @@ routes += [
     Route("/deals/{id:uuid}", save_deal, methods=["POST"]),
     Route("/deals/{id:uuid}/stage", move_deal, methods=["POST"]),
     Route("/deals/{id:uuid}/reopen", reopen, methods=["POST"]),
+    Route("/deals/{id:uuid}/owner", reassign, methods=["POST"]),
     Route("/deals/{id:uuid}/activities", schedule, methods=["POST"]),
     Route("/deals/{id:uuid}/activities/{activity:uuid}/{action:str}", activity_action,
           methods=["POST"]),

@@ -77,6 +77,24 @@ def owner_for_new(
     return owner_id, caller.team
 
 
+def new_owner(
+    caller: Caller, opp: Opportunity, member: RosterMember | None
+) -> tuple[uuid.UUID, str | None]:
+    """Who an open deal may be handed to, and their team: a manager hands a deal of their
+    team to a member of it, an admin any deal to any member of the org (``member`` is the
+    new owner's roster entry, None when the roster has no such member). A won or lost deal
+    stays with whoever closed it: the numbers of who won what do not move."""
+    ensure_can_change(caller, opp)
+    require_manager(caller, "only a manager or an admin may hand a deal to someone else")
+    if not opp.is_open:
+        raise InvalidInput.field("id", "is closed: a won or lost deal stays with its owner")
+    if member is None or not may_assign(caller, member):
+        raise InvalidInput.field(
+            "ownerId", "is not a member of this organisation" if caller.is_admin
+            else "is not a member of your team")
+    return member.member_id, member.team
+
+
 def activity_owner(
     caller: Caller, owner_id: uuid.UUID | None, member: RosterMember | None = None
 ) -> uuid.UUID:

@@ -119,6 +119,18 @@ def reschedule_activity(activity: Activity, due_at: datetime, now: datetime) -> 
     return previous
 
 
+def hand_over_activity(
+    activity: Activity, owner_id: uuid.UUID, team: str | None, now: datetime
+) -> uuid.UUID:
+    """An open activity goes with its deal to the deal's new owner; the previous owner."""
+    activity._require_open()
+    previous = activity.owner_id
+    activity.owner_id, activity.team = owner_id, team
+    activity.updated_at = now
+    activity.version += 1
+    return previous
+
+
 def cancel_activity(activity: Activity, now: datetime) -> None:
     activity._require_open()
     activity.status = ActivityStatus.CANCELLED

@@ -254,6 +254,17 @@ def apply_patch(opp: Opportunity, patch: OpportunityPatch, now: datetime) -> lis
     return changed
 
 
+def hand_over(opp: Opportunity, owner_id: uuid.UUID, team: str | None,
+              now: datetime) -> list[str]:
+    """Give the deal to another member (:func:`new_owner` says who may); what changed."""
+    changed = [name for name, value in (("owner_id", owner_id), ("team", team))
+               if getattr(opp, name) != value]
+    if changed:
+        opp.owner_id, opp.team = owner_id, team
+        opp.updated_at = now
+    return changed
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)

@@ -11,6 +11,7 @@ from datetime import date
 from crmkit import paging
 from crmkit.commands import ById, Command
 from crmkit.contracts import Envelope
+from crmkit.contracts import pipeline as c
 from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
 from services.pipeline import domain as d
 from services.pipeline import events
@@ -88,6 +89,39 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: Work) -> d.Opportunity
         await uow.repo.save_opportunity(opp)
         pipeline = await pipeline_of(uow.repo, opp)
         uow.emit(events.opportunity_updated(opp, pipeline, changed, cmd.caller.member_id))
+        await uow.commit()
+    return opp
+
+
+class ReassignOpportunity(Command):
+    opportunity_id: uuid.UUID
+    expected_version: int
+    owner_id: uuid.UUID
+
+
+async def reassign_opportunity(cmd: ReassignOpportunity, uow: Work) -> d.Opportunity:
+    """Hand an open deal to another member (:func:`domain.new_owner` says who may). Its open
+    activities that the previous owner held go with it: the agreed call back is the new
+    owner's to make, on their calendar and in their reminders."""
+    caller = cmd.caller
+    async with uow:
+        opp = await changeable_opportunity(uow.repo, caller, cmd.opportunity_id)
+        opp.check_version(cmd.expected_version)
+        member = await uow.repo.member(caller.org_id, cmd.owner_id)
+        owner_id, team = d.new_owner(caller, opp, member)
+        previous = opp.owner_id
+        at = now()
+        changed = d.hand_over(opp, owner_id, team, at)
+        if not changed:
+            return opp
+        await uow.repo.save_opportunity(opp)
+        pipeline = await pipeline_of(uow.repo, opp)
+        uow.emit(events.opportunity_updated(opp, pipeline, changed, caller.member_id))
+        for activity in await uow.repo.open_activities(caller.org_id, opp.id, previous):
+            was = d.hand_over_activity(activity, owner_id, team, at)
+            await uow.repo.save_activity(activity)
+            uow.emit(events.activity_event(c.ActivityReassigned, activity, caller.member_id,
+                                           previous_owner_id=was))
         await uow.commit()
     return opp
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, select, text, update
 
 from crmkit.auth import Caller
 from crmkit.errors import VersionConflictError
@@ -33,6 +33,16 @@ class SqlActivities(SqlBase):
 
     async def activities(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[d.Activity]:
         query = org_rows(activities, org_id, ids)
+        return [activity_of(row._mapping) for row in await self.session.execute(query)]
+
+    async def open_activities(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID, owner_id: uuid.UUID
+    ) -> list[d.Activity]:
+        c = activities.c
+        query = (select(activities)
+                 .where(c.org_id == org_id, c.opportunity_id == opportunity_id,
+                        c.owner_id == owner_id, c.status == d.ActivityStatus.OPEN.value)
+                 .order_by(c.due_at, c.id).with_for_update())
         return [activity_of(row._mapping) for row in await self.session.execute(query)]
 
     async def add_activity(self, activity: d.Activity) -> None:

@@ -464,6 +464,18 @@ class OpportunitiesMutation:
 
         return await answer_opportunity(run())
 
+    @strawberry.mutation(description="Hand an open deal to another member (a manager within "
+                         "their team, an admin anyone); its open activities go with it.")  # type: ignore[untyped-decorator]
+    async def reassign_opportunity(
+        self, info: Info, id: strawberry.ID, expected_version: int, owner_id: strawberry.ID,
+    ) -> OpportunityResult:
+        async def run() -> d.Opportunity:
+            cmd = h.ReassignOpportunity(caller(info), parse_id(id, "id"), expected_version,
+                                        parse_id(owner_id, "ownerId"))
+            return await h.reassign_opportunity(cmd, uow(info))
+
+        return await answer_opportunity(run())
+
     @strawberry.mutation(description="Forwards or backwards to another open stage.")  # type: ignore[untyped-decorator]
     async def move_opportunity(
         self, info: Info, id: strawberry.ID, stage_id: strawberry.ID, expected_version: int,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from .conftest import Web, unique
 from .flows import eventually, import_leads, new_org, set_cap
@@ -146,3 +146,55 @@ def test_a_stale_card_is_reloaded_when_its_move_conflicts(web: Web) -> None:
     expect(card.locator(".card-problem")).to_contain_text("changed")
     expect(card.locator(".card-title")).to_have_text("Renamed meanwhile")
     expect(page.locator("ol.cards").first.locator(f"#card-{created['id']}")).to_be_visible()
+
+
+M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+  __typename ... on OpportunityPayload { opportunity { id } } } }"""
+M_CALL = """mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) {
+  __typename } }"""
+Q_DEAL = "query($id: ID!) { opportunity(id: $id) { id owner { name } } }"
+
+
+def sign_out(page: Page) -> None:
+    page.locator("details.usermenu:not(.bell) summary").click()
+    page.locator("form[action='/sign-out'] button").click()
+    page.wait_for_url(re.compile("/sign-in"))
+
+
+def test_a_manager_hands_a_deal_over_and_the_agreed_call_goes_with_it(web: Web) -> None:
+    """Rita is away: her manager gives her deal to Rob, and the call she agreed with the
+    client is on Rob's calendar now, not lost on hers."""
+    org = new_org(web)
+    rita, rob = web.api(org["rep"]), web.api(org["rep2"])
+    name = unique("Fleet")
+    deal = rita(M_DEAL, {"input": {"name": name, "amount": "8000", "currency": "PLN"}})[
+        "createOpportunity"]["opportunity"]["id"]
+    rita(M_CALL, {"input": {"opportunityId": deal, "kind": "CALL", "subject": "Agreed call",
+                            "dueAt": "2030-01-02T09:00:00+00:00"}})
+
+    # A rep is offered no hand-over, not even of their own deal.
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/deals/{deal}"))
+    expect(page.locator("h1")).to_contain_text(name)
+    expect(page.locator("details.hand-over")).to_have_count(0)
+    sign_out(page)
+
+    manager = page
+    web.sign_in(manager, org["manager"])
+    manager.goto(web.url(f"/deals/{deal}"))
+    hand = manager.locator("details.hand-over")
+    hand.locator("summary").click()
+    options = hand.locator("select[name=owner] option")
+    expect(options).to_have_count(2)  # the team's other members: Rob and the manager
+    hand.locator("select[name=owner]").select_option(label="Rob Rep · north")
+    hand.locator("button").click()
+    expect(manager.locator("[data-owner]")).to_contain_text("Rob Rep")
+    assert rob(Q_DEAL, {"id": deal})["opportunity"]["owner"]["name"] == "Rob Rep"
+    # Rita no longer sees it; Rob has the agreed call on his calendar.
+    assert rita(Q_DEAL, {"id": deal})["opportunity"] is None
+    sign_out(manager)
+    mine = manager
+    web.sign_in(mine, org["rep2"])
+    mine.goto(web.url("/calendar?view=day&date=2030-01-02"))
+    expect(mine.locator("li[data-activity]", has_text="Agreed call")).to_contain_text(name)

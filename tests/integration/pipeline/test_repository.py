@@ -236,6 +236,34 @@ async def test_overdue_means_the_same_in_the_page_and_the_claim(uows: Uows) -> N
     assert [a.subject for a in calendar] == ["now"]
 
 
+async def test_open_activities_are_one_owner_s_on_one_deal_by_due_time(uows: Uows) -> None:
+    org = uuid.uuid4()
+    pipeline = await pipeline_of(uows, org)
+    owner, other = uuid.uuid4(), uuid.uuid4()
+    opp, elsewhere = (opportunity(org, pipeline, n, owner, "alpha") for n in (1, 2))
+    for o in (opp, elsewhere):
+        await run(uows, lambda r, o=o: r.add_opportunity(o))  # type: ignore[misc]
+
+    async def activity(name: str, on: d.Opportunity, who: uuid.UUID, hours: int,
+                       status: d.ActivityStatus = d.ActivityStatus.OPEN) -> d.Activity:
+        made = d.Activity(id=uuid.uuid4(), org_id=org, opportunity_id=on.id, owner_id=who,
+                          team="alpha", kind=d.ActivityKind.CALL, subject=name,
+                          due_at=NOW + timedelta(hours=hours), created_at=NOW, updated_at=NOW,
+                          status=status)
+        await run(uows, lambda r: r.add_activity(made))
+        return made
+
+    await activity("later", opp, owner, 5)
+    await activity("sooner", opp, owner, 1)
+    await activity("done", opp, owner, 2, d.ActivityStatus.DONE)
+    await activity("cancelled", opp, owner, 3, d.ActivityStatus.CANCELLED)
+    await activity("someone else's", opp, other, 1)
+    await activity("another deal's", elsewhere, owner, 1)
+    found = await run(uows, lambda r: r.open_activities(org, opp.id, owner))
+    assert [a.subject for a in found] == ["sooner", "later"]
+    assert await run(uows, lambda r: r.open_activities(uuid.uuid4(), opp.id, owner)) == []
+
+
 async def test_pipelines_save_relocate_and_lost_reasons(uows: Uows) -> None:
     org = uuid.uuid4()
     pipeline = await pipeline_of(uows, org)

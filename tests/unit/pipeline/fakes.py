@@ -283,6 +283,14 @@ class FakePipelineRepository:
         found = self.activity_rows.get(activity_id)
         return _copy(found) if found is not None and found.org_id == org_id else None
 
+    async def open_activities(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID, owner_id: uuid.UUID
+    ) -> list[d.Activity]:
+        return sorted((_copy(a) for a in self.activity_rows.values()
+                       if a.org_id == org_id and a.opportunity_id == opportunity_id
+                       and a.owner_id == owner_id and a.status is d.ActivityStatus.OPEN),
+                      key=lambda a: (a.due_at, a.id))
+
     async def activities(self, org_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[d.Activity]:
         return [a for i in set(ids) if (a := await self.activity(org_id, i)) is not None]
 

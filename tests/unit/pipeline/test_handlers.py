@@ -254,6 +254,58 @@ async def test_a_refused_move_is_answered_by_the_locked_path_and_changes_nothing
     assert await state.history(ORG, opp.id) == []
 
 
+async def test_a_deal_is_handed_over_with_its_open_activities() -> None:
+    uow = fake_uow()
+    rita, rob, beta = (await member(uow, "alpha"), await member(uow, "alpha"),
+                       await member(uow, "beta"))
+    owner = Caller(member_id=rita, org_id=ORG, roles=frozenset({Role.REP}), team="alpha")
+    opp = await create(uow, owner)
+    due = datetime.now(UTC) + timedelta(days=1)
+    call = await schedule(uow, owner, opp.id, due)
+    done = await schedule(uow, owner, opp.id, due - timedelta(hours=2))
+    await act.complete_activity(act.CompleteActivity(owner, done.id, "reached"), uow)
+    theirs = await schedule(uow, MANAGER, opp.id, due + timedelta(hours=1))  # the manager's
+
+    def hand(who: Caller, to: uuid.UUID, version: int = 1) -> opps.ReassignOpportunity:
+        return opps.ReassignOpportunity(who, opp.id, version, to)
+
+    with pytest.raises(ForbiddenError):  # a rep does not hand deals out, not even their own
+        await opps.reassign_opportunity(hand(owner, rob), uow)
+    with pytest.raises(NotFoundError):  # another team's manager does not see it
+        await opps.reassign_opportunity(hand(person("manager", team="beta"), rob), uow)
+    with pytest.raises(InvalidInput) as outside:  # a manager hands within their team only
+        await opps.reassign_opportunity(hand(MANAGER, beta), uow)
+    assert paths(outside.value) == {"ownerId"}
+    with pytest.raises(InvalidInput):  # nobody the roster knows
+        await opps.reassign_opportunity(hand(ADMIN, uuid.uuid4()), uow)
+    with pytest.raises(VersionConflictError):
+        await opps.reassign_opportunity(hand(MANAGER, rob, 7), uow)
+    announced = len(types(uow))
+
+    handed = await opps.reassign_opportunity(hand(MANAGER, rob), uow)
+    assert (handed.owner_id, handed.team, handed.version) == (rob, "alpha", 2)
+    assert types(uow)[announced:] == ["opportunity.updated", "activity.reassigned"]
+    updated, moved = uow.committed[-2:]
+    assert updated.payload["changed"] == ["owner_id"]
+    assert (moved.aggregate_id, moved.aggregate_version, moved.payload["owner_id"],
+            moved.payload["previous_owner_id"]) == (call.id, 2, str(rob), str(rita))
+    state = await repo(uow)
+    assert [state.activity_rows[a.id].owner_id for a in (call, done, theirs)] == [
+        rob, rita, MANAGER.member_id]
+    # An admin hands it to anyone in the org, the team following the owner.
+    moved_on = await opps.reassign_opportunity(hand(ADMIN, beta, 2), uow)
+    assert (moved_on.owner_id, moved_on.team) == (beta, "beta")
+    assert (await repo(uow)).activity_rows[call.id].team == "beta"
+    # The same owner again changes nothing; a closed deal stays with whoever closed it.
+    announced = len(types(uow))
+    assert (await opps.reassign_opportunity(hand(ADMIN, beta, 3), uow)).version == 3
+    assert len(types(uow)) == announced
+    await opps.mark_won(opps.MarkWon(ADMIN, opp.id, "Signed", 3), uow)
+    with pytest.raises(InvalidInput) as closed:
+        await opps.reassign_opportunity(hand(ADMIN, rita, 4), uow)
+    assert paths(closed.value) == {"id"}
+
+
 async def test_won_lost_and_reopen() -> None:
     uow = fake_uow()
     opp = await create(uow)

@@ -85,6 +85,24 @@ async def test_a_rescheduled_call_is_reminded_again_and_a_cancelled_one_not(
     assert len(await listed(api, token)) == 2
 
 
+async def test_a_call_handed_over_with_its_deal_reminds_the_new_owner(
+    api: Notifications, org: Org
+) -> None:
+    rita, rob = uuid.uuid4(), uuid.uuid4()
+    call = activity("call", owner_id=rita, due_at=START + timedelta(minutes=30))
+    await api.deliver(call, org.id, call.activity_id, 1)
+    handed = activity("call", owner_id=rob, due_at=call.due_at, activity_id=call.activity_id,
+                      opportunity_id=call.opportunity_id, cls=pl.ActivityReassigned,
+                      previous_owner_id=rita)
+    await api.deliver(handed, org.id, call.activity_id, 2)
+    await api.deliver(call, org.id, call.activity_id, 1)  # redelivered late: older, ignored
+    api.clock.advance(minutes=15)
+    await api.remind()
+    assert await listed(api, org.token(member_id=rita)) == []
+    [reminder] = await listed(api, org.token(member_id=rob))
+    assert (reminder["kind"], reminder["subjectId"]) == ("ACTIVITY_DUE", str(call.activity_id))
+
+
 async def test_an_overdue_activity_notifies_its_owner_once(api: Notifications, org: Org) -> None:
     member = uuid.uuid4()
     token = org.token(member_id=member)

@@ -32,6 +32,8 @@ class NotificationKind(StrEnum):
     ACTIVITY_OVERDUE = "ACTIVITY_OVERDUE"
     LEAD_ASSIGNED = "LEAD_ASSIGNED"
     """Someone else gave the member a lead (a member's own claim is not news to them)."""
+    DEAL_ASSIGNED = "DEAL_ASSIGNED"
+    """A manager or an admin handed the member a deal (with its open activities)."""
     NO_NEXT_CONTACT = "NO_NEXT_CONTACT"
     """A deal moved stage and, a while later, still has no open activity."""
     OFFER_ACCEPTED = "OFFER_ACCEPTED"

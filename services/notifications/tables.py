@@ -26,7 +26,7 @@ metadata, outbox, inbox = service_metadata()
 
 KINDS = (
     "'ACTIVITY_DUE', 'ACTIVITY_OVERDUE', 'LEAD_ASSIGNED', 'NO_NEXT_CONTACT', "
-    "'OFFER_ACCEPTED', 'OFFER_REJECTED', 'WEBHOOK_DISABLED'"
+    "'OFFER_ACCEPTED', 'OFFER_REJECTED', 'WEBHOOK_DISABLED', 'DEAL_ASSIGNED'"
 )
 
 # The id is derived from what the notification is about (domain.notification_id): inserting

@@ -72,7 +72,7 @@ async def mark_read(request: Request) -> Response:
     return redirect(request, "/notifications")
 
 
-KINDS = ("ACTIVITY_DUE", "ACTIVITY_OVERDUE", "LEAD_ASSIGNED", "NO_NEXT_CONTACT",
+KINDS = ("ACTIVITY_DUE", "ACTIVITY_OVERDUE", "LEAD_ASSIGNED", "DEAL_ASSIGNED", "NO_NEXT_CONTACT",
          "OFFER_ACCEPTED", "OFFER_REJECTED", "WEBHOOK_DISABLED")
 SETTINGS = "email language timeZone digestHour leadMinutes version channels { kind inApp email }"
 Q_SETTINGS = f"query MySettings {{ myNotificationSettings {{ {SETTINGS} }} calendarFeedUrl }}"

@@ -37,7 +37,7 @@ async def _project(repo: NotificationsRepository, envelope: Envelope, at: At) ->
     if isinstance(event, pl.ActivitySnapshot):
         await _activity(repo, envelope, event, at)
     elif isinstance(event, pl.OpportunitySnapshot):
-        await _opportunity(repo, envelope, event)
+        await _opportunity(repo, envelope, event, at)
     elif isinstance(event, (ld.AccountCreated, ld.AccountUpdated)):
         await repo.record_account(envelope.org_id, event.account_id, event.name)
     elif isinstance(event, ld.MemberUpdated):
@@ -101,7 +101,7 @@ async def _activity(
 
 
 async def _opportunity(
-    repo: NotificationsRepository, envelope: Envelope, event: pl.OpportunitySnapshot
+    repo: NotificationsRepository, envelope: Envelope, event: pl.OpportunitySnapshot, at: At
 ) -> None:
     moved_at = None
     if isinstance(event, pl.OpportunityStageChanged) and event.to_stage_kind == "open":
@@ -110,6 +110,13 @@ async def _opportunity(
         d.Opportunity, event, id=event.opportunity_id, org_id=envelope.org_id,
         moved_at=moved_at, version=envelope.aggregate_version,
     ))
+    if (isinstance(event, pl.OpportunityUpdated) and "owner_id" in event.changed
+            and envelope.actor_id != event.owner_id):
+        await _notify(
+            repo, envelope.org_id, event.owner_id, d.NotificationKind.DEAL_ASSIGNED,
+            event.opportunity_id, at=at, title=event.name, occurrence=str(envelope.id),
+            opportunity_id=event.opportunity_id,
+        )
 
 
 LeadEvent = (

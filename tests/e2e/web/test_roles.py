@@ -198,3 +198,6 @@ def test_a_manager_hands_a_deal_over_and_the_agreed_call_goes_with_it(web: Web) 
     web.sign_in(mine, org["rep2"])
     mine.goto(web.url("/calendar?view=day&date=2030-01-02"))
     expect(mine.locator("li[data-activity]", has_text="Agreed call")).to_contain_text(name)
+    # And he is told: the bell lists the deal handed to him.
+    mine.goto(web.url("/notifications"))
+    expect(mine.locator("main li.notification[data-kind=DEAL_ASSIGNED]")).to_contain_text(name)

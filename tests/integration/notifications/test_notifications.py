@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from crmkit.contracts import Envelope
 from crmkit.contracts import documents as doc
 from crmkit.contracts import leads as ld
 from crmkit.contracts import pipeline as pl
@@ -131,6 +132,31 @@ async def test_a_lead_given_by_someone_else_notifies_a_claim_does_not(
     assert (notice["kind"], notice["title"], notice["subjectId"]) == (
         "LEAD_ASSIGNED", "Globex", str(given)
     )
+
+
+async def test_a_deal_handed_over_notifies_its_new_owner_once(
+    api: Notifications, org: Org
+) -> None:
+    rita, rob, manager = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    deal = uuid.uuid4()
+    await api.deliver(opportunity(opportunity_id=deal, owner_id=rita, name="Fleet"),
+                      org.id, deal, 1)
+    renamed = opportunity(pl.OpportunityUpdated, opportunity_id=deal, owner_id=rita,
+                          name="Fleet 2027", changed=["name"])
+    handed = opportunity(pl.OpportunityUpdated, opportunity_id=deal, owner_id=rob,
+                         name="Fleet 2027", changed=["owner_id"])
+    taken_back = opportunity(pl.OpportunityUpdated, opportunity_id=deal, owner_id=rita,
+                             name="Fleet 2027", changed=["owner_id"])
+    for version, event, actor in ((2, renamed, rita), (3, handed, manager), (4, taken_back, rita)):
+        envelope = Envelope.wrap(event, org_id=org.id, aggregate_id=deal,
+                                 aggregate_version=version, actor_id=actor)
+        assert await api.client.deliver(envelope)
+        await api.client.deliver(envelope)  # redelivered: still one notice
+    [notice] = await listed(api, org.token(member_id=rob))
+    assert (notice["kind"], notice["title"], notice["subjectId"], notice["opportunityId"]) == (
+        "DEAL_ASSIGNED", "Fleet 2027", str(deal), str(deal))
+    # Rita took it back herself (an admin can): nothing tells her what she did.
+    assert await listed(api, org.token(member_id=rita)) == []
 
 
 async def test_a_deal_moved_without_a_next_contact_notifies_after_the_grace_period(

@@ -17,7 +17,7 @@ async def test_defaults_then_a_change_then_a_refusal(api: Notifications, org: Or
     assert settings["timeZone"] == "Europe/Warsaw"  # the dashboard's "today", unless chosen
     assert settings["digestHour"] == 7
     assert all(c["inApp"] and c["email"] for c in settings["channels"])
-    assert len(settings["channels"]) == 7
+    assert len(settings["channels"]) == 8  # every kind
 
     changed = (await api.data(token, UPDATE_SETTINGS, input={
         "email": "anna@example.com", "language": "pl", "timeZone": "Europe/Warsaw",

@@ -440,7 +440,8 @@ FORM_FIELDS = (  # every field a form of the app posts
     "owner", "pipeline", "position", "probability", "rate", "reason", "requirements", "role",
     "rottingDays", "source", "stage", "stage_name", "status", "tag", "team", "template", "to",
     "validityDays", "version", "budgetAmount", "budgetCurrency", "amount", "comment", "lessons",
-    "subject", "notes", "email", "phone", "nip", "company", "contact_name", "priority")
+    "subject", "notes", "email", "phone", "nip", "company", "contact_name", "priority",
+    "expectedCloseDate")
 
 
 def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None:
@@ -461,7 +462,8 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
              *(f"/calendar/activities/{n}/{a}" for a in ("complete", "reschedule", "cancel", "x")),
              f"/deals/{n}/move", f"/deals/{n}/close", f"/deals/{n}/fix/NEEDS",
              f"/deals/{n}/fix/BUDGET", f"/deals/{n}/fix/NEXT_CONTACT_SCHEDULED", f"/deals/{n}",
-             f"/deals/{n}/stage", f"/deals/{n}/reopen", f"/deals/{n}/activities",
+             f"/deals/{n}/stage", f"/deals/{n}/reopen", f"/deals/{n}/owner",
+             f"/deals/{n}/activities", f"/accounts/{n}/deals",
              "/documents/folders", f"/documents/folders/{n}/access", f"/documents/{n}/access",
              "/pool/claim", f"/pool/leads/{n}/claim", f"/pool/leads/{n}/release",
              "/pool/team/assign", f"/pool/team/members/{n}/cap", "/leads", f"/leads/{n}",

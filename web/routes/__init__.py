@@ -17,6 +17,7 @@ def all_routes() -> list[BaseRoute]:
         documents,
         files,
         leads,
+        new_deal,
         notifications,
         offers,
         oidc,
@@ -27,6 +28,7 @@ def all_routes() -> list[BaseRoute]:
         *auth.routes,
         *oidc.routes,
         *board.routes,
+        *new_deal.routes,  # before deals' /deals/{id}
         *deals.routes,
         *offers.routes,
         *leads.routes,

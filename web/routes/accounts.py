@@ -10,9 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
-from web.api import InvalidInput
 from web.context import form_of, query, redirect, render, text, version_of
-from web.errors import Problem, on, problem_of, refused_input
+from web.errors import Problem, on, problem_of
+from web.routes.new_deal import create_deal
 
 ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
   contacts { id name email phone position createdAt version }"""
@@ -28,9 +28,6 @@ Q_ACCOUNT = f"""query Account($id: ID!) {{ account(id: $id) {{ {ACCOUNT_FIELDS} 
   opportunities(filter: {{accountIds: [$id]}}, first: 50) {{ edges {{ node {{
     id name amount currency status expectedCloseDate stage {{ name }} owner {{ name }} }} }}
     pageInfo {{ hasNextPage }} }} }}"""
-M_DEAL = f"""mutation NewDeal($input: CreateOpportunityInput!) {{
-  createOpportunity(input: $input) {{ __typename
-  ... on OpportunityPayload {{ opportunity {{ id }} }} {ERRORS} }} }}"""
 M_CREATE = f"""mutation CreateAccount($input: AccountInput!) {{ createAccount(input: $input) {{
   __typename ... on AccountPayload {{ account {{ id }} }} {ERRORS} }} }}"""
 M_UPDATE = f"""mutation UpdateAccount($id: ID!, $input: AccountInput!, $version: Int) {{
@@ -162,22 +159,12 @@ async def remove_contact(request: Request) -> Response:
 
 
 async def new_deal(request: Request) -> Response:
-    """A deal with this client (repeat business needs no lead): the caller owns it; it opens
-    in the first stage of the default pipeline."""
+    """A deal with this client (:mod:`web.routes.new_deal`)."""
     account_id = str(request.path_params["id"])
     form = await form_of(request)
-    deal = {"name": text(form, "name") or "", "amount": text(form, "amount") or "",
-            "currency": text(form, "currency") or "",
-            "expectedCloseDate": text(form, "expectedCloseDate"), "accountId": account_id}
-    try:
-        result = (await query(request, M_DEAL, input=deal))["createOpportunity"]
-    except InvalidInput as error:
-        # An amount that is no number is refused before any rule runs: shown at its field.
-        problem: Problem | None = refused_input(error)
-    else:
-        problem = problem_of(result)
-        if problem is None:
-            return redirect(request, f"/deals/{result['opportunity']['id']}")
+    deal_id, problem = await create_deal(request, form, account_id)
+    if deal_id is not None:
+        return redirect(request, f"/deals/{deal_id}")
     return await _account(request, account_id, deal_problem=problem, deal_values=dict(form))
 
 

@@ -163,3 +163,42 @@ def test_a_client_page_lists_its_deals_and_opens_a_new_one(web: Web) -> None:
     expect(page.locator("h1")).to_contain_text("Fleet 2027")
     page.goto(web.url(f"/accounts/{account}"))
     expect(page.locator("#client-deals tr[data-deal]")).to_have_count(2)
+
+
+def test_a_deal_opened_from_the_board_with_a_client_chosen(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    client = unique("Omega")
+    account = typed(rep(M_ACCOUNT, {"name": client})["createAccount"],
+                    "AccountPayload")["account"]["id"]
+
+    def known() -> bool:  # the pipeline takes the client once leads' event reached it
+        answer = rep(M_DEAL, {"input": {"name": "Probe", "amount": "1", "currency": "PLN",
+                                        "accountId": account}})["createOpportunity"]
+        return bool(answer["__typename"] == "OpportunityPayload")
+
+    eventually(known, 30)
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/"))
+    new = page.locator("#new-deal")
+    new.locator("summary").click()
+    form = new.locator("form.new-deal-form")
+    form.locator("[name=name]").fill("Omega fleet")
+    form.locator("[name=amount]").fill("4200")
+    form.locator("[name=expectedCloseDate]").fill("2030-06-30")
+    form.locator("[name=account_id]").select_option(label=client)
+    form.locator("[name=currency]").fill("ZZZ")
+    form.locator("button[type=submit]").click()
+    # Refused in place: the form keeps what was typed and names the field.
+    form = new.locator("form.new-deal-form")
+    expect(form.locator(".field.invalid [name=currency]")).to_be_visible()
+    expect(form.locator("[name=name]")).to_have_value("Omega fleet")
+    form.locator("[name=currency]").fill("PLN")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/deals/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_contain_text("Omega fleet")
+    expect(page.locator(".deal-head")).to_contain_text(client)
+    page.goto(web.url("/"))
+    expect(page.locator(".card", has_text="Omega fleet")).to_have_count(1)

@@ -463,7 +463,7 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
              f"/deals/{n}/move", f"/deals/{n}/close", f"/deals/{n}/fix/NEEDS",
              f"/deals/{n}/fix/BUDGET", f"/deals/{n}/fix/NEXT_CONTACT_SCHEDULED", f"/deals/{n}",
              f"/deals/{n}/stage", f"/deals/{n}/reopen", f"/deals/{n}/owner",
-             f"/deals/{n}/activities", f"/accounts/{n}/deals",
+             f"/deals/{n}/activities", f"/accounts/{n}/deals", "/deals/new",
              "/documents/folders", f"/documents/folders/{n}/access", f"/documents/{n}/access",
              "/pool/claim", f"/pool/leads/{n}/claim", f"/pool/leads/{n}/release",
              "/pool/team/assign", f"/pool/team/members/{n}/cap", "/leads", f"/leads/{n}",

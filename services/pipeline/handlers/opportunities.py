@@ -12,7 +12,13 @@ from crmkit import paging
 from crmkit.commands import ById, Command
 from crmkit.contracts import Envelope
 from crmkit.contracts import pipeline as c
-from crmkit.errors import DomainError, InvalidInput, NotFoundError, ProblemCollector
+from crmkit.errors import (
+    DomainError,
+    InvalidInput,
+    NotFoundError,
+    ProblemCollector,
+    VersionConflictError,
+)
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import (
@@ -105,11 +111,20 @@ async def reassign_opportunity(cmd: ReassignOpportunity, uow: Work) -> d.Opportu
     owner's to make, on their calendar and in their reminders."""
     caller = cmd.caller
     async with uow:
+        # The activities are locked before the deal, the order completing or rescheduling
+        # one takes (the activity, then its deal's next contact): the other order could
+        # deadlock with them. An owner changed in between changed the version too.
+        seen = await uow.repo.opportunity(caller.org_id, cmd.opportunity_id)
+        if seen is None or not d.can_see(caller, seen.org_id, seen.owner_id, seen.team):
+            raise NotFoundError("Opportunity", cmd.opportunity_id)
+        previous = seen.owner_id
+        await uow.repo.open_activities(caller.org_id, seen.id, previous)
         opp = await changeable_opportunity(uow.repo, caller, cmd.opportunity_id)
         opp.check_version(cmd.expected_version)
+        if opp.owner_id != previous:
+            raise VersionConflictError("Opportunity", cmd.expected_version, opp.version)
         member = await uow.repo.member(caller.org_id, cmd.owner_id)
         owner_id, team = d.new_owner(caller, opp, member)
-        previous = opp.owner_id
         at = now()
         changed = d.hand_over(opp, owner_id, team, at)
         if not changed:
@@ -117,6 +132,8 @@ async def reassign_opportunity(cmd: ReassignOpportunity, uow: Work) -> d.Opportu
         await uow.repo.save_opportunity(opp)
         pipeline = await pipeline_of(uow.repo, opp)
         uow.emit(events.opportunity_updated(opp, pipeline, changed, caller.member_id))
+        # Read again under the deal's lock: with a call scheduled meanwhile (scheduling holds
+        # the deal's lock until it commits), the others still held.
         for activity in await uow.repo.open_activities(caller.org_id, opp.id, previous):
             was = d.hand_over_activity(activity, owner_id, team, at)
             await uow.repo.save_activity(activity)

@@ -31,6 +31,7 @@ from .conftest import (
     create_opportunity,
     event_types,
     register_account,
+    register_member,
     stages,
 )
 
@@ -412,3 +413,56 @@ async def test_won_lost_reopen(pipeline_service: Service, people: People) -> Non
     assert moved["moveOpportunity"]["__typename"] == "ValidationError"
     types = await event_types(pipeline_service, opp["id"])
     assert types.count("opportunity.lost") == 1 and types.count("opportunity.won") == 1
+
+
+RESCHEDULE_CALL = """mutation($id: ID!, $dueAt: DateTime!) { rescheduleActivity(id: $id,
+  dueAt: $dueAt) { __typename } }"""
+REASSIGN = """mutation($id: ID!, $v: Int!, $owner: ID!) {
+  reassignOpportunity(id: $id, expectedVersion: $v, ownerId: $owner) { __typename
+    ... on OpportunityPayload { opportunity { ownerId version } }
+    ... on VersionConflict { currentVersion } } }"""
+
+
+async def test_a_deal_handed_over_while_its_calls_are_rescheduled_loses_nothing(
+    pipeline_service: Service, people: People
+) -> None:
+    """Handing a deal over locks its open calls, then the deal: the order rescheduling a call
+    takes (the call, then its deal's next contact). The other order deadlocked with them,
+    which PostgreSQL answers by failing one side (a retryable error for the member). A call
+    the owner schedules meanwhile goes with the deal too, or is refused: the deal is no
+    longer theirs."""
+    for member_id in (people.rep_id, people.rep2_id):
+        await register_member(pipeline_service, people.org.id, member_id, "alpha")
+    opp = await create_opportunity(pipeline_service, people.rep)
+    due = datetime(2031, 1, 1, 9, tzinfo=UTC)
+    calls = []
+    for n in range(6):
+        data = await pipeline_service.data(people.rep, SCHEDULE, {"input": {
+            "opportunityId": opp["id"], "kind": "CALL", "subject": f"Call {n}",
+            "dueAt": (due + timedelta(hours=n)).isoformat()}})
+        calls.append(data["scheduleActivity"]["activity"]["id"])
+    version, owners = 1, [people.rep2_id, people.rep_id]
+    holders = [people.rep, people.rep2]
+    for round_ in range(6):
+        moves = [pipeline_service.call(people.manager, RESCHEDULE_CALL, {
+            "id": call, "dueAt": (due + timedelta(days=round_ + 1, hours=n)).isoformat()})
+            for n, call in enumerate(calls)]
+        scheduled = pipeline_service.call(holders[round_ % 2], SCHEDULE, {"input": {
+            "opportunityId": opp["id"], "kind": "CALL", "subject": f"New call {round_}",
+            "dueAt": (due + timedelta(days=30 + round_)).isoformat()}})
+        handed, new_call, *rescheduled = await asyncio.gather(
+            pipeline_service.call(people.manager, REASSIGN, {
+                "id": opp["id"], "v": version, "owner": str(owners[round_ % 2])}),
+            scheduled, *moves)
+        for answer in (handed, new_call, *rescheduled):
+            assert not answer.get("errors"), answer["errors"]  # no deadlock, no retry asked
+        assert new_call["data"]["scheduleActivity"]["__typename"] in (
+            "ActivityPayload", "NotFound")
+        result = handed["data"]["reassignOpportunity"]
+        assert result["__typename"] == "OpportunityPayload", result
+        version = result["opportunity"]["version"]
+        rows = await pipeline_service.sql(
+            "SELECT DISTINCT owner_id FROM activities WHERE opportunity_id = :id"
+            " AND status = 'open'",
+            id=uuid.UUID(opp["id"]))
+        assert [r[0] for r in rows] == [owners[round_ % 2]]  # every call went with the deal

@@ -9,6 +9,8 @@ consumers accept (ADR 0008). Plain Python, no IO: domain modules use these direc
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -236,3 +238,26 @@ Name = Annotated[str, AfterValidator(partial(clean_text, max_length=200))]
 
 Title = Annotated[str, AfterValidator(partial(clean_text, max_length=300))]
 """A one-line title of at most 300 characters (offers, activity subjects)."""
+
+
+SEARCH_MAX = 100
+"""The longest text a search box takes."""
+_LIKE_SPECIALS = re.compile(r"([\\%_])")
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive substring pattern for ``ILIKE``: what was typed, trimmed, with
+    ``%``, ``_`` and the escape character itself taken literally (a search for ``a_b`` finds
+    no "axb")."""
+    return "%" + _LIKE_SPECIALS.sub(r"\\\1", text.strip()) + "%"
+
+
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O"})
+
+
+def search_form(text: str) -> str:
+    """Lower case without diacritics (``Wdrożenie`` -> ``wdrozenie``): the one form both
+    stored text and a search are put in, so Polish words match with or without them, in any
+    case, whatever the database's locale (``ILIKE`` folds only ASCII under ``C``)."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

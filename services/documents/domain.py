@@ -24,7 +24,7 @@ from typing import Any
 
 from crmkit.auth import Caller
 from crmkit.errors import ForbiddenError, ProblemCollector
-from crmkit.values import Money, clean_text
+from crmkit.values import Money, clean_text, search_form
 from services.documents.rendering import check_template
 from services.documents.sniffing import SNIFF_BYTES, check_type
 
@@ -196,18 +196,6 @@ def file_name(offer: Offer, media_type: str) -> str:
 def offer_number(period: date, sequence: int) -> str:
     """The org's ``sequence``-th offer of the month: ``OF/2026/12/0007``."""
     return f"OF/{period.year}/{period.month:02d}/{sequence:04d}"
-
-
-_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O"})
-
-
-def search_form(text: str) -> str:
-    """Lower case without diacritics (``Wdrożenie`` -> ``wdrozenie``): the one form both the
-    stored offer text and a search are put in, so Polish words match with or without them."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def search_terms(query: str) -> list[str]:

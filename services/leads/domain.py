@@ -13,7 +13,7 @@ from typing import Final
 
 from crmkit.auth import Caller
 from crmkit.errors import DomainError, ForbiddenError, ProblemCollector
-from crmkit.values import Money, clean_text
+from crmkit.values import Money, clean_text, search_form
 from services.leads import normalise
 from services.leads.nip import InvalidNip, normalise_nip
 
@@ -330,6 +330,22 @@ def check_may_change_account(
     admin."""
     if owner_id != caller.member_id and not can_manage_member(caller, owner_team):
         raise ForbiddenError("only the account's owner or their manager may change it")
+
+
+def account_search_text(name: str, domain: str | None) -> str:
+    """What a search for a client is matched against: its name and domain in the kit's
+    search form (any case, with or without Polish letters: "zabka" finds "Żabka")."""
+    return search_form(f"{name} {domain or ''}".strip())
+
+
+def nip_digits(search: str) -> str | None:
+    """The digits of a search typed as a NIP or part of one ("526-025", "PL 5260250274"), to
+    find it among the stored ten digits; None for any other search, or under three digits."""
+    text = search.strip().upper().removeprefix("PL")
+    if not text or any(ch not in "0123456789- " for ch in text):
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits if len(digits) >= 3 else None
 
 
 def require_manager_of(caller: Caller, member_team: str | None, action: str) -> None:

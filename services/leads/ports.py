@@ -222,8 +222,13 @@ class LeadsRepository(Protocol):
         self, org_id: uuid.UUID, account_id: uuid.UUID, values: dict[str, Any]
     ) -> AccountRecord: ...
 
-    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
-        """Up to ``page.fetch`` accounts, newest first, after ``page.after``."""
+    async def list_accounts(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[AccountRecord]:
+        """Up to ``page.fetch`` accounts, newest first, after ``page.after``; with ``search``,
+        those whose name or domain holds it (:func:`services.leads.domain.account_search_text`:
+        any case, Polish letters or not) or whose NIP holds its digits
+        (:func:`services.leads.domain.nip_digits`)."""
         ...
 
     async def accounts_by_id(

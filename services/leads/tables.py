@@ -105,6 +105,9 @@ accounts = org_table(
     sa.Column("address", sa.String(500)),
     sa.Column("owner_id", sa.Uuid),
     sa.Column("owner_team", sa.String(100)),
+    # Name and domain in the kit's search form (domain.account_search_text): what the
+    # clients' search box matches, in any case and with or without Polish letters.
+    sa.Column("search_text", sa.Text, nullable=False, server_default=sa.text("''")),
     row_version(),
     *timestamps(),
     sa.Index(

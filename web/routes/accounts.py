@@ -10,8 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web import i18n
+from web.api import InvalidInput
 from web.context import form_of, query, redirect, render, text, version_of
-from web.errors import Problem, on, problem_of
+from web.errors import Problem, on, problem_of, refused_input
 from web.routes.new_deal import create_deal
 
 ACCOUNT_FIELDS = """id name domain nip address ownerId createdAt updatedAt version
@@ -20,7 +21,8 @@ ERRORS = """... on ValidationError { message fields { path message } }
   ... on NotFound { message } ... on Forbidden { message }
   ... on VersionConflict { message currentVersion }"""
 
-Q_ACCOUNTS = """query Accounts($after: String) { accounts(first: 50, after: $after) {
+Q_ACCOUNTS = """query Accounts($after: String, $search: String) {
+  accounts(first: 50, after: $after, search: $search) {
   edges { node { id name domain nip address contacts { id } } }
   pageInfo { hasNextPage endCursor } } }"""
 # The client and its deals in one operation: the gateway asks leads and the pipeline at once.
@@ -55,11 +57,21 @@ def _input(form: Any) -> dict[str, Any]:
 
 async def accounts(request: Request, problem: Problem | None = None,
                    values: dict[str, Any] | None = None) -> Response:
-    data = await query(request, Q_ACCOUNTS, after=request.query_params.get("after"))
+    q = (request.query_params.get("q") or "").strip()
+    search_errors: dict[str, str] = {}
+    try:
+        data = await query(request, Q_ACCOUNTS, after=request.query_params.get("after"),
+                           search=q or None)
+    except InvalidInput as error:
+        # A search the API cannot take (a control character, too long): shown on the box,
+        # with every client.
+        search_errors = refused_input(error, {"search": "q"}).fields
+        data = await query(request, Q_ACCOUNTS, after=None, search=None)
     return render(request, "accounts/list.html",
                   accounts=[e["node"] for e in data["accounts"]["edges"]],
                   page=data["accounts"]["pageInfo"], problem=problem, values=values or {},
-                  status=422 if problem else 200)
+                  q=q, search_errors=search_errors,
+                  status=422 if problem or search_errors else 200)
 
 
 async def accounts_page(request: Request) -> Response:

@@ -27,7 +27,7 @@ from crmkit.errors import (
     NotFoundError,
     ProblemCollector,
 )
-from crmkit.values import Money, clean_text
+from crmkit.values import Money, clean_text, search_form
 from services.documents import domain as d
 from services.documents import merge as m
 from services.documents import rendering as r
@@ -239,7 +239,7 @@ async def _render(
                           created_by=caller.member_id, created_at=at, **fields)  # type: ignore[arg-type]
     else:
         updated = replace(offer, **fields)  # type: ignore[arg-type]
-    search = d.search_form(" ".join((offer_number, title, facts.client_name, rendered.text)))
+    search = search_form(" ".join((offer_number, title, facts.client_name, rendered.text)))
     return _Revision(updated, revision, rendered.data, search)
 
 

@@ -13,12 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from crmkit.projections import upsert_newer
 from crmkit.rows import values_of
-from services.documents.domain import (
-    ContactPerson,
-    OpportunityAccess,
-    OpportunityDetails,
-    search_form,
-)
+from crmkit.values import search_form
+from services.documents.domain import ContactPerson, OpportunityAccess, OpportunityDetails
 from services.documents.merge import DealFacts, Party
 from services.documents.repository.base import SqlBase
 from services.documents.tables import accounts, contacts, members, opportunity_access

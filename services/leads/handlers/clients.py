@@ -9,6 +9,7 @@ from typing import Any
 from crmkit.commands import ById, Command, must_exist
 from crmkit.errors import InvalidInput, ProblemCollector
 from crmkit.paging import Page, page_of, page_request
+from crmkit.values import SEARCH_MAX
 from services.leads import domain, events, normalise
 from services.leads.handlers.common import Work, check_version, emit
 from services.leads.ports import LeadsRepository
@@ -208,13 +209,18 @@ async def remove_contact(cmd: RemoveContact, uow: Work) -> ContactRecord:
 class ListAccounts(Command):
     first: int | None = None
     after: str | None = None
+    search: str | None = None
 
 
 async def list_accounts(cmd: ListAccounts, uow: Work) -> Page[AccountRecord]:
-    """The org's accounts, newest first."""
+    """The org's accounts, newest first; with ``search``, those it finds by name, domain or
+    NIP."""
+    search = cmd.search.strip() if cmd.search else None
+    if search is not None and len(search) > SEARCH_MAX:
+        raise InvalidInput.field("search", f"must be at most {SEARCH_MAX} characters")
     request = page_request(cmd.first, cmd.after)
     async with uow:
-        rows = await uow.repo.list_accounts(cmd.caller.org_id, request)
+        rows = await uow.repo.list_accounts(cmd.caller.org_id, request, search or None)
     return page_of(rows, request, lambda r: (r.created_at, r.id))
 
 

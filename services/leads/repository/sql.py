@@ -34,7 +34,13 @@ from crmkit.db import driver_connection, session_driver_connection
 from crmkit.outbox import note_outbox_rows
 from crmkit.paging import PageRequest
 from crmkit.tables import org_row, org_rows
-from services.leads.domain import ACTIVE_STATUSES, DedupeKeys
+from crmkit.values import like_pattern, search_form
+from services.leads.domain import (
+    ACTIVE_STATUSES,
+    DedupeKeys,
+    account_search_text,
+    nip_digits,
+)
 from services.leads.import_report import ImportReport, Progress
 from services.leads.ports import ClaimBatch, Claimer, ImportCsv, LeadFilter, PoolFilter
 from services.leads.records import (
@@ -292,7 +298,7 @@ class SqlLeadsRepository:
                 leads.c.owner_id.is_(None), leads.c.status.in_(ACTIVE_STATUSES)
             )
         if lead_filter.search:
-            pattern = "%" + lead_filter.search.replace("\\", "\\\\").replace("%", "\\%") + "%"
+            pattern = like_pattern(lead_filter.search)
             statement = statement.where(
                 or_(
                     leads.c.company.ilike(pattern),
@@ -369,24 +375,43 @@ class SqlLeadsRepository:
         return None
 
     async def insert_account(self, values: dict[str, Any]) -> AccountRecord:
+        searchable = {**values, "search_text": account_search_text(values["name"],
+                                                                   values.get("domain"))}
         row = (
-            await self.session.execute(insert(accounts).values(**values).returning(*accounts.c))
+            await self.session.execute(
+                insert(accounts).values(**searchable).returning(*accounts.c))
         ).one()
         return AccountRecord.from_row(row)
 
     async def update_account(
         self, org_id: uuid.UUID, account_id: uuid.UUID, values: dict[str, Any]
     ) -> AccountRecord:
+        searchable = dict(values)
+        if "name" in values or "domain" in values:
+            name, domain = values.get("name"), values.get("domain")
+            if not {"name", "domain"} <= values.keys():  # the other as it is
+                held = await self.get_account(org_id, account_id)
+                if held is not None:
+                    name, domain = values.get("name", held.name), values.get("domain", held.domain)
+            searchable["search_text"] = account_search_text(name or "", domain)
         statement = (
             update(accounts)
             .where(accounts.c.org_id == org_id, accounts.c.id == account_id)
-            .values(**values, version=accounts.c.version + 1, updated_at=func.now())
+            .values(**searchable, version=accounts.c.version + 1, updated_at=func.now())
             .returning(*accounts.c)
         )
         return AccountRecord.from_row((await self.session.execute(statement)).one())
 
-    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
+    async def list_accounts(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[AccountRecord]:
         statement = select(accounts).where(accounts.c.org_id == org_id)
+        if search:
+            matches = [accounts.c.search_text.like(like_pattern(search_form(search)))]
+            digits = nip_digits(search)
+            if digits:
+                matches.append(accounts.c.nip.like(like_pattern(digits)))
+            statement = statement.where(or_(*matches))
         if page.after is not None:
             statement = statement.where(tuple_(accounts.c.created_at, accounts.c.id) < page.after)
         statement = statement.order_by(accounts.c.created_at.desc(), accounts.c.id.desc())

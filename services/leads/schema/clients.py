@@ -120,13 +120,15 @@ class ClientsQuery:
         found: Account | None = await Account.resolve_reference(info, id)
         return found
 
-    @strawberry.field(description="The org's client companies, newest first.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The org's client companies, newest first; `search` finds "
+                      "them by name or domain (any case) or by NIP digits.")  # type: ignore[untyped-decorator]
     async def accounts(
         self, info: Info, first: int | None = None, after: str | None = None,
+        search: str | None = None,
     ) -> Connection[Account]:
         async def run() -> Connection[Account]:
-            page = await h.list_accounts(h.ListAccounts(await caller(info), first, after),
-                                         uow(info))
+            page = await h.list_accounts(
+                h.ListAccounts(await caller(info), first, after, search), uow(info))
             return Connection.of(page, Account.of)
 
         return await answer_query(run())

@@ -92,7 +92,6 @@ from services.pipeline.domain.values import (
     check_money,
     check_name,
     check_text,
-    like_pattern,
     money,
 )
 
@@ -148,7 +147,6 @@ __all__ = [
     "hand_over_activity",
     "is_overdue",
     "is_stale",
-    "like_pattern",
     "mark_lost",
     "mark_overdue",
     "mark_won",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from crmkit.errors import ProblemCollector
-from crmkit.values import InvalidValue, Money, clean_text
+from crmkit.values import SEARCH_MAX, InvalidValue, Money, clean_text
 
 NAME_MAX = 200
 STAGE_NAME_MAX = 80
@@ -43,10 +42,4 @@ def check_text(value: str | None, path: str, problems: ProblemCollector) -> None
 
 
 
-TEXT_SEARCH_MAX = 100
-_LIKE_SPECIALS = re.compile(r"([\\%_])")
-
-
-def like_pattern(text: str) -> str:
-    """A case-insensitive substring pattern with LIKE wildcards escaped."""
-    return "%" + _LIKE_SPECIALS.sub(r"\\\1", text.strip()) + "%"
+TEXT_SEARCH_MAX = SEARCH_MAX

@@ -6,12 +6,13 @@ listed and a new one opened from there."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from ..conftest import Client
-from .conftest import Web, typed, unique
+from .conftest import Web, nip, typed, unique
 from .flows import eventually, new_org
 from .test_offers import deal_with_client, upload_template
 
@@ -113,6 +114,8 @@ def test_a_rep_is_offered_no_change_to_another_member_s_client(web: Web) -> None
 
 M_ACCOUNT = """mutation($name: String!) { createAccount(input: {name: $name}) { __typename
   ... on AccountPayload { account { id } } } }"""
+M_ACCOUNT_WITH_NIP = """mutation($input: AccountInput!) { createAccount(input: $input) {
+  __typename ... on AccountPayload { account { id } } } }"""
 M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
   __typename ... on OpportunityPayload { opportunity { id } } } }"""
 
@@ -205,3 +208,30 @@ def test_a_deal_opened_from_the_board_with_a_client_chosen(web: Web) -> None:
     expect(page.locator(".deal-head")).to_contain_text(client)
     page.goto(web.url("/"))
     expect(page.locator(".card", has_text="Omega fleet")).to_have_count(1)
+
+
+def test_clients_are_found_by_name_without_polish_letters_or_by_nip(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    tag = uuid.uuid4().hex[:6]
+    for name, tax_id in ((f"Żabka Łódź {tag}", nip(int(tag, 16))), (f"Kappa {tag}", None)):
+        typed(rep(M_ACCOUNT_WITH_NIP, {"input": {"name": name, "nip": tax_id}})[
+            "createAccount"], "AccountPayload")
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/accounts"))
+    box = page.locator("form[role=search] [name=q]")
+    box.fill(f"zabka lodz {tag}")  # typed without the Polish letters, in any case
+    box.press("Enter")
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"Żabka Łódź {tag}")
+    box = page.locator("form[role=search] [name=q]")
+    tax_id = nip(int(tag, 16))
+    box.fill(f"{tax_id[:3]}-{tax_id[3:6]}-{tax_id[6:8]}-{tax_id[8:]}")
+    box.press("Enter")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    expect(page.locator("table tbody tr").first).to_contain_text(tax_id)
+    page.locator("form[role=search] [name=q]").fill(f"nothing {tag}")
+    page.locator("form[role=search] [name=q]").press("Enter")
+    expect(page.locator("table tbody")).to_contain_text("No client matches this search.")

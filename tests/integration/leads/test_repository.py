@@ -273,6 +273,42 @@ async def test_accounts_match_by_nip_then_domain_and_contacts_list_oldest_first(
     assert await run(uows, lambda r: r.get_account(uuid.uuid4(), a.id)) is None
 
 
+async def test_accounts_are_found_by_name_domain_or_nip_digits(backend: Any) -> None:
+    uows, _ = backend
+    org = uuid.uuid4()
+    made = {}
+    for n, (name, domain_, nip) in enumerate([
+        ("Żabka Polska", "zabka.pl", "5260250274"), ("Acme_Logistics", "acme.pl", None),
+        ("AcmeXLogistics", None, "5213179220"), ("Helix Pharma", "helix.example", None),
+    ]):
+        at = T0 + timedelta(minutes=n)
+        made[name] = await run(uows, lambda r, v={
+            "id": uuid.uuid4(), "org_id": org, "name": name, "domain": domain_, "nip": nip,
+            "created_at": at, "updated_at": at}: r.insert_account(v))
+    await run(uows, lambda r: r.insert_account({
+        "id": uuid.uuid4(), "org_id": uuid.uuid4(), "name": "Żabka elsewhere",
+        "created_at": T0, "updated_at": T0}))
+
+    async def found(search: str) -> list[str]:
+        page = await run(uows, lambda r: r.list_accounts(org, PageRequest(10), search))
+        return [a.name for a in page]
+
+    assert await found("żABKA") == ["Żabka Polska"]
+    assert await found("zabka") == ["Żabka Polska"]  # typed without the Polish letter
+    assert await found("helix.EX") == ["Helix Pharma"]
+    assert await found("526-025") == ["Żabka Polska"]  # NIP digits, written with dashes
+    assert await found("PL 5213179220") == ["AcmeXLogistics"]
+    assert await found("acme_") == ["Acme_Logistics"]  # "_" is a character, not any one
+    assert await found("nothing like it") == []
+    await run(uows, lambda r: r.update_account(org, made["Helix Pharma"].id,
+                                               {"name": "Helix Biotech"}))
+    assert (await found("BIOTECH"), await found("pharma")) == (["Helix Biotech"], [])
+    assert await found("helix.example") == ["Helix Biotech"]  # its domain kept
+    assert [a.name for a in await run(uows, lambda r: r.list_accounts(
+        org, PageRequest(10)))] == ["Helix Biotech", "AcmeXLogistics", "Acme_Logistics",
+                                    "Żabka Polska"]
+
+
 async def test_a_contact_is_read_changed_and_deleted_within_its_org(backend: Any) -> None:
     uows, _ = backend
     org = uuid.uuid4()

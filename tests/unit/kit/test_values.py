@@ -23,6 +23,7 @@ from crmkit.values import (
     clean_text,
     id_or_none,
     instant,
+    like_pattern,
     parse_id,
 )
 
@@ -159,3 +160,7 @@ def test_an_instant_carries_its_offset_and_stays_in_range() -> None:
                 datetime(1, 1, 1, tzinfo=warsaw), datetime(9999, 12, 31, tzinfo=UTC)):
         with pytest.raises(InvalidValue, match="within the years 1970-9000"):
             instant(far)
+
+
+def test_like_pattern_takes_wildcards_and_the_escape_literally() -> None:
+    assert like_pattern(" 50%_off\\ ") == "%50\\%\\_off\\\\%"

@@ -15,6 +15,7 @@ from crmkit.contracts import Envelope
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
 from crmkit.testing.paging import keyset_page
+from crmkit.values import search_form
 from services.leads import domain, events
 from services.leads.csv_import import parse_csv
 from services.leads.domain import DedupeKeys
@@ -302,9 +303,18 @@ class FakeLeadsRepository:
         self.account_rows[account_id] = changed
         return changed
 
-    async def list_accounts(self, org_id: uuid.UUID, page: PageRequest) -> list[AccountRecord]:
+    async def list_accounts(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[AccountRecord]:
+        def found(a: AccountRecord) -> bool:
+            if not search:
+                return True
+            digits = domain.nip_digits(search)
+            return (search_form(search.strip()) in domain.account_search_text(a.name, a.domain)
+                    or bool(digits and digits in (a.nip or "")))
+
         return keyset_page(
-            (a for a in self.account_rows.values() if a.org_id == org_id),
+            (a for a in self.account_rows.values() if a.org_id == org_id and found(a)),
             lambda a: (a.created_at, a.id), page, newest_first=True)
 
     async def accounts_by_id(

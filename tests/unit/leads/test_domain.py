@@ -149,3 +149,16 @@ def test_money(amount, currency, bad):
     problems = ProblemCollector()
     domain.validate_money(amount, currency, problems, "")
     assert {p.path[0] for p in problems.problems} == bad
+
+
+@pytest.mark.parametrize(("search", "digits"), [
+    ("526-025-02-74", "5260250274"), ("PL 5260250274", "5260250274"), ("pl526", "526"),
+    ("52", None), ("Acme 526", None), ("", None), ("---", None),
+])
+def test_a_search_typed_as_a_nip_is_its_digits(search: str, digits: str | None) -> None:
+    assert domain.nip_digits(search) == digits
+
+
+def test_a_client_is_searched_by_name_and_domain_without_case_or_polish_letters() -> None:
+    assert domain.account_search_text("Żółć Łódź S.A.", "ZOLC.pl") == "zolc lodz s.a. zolc.pl"
+    assert domain.account_search_text("Acme", None) == "acme"

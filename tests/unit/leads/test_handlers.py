@@ -420,6 +420,11 @@ async def test_contacts_and_accounts_are_read_in_pages_and_by_id() -> None:
     assert (contact.phone, uow.committed[-1].type) == ("+48601234567", ContactCreated.TYPE)
     page = await clients.list_accounts(clients.ListAccounts(rep, first=2), uow)
     assert [a.id for a in page.items] == [made[2].id, made[1].id] and page.has_next_page
+    found = await clients.list_accounts(clients.ListAccounts(rep, search=" client 1 "), uow)
+    assert [a.id for a in found.items] == [made[1].id]
+    with pytest.raises(InvalidInput) as too_long:
+        await clients.list_accounts(clients.ListAccounts(rep, search="x" * 101), uow)
+    assert [p.path for p in too_long.value.problems] == [("search",)]
     assert set(await clients.accounts_by_id(ById(rep, [made[0].id, uuid.uuid4()]),
                                             uow)) == {made[0].id}
     assert await clients.contacts_by_id(ById(rep, [contact.id]), uow) == {

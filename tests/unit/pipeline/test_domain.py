@@ -485,7 +485,3 @@ def test_owner_of_a_new_opportunity() -> None:
                         (admin, None), (admin, d.RosterMember(uuid.uuid4(), someone, None))]:
         with pytest.raises(InvalidInput):
             d.owner_for_new(who, someone, None, member)
-
-
-def test_like_pattern_escapes_wildcards() -> None:
-    assert d.like_pattern(" 50%_off\\ ") == "%50\\%\\_off\\\\%"

@@ -90,7 +90,11 @@ async def test_a_consumer_created_while_the_cluster_has_no_quorum_waits_for_it(
             f"consumer {durable}"))
         await asyncio.sleep(3)
         assert not subscribing.done()
-        await asyncio.to_thread(cluster.start_node, 1)
+        # A node back from SIGKILL recovers its stream and catches up before it answers
+        # healthy: 10-40 s on two cores, more when the machine is busy (one CI run passed
+        # the 60 s the cluster waits by default).
+        await asyncio.to_thread(cluster.start_node, 1, wait=False)
+        await asyncio.to_thread(cluster.wait_healthy, 180, [1])
         subscription = await asyncio.wait_for(subscribing, 60)
         assert (await js.consumer_info("CRM", durable)).name == durable
         await subscription.unsubscribe()

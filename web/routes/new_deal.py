@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web.api import InvalidInput
-from web.context import form_of, query, redirect, render, text
+from web.context import form_of, is_htmx, query, redirect, render, text
 from web.errors import Problem, on, problem_of, refused_input
 
 M_NEW_DEAL = f"""mutation NewDeal($input: CreateOpportunityInput!) {{
@@ -46,6 +46,8 @@ async def _form(request: Request, values: dict[str, Any] | None = None,
 
 
 async def new_deal_form(request: Request) -> Response:
+    if not is_htmx(request):  # the form is a part of the board, not a page of its own
+        return redirect(request, "/")
     return await _form(request)
 
 

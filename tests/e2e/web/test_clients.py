@@ -208,6 +208,9 @@ def test_a_deal_opened_from_the_board_with_a_client_chosen(web: Web) -> None:
     expect(page.locator(".deal-head")).to_contain_text(client)
     page.goto(web.url("/"))
     expect(page.locator(".card", has_text="Omega fleet")).to_have_count(1)
+    # The form is a part of the board: its address alone shows the board.
+    page.goto(web.url("/deals/new"))
+    expect(page.locator("#new-deal")).to_be_visible()
 
 
 def test_clients_are_found_by_name_without_polish_letters_or_by_nip(web: Web) -> None:

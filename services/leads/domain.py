@@ -338,16 +338,6 @@ def account_search_text(name: str, domain: str | None) -> str:
     return search_form(f"{name} {domain or ''}".strip())
 
 
-def nip_digits(search: str) -> str | None:
-    """The digits of a search typed as a NIP or part of one ("526-025", "PL 5260250274"), to
-    find it among the stored ten digits; None for any other search, or under three digits."""
-    text = search.strip().upper().removeprefix("PL")
-    if not text or any(ch not in "0123456789- " for ch in text):
-        return None
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return digits if len(digits) >= 3 else None
-
-
 def require_manager_of(caller: Caller, member_team: str | None, action: str) -> None:
     if not can_manage_member(caller, member_team):
         raise ForbiddenError(f"only an admin, or a manager of the member's team, may {action}")

@@ -19,16 +19,27 @@ def check_digit(first_nine: str) -> int | None:
     return None if remainder == 10 else remainder
 
 
+def _bare(raw: str) -> str:
+    """What is left of a NIP as written without its separators and ``PL`` prefix."""
+    value = _SEPARATORS.sub("", raw.strip()).upper()
+    return value.removeprefix("PL")
+
+
 def normalise_nip(raw: str) -> str:
     """The 10 digits of a NIP given with or without separators or a ``PL`` prefix.
 
     The tenth digit must be the :func:`check_digit` of the first nine.
     """
-    value = _SEPARATORS.sub("", raw.strip()).upper()
-    if value.startswith("PL"):
-        value = value[2:]
+    value = _bare(raw)
     if len(value) != 10 or not value.isascii() or not value.isdigit():
         raise InvalidNip("must be 10 digits")
     if check_digit(value[:9]) != int(value[9]):
         raise InvalidNip("has a wrong check digit")
     return value
+
+
+def nip_digits(search: str) -> str | None:
+    """The digits of a search typed as a NIP or part of one ("526-025", "PL 5260250274"), to
+    find it among the stored ten digits; None for any other search, or under three digits."""
+    value = _bare(search)
+    return value if len(value) >= 3 and value.isascii() and value.isdigit() else None

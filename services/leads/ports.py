@@ -228,7 +228,7 @@ class LeadsRepository(Protocol):
         """Up to ``page.fetch`` accounts, newest first, after ``page.after``; with ``search``,
         those whose name or domain holds it (:func:`services.leads.domain.account_search_text`:
         any case, Polish letters or not) or whose NIP holds its digits
-        (:func:`services.leads.domain.nip_digits`)."""
+        (:func:`services.leads.nip.nip_digits`)."""
         ...
 
     async def accounts_by_id(

@@ -39,9 +39,9 @@ from services.leads.domain import (
     ACTIVE_STATUSES,
     DedupeKeys,
     account_search_text,
-    nip_digits,
 )
 from services.leads.import_report import ImportReport, Progress
+from services.leads.nip import nip_digits
 from services.leads.ports import ClaimBatch, Claimer, ImportCsv, LeadFilter, PoolFilter
 from services.leads.records import (
     AccountRecord,

@@ -96,3 +96,20 @@ def dialog(page: Page) -> Locator:
     found = page.locator("dialog#dialog")
     expect(found).to_be_visible()
     return found
+
+
+M_OPEN_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+  __typename ... on OpportunityPayload { opportunity { id } } } }"""
+
+
+def deal_with_account(client: Client, name: str, account_id: str, amount: str = "9000") -> str:
+    """A deal of ``client``'s member with the account, once the pipeline takes the account: it
+    refuses one it has not heard of from leads yet (an unknown one could be another org's),
+    and leads' event reaches it a few milliseconds after the account was made."""
+    def created() -> str | None:
+        found = client(M_OPEN_DEAL, {"input": {"name": name, "amount": amount,
+                                               "currency": "PLN", "accountId": account_id}})
+        answer = found["createOpportunity"]
+        return str(answer["opportunity"]["id"]) if "opportunity" in answer else None
+
+    return str(eventually(created, 30))

@@ -11,9 +11,8 @@ import uuid
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from ..conftest import Client
 from .conftest import Web, nip, typed, unique
-from .flows import eventually, new_org
+from .flows import deal_with_account, eventually, new_org
 from .test_offers import deal_with_client, upload_template
 
 pytestmark = pytest.mark.e2e
@@ -116,8 +115,6 @@ M_ACCOUNT = """mutation($name: String!) { createAccount(input: {name: $name}) { 
   ... on AccountPayload { account { id } } } }"""
 M_ACCOUNT_WITH_NIP = """mutation($input: AccountInput!) { createAccount(input: $input) {
   __typename ... on AccountPayload { account { id } } } }"""
-M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
-  __typename ... on OpportunityPayload { opportunity { id } } } }"""
 
 
 def test_a_client_page_lists_its_deals_and_opens_a_new_one(web: Web) -> None:
@@ -130,19 +127,9 @@ def test_a_client_page_lists_its_deals_and_opens_a_new_one(web: Web) -> None:
     elsewhere = typed(rep(M_ACCOUNT, {"name": unique("Lambda")})["createAccount"],
                       "AccountPayload")["account"]["id"]
 
-    def deal(client: Client, name: str, account_id: str) -> str:
-        # The pipeline takes the account once leads' event reached it.
-        def created() -> str | None:
-            answer = client(M_DEAL, {"input": {"name": name, "amount": "9000",
-                                               "currency": "PLN", "accountId": account_id}})
-            found = answer["createOpportunity"]
-            return str(found["opportunity"]["id"]) if "opportunity" in found else None
-
-        return str(eventually(created, 30))
-
-    first = deal(rep, "Fleet 2026", account)
-    deal(rep2, "Rob's own deal", account)  # not the rep's to see
-    deal(rep, "Another client's deal", elsewhere)
+    first = deal_with_account(rep, "Fleet 2026", account)
+    deal_with_account(rep2, "Rob's own deal", account)  # not the rep's to see
+    deal_with_account(rep, "Another client's deal", elsewhere)
 
     page = web.page()
     web.sign_in(page, org["rep"])
@@ -178,12 +165,7 @@ def test_a_deal_opened_from_the_board_with_a_client_chosen(web: Web) -> None:
     account = typed(rep(M_ACCOUNT, {"name": client})["createAccount"],
                     "AccountPayload")["account"]["id"]
 
-    def known() -> bool:  # the pipeline takes the client once leads' event reached it
-        answer = rep(M_DEAL, {"input": {"name": "Probe", "amount": "1", "currency": "PLN",
-                                        "accountId": account}})["createOpportunity"]
-        return bool(answer["__typename"] == "OpportunityPayload")
-
-    eventually(known, 30)
+    deal_with_account(rep, "Probe", account, "1")  # the pipeline knows the client now
 
     page = web.page()
     web.sign_in(page, org["rep"])

@@ -17,7 +17,7 @@ from tests.unit.documents.test_rendering import docx_text, pdf_text
 
 from ..conftest import Client
 from .conftest import Web, nip, typed, unique
-from .flows import dialog, eventually, new_org
+from .flows import deal_with_account, dialog, eventually, new_org
 
 CLIENT = "Żabka Polska Sp. z o.o."
 ITEMS = "Fleet tracker; 10; 199.99; 23\nInstallation; 1; 5000; 8"
@@ -36,8 +36,6 @@ M_TEMPLATE = """mutation($f: ID!, $name: String!, $content: String!, $media: Str
   ... on UploadDocumentPayload { document { id } } } }"""
 M_ACCOUNT = """mutation($input: AccountInput!) { createAccount(input: $input) { __typename
   ... on AccountPayload { account { id } } } }"""
-M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
-  __typename ... on OpportunityPayload { opportunity { id } } } }"""
 M_PROBE = """mutation($opp: ID!, $template: ID!) { draftOffer(opportunityId: $opp,
   templateId: $template) { __typename ... on OfferPayload { offer { content } } } }"""
 
@@ -54,19 +52,8 @@ def deal_with_client(admin: Client, rep: Client, folder: str) -> str:
     account = typed(rep(M_ACCOUNT, {"input": {"name": CLIENT, "nip": nip(uuid.uuid4().int)}})[
         "createAccount"], "AccountPayload")["account"]["id"]
 
-    def deal(name: str) -> str:
-        # The pipeline refuses an account it has not heard of from leads yet (an unknown one
-        # could be another org's): the first deal waits for the account's event.
-        def created() -> dict[str, Any] | None:
-            answer: dict[str, Any] = rep(M_DEAL, {"input": {
-                "name": name, "amount": "12000", "currency": "PLN", "accountId": account,
-            }})["createOpportunity"]
-            return answer if answer["__typename"] == "OpportunityPayload" else None
-
-        found: dict[str, Any] = eventually(created, 30)
-        return str(found["opportunity"]["id"])
-
-    real, probe = deal(unique("Fleet")), deal(unique("Probe"))
+    real, probe = (deal_with_account(rep, unique(name), account, "12000")
+                   for name in ("Fleet", "Probe"))
     plain = upload_template(admin, folder, "Probe", b"${client_name}", "text/plain")
 
     def known() -> bool:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import Web, unique
-from .flows import eventually, import_leads, new_org, set_cap
+from .flows import M_OPEN_DEAL, eventually, import_leads, new_org, set_cap
 
 pytestmark = pytest.mark.e2e
 
@@ -148,8 +148,6 @@ def test_a_stale_card_is_reloaded_when_its_move_conflicts(web: Web) -> None:
     expect(page.locator("ol.cards").first.locator(f"#card-{created['id']}")).to_be_visible()
 
 
-M_DEAL = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
-  __typename ... on OpportunityPayload { opportunity { id } } } }"""
 M_CALL = """mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) {
   __typename } }"""
 Q_DEAL = "query($id: ID!) { opportunity(id: $id) { id owner { name } } }"
@@ -167,7 +165,7 @@ def test_a_manager_hands_a_deal_over_and_the_agreed_call_goes_with_it(web: Web) 
     org = new_org(web)
     rita, rob = web.api(org["rep"]), web.api(org["rep2"])
     name = unique("Fleet")
-    deal = rita(M_DEAL, {"input": {"name": name, "amount": "8000", "currency": "PLN"}})[
+    deal = rita(M_OPEN_DEAL, {"input": {"name": name, "amount": "8000", "currency": "PLN"}})[
         "createOpportunity"]["opportunity"]["id"]
     rita(M_CALL, {"input": {"opportunityId": deal, "kind": "CALL", "subject": "Agreed call",
                             "dueAt": "2030-01-02T09:00:00+00:00"}})

@@ -20,6 +20,7 @@ from services.leads import domain, events
 from services.leads.csv_import import parse_csv
 from services.leads.domain import DedupeKeys
 from services.leads.import_report import CreatedRow, DuplicateRow, ImportReport, Progress
+from services.leads.nip import nip_digits
 from services.leads.ports import ClaimBatch, Claimer, ImportCsv, LeadFilter, PoolFilter
 from services.leads.records import (
     AccountRecord,
@@ -309,7 +310,7 @@ class FakeLeadsRepository:
         def found(a: AccountRecord) -> bool:
             if not search:
                 return True
-            digits = domain.nip_digits(search)
+            digits = nip_digits(search)
             return (search_form(search.strip()) in domain.account_search_text(a.name, a.domain)
                     or bool(digits and digits in (a.nip or "")))
 

@@ -6,6 +6,7 @@ from crmkit.auth import Caller, Role
 from crmkit.errors import ForbiddenError, ProblemCollector
 from services.leads import domain
 from services.leads.domain import CapExceeded, InvalidLeadState, LeadStatus
+from services.leads.nip import nip_digits
 
 
 def fields(**overrides):
@@ -156,7 +157,7 @@ def test_money(amount, currency, bad):
     ("52", None), ("Acme 526", None), ("", None), ("---", None),
 ])
 def test_a_search_typed_as_a_nip_is_its_digits(search: str, digits: str | None) -> None:
-    assert domain.nip_digits(search) == digits
+    assert nip_digits(search) == digits
 
 
 def test_a_client_is_searched_by_name_and_domain_without_case_or_polish_letters() -> None:

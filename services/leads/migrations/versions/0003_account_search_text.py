@@ -24,9 +24,10 @@ def upgrade() -> None:
                                         server_default=sa.text("''")))
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, name, domain FROM accounts")).all()
-    for account_id, name, domain in rows:
+    if rows:  # one executemany at pod start, not a round trip per client
         bind.execute(sa.text("UPDATE accounts SET search_text = :text WHERE id = :id"),
-                     {"text": account_search_text(name, domain), "id": account_id})
+                     [{"text": account_search_text(name, domain), "id": account_id}
+                      for account_id, name, domain in rows])
 
 
 def downgrade() -> None:

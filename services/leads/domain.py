@@ -332,6 +332,12 @@ def check_may_change_account(
         raise ForbiddenError("only the account's owner or their manager may change it")
 
 
+def lead_search_text(company: str | None, contact_name: str | None, email: str | None) -> str:
+    """What a search for a lead is matched against: its company, contact person and email in
+    the kit's search form (any case, with or without Polish letters)."""
+    return search_form(" ".join(v for v in (company, contact_name, email) if v))
+
+
 def account_search_text(name: str, domain: str | None) -> str:
     """What a search for a client is matched against: its name and domain in the kit's
     search form (any case, with or without Polish letters: "zabka" finds "Żabka")."""

@@ -20,7 +20,7 @@ import orjson
 
 from crmkit.contracts.leads import LeadCreated
 from services.leads.csv_import import CsvRows, InvalidRow, ParsedRow
-from services.leads.domain import LeadFields
+from services.leads.domain import LeadFields, lead_search_text
 
 # Binary COPY framing: signature, flags, header extension length; the trailer is a tuple
 # with field count -1.
@@ -28,7 +28,8 @@ COPY_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 COPY_TRAILER: Final = b"\xff\xff"
 LEAD_COLUMNS: Final = (
     "id", "org_id", "company", "company_key", "contact_name", "email", "phone", "website",
-    "domain", "source", "notes", "tags", "priority", "status", "import_id", "created_by",
+    "domain", "source", "notes", "tags", "priority", "search_text", "status", "import_id",
+    "created_by",
 )
 OUTBOX_COLUMNS: Final = ("event_id", "subject", "aggregate_id", "envelope")
 _VARCHAR_OID: Final = 1043  # leads.tags is varchar(50)[]; array_recv checks the element type
@@ -180,10 +181,11 @@ class ChunkEncoder:
             f = row.fields
             lead_id = lead_ids[16 * index : 16 * index + 16]
             leads.append(b"".join((
-                b"\x00\x10", _UUID_FIELD, lead_id, org, _text(f.company), _text(f.company_key),
+                b"\x00\x11", _UUID_FIELD, lead_id, org, _text(f.company), _text(f.company_key),
                 _text(f.contact_name), _text(f.email), _text(f.phone), _text(f.website),
                 _text(f.domain), _text(f.source), _text(f.notes), _tags(f.tags),
-                _INT4_FIELD.pack(4, f.priority), tail,
+                _INT4_FIELD.pack(4, f.priority),
+                _text(lead_search_text(f.company, f.contact_name, f.email)), tail,
             )))
             envelope = lead_created_envelope(
                 event_id=_id_text(event_hex, index), lead_id=_id_text(lead_hex, index),

@@ -48,6 +48,9 @@ leads = org_table(
     sa.Column("website", sa.String(300)),
     sa.Column("domain", sa.String(253)),
     sa.Column("source", sa.String(100)),
+    # Company, contact person and email in the kit's search form (domain.lead_search_text):
+    # what the leads' search box matches, in any case and with or without Polish letters.
+    sa.Column("search_text", sa.Text, nullable=False, server_default=sa.text("''")),
     sa.Column("notes", sa.Text),
     sa.Column("tags", sa.ARRAY(sa.String(50)), nullable=False, server_default="{}"),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),

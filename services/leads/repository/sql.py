@@ -39,6 +39,7 @@ from services.leads.domain import (
     ACTIVE_STATUSES,
     DedupeKeys,
     account_search_text,
+    lead_search_text,
 )
 from services.leads.import_report import ImportReport, Progress
 from services.leads.nip import nip_digits
@@ -63,6 +64,18 @@ def visible_leads(caller: Caller) -> ColumnElement[bool]:
     if caller.is_manager and caller.team is not None:
         seen.append(leads.c.owner_team == caller.team)
     return and_(org, or_(*seen))
+
+
+_SEARCHED = ("company", "contact_name", "email")
+
+
+def _searchable(values: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
+    """A lead's values with their search form. A new lead's absent fields are empty; a
+    change of any searched field holds all three (the handlers write them together)."""
+    if not new and not any(name in values for name in _SEARCHED):
+        return values
+    held = (values.get(name) if new else values[name] for name in _SEARCHED)
+    return {**values, "search_text": lead_search_text(*held)}
 
 
 class SqlLeadsRepository:
@@ -245,7 +258,8 @@ class SqlLeadsRepository:
         return existing, keys.matched_on(other)
 
     async def insert_lead(self, values: dict[str, Any]) -> LeadRecord:
-        row = (await self.session.execute(insert(leads).values(**values).returning(*leads.c))).one()
+        row = (await self.session.execute(
+            insert(leads).values(**_searchable(values, new=True)).returning(*leads.c))).one()
         return LeadRecord.from_row(row)
 
     async def update_lead(
@@ -254,7 +268,7 @@ class SqlLeadsRepository:
         statement = (
             update(leads)
             .where(leads.c.org_id == org_id, leads.c.id == lead_id)
-            .values(**values, version=leads.c.version + 1, updated_at=func.now())
+            .values(**_searchable(values), version=leads.c.version + 1, updated_at=func.now())
             .returning(*leads.c)
         )
         return LeadRecord.from_row((await self.session.execute(statement)).one())
@@ -298,14 +312,8 @@ class SqlLeadsRepository:
                 leads.c.owner_id.is_(None), leads.c.status.in_(ACTIVE_STATUSES)
             )
         if lead_filter.search:
-            pattern = like_pattern(lead_filter.search)
             statement = statement.where(
-                or_(
-                    leads.c.company.ilike(pattern),
-                    leads.c.contact_name.ilike(pattern),
-                    leads.c.email.ilike(pattern),
-                )
-            )
+                leads.c.search_text.like(like_pattern(search_form(lead_filter.search))))
         if page.after is not None:
             statement = statement.where(tuple_(leads.c.created_at, leads.c.id) < page.after)
         statement = statement.order_by(leads.c.created_at.desc(), leads.c.id.desc())

@@ -16,7 +16,7 @@ import asyncpg
 from crmkit.auth import Caller
 from crmkit.contracts import Envelope
 from crmkit.paging import PageRequest
-from crmkit.values import like_pattern
+from crmkit.values import like_pattern, search_form
 from services.pipeline import domain as d
 from services.pipeline.ports import ActivityQuery, OpportunityQuery
 from services.pipeline.repository.rows import (
@@ -125,7 +125,7 @@ async def opportunity_page(
     if query.no_next_contact:
         where.append("status = 'open' AND next_contact_at IS NULL")
     if query.text:
-        where.append(f"name ILIKE {p.add(like_pattern(query.text))}")
+        where.append(f"search_text LIKE {p.add(like_pattern(search_form(query.text)))}")
     if page.after is not None:
         where.append(f"(created_at, id) < ({p.add(page.after[0])}, {p.add(page.after[1])})")
     sql = (f"{OPPORTUNITY_SELECT} WHERE {' AND '.join(where)} "

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from crmkit.rows import from_columns
+from crmkit.values import search_form
 from services.pipeline import domain as d
 
 
@@ -29,6 +30,8 @@ OPPORTUNITY_COLUMNS: tuple[str, ...] = (
     *(prefix + f.name for part, prefix in _PARTS.values() for f in dataclasses.fields(part)),
 )
 ACTIVITY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(d.Activity))
+# Kept beside the fields, derived from them on every write; never read back.
+DERIVED_OPPORTUNITY_COLUMNS = ("search_text",)
 
 
 def opportunity_values(opp: d.Opportunity) -> dict[str, Any]:
@@ -37,6 +40,7 @@ def opportunity_values(opp: d.Opportunity) -> dict[str, Any]:
     for attribute, (part, prefix) in _PARTS.items():
         held = getattr(opp, attribute)
         values.update({prefix + f.name: getattr(held, f.name) for f in dataclasses.fields(part)})
+    values["search_text"] = search_form(opp.name)
     return values
 
 

@@ -18,7 +18,7 @@ from crmkit.db import SERVICES
 from crmkit.embedded import free_port
 from crmkit.settings import DEV_JWT_SECRET
 
-from .conftest import Watch, Web, unique
+from .conftest import Watch, Web, typed, unique
 from .flows import eventually, new_org
 
 pytestmark = pytest.mark.e2e
@@ -134,6 +134,39 @@ def test_a_control_character_in_the_board_search_shows_on_that_box(web: Web) -> 
     invalid = page.locator("form.filters label.invalid")
     expect(invalid.locator("#f-q")).to_have_attribute("aria-invalid", "true")
     expect(invalid.locator(".error")).to_have_text("text must not contain control characters")
+
+
+M_LEAD = """mutation($c: String!, $e: String!) { createLead(input: {company: $c, email: $e}) {
+  __typename } }"""
+
+
+def test_deals_and_leads_are_found_without_polish_letters(web: Web) -> None:
+    """The board's and the leads' search boxes find Polish names typed in any case, with or
+    without the Polish letters (the databases' C locale folds only ASCII)."""
+    org = new_org(web)
+    manager = web.api(org["manager"])
+    tag = uuid.uuid4().hex[:6]
+    for name in (f"Wdrożenie Łódź {tag}", f"Vans {tag}"):
+        typed(manager(M_CREATE, {"input": {"name": name, "amount": "5000", "currency": "PLN"}})[
+            "createOpportunity"], "OpportunityPayload")
+    for n, company in enumerate((f"Żółta Łąka {tag}", f"Acme {tag}")):
+        typed(manager(M_LEAD, {"c": company, "e": f"l{n}.{tag}@example.pl"})["createLead"],
+              "LeadPayload")
+    page = web.page()
+    web.sign_in(page, org["manager"])
+    page.goto(web.url("/"))
+    search = page.locator("#f-q")
+    search.fill(f"WDROZENIE lodz {tag}")
+    search.press("Enter")
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card").first).to_contain_text(f"Wdrożenie Łódź {tag}")
+    page.goto(web.url("/leads"))
+    filters = page.locator("form.filters")
+    filters.locator("[name=q]").fill(f"zolta LAKA {tag}")
+    filters.get_by_role("button", name="Filter").click()
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"Żółta Łąka {tag}")
 
 
 def test_a_control_character_in_the_pool_search_shows_on_that_box(web: Web) -> None:

@@ -114,7 +114,8 @@ async def test_leads_are_found_as_duplicates_paged_and_pooled_in_claim_order(bac
     rep = await member(uows, org)
     made = [await run(uows, lambda r, n=n: r.insert_lead(lead_values(
         org, n, priority=n % 3, source="web" if n % 2 else "fair", tags=["x"] if n < 3 else [],
-        email=f"l{n}@example.com"))) for n in range(6)]
+        email=f"l{n}@example.com", contact_name="Łucja Żak" if n == 3 else None)))
+        for n in range(6)]
     assert made[0].status == "NEW" and made[0].version == 1
     other_org = uuid.uuid4()
     assert await run(uows, lambda r: r.get_lead(other_org, made[0].id)) is None
@@ -132,6 +133,11 @@ async def test_leads_are_found_as_duplicates_paged_and_pooled_in_claim_order(bac
     searched = await run(uows, lambda r: r.list_leads(admin, LeadFilter(search="L4@EX"),
                                                       PageRequest(9)))
     assert [x.id for x in searched] == [made[4].id]
+    # Any case, with or without Polish letters, whatever the database's locale.
+    for typed in ("zak", "ŁUCJA ŻAK", " lucja "):
+        searched = await run(uows, lambda r, t=typed: r.list_leads(admin, LeadFilter(search=t),
+                                                                   PageRequest(9)))
+        assert [x.id for x in searched] == [made[3].id]
     pooled = await run(uows, lambda r: r.pool_leads(org, PoolFilter(), limit=4))
     assert [x.id for x in pooled] == [made[n].id for n in (2, 5, 1, 4)]
     web = await run(uows, lambda r: r.pool_leads(

@@ -27,7 +27,11 @@ from services.pipeline.handlers import activities as act
 from services.pipeline.handlers import configuration as conf
 from services.pipeline.handlers import opportunities as opps
 from services.pipeline.ports import ActivityQuery, OpportunityQuery, PipelineRepository
-from services.pipeline.repository.rows import ACTIVITY_COLUMNS, OPPORTUNITY_COLUMNS
+from services.pipeline.repository.rows import (
+    ACTIVITY_COLUMNS,
+    DERIVED_OPPORTUNITY_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+)
 from services.pipeline.tables import activities, opportunities
 from tests.unit.pipeline.fakes import fake_uow
 
@@ -74,8 +78,9 @@ def opportunity(org: uuid.UUID, pipeline: d.Pipeline, n: int, owner: uuid.UUID,
                 team: str | None, **changes: Any) -> d.Opportunity:
     first = pipeline.first_stage()
     created = NOW - timedelta(minutes=n)
+    goods = "laptops" if n % 3 == 0 else "vans"
     opp = d.Opportunity(
-        id=uuid.uuid4(), org_id=org, name=f"Deal {n} {'laptops' if n % 3 == 0 else 'vans'}",
+        id=uuid.uuid4(), org_id=org, name=f"Deal {n} {goods}{' Żabka' if n % 4 == 0 else ''}",
         amount=Decimal(n * 100), currency="EUR", owner_id=owner, team=team,
         pipeline_id=pipeline.id, stage_id=first.id, probability=first.probability,
         created_at=created, updated_at=created, stage_entered_at=created,
@@ -85,7 +90,8 @@ def opportunity(org: uuid.UUID, pipeline: d.Pipeline, n: int, owner: uuid.UUID,
 
 
 def test_the_row_mapping_is_the_tables() -> None:
-    assert set(OPPORTUNITY_COLUMNS) == {c.name for c in opportunities.columns}
+    assert {*OPPORTUNITY_COLUMNS, *DERIVED_OPPORTUNITY_COLUMNS} == {
+        c.name for c in opportunities.columns}
     assert set(ACTIVITY_COLUMNS) == {c.name for c in activities.columns}
 
 
@@ -173,6 +179,7 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
         OpportunityQuery(no_next_contact=True),
         OpportunityQuery(text="LAPTOP"),
         OpportunityQuery(account_ids=[clients[1], clients[3]]),
+        OpportunityQuery(text=" zabka "),  # any case, with or without Polish letters
     ]
     expected: dict[tuple[int, int], list[uuid.UUID]] = {}
     for c, who in enumerate((rep, manager, admin)):
@@ -201,6 +208,8 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
     assert set(expected[(2, 4)]) == {o.id for o in rows if 4 <= int(o.name.split()[1]) <= 11}
     assert len(expected[(2, 9)]) == 12 and set(expected[(2, 9)]) == {
         o.id for o in rows if o.account_id in (clients[1], clients[3])}
+    assert len(expected[(2, 10)]) == 6 and set(expected[(2, 10)]) == {
+        o.id for o in rows if "Żabka" in o.name}
 
 
 async def test_overdue_means_the_same_in_the_page_and_the_claim(uows: Uows) -> None:

@@ -199,7 +199,7 @@ class FakeLeadsRepository:
     async def list_leads(
         self, caller: Caller, lead_filter: LeadFilter, page: PageRequest
     ) -> list[LeadRecord]:
-        search = (lead_filter.search or "").lower()
+        search = search_form(lead_filter.search or "").strip()
 
         def shown(x: LeadRecord) -> bool:
             return (
@@ -209,8 +209,8 @@ class FakeLeadsRepository:
                 and (lead_filter.owner_id is None or x.owner_id == lead_filter.owner_id)
                 and (not lead_filter.pool_only
                      or (x.owner_id is None and x.lead_status.is_active))
-                and (not search or any(search in (v or "").lower()
-                                       for v in (x.company, x.contact_name, x.email)))
+                and (not search or search in domain.lead_search_text(
+                    x.company, x.contact_name, x.email))
             )
 
         return keyset_page(filter(shown, self.lead_rows.values()),

@@ -10,6 +10,7 @@ from crmkit.contracts import Envelope
 from crmkit.contracts.leads import LeadCreated
 from services.leads import import_worker
 from services.leads.csv_import import CsvFormatError, parse_csv
+from services.leads.domain import lead_search_text
 from services.leads.import_chunks import ChunkEncoder, ImportParams
 
 CSV = (
@@ -84,8 +85,10 @@ def test_tuples_hold_the_validated_rows():
             f.company, f.company_key, f.contact_name, f.email, f.phone, f.website, f.domain,
             f.source, f.notes]
         assert _tags(values[11]) == f.tags
-        assert values[12] == struct.pack(">i", f.priority) and values[13] == b"NEW"
-        assert values[14:] == [params.import_id.bytes, actor.bytes]
+        assert values[12] == struct.pack(">i", f.priority)
+        assert _text(values[13]) == lead_search_text(f.company, f.contact_name, f.email)
+        assert values[14] == b"NEW"
+        assert values[15:] == [params.import_id.bytes, actor.bytes]
 
         event_id, subject, aggregate, envelope = _fields(chunk.events[index])
         assert subject == LeadCreated.TYPE.encode() and aggregate == lead_id.bytes
@@ -103,7 +106,7 @@ def test_earlier_lines_are_found_across_chunks():
     # Line 6 repeats line 2, in an earlier chunk; no actor: NULL created_by.
     assert [c.lines for c in chunks] == [[2], [5, 6], [7]]
     assert [c.earlier for c in chunks] == [{}, {1: (2, None, 2)}, {}]
-    assert _fields(chunks[0].leads[0])[15] is None
+    assert _fields(chunks[0].leads[0])[-1] is None
 
 
 async def test_worker_process_and_thread_give_the_same_chunks():

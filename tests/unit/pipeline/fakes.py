@@ -20,6 +20,7 @@ from crmkit.errors import VersionConflictError
 from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
 from crmkit.testing.paging import keyset_page
+from crmkit.values import search_form
 from services.pipeline import domain as d
 from services.pipeline.ports import ActivityQuery, MoveDecision, OpportunityQuery
 
@@ -342,7 +343,7 @@ def _matches(caller: Caller, q: OpportunityQuery, o: d.Opportunity) -> bool:
             return False
     if q.no_next_contact and not (o.is_open and o.next_contact_at is None):
         return False
-    return not q.text or q.text.strip().casefold() in o.name.casefold()
+    return not q.text or search_form(q.text.strip()) in search_form(o.name)
 
 
 def _activity_matches(caller: Caller, q: ActivityQuery, a: d.Activity) -> bool:

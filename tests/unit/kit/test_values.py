@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -25,6 +26,7 @@ from crmkit.values import (
     instant,
     like_pattern,
     parse_id,
+    search_form,
 )
 
 
@@ -164,3 +166,28 @@ def test_an_instant_carries_its_offset_and_stays_in_range() -> None:
 
 def test_like_pattern_takes_wildcards_and_the_escape_literally() -> None:
     assert like_pattern(" 50%_off\\ ") == "%50\\%\\_off\\\\%"
+
+
+@pytest.mark.parametrize(("text", "form"), [
+    ("Wdrożenie ŻABKA Łódź", "wdrozenie zabka lodz"),
+    ("Straße, STRAẞE", "strasse, strasse"),
+    ("Øresund Đakovo", "oresund dakovo"),
+    ("e\u0301cole", "ecole"),  # a mark typed apart from its letter
+    ("ACME sp. z o.o.", "acme sp. z o.o."),
+])
+def test_the_search_form_is_lower_case_without_marks(text: str, form: str) -> None:
+    assert search_form(text) == form
+
+
+def _whole_text_form(text: str) -> str:
+    """The rule as written: the whole text lowered, decomposed and stripped of its marks."""
+    folded = text.lower().translate(str.maketrans({"ł": "l", "ß": "ss", "đ": "d", "ø": "o"}))
+    return "".join(c for c in unicodedata.normalize("NFKD", folded)
+                   if not unicodedata.combining(c))
+
+
+@given(st.text())
+def test_the_search_form_of_runs_is_the_whole_text_s(text: str) -> None:
+    """Only the non-ASCII runs are decomposed, each on its own: the same as decomposing the
+    whole text (decomposition looks at no neighbour, and the marks it reorders all go)."""
+    assert search_form(text) == _whole_text_form(text)

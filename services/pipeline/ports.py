@@ -154,6 +154,14 @@ class PipelineRepository(Protocol):
         """Every stage change, oldest first."""
         ...
 
+    async def record_owner_change(self, org_id: uuid.UUID, change: d.OwnerChange) -> None: ...
+
+    async def handovers(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> list[d.OwnerChange]:
+        """Every handover of the deal to another owner, oldest first."""
+        ...
+
     async def refresh_next_contact(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> None:
         """``next_contact_at`` = the earliest open activity's due time; derived, so the
         version stays."""

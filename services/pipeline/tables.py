@@ -162,6 +162,23 @@ stage_history = org_table(
     sa.Index("ix_stage_history_opportunity", "opportunity_id", "changed_at"),
 )
 
+# Each handover of a deal to another owner (reassignOpportunity), shown on the deal's page.
+owner_history = org_table(
+    "owner_history",
+    metadata,
+    sa.Column(
+        "opportunity_id",
+        sa.Uuid,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("from_owner_id", sa.Uuid, nullable=False),
+    sa.Column("to_owner_id", sa.Uuid, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("changed_by", sa.Uuid, nullable=False),
+    sa.Index("ix_owner_history_opportunity", "opportunity_id", "changed_at"),
+)
+
 activities = org_table(
     "activities",
     metadata,

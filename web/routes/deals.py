@@ -311,6 +311,7 @@ DEAL_FIELDS = """id name amount currency expectedCloseDate probability status ve
 
 Q_DEAL = f"""query Deal($id: ID!) {{ opportunity(id: $id) {{ {DEAL_FIELDS}
   history {{ fromStageId toStageId changedAt changedBy {{ name }} secondsInPreviousStage }}
+  handovers {{ previousOwner {{ name }} newOwner {{ name }} changedAt changedBy {{ name }} }}
   activities {{ {{ACTIVITY}} }} }} {{MEMBERS}} }}"""
 
 ACTIVITY_FIELDS = """id kind subject notes dueAt status completedAt outcome overdue version
@@ -375,13 +376,21 @@ def deal_values(deal: dict[str, Any]) -> dict[str, Any]:
 
 
 def history_rows(deal: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each stage change with the name of both stages and the time spent before it."""
+    """Each stage change (the name of both stages and the time spent before it) and each
+    handover (both owners' names), oldest first."""
     names = {s["id"]: s["name"] for s in deal["pipeline"]["stages"]} if deal["pipeline"] else {}
-    return [
-        {**change, "from": names.get(change["fromStageId"], "?"),
+    stages = [
+        {**change, "kind": "stage", "from": names.get(change["fromStageId"], "?"),
          "to": names.get(change["toStageId"], "?")}
         for change in deal["history"]
     ]
+    owners = [
+        {**change, "kind": "owner", "from": (change["previousOwner"] or {}).get("name", "?"),
+         "to": (change["newOwner"] or {}).get("name", "?")}
+        for change in deal.get("handovers") or []
+    ]
+    # Both are the pipeline's UTC timestamps in one format: their text sorts as they do.
+    return sorted(stages + owners, key=lambda row: row["changedAt"])
 
 
 async def deal_page(request: Request) -> Response:

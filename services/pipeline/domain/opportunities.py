@@ -111,6 +111,18 @@ class StageChange:
 
 
 @dataclass(frozen=True)
+class OwnerChange:
+    """One handover, as recorded in the opportunity's history."""
+
+    id: uuid.UUID
+    opportunity_id: uuid.UUID
+    from_owner_id: uuid.UUID
+    to_owner_id: uuid.UUID
+    changed_at: datetime
+    changed_by: uuid.UUID
+
+
+@dataclass(frozen=True)
 class NewOpportunity:
     name: str
     amount: Decimal
@@ -254,15 +266,21 @@ def apply_patch(opp: Opportunity, patch: OpportunityPatch, now: datetime) -> lis
     return changed
 
 
-def hand_over(opp: Opportunity, owner_id: uuid.UUID, team: str | None,
-              now: datetime) -> list[str]:
-    """Give the deal to another member (:func:`new_owner` says who may); what changed."""
+def hand_over(opp: Opportunity, owner_id: uuid.UUID, team: str | None, now: datetime,
+              by: uuid.UUID) -> tuple[list[str], OwnerChange | None]:
+    """Give the deal to another member (:func:`new_owner` says who may): what changed, and
+    the handover for the deal's history when the owner did (not only their team)."""
     changed = [name for name, value in (("owner_id", owner_id), ("team", team))
                if getattr(opp, name) != value]
+    handover = None
+    if opp.owner_id != owner_id:
+        handover = OwnerChange(id=uuid.uuid4(), opportunity_id=opp.id,
+                               from_owner_id=opp.owner_id, to_owner_id=owner_id,
+                               changed_at=now, changed_by=by)
     if changed:
         opp.owner_id, opp.team = owner_id, team
         opp.updated_at = now
-    return changed
+    return changed, handover
 
 
 def _camel(name: str) -> str:

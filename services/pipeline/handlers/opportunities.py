@@ -126,10 +126,12 @@ async def reassign_opportunity(cmd: ReassignOpportunity, uow: Work) -> d.Opportu
         member = await uow.repo.member(caller.org_id, cmd.owner_id)
         owner_id, team = d.new_owner(caller, opp, member)
         at = now()
-        changed = d.hand_over(opp, owner_id, team, at)
+        changed, handover = d.hand_over(opp, owner_id, team, at, caller.member_id)
         if not changed:
             return opp
         await uow.repo.save_opportunity(opp)
+        if handover is not None:
+            await uow.repo.record_owner_change(caller.org_id, handover)
         pipeline = await pipeline_of(uow.repo, opp)
         uow.emit(events.opportunity_updated(opp, pipeline, changed, caller.member_id))
         # Read again under the deal's lock: with a call scheduled meanwhile (scheduling holds
@@ -372,8 +374,20 @@ class OpportunityHistory(Command):
 
 async def opportunity_history(query: OpportunityHistory, uow: Work) -> list[d.StageChange]:
     """Every stage change of an opportunity (as read for the caller), oldest first."""
+    opp = _seen(query)
+    async with uow:
+        return await uow.repo.history(opp.org_id, opp.id)
+
+
+async def opportunity_handovers(query: OpportunityHistory, uow: Work) -> list[d.OwnerChange]:
+    """Every handover of an opportunity (as read for the caller), oldest first."""
+    opp = _seen(query)
+    async with uow:
+        return await uow.repo.handovers(opp.org_id, opp.id)
+
+
+def _seen(query: OpportunityHistory) -> d.Opportunity:
     opp = query.opportunity
     if not d.can_see(query.caller, opp.org_id, opp.owner_id, opp.team):
         raise NotFoundError("Opportunity", opp.id)
-    async with uow:
-        return await uow.repo.history(opp.org_id, opp.id)
+    return opp

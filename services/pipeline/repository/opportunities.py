@@ -3,6 +3,7 @@ hot paths (pages, references, the unlocked move) on asyncpg (:mod:`.fast`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,6 +15,7 @@ from crmkit.auth import Caller
 from crmkit.errors import VersionConflictError
 from crmkit.outbox import outbox_committed
 from crmkit.paging import PageRequest
+from crmkit.rows import from_columns
 from crmkit.tables import org_row
 from services.pipeline import domain as d
 from services.pipeline.ports import MoveDecision, OpportunityQuery
@@ -24,7 +26,13 @@ from services.pipeline.repository.rows import (
     opportunity_values,
     stage_change_of,
 )
-from services.pipeline.tables import activities, issued_offers, opportunities, stage_history
+from services.pipeline.tables import (
+    activities,
+    issued_offers,
+    opportunities,
+    owner_history,
+    stage_history,
+)
 
 # Written once, when the opportunity is created.
 _FIXED = ("id", "org_id", "created_at", "created_by", "lead_id")
@@ -89,6 +97,21 @@ class SqlOpportunities(SqlBase):
             .order_by(stage_history.c.changed_at, stage_history.c.id)
         )
         return [stage_change_of(r._mapping) for r in rows.all()]
+
+    async def record_owner_change(self, org_id: uuid.UUID, change: d.OwnerChange) -> None:
+        await self.session.execute(
+            insert(owner_history).values(org_id=org_id, **dataclasses.asdict(change)))
+
+    async def handovers(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> list[d.OwnerChange]:
+        rows = await self.session.execute(
+            select(owner_history)
+            .where(owner_history.c.org_id == org_id,
+                   owner_history.c.opportunity_id == opportunity_id)
+            .order_by(owner_history.c.changed_at, owner_history.c.id)
+        )
+        return [from_columns(d.OwnerChange, r._mapping) for r in rows.all()]
 
     async def refresh_next_contact(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> None:
         earliest = (

@@ -106,6 +106,14 @@ class StageChange:
     seconds_in_previous_stage: int
 
 
+@strawberry.type(description="A handover of the deal to another owner.")
+class OwnerChange:
+    previous_owner: Member
+    new_owner: Member
+    changed_at: datetime
+    changed_by: Member
+
+
 @strawberry.federation.type(keys=["id"])
 class Opportunity:
     id: strawberry.ID
@@ -219,6 +227,16 @@ class Opportunity:
                 seconds_in_previous_stage=c.seconds_in_previous_stage,
             )
             for c in await answer_query(h.opportunity_history(query, uow(info)))
+        ]
+
+    @strawberry.field(description="Every handover to another owner, oldest first.")  # type: ignore[untyped-decorator]
+    async def handovers(self, info: Info) -> list[OwnerChange]:
+        query = h.OpportunityHistory(caller(info), self.domain)
+        return [
+            OwnerChange(previous_owner=Member(id=gid(c.from_owner_id)),
+                        new_owner=Member(id=gid(c.to_owner_id)), changed_at=c.changed_at,
+                        changed_by=Member(id=gid(c.changed_by)))
+            for c in await answer_query(h.opportunity_handovers(query, uow(info)))
         ]
 
     @strawberry.field(description="The opportunity's activities by due time (up to 200).")  # type: ignore[untyped-decorator]

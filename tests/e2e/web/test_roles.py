@@ -188,6 +188,11 @@ def test_a_manager_hands_a_deal_over_and_the_agreed_call_goes_with_it(web: Web) 
     hand.locator("select[name=owner]").select_option(label="Rob Rep · north")
     hand.locator("button").click()
     expect(manager.locator("[data-owner]")).to_contain_text("Rob Rep")
+    # The deal's history says who had it, who has it and who handed it over.
+    handover = manager.locator("#history li.handover")
+    expect(handover).to_have_count(1)
+    expect(handover).to_contain_text("Handed over: Rita Rep → Rob Rep")
+    expect(handover).to_contain_text("Max Manager")
     assert rob(Q_DEAL, {"id": deal})["opportunity"]["owner"]["name"] == "Rob Rep"
     # Rita no longer sees it; Rob has the agreed call on his calendar.
     assert rita(Q_DEAL, {"id": deal})["opportunity"] is None

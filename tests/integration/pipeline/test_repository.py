@@ -291,6 +291,14 @@ async def test_pipelines_save_relocate_and_lost_reasons(uows: Uows) -> None:
         second.id, 2, second.probability)
     history = await read(uows, lambda r: r.history(org, opp.id))
     assert [(c.from_stage_id, c.to_stage_id) for c in history] == [(first.id, second.id)]
+    people = [uuid.uuid4() for _ in range(3)]
+    handovers = [d.OwnerChange(id=uuid.uuid4(), opportunity_id=opp.id, from_owner_id=people[n],
+                               to_owner_id=people[n + 1], changed_at=NOW + timedelta(hours=n),
+                               changed_by=people[2]) for n in (1, 0)]
+    for change in handovers:
+        await run(uows, lambda r, c=change: r.record_owner_change(org, c))  # type: ignore[misc]
+    assert await read(uows, lambda r: r.handovers(org, opp.id)) == handovers[::-1]
+    assert await read(uows, lambda r: r.handovers(uuid.uuid4(), opp.id)) == []
     assert await read(uows, lambda r: r.pipeline_of_stage(org, first.id)) == pipeline.id
     assert await read(uows, lambda r: r.pipeline_of_stage(uuid.uuid4(), first.id)) is None
     reasons = await read(uows, lambda r: r.lost_reasons(org))

@@ -45,6 +45,7 @@ class FakePipelineRepository:
     reason_rows: dict[uuid.UUID, d.LostReason] = field(default_factory=dict)
     opportunity_rows: dict[uuid.UUID, d.Opportunity] = field(default_factory=dict)
     history_rows: list[tuple[uuid.UUID, d.StageChange]] = field(default_factory=list)
+    handover_rows: list[tuple[uuid.UUID, d.OwnerChange]] = field(default_factory=list)
     activity_rows: dict[uuid.UUID, d.Activity] = field(default_factory=dict)
     offer_rows: dict[uuid.UUID, IssuedOffer] = field(default_factory=dict)
     member_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[d.RosterMember, int]] = field(
@@ -180,6 +181,16 @@ class FakePipelineRepository:
 
     async def history(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> list[d.StageChange]:
         found = [c for org, c in self.history_rows
+                 if org == org_id and c.opportunity_id == opportunity_id]
+        return sorted(found, key=lambda c: (c.changed_at, c.id))
+
+    async def record_owner_change(self, org_id: uuid.UUID, change: d.OwnerChange) -> None:
+        self.handover_rows.append((org_id, change))
+
+    async def handovers(
+        self, org_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> list[d.OwnerChange]:
+        found = [c for org, c in self.handover_rows
                  if org == org_id and c.opportunity_id == opportunity_id]
         return sorted(found, key=lambda c: (c.changed_at, c.id))
 

@@ -296,10 +296,16 @@ async def test_a_deal_is_handed_over_with_its_open_activities() -> None:
     moved_on = await opps.reassign_opportunity(hand(ADMIN, beta, 2), uow)
     assert (moved_on.owner_id, moved_on.team) == (beta, "beta")
     assert (await repo(uow)).activity_rows[call.id].team == "beta"
+    # Both handovers are in the deal's history, for whoever may see the deal.
+    handovers = await opps.opportunity_handovers(opps.OpportunityHistory(ADMIN, moved_on), uow)
+    assert [(c.from_owner_id, c.to_owner_id, c.changed_by) for c in handovers] == [
+        (rita, rob, MANAGER.member_id), (rob, beta, ADMIN.member_id)]
+    with pytest.raises(NotFoundError):  # alpha's manager no longer sees beta's deal
+        await opps.opportunity_handovers(opps.OpportunityHistory(MANAGER, moved_on), uow)
     # The same owner again changes nothing; a closed deal stays with whoever closed it.
     announced = len(types(uow))
     assert (await opps.reassign_opportunity(hand(ADMIN, beta, 3), uow)).version == 3
-    assert len(types(uow)) == announced
+    assert len(types(uow)) == announced and len((await repo(uow)).handover_rows) == 2
     await opps.mark_won(opps.MarkWon(ADMIN, opp.id, "Signed", 3), uow)
     with pytest.raises(InvalidInput) as closed:
         await opps.reassign_opportunity(hand(ADMIN, rita, 4), uow)

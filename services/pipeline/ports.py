@@ -162,6 +162,16 @@ class PipelineRepository(Protocol):
         """Every handover of the deal to another owner, oldest first."""
         ...
 
+    async def add_note(self, note: d.Note) -> None: ...
+
+    async def note(self, org_id: uuid.UUID, note_id: uuid.UUID) -> d.Note | None: ...
+
+    async def notes(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> list[d.Note]:
+        """The deal's newest notes (:data:`domain.NOTES_SHOWN`), newest first."""
+        ...
+
+    async def remove_note(self, org_id: uuid.UUID, note_id: uuid.UUID) -> None: ...
+
     async def refresh_next_contact(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> None:
         """``next_contact_at`` = the earliest open activity's due time; derived, so the
         version stays."""

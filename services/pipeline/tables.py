@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from crmkit.tables import (
+    created_at,
     money,
     org_id,
     org_keyed_table,
@@ -177,6 +178,22 @@ owner_history = org_table(
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("changed_by", sa.Uuid, nullable=False),
     sa.Index("ix_owner_history_opportunity", "opportunity_id", "changed_at"),
+)
+
+# What salespeople and their managers write down about a deal (it goes with the deal).
+notes = org_table(
+    "notes",
+    metadata,
+    sa.Column(
+        "opportunity_id",
+        sa.Uuid,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("author_id", sa.Uuid, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    created_at(),
+    sa.Index("ix_notes_opportunity", "org_id", "opportunity_id", "created_at", "id"),
 )
 
 activities = org_table(

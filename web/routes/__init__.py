@@ -13,6 +13,7 @@ def all_routes() -> list[BaseRoute]:
         board,
         calendar,
         dashboard,
+        deal_notes,
         deals,
         documents,
         files,
@@ -29,6 +30,7 @@ def all_routes() -> list[BaseRoute]:
         *oidc.routes,
         *board.routes,
         *new_deal.routes,  # before deals' /deals/{id}
+        *deal_notes.routes,
         *deals.routes,
         *offers.routes,
         *leads.routes,

@@ -18,6 +18,7 @@ from web.context import form_of, query, redirect, render, session_of, text, vers
 from web.errors import REQUIREMENT_LABELS, Problem, problem_of
 from web.i18n import N_
 from web.routes.board import CARD_FIELDS, card_labels, card_view
+from web.routes.deal_notes import NOTE_FIELDS
 from web.session import Session
 
 RESULT_ERRORS = """... on ValidationError { message fields { path message } }
@@ -312,6 +313,7 @@ DEAL_FIELDS = """id name amount currency expectedCloseDate probability status ve
 Q_DEAL = f"""query Deal($id: ID!) {{ opportunity(id: $id) {{ {DEAL_FIELDS}
   history {{ fromStageId toStageId changedAt changedBy {{ name }} secondsInPreviousStage }}
   handovers {{ previousOwner {{ name }} newOwner {{ name }} changedAt changedBy {{ name }} }}
+  notes {{ {NOTE_FIELDS} }}
   activities {{ {{ACTIVITY}} }} }} {{MEMBERS}} }}"""
 
 ACTIVITY_FIELDS = """id kind subject notes dueAt status completedAt outcome overdue version

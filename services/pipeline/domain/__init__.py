@@ -37,6 +37,7 @@ from services.pipeline.domain.activities import (
     reschedule_activity,
     schedule_activity,
 )
+from services.pipeline.domain.notes import NOTES_SHOWN, Note, ensure_can_remove_note, new_note
 from services.pipeline.domain.opportunities import (
     EDITABLE_TEXT,
     GateNotSatisfiedError,
@@ -104,6 +105,7 @@ __all__ = [
     "EDITABLE_TEXT",
     "MAX_STAGES",
     "NAME_MAX",
+    "NOTES_SHOWN",
     "REASON_LABEL_MAX",
     "STAGE_NAME_MAX",
     "SUBJECT_MAX",
@@ -117,6 +119,7 @@ __all__ = [
     "LostReason",
     "Negotiation",
     "NewOpportunity",
+    "Note",
     "Opportunity",
     "OpportunityPatch",
     "OpportunityStatus",
@@ -144,6 +147,7 @@ __all__ = [
     "default_stages",
     "ensure_admin",
     "ensure_can_change",
+    "ensure_can_remove_note",
     "ensure_can_reopen",
     "hand_over",
     "hand_over_activity",
@@ -156,6 +160,7 @@ __all__ = [
     "missing_requirements",
     "money",
     "move",
+    "new_note",
     "new_owner",
     "new_pipeline",
     "open_opportunity",

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from crmkit.auth import Caller
-from crmkit.commands import must_exist
+from crmkit.commands import Command, must_exist
 from crmkit.errors import NotFoundError
 from crmkit.uow import UnitOfWork
 from services.pipeline import domain as d
@@ -42,6 +42,20 @@ async def pipeline_of(repo: PipelineRepository, opp: d.Opportunity) -> d.Pipelin
         await repo.pipeline(opp.org_id, opp.pipeline_id), "Pipeline", opp.pipeline_id
     )
     return pipeline
+
+
+class OfOpportunity(Command):
+    """A read of what an opportunity holds (its history, its notes), the opportunity as
+    read for the caller."""
+
+    opportunity: d.Opportunity
+
+
+def seen_opportunity(query: OfOpportunity) -> d.Opportunity:
+    opp = query.opportunity
+    if not d.can_see(query.caller, opp.org_id, opp.owner_id, opp.team):
+        raise NotFoundError("Opportunity", opp.id)
+    return opp
 
 
 async def changeable_opportunity(

@@ -22,11 +22,13 @@ from crmkit.errors import (
 from services.pipeline import domain as d
 from services.pipeline import events
 from services.pipeline.handlers.common import (
+    OfOpportunity,
     Work,
     changeable_opportunity,
     default_pipeline,
     now,
     pipeline_of,
+    seen_opportunity,
 )
 from services.pipeline.ports import OpportunityQuery
 
@@ -368,26 +370,15 @@ async def org_pipelines(query: OrgPipelines, uow: Work) -> dict[uuid.UUID, d.Pip
         return await uow.repo.current_pipelines(query.caller.org_id)
 
 
-class OpportunityHistory(Command):
-    opportunity: d.Opportunity
-
-
-async def opportunity_history(query: OpportunityHistory, uow: Work) -> list[d.StageChange]:
+async def opportunity_history(query: OfOpportunity, uow: Work) -> list[d.StageChange]:
     """Every stage change of an opportunity (as read for the caller), oldest first."""
-    opp = _seen(query)
+    opp = seen_opportunity(query)
     async with uow:
         return await uow.repo.history(opp.org_id, opp.id)
 
 
-async def opportunity_handovers(query: OpportunityHistory, uow: Work) -> list[d.OwnerChange]:
+async def opportunity_handovers(query: OfOpportunity, uow: Work) -> list[d.OwnerChange]:
     """Every handover of an opportunity (as read for the caller), oldest first."""
-    opp = _seen(query)
+    opp = seen_opportunity(query)
     async with uow:
         return await uow.repo.handovers(opp.org_id, opp.id)
-
-
-def _seen(query: OpportunityHistory) -> d.Opportunity:
-    opp = query.opportunity
-    if not d.can_see(query.caller, opp.org_id, opp.owner_id, opp.team):
-        raise NotFoundError("Opportunity", opp.id)
-    return opp

@@ -7,11 +7,14 @@ from __future__ import annotations
 from services.pipeline.repository.activities import SqlActivities
 from services.pipeline.repository.cache import PipelineCache
 from services.pipeline.repository.configuration import SqlConfiguration
+from services.pipeline.repository.notes import SqlNotes
 from services.pipeline.repository.opportunities import SqlOpportunities
 from services.pipeline.repository.roster import SqlRoster
 
 __all__ = ["PipelineCache", "SqlPipelineRepository"]
 
 
-class SqlPipelineRepository(SqlConfiguration, SqlOpportunities, SqlActivities, SqlRoster):
+class SqlPipelineRepository(
+    SqlConfiguration, SqlOpportunities, SqlActivities, SqlNotes, SqlRoster
+):
     """Over one unit of work's session, with the process's pipeline cache."""

@@ -16,6 +16,7 @@ from services.pipeline.schema.configuration import (
 )
 from services.pipeline.schema.context import PipelineState
 from services.pipeline.schema.execution import PlainLeafExecutionContext
+from services.pipeline.schema.notes import NotesMutation
 from services.pipeline.schema.opportunities import OpportunitiesMutation, OpportunitiesQuery
 from services.pipeline.schema.references import Account, Member
 
@@ -28,7 +29,8 @@ def create_schema() -> Schema:
             "Query", (OpportunitiesQuery, ConfigurationQuery, ActivitiesQuery, SettingsQuery)
         ),
         mutation=merge_types(
-            "Mutation", (OpportunitiesMutation, ActivitiesMutation, ConfigurationMutation)
+            "Mutation",
+            (OpportunitiesMutation, ActivitiesMutation, NotesMutation, ConfigurationMutation)
         ),
         types=[Account, Member, Activity],
     )

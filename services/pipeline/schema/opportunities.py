@@ -23,11 +23,13 @@ from crmkit.schema_context import gid, optional_id, parse_id
 from services.pipeline import domain as d
 from services.pipeline.handlers import activities as activity_handlers
 from services.pipeline.handlers import configuration as config_handlers
+from services.pipeline.handlers import notes as note_handlers
 from services.pipeline.handlers import opportunities as h
-from services.pipeline.handlers.common import now
+from services.pipeline.handlers.common import OfOpportunity, now
 from services.pipeline.schema.activities import Activity, activity_list
 from services.pipeline.schema.configuration import LostReason, Pipeline, Stage
 from services.pipeline.schema.context import Info, caller, caller_of, uow, uow_of
+from services.pipeline.schema.notes import Note
 from services.pipeline.schema.references import Account, Member
 
 strawberry.enum(d.OpportunityStatus)
@@ -218,7 +220,7 @@ class Opportunity:
 
     @strawberry.field(description="Every stage change, oldest first.")  # type: ignore[untyped-decorator]
     async def history(self, info: Info) -> list[StageChange]:
-        query = h.OpportunityHistory(caller(info), self.domain)
+        query = OfOpportunity(caller(info), self.domain)
         return [
             StageChange(
                 from_stage_id=gid(c.from_stage_id), to_stage_id=gid(c.to_stage_id),
@@ -231,13 +233,19 @@ class Opportunity:
 
     @strawberry.field(description="Every handover to another owner, oldest first.")  # type: ignore[untyped-decorator]
     async def handovers(self, info: Info) -> list[OwnerChange]:
-        query = h.OpportunityHistory(caller(info), self.domain)
+        query = OfOpportunity(caller(info), self.domain)
         return [
             OwnerChange(previous_owner=Member(id=gid(c.from_owner_id)),
                         new_owner=Member(id=gid(c.to_owner_id)), changed_at=c.changed_at,
                         changed_by=Member(id=gid(c.changed_by)))
             for c in await answer_query(h.opportunity_handovers(query, uow(info)))
         ]
+
+    @strawberry.field(description="The deal's notes, newest first (up to 200).")  # type: ignore[untyped-decorator]
+    async def notes(self, info: Info) -> list[Note]:
+        query = OfOpportunity(caller(info), self.domain)
+        return [Note.of(n) for n in await answer_query(note_handlers.deal_notes(query,
+                                                                                 uow(info)))]
 
     @strawberry.field(description="The opportunity's activities by due time (up to 200).")  # type: ignore[untyped-decorator]
     async def activities(self, info: Info) -> list[Activity]:

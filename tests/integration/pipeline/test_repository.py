@@ -212,6 +212,30 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
         o.id for o in rows if "Żabka" in o.name}
 
 
+async def test_notes_are_kept_listed_newest_first_and_removed(uows: Uows) -> None:
+    org = uuid.uuid4()
+    pipeline = await pipeline_of(uows, org)
+    opp = opportunity(org, pipeline, 1, uuid.uuid4(), None)
+    await run(uows, lambda r: r.add_opportunity(opp))
+    author = uuid.uuid4()
+    written = [d.Note(id=uuid.uuid4(), org_id=org, opportunity_id=opp.id, author_id=author,
+                      body=f"note {n}\nsecond line", created_at=NOW + timedelta(minutes=n))
+               for n in (2, 0, 1)]
+    for note in written:
+        await run(uows, lambda r, n=note: r.add_note(n))  # type: ignore[misc]
+    assert await read(uows, lambda r: r.notes(org, opp.id)) == sorted(
+        written, key=lambda n: n.created_at, reverse=True)
+    assert await read(uows, lambda r: r.note(org, written[0].id)) == written[0]
+    other = uuid.uuid4()
+    assert await read(uows, lambda r: r.note(other, written[0].id)) is None
+    assert await read(uows, lambda r: r.notes(other, opp.id)) == []
+    await run(uows, lambda r: r.remove_note(other, written[0].id))  # another org's: kept
+    assert await read(uows, lambda r: r.note(org, written[0].id)) == written[0]
+    await run(uows, lambda r: r.remove_note(org, written[0].id))
+    assert [n.id for n in await read(uows, lambda r: r.notes(org, opp.id))] == [
+        written[2].id, written[1].id]
+
+
 async def test_overdue_means_the_same_in_the_page_and_the_claim(uows: Uows) -> None:
     org = uuid.uuid4()
     pipeline = await pipeline_of(uows, org)

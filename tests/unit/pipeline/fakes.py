@@ -46,6 +46,7 @@ class FakePipelineRepository:
     opportunity_rows: dict[uuid.UUID, d.Opportunity] = field(default_factory=dict)
     history_rows: list[tuple[uuid.UUID, d.StageChange]] = field(default_factory=list)
     handover_rows: list[tuple[uuid.UUID, d.OwnerChange]] = field(default_factory=list)
+    note_rows: dict[uuid.UUID, d.Note] = field(default_factory=dict)
     activity_rows: dict[uuid.UUID, d.Activity] = field(default_factory=dict)
     offer_rows: dict[uuid.UUID, IssuedOffer] = field(default_factory=dict)
     member_rows: dict[tuple[uuid.UUID, uuid.UUID], tuple[d.RosterMember, int]] = field(
@@ -193,6 +194,22 @@ class FakePipelineRepository:
         found = [c for org, c in self.handover_rows
                  if org == org_id and c.opportunity_id == opportunity_id]
         return sorted(found, key=lambda c: (c.changed_at, c.id))
+
+    async def add_note(self, note: d.Note) -> None:
+        self.note_rows[note.id] = note
+
+    async def note(self, org_id: uuid.UUID, note_id: uuid.UUID) -> d.Note | None:
+        found = self.note_rows.get(note_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    async def notes(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> list[d.Note]:
+        found = [n for n in self.note_rows.values()
+                 if n.org_id == org_id and n.opportunity_id == opportunity_id]
+        return sorted(found, key=lambda n: (n.created_at, n.id), reverse=True)[:d.NOTES_SHOWN]
+
+    async def remove_note(self, org_id: uuid.UUID, note_id: uuid.UUID) -> None:
+        if await self.note(org_id, note_id) is not None:
+            del self.note_rows[note_id]
 
     async def refresh_next_contact(self, org_id: uuid.UUID, opportunity_id: uuid.UUID) -> None:
         opp = self.opportunity_rows.get(opportunity_id)

@@ -21,6 +21,7 @@ from services.pipeline.handlers import activities as act
 from services.pipeline.handlers import configuration as conf
 from services.pipeline.handlers import intake
 from services.pipeline.handlers import opportunities as opps
+from services.pipeline.handlers.common import OfOpportunity
 
 from .fakes import FakePipelineRepository, fake_uow
 
@@ -297,11 +298,11 @@ async def test_a_deal_is_handed_over_with_its_open_activities() -> None:
     assert (moved_on.owner_id, moved_on.team) == (beta, "beta")
     assert (await repo(uow)).activity_rows[call.id].team == "beta"
     # Both handovers are in the deal's history, for whoever may see the deal.
-    handovers = await opps.opportunity_handovers(opps.OpportunityHistory(ADMIN, moved_on), uow)
+    handovers = await opps.opportunity_handovers(OfOpportunity(ADMIN, moved_on), uow)
     assert [(c.from_owner_id, c.to_owner_id, c.changed_by) for c in handovers] == [
         (rita, rob, MANAGER.member_id), (rob, beta, ADMIN.member_id)]
     with pytest.raises(NotFoundError):  # alpha's manager no longer sees beta's deal
-        await opps.opportunity_handovers(opps.OpportunityHistory(MANAGER, moved_on), uow)
+        await opps.opportunity_handovers(OfOpportunity(MANAGER, moved_on), uow)
     # The same owner again changes nothing; a closed deal stays with whoever closed it.
     announced = len(types(uow))
     assert (await opps.reassign_opportunity(hand(ADMIN, beta, 3), uow)).version == 3
@@ -393,11 +394,11 @@ async def test_references_and_history_answer_only_what_the_caller_sees() -> None
     assert set(await opps.opportunities_by_id(ById(REP, ids), uow)) == {opp.id}
     assert await opps.opportunities_by_id(ById(REP2, ids), uow) == {}
     held = (await opps.opportunities_by_id(ById(REP, ids), uow))[opp.id]
-    history = await opps.opportunity_history(opps.OpportunityHistory(REP, held), uow)
+    history = await opps.opportunity_history(OfOpportunity(REP, held), uow)
     assert [(c.from_stage_id, c.to_stage_id) for c in history] == [
         (s["Identification"].id, s["Qualification"].id)]
     with pytest.raises(NotFoundError):
-        await opps.opportunity_history(opps.OpportunityHistory(REP2, held), uow)
+        await opps.opportunity_history(OfOpportunity(REP2, held), uow)
     pipelines = await opps.org_pipelines(opps.OrgPipelines(REP), uow)
     assert list(pipelines) == [opp.pipeline_id]
 

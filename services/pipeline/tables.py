@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from crmkit.tables import (
@@ -146,15 +148,17 @@ opportunities = org_table(
     ),
 )
 
+def of_opportunity() -> sa.Column[uuid.UUID]:
+    """The opportunity a row belongs to, deleted with it (its history, notes, activities)."""
+    return sa.Column("opportunity_id", sa.Uuid, sa.ForeignKey("opportunities.id",
+                                                              ondelete="CASCADE"),
+                     nullable=False)
+
+
 stage_history = org_table(
     "stage_history",
     metadata,
-    sa.Column(
-        "opportunity_id",
-        sa.Uuid,
-        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    of_opportunity(),
     sa.Column("from_stage_id", sa.Uuid, nullable=False),
     sa.Column("to_stage_id", sa.Uuid, nullable=False),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
@@ -167,12 +171,7 @@ stage_history = org_table(
 owner_history = org_table(
     "owner_history",
     metadata,
-    sa.Column(
-        "opportunity_id",
-        sa.Uuid,
-        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    of_opportunity(),
     sa.Column("from_owner_id", sa.Uuid, nullable=False),
     sa.Column("to_owner_id", sa.Uuid, nullable=False),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
@@ -184,12 +183,7 @@ owner_history = org_table(
 notes = org_table(
     "notes",
     metadata,
-    sa.Column(
-        "opportunity_id",
-        sa.Uuid,
-        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    of_opportunity(),
     sa.Column("author_id", sa.Uuid, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     created_at(),
@@ -199,12 +193,7 @@ notes = org_table(
 activities = org_table(
     "activities",
     metadata,
-    sa.Column(
-        "opportunity_id",
-        sa.Uuid,
-        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    of_opportunity(),
     sa.Column("owner_id", sa.Uuid, nullable=False),
     team(),
     sa.Column("kind", sa.String(8), nullable=False),

@@ -6,30 +6,27 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crmkit.db import create_engine, drop_database, ensure_database, with_database
-from crmkit.migrations import alembic_config, upgrade
+from crmkit.migrations import alembic_config, service_migrations
+from crmkit.testing.migrations import database_at
 from crmkit.testing.plugin import Servers
 
 pytestmark = pytest.mark.integration
 
-SERVICES = Path(__file__).parents[3] / "services"
 # Service -> the revision before its envelope step.
 BEFORE_JSON = {"leads": "0001", "pipeline": "0002", "documents": "0001", "reporting": "0003"}
 
 
-async def _envelope(url: str, event_id: uuid.UUID) -> tuple[str, object]:
-    engine = create_engine(url, pool_size=1)
+async def _envelope(engine: AsyncEngine, event_id: uuid.UUID) -> tuple[str, object]:
     async with engine.connect() as conn:
         row = (await conn.execute(text(
             "SELECT pg_typeof(envelope)::text, envelope::text FROM outbox WHERE event_id = :id"
         ), {"id": event_id})).one()
-    await engine.dispose()
     return row[0], json.loads(row[1])
 
 
@@ -37,29 +34,19 @@ async def _envelope(url: str, event_id: uuid.UUID) -> tuple[str, object]:
 async def test_waiting_events_survive_the_change_both_ways(
     crm_servers: Servers, service: str
 ) -> None:
-    name = f"crm_{service}_envelope_{uuid.uuid4().hex[:8]}"
-    await ensure_database(crm_servers.database_url, name)
-    url = with_database(crm_servers.database_url, name)
-    migrations = SERVICES / service / "migrations"
-    try:
-        await upgrade(migrations, url, BEFORE_JSON[service])
+    async with database_at(crm_servers.database_url, service, BEFORE_JSON[service]) as db:
         event_id = uuid.uuid4()
         envelope = {"id": str(event_id), "type": "crm.test.thing.happened",
                     "payload": {"name": "Zażółć", "tags": ["a"], "n": 1}}
-        engine = create_engine(url, pool_size=1)
-        async with engine.begin() as conn:
+        async with db.engine.begin() as conn:
             await conn.execute(text(
                 "INSERT INTO outbox (event_id, subject, aggregate_id, envelope) "
                 "VALUES (:id, 'crm.test.thing.happened', :id, CAST(:envelope AS jsonb))"
             ), {"id": event_id, "envelope": json.dumps(envelope)})
-        await engine.dispose()
 
-        await upgrade(migrations, url)
-        assert await _envelope(url, event_id) == ("json", envelope)
+        await db.upgrade()
+        assert await _envelope(db.engine, event_id) == ("json", envelope)
 
-        await asyncio.to_thread(
-            command.downgrade, alembic_config(migrations, url), BEFORE_JSON[service]
-        )
-        assert await _envelope(url, event_id) == ("jsonb", envelope)
-    finally:
-        await drop_database(crm_servers.database_url, name)
+        await asyncio.to_thread(command.downgrade, alembic_config(
+            service_migrations(service), db.url), BEFORE_JSON[service])
+        assert await _envelope(db.engine, event_id) == ("jsonb", envelope)

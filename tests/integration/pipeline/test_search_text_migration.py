@@ -4,30 +4,21 @@ the board's text filter finds them too, not only the ones saved after it."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from crmkit.db import create_engine, drop_database, ensure_database, with_database
-from crmkit.migrations import upgrade
+from crmkit.testing.migrations import database_at
 from crmkit.testing.plugin import Servers
 from services.pipeline.tables import opportunities, pipelines, stages
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).parents[3] / "services" / "pipeline" / "migrations"
-
 
 async def test_existing_deals_get_their_search_form(crm_servers: Servers) -> None:
-    name = f"crm_pipeline_search_{uuid.uuid4().hex[:8]}"
-    await ensure_database(crm_servers.database_url, name)
-    url = with_database(crm_servers.database_url, name)
-    try:
-        await upgrade(MIGRATIONS, url, "0005")
+    async with database_at(crm_servers.database_url, "pipeline", "0005") as db:
         org, pipeline, stage = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        engine = create_engine(url, pool_size=1)
-        async with engine.begin() as conn:
+        async with db.engine.begin() as conn:
             await conn.execute(pipelines.insert().values(id=pipeline, org_id=org, name="Sales"))
             await conn.execute(stages.insert().values(
                 id=stage, org_id=org, pipeline_id=pipeline, name="Identification",
@@ -38,12 +29,8 @@ async def test_existing_deals_get_their_search_form(crm_servers: Servers) -> Non
                     id=uuid.uuid4(), org_id=org, name=deal, amount=1, currency="PLN",
                     owner_id=uuid.uuid4(), pipeline_id=pipeline, stage_id=stage,
                     probability=10, status="open", stage_entered_at=text("now()")))
-        await upgrade(MIGRATIONS, url)
-        async with engine.connect() as conn:
+        await db.upgrade()
+        async with db.engine.connect() as conn:
             found = (await conn.execute(text(
                 "SELECT name, search_text FROM opportunities ORDER BY name"))).all()
-        await engine.dispose()
-        assert [tuple(r) for r in found] == [("Vans", "vans"),
-                                             ("Wdrożenie ŻABKA", "wdrozenie zabka")]
-    finally:
-        await drop_database(crm_servers.database_url, name)
+    assert [tuple(r) for r in found] == [("Vans", "vans"), ("Wdrożenie ŻABKA", "wdrozenie zabka")]

@@ -110,6 +110,10 @@ def take(running: Running, out: Path) -> None:
         page.locator(".card .card-title").nth(2).click()
         page.wait_for_url(re.compile(r"/deals/"))
         page.locator("#offers table, #offers details").first.wait_for()
+        page.locator("#notes textarea[name=body]").fill(
+            "Budget confirmed on the call.\nThey want the rollout before the summer.")
+        page.locator("#notes button[type=submit]").click()
+        page.locator("#notes li.note").first.wait_for()
         shot(page, out, "05-deal")
         # The client's page is that deal's client: one with deals to show.
         client = page.locator(".deal-head a[href^='/accounts/']").first.get_attribute("href")

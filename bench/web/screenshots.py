@@ -117,6 +117,7 @@ def take(running: Running, out: Path) -> None:
         shot(page, out, "05-deal")
         # The client's page is that deal's client: one with deals to show.
         client = page.locator(".deal-head a[href^='/accounts/']").first.get_attribute("href")
+        client_name = page.locator(".deal-head a[href^='/accounts/']").first.inner_text()
         page.goto(base + "/pool")
         shot(page, out, "06-lead-pool")
         page.goto(base + "/leads")
@@ -135,6 +136,11 @@ def take(running: Running, out: Path) -> None:
         shot(page, out, "19-notifications")
         page.goto(base + "/notifications/settings")
         shot(page, out, "20-notification-settings")
+        # The top bar's search, typed in lower case: the deal, its client and the lead.
+        page.locator("#top-q").fill(client_name.split()[0].lower())
+        page.locator("#top-q").press("Enter")
+        page.locator(".search-results").wait_for()
+        shot(page, out, "22-search")
 
         manager = browser.new_context(viewport=LAPTOP, locale="en-GB").new_page()
         sign_in(manager, base, "manager")

@@ -22,6 +22,7 @@ def all_routes() -> list[BaseRoute]:
         notifications,
         offers,
         oidc,
+        search,
         webhooks,
     )
 
@@ -39,6 +40,7 @@ def all_routes() -> list[BaseRoute]:
         *dashboard.routes,
         *documents.routes,
         *files.routes,
+        *search.routes,
         *webhooks.routes,  # before admin's /admin/{action}
         *admin.routes,
         *notifications.routes,

@@ -1,0 +1,54 @@
+"""The top bar's search: one box finds deals, clients and leads, typed in any case and with
+or without Polish letters, each linking to its page; nothing of another org's; a refused
+search shown on the box."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Web, typed
+from .flows import deal_with_account, new_org
+from .test_clients import M_ACCOUNT
+from .test_pages import M_LEAD
+from .test_roles import sign_out
+
+pytestmark = pytest.mark.e2e
+
+
+def test_one_box_finds_deals_clients_and_leads(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    tag = uuid.uuid4().hex[:6]
+    client = typed(rep(M_ACCOUNT, {"name": f"Młyny Łódź {tag}"})["createAccount"],
+                   "AccountPayload")["account"]["id"]
+    deal = deal_with_account(rep, f"Wdrożenie Łódź {tag}", client)
+    typed(rep(M_LEAD, {"c": f"Hurtownia Łódź {tag}", "e": f"zakupy.{tag}@example.pl"})[
+        "createLead"], "LeadPayload")
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/calendar"))
+    page.locator("#top-q").fill(f"LODZ {tag}")
+    page.locator("#top-q").press("Enter")
+    page.wait_for_url(web.url("/search") + "**")
+    expect(page.locator("#found-deals a", has_text=f"Wdrożenie Łódź {tag}")).to_have_attribute(
+        "href", f"/deals/{deal}")
+    expect(page.locator("#found-clients a", has_text=f"Młyny Łódź {tag}")).to_have_attribute(
+        "href", f"/accounts/{client}")
+    expect(page.locator("#found-leads")).to_contain_text(f"Hurtownia Łódź {tag}")
+    page.locator("#found-leads a", has_text=f"Hurtownia Łódź {tag}").click()
+    expect(page.locator("h1")).to_contain_text(f"Hurtownia Łódź {tag}")
+
+    # A control character is refused on the box, the page still answering.
+    page.goto(web.url("/search?q=lodz%1B"))
+    expect(page.locator("#e-search-q")).to_have_text("text must not contain control characters")
+    expect(page.get_by_text("could not answer this request")).to_have_count(0)
+
+    # Another org's member finds none of it.
+    sign_out(page)
+    web.sign_in(page, new_org(web)["admin"])
+    page.goto(web.url(f"/search?q=lodz%20{tag}"))
+    expect(page.locator("main")).to_contain_text(f"Nothing matches “lodz {tag}”.")

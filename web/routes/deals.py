@@ -391,8 +391,7 @@ def history_rows(deal: dict[str, Any]) -> list[dict[str, Any]]:
          "to": (change["newOwner"] or {}).get("name", "?")}
         for change in deal.get("handovers") or []
     ]
-    # Both are the pipeline's UTC timestamps in one format: their text sorts as they do.
-    return sorted(stages + owners, key=lambda row: row["changedAt"])
+    return sorted(stages + owners, key=lambda row: dt.datetime.fromisoformat(row["changedAt"]))
 
 
 async def deal_page(request: Request) -> Response:

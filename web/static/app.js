@@ -11,6 +11,17 @@
     if (token) event.detail.headers["X-CSRF-Token"] = token.content;
   });
 
+  // --- search: "/" anywhere but in a field goes to the top bar's search box ----------------
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const box = document.getElementById("top-q");
+    if (!box || box.offsetParent === null) return; // none, or hidden (a phone: the icon)
+    event.preventDefault();
+    box.focus();
+  });
+
   // --- dialog -----------------------------------------------------------------------------
   document.body.addEventListener("crm:open-dialog", () => {
     const d = dialog();

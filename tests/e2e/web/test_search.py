@@ -31,8 +31,10 @@ def test_one_box_finds_deals_clients_and_leads(web: Web) -> None:
     page = web.page()
     web.sign_in(page, org["rep"])
     page.goto(web.url("/calendar"))
-    page.locator("#top-q").fill(f"LODZ {tag}")
-    page.locator("#top-q").press("Enter")
+    page.keyboard.press("/")  # the shortcut to the box, from anywhere but a field
+    expect(page.locator("#top-q")).to_be_focused()
+    page.keyboard.type(f"LODZ {tag}")
+    page.keyboard.press("Enter")
     page.wait_for_url(web.url("/search") + "**")
     expect(page.locator("#found-deals a", has_text=f"Wdrożenie Łódź {tag}")).to_have_attribute(
         "href", f"/deals/{deal}")

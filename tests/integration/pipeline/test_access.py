@@ -180,3 +180,45 @@ async def test_stage_configuration_is_admin_only(
         "SELECT count(*) FROM outbox WHERE subject = 'crm.pipeline.pipeline.configured' "
         "AND envelope->>'org_id' = :org", org=str(people.org.id))
     assert rows[0][0] == 1  # only the default pipeline's creation
+
+
+ADD_NOTE = """mutation($id: ID!, $body: String!) { addNote(opportunityId: $id, body: $body) {
+  __typename ... on NotePayload { note { id } } } }"""
+REMOVE_NOTE = "mutation($id: ID!) { removeNote(id: $id) { __typename } }"
+NOTES = "query($id: ID!) { opportunity(id: $id) { notes { body } } }"
+
+
+async def test_notes_follow_who_sees_the_deal(
+    pipeline_service: Service, people: People, outsiders: People
+) -> None:
+    opp = await create_opportunity(pipeline_service, people.rep, name="Noted")
+    # (token, sees the deal)
+    matrix = {
+        "rep (owner)": (people.rep, True),
+        "rep2 (same team)": (people.rep2, False),
+        "manager alpha": (people.manager, True),
+        "manager beta": (people.beta_manager, False),
+        "admin": (people.admin, True),
+        "other org admin": (outsiders.admin, False),
+    }
+    written: dict[str, str] = {}
+    for who, (token, sees) in matrix.items():
+        added = (await pipeline_service.data(token, ADD_NOTE, {"id": opp["id"], "body": who}))[
+            "addNote"]
+        assert added["__typename"] == ("NotePayload" if sees else "NotFound"), who
+        if sees:
+            written[who] = added["note"]["id"]
+    for who, (token, sees) in matrix.items():
+        got = (await pipeline_service.data(token, NOTES, {"id": opp["id"]}))["opportunity"]
+        assert (got["notes"] if got else None) == (
+            [{"body": w} for w in reversed(written)] if sees else None), who
+    # The manager's note: not the owner's to remove, nor a stranger's; its author's, or an admin's.
+    note = written["manager alpha"]
+    for token, refusal in ((people.rep, "Forbidden"), (people.rep2, "NotFound"),
+                           (outsiders.admin, "NotFound")):
+        removed = await pipeline_service.data(token, REMOVE_NOTE, {"id": note})
+        assert removed["removeNote"]["__typename"] == refusal
+    removed = await pipeline_service.data(people.admin, REMOVE_NOTE, {"id": note})
+    assert removed["removeNote"]["__typename"] == "RemoveNotePayload"
+    left = (await pipeline_service.data(people.rep, NOTES, {"id": opp["id"]}))["opportunity"]
+    assert left["notes"] == [{"body": "admin"}, {"body": "rep (owner)"}]

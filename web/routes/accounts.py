@@ -87,6 +87,11 @@ async def create(request: Request) -> Response:
     return await accounts(request, problem, dict(form))
 
 
+def _not_found(request: Request) -> Response:
+    return render(request, "error.html", status=404,
+                  message=i18n.gettext("It no longer exists or you cannot see it."))
+
+
 async def _account(request: Request, account_id: str, problem: Problem | None = None,
                    values: dict[str, Any] | None = None, contact_problem: Problem | None = None,
                    contact_values: dict[str, Any] | None = None,
@@ -98,8 +103,7 @@ async def _account(request: Request, account_id: str, problem: Problem | None = 
     data = await query(request, Q_ACCOUNT, id=account_id)
     account = data["account"]
     if account is None:
-        return render(request, "error.html", status=404,
-                      message=i18n.gettext("It no longer exists or you cannot see it."))
+        return _not_found(request)
     deals = data["opportunities"] or {"edges": [], "pageInfo": {"hasNextPage": False}}
     return render(request, "accounts/account.html", account=account,
                   values=values or account, problem=problem, contact_problem=contact_problem,
@@ -146,8 +150,20 @@ def _contact_input(form: Any) -> dict[str, Any]:
     return contact
 
 
+Q_CONTACT_ACCOUNT = "query ContactAccount($id: ID!) { contact(id: $id) { accountId } }"
+
+
+async def _not_the_client_s(request: Request, account_id: str, contact_id: str) -> bool:
+    """Whether the address names a contact of another client (or none the caller sees): the
+    API decides on the contact alone, and the page shown after would be the wrong client's."""
+    found = (await query(request, Q_CONTACT_ACCOUNT, id=contact_id))["contact"]
+    return found is None or found["accountId"] != account_id
+
+
 async def update_contact(request: Request) -> Response:
     account_id, contact_id = (str(request.path_params[k]) for k in ("id", "contact"))
+    if await _not_the_client_s(request, account_id, contact_id):
+        return _not_found(request)
     form = await form_of(request)
     result = (await query(request, M_UPDATE_CONTACT, id=contact_id,
                           input=_contact_input(form), version=version_of(form)))["updateContact"]
@@ -161,6 +177,8 @@ async def update_contact(request: Request) -> Response:
 
 async def remove_contact(request: Request) -> Response:
     account_id, contact_id = (str(request.path_params[k]) for k in ("id", "contact"))
+    if await _not_the_client_s(request, account_id, contact_id):
+        return _not_found(request)
     form = await form_of(request)
     result = (await query(request, M_REMOVE_CONTACT, id=contact_id,
                           version=version_of(form)))["removeContact"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -220,3 +221,28 @@ def test_clients_are_found_by_name_without_polish_letters_or_by_nip(web: Web) ->
     page.locator("main form[role=search] [name=q]").fill(f"nothing {tag}")
     page.locator("main form[role=search] [name=q]").press("Enter")
     expect(page.locator("table tbody")).to_contain_text("No client matches this search.")
+
+
+def test_a_contact_is_changed_only_under_its_own_client(web: Web) -> None:
+    """An address that puts one client's contact under another client is not found: nothing
+    changes, rather than the contact changing and the other client's page following."""
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    kappa, lambda_ = (typed(rep(M_ACCOUNT, {"name": unique(name)})["createAccount"],
+                            "AccountPayload")["account"]["id"] for name in ("Kappa", "Lambda"))
+    anna = typed(rep(M_CONTACT, {"account": kappa, "name": "Anna Nowak"})["createContact"],
+                 "ContactPayload")["contact"]["id"]
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/accounts/{kappa}"))
+    cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    with httpx.Client(base_url=web.base, cookies={"crm_session": cookie["value"]},
+                      timeout=10) as client:
+        for action, data in (("", {"name": "Mallory", "version": "1"}),
+                             ("/remove", {"version": "1"})):
+            wrong = client.post(f"/accounts/{lambda_}/contacts/{anna}{action}",
+                                data={**data, "csrf_token": token or ""})
+            assert wrong.status_code == 404, action
+    held = rep("query($id: ID!) { contact(id: $id) { name version } }", {"id": anna})
+    assert held["contact"] == {"name": "Anna Nowak", "version": 1}

@@ -16,7 +16,7 @@ from crmkit.errors import InvalidInput, NotFoundError, ProblemCollector
 from crmkit.values import instant
 from services.pipeline import domain as d
 from services.pipeline import events
-from services.pipeline.handlers.common import Work, now
+from services.pipeline.handlers.common import Work, now, visible_opportunity
 from services.pipeline.ports import ActivityQuery, PipelineRepository
 
 
@@ -32,9 +32,7 @@ class ScheduleActivity(Command):
 async def schedule_activity(cmd: ScheduleActivity, uow: Work) -> d.Activity:
     caller = cmd.caller
     async with uow:
-        opp = await uow.repo.opportunity(caller.org_id, cmd.opportunity_id, lock=True)
-        if opp is None or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team):
-            raise NotFoundError("Opportunity", cmd.opportunity_id)
+        opp = await visible_opportunity(uow.repo, caller, cmd.opportunity_id, lock=True)
         member = None
         if cmd.owner_id is not None and cmd.owner_id != caller.member_id:
             member = await uow.repo.member(caller.org_id, cmd.owner_id)

@@ -58,13 +58,21 @@ def seen_opportunity(query: OfOpportunity) -> d.Opportunity:
     return opp
 
 
+async def visible_opportunity(
+    repo: PipelineRepository, caller: Caller, opportunity_id: uuid.UUID, *, lock: bool = False
+) -> d.Opportunity:
+    """The opportunity when the caller sees it."""
+    opp = await repo.opportunity(caller.org_id, opportunity_id, lock=lock)
+    if opp is None or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team):
+        # Someone else's opportunity is answered as missing: its existence is not revealed.
+        raise NotFoundError("Opportunity", opportunity_id)
+    return opp
+
+
 async def changeable_opportunity(
     repo: PipelineRepository, caller: Caller, opportunity_id: uuid.UUID
 ) -> d.Opportunity:
     """The opportunity, locked, when the caller may change it."""
-    opp = await repo.opportunity(caller.org_id, opportunity_id, lock=True)
-    if opp is None or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team):
-        # Someone else's opportunity is answered as missing: its existence is not revealed.
-        raise NotFoundError("Opportunity", opportunity_id)
+    opp = await visible_opportunity(repo, caller, opportunity_id, lock=True)
     d.ensure_can_change(caller, opp)
     return opp

@@ -7,7 +7,13 @@ import uuid
 from crmkit.commands import Command
 from crmkit.errors import NotFoundError
 from services.pipeline import domain as d
-from services.pipeline.handlers.common import OfOpportunity, Work, now, seen_opportunity
+from services.pipeline.handlers.common import (
+    OfOpportunity,
+    Work,
+    now,
+    seen_opportunity,
+    visible_opportunity,
+)
 
 
 class AddNote(Command):
@@ -19,9 +25,7 @@ async def add_note(cmd: AddNote, uow: Work) -> d.Note:
     """Whoever sees the deal writes on it, open or closed."""
     caller = cmd.caller
     async with uow:
-        opp = await uow.repo.opportunity(caller.org_id, cmd.opportunity_id)
-        if opp is None or not d.can_see(caller, opp.org_id, opp.owner_id, opp.team):
-            raise NotFoundError("Opportunity", cmd.opportunity_id)
+        opp = await visible_opportunity(uow.repo, caller, cmd.opportunity_id)
         note = d.new_note(caller, opp.org_id, opp.id, cmd.body, now())
         await uow.repo.add_note(note)
         await uow.commit()
@@ -37,11 +41,12 @@ async def remove_note(cmd: RemoveNote, uow: Work) -> uuid.UUID:
     caller = cmd.caller
     async with uow:
         note = await uow.repo.note(caller.org_id, cmd.note_id)
-        opp = None if note is None else await uow.repo.opportunity(caller.org_id,
-                                                                   note.opportunity_id)
-        if note is None or opp is None or not d.can_see(caller, opp.org_id, opp.owner_id,
-                                                        opp.team):
+        if note is None:
             raise NotFoundError("Note", cmd.note_id)
+        try:
+            await visible_opportunity(uow.repo, caller, note.opportunity_id)
+        except NotFoundError:  # a note on a deal one does not see is not told of either
+            raise NotFoundError("Note", cmd.note_id) from None
         d.ensure_can_remove_note(caller, note)
         await uow.repo.remove_note(caller.org_id, note.id)
         await uow.commit()

@@ -15,7 +15,6 @@ from crmkit.contracts import pipeline as c
 from crmkit.errors import (
     DomainError,
     InvalidInput,
-    NotFoundError,
     ProblemCollector,
     VersionConflictError,
 )
@@ -29,6 +28,7 @@ from services.pipeline.handlers.common import (
     now,
     pipeline_of,
     seen_opportunity,
+    visible_opportunity,
 )
 from services.pipeline.ports import OpportunityQuery
 
@@ -116,9 +116,7 @@ async def reassign_opportunity(cmd: ReassignOpportunity, uow: Work) -> d.Opportu
         # The activities are locked before the deal, the order completing or rescheduling
         # one takes (the activity, then its deal's next contact): the other order could
         # deadlock with them. An owner changed in between changed the version too.
-        seen = await uow.repo.opportunity(caller.org_id, cmd.opportunity_id)
-        if seen is None or not d.can_see(caller, seen.org_id, seen.owner_id, seen.team):
-            raise NotFoundError("Opportunity", cmd.opportunity_id)
+        seen = await visible_opportunity(uow.repo, caller, cmd.opportunity_id)
         previous = seen.owner_id
         await uow.repo.open_activities(caller.org_id, seen.id, previous)
         opp = await changeable_opportunity(uow.repo, caller, cmd.opportunity_id)

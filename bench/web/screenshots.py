@@ -146,6 +146,8 @@ def take(running: Running, out: Path) -> None:
         sign_in(manager, base, "manager")
         manager.goto(base + "/pool/team")
         shot(manager, out, "12-team-assignment")
+        manager.goto(base + "/deals")
+        shot(manager, out, "23-deal-list", full=False)
         manager.goto(base + "/pool/import")
         csv = out.parent / "screenshots-import.csv"
         csv.write_text("company;e-mail\nNova Systems;hello@nova.pl\n"

@@ -13,6 +13,7 @@ def all_routes() -> list[BaseRoute]:
         board,
         calendar,
         dashboard,
+        deal_list,
         deal_notes,
         deals,
         documents,
@@ -31,6 +32,7 @@ def all_routes() -> list[BaseRoute]:
         *oidc.routes,
         *board.routes,
         *new_deal.routes,  # before deals' /deals/{id}
+        *deal_list.routes,
         *deal_notes.routes,
         *deals.routes,
         *offers.routes,

@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from web import i18n
 from web.api import InvalidInput
-from web.context import day_in_address, query, render
+from web.context import query, render
+from web.deal_filters import DealFilters, teams_of
 from web.errors import refused_input
 
-NOBODY = "00000000-0000-0000-0000-000000000000"
 COLUMN_SIZE = 200  # the API's largest page; a column with more says so
 
 # What a card shows and its drag needs (version, stage, amount and probability for the
@@ -142,11 +142,6 @@ def totals(cards: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _date(value: str | None) -> str | None:
-    day = day_in_address(value)
-    return day.isoformat() if day else None
-
-
 async def board(request: Request) -> Response:
     params = request.query_params
     chrome = await query(request, Q_CHROME)
@@ -156,22 +151,8 @@ async def board(request: Request) -> Response:
         next((p for p in pipelines if p["isDefault"]), pipelines[0] if pipelines else None),
     )
     members = chrome["members"]
-    teams = sorted({m["team"] for m in members if m["team"]})
-    owner = params.get("owner") or None
-    team = params.get("team") or None
-    owner_ids: list[str] | None = None
-    if owner:
-        owner_ids = [owner]
-    elif team:
-        # A team nobody is in shows no deals (not everyone's).
-        owner_ids = [m["id"] for m in members if m["team"] == team] or [NOBODY]
-    filters = {
-        "owner": owner or "",
-        "team": team or "",
-        "from": _date(params.get("from")) or "",
-        "to": _date(params.get("to")) or "",
-        "q": (params.get("q") or "").strip(),
-    }
+    chosen_filters = DealFilters.of(params)
+    filters = chosen_filters.form()
     stages = sorted(chosen["stages"], key=lambda s: s["position"]) if chosen else []
     open_stages = [s for s in stages if s["kind"] == "OPEN"]
     columns: list[dict[str, Any]] = []
@@ -179,15 +160,9 @@ async def board(request: Request) -> Response:
     by_stage: dict[str, Any] = {}
     if open_stages:
         variables = {
-            f"f{i}": {
-                "pipelineId": chosen["id"] if chosen else None,
-                "stageIds": [stage["id"]],
-                "statuses": ["OPEN"],
-                "ownerIds": owner_ids,
-                "closeFrom": filters["from"] or None,
-                "closeTo": filters["to"] or None,
-                "text": filters["q"] or None,
-            }
+            f"f{i}": chosen_filters.api(
+                members, pipelineId=chosen["id"] if chosen else None, stageIds=[stage["id"]],
+                statuses=["OPEN"])
             for i, stage in enumerate(open_stages)
         }
         try:
@@ -223,7 +198,7 @@ async def board(request: Request) -> Response:
         pipeline=chosen,
         columns=columns,
         members=members,
-        teams=teams,
+        teams=teams_of(members),
         filters=filters,
         filter_errors=filter_errors,
         partial=partial,

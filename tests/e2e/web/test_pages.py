@@ -409,6 +409,8 @@ def test_a_date_far_out_of_range_in_an_address_shows_today(web: Web) -> None:
 
 ADDRESSES = {  # every page a member opens by its address, with the parameters it reads
     "/": ("pipeline", "owner", "team", "from", "to", "q", "missing", "stage"),
+    "/deals": ("status", "pipeline", "owner", "team", "from", "to", "q", "account", "after"),
+    "/deals/export.csv": ("status", "owner", "team", "from", "to", "q", "account"),
     "/calendar": ("view", "date"),
     "/dashboard": ("asOf", "team", "owner"),
     "/pool": ("q", "owner", "after"),

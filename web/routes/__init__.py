@@ -17,6 +17,7 @@ def all_routes() -> list[BaseRoute]:
         deal_notes,
         deals,
         documents,
+        exports,
         files,
         leads,
         new_deal,
@@ -33,6 +34,7 @@ def all_routes() -> list[BaseRoute]:
         *board.routes,
         *new_deal.routes,  # before deals' /deals/{id}
         *deal_list.routes,
+        *exports.routes,  # before /leads/{id} and /accounts/{id}
         *deal_notes.routes,
         *deals.routes,
         *offers.routes,

@@ -1,6 +1,7 @@
 """The deals as a list: closed deals found with their reason and lessons learned, the board's
 filters, the same list as a CSV file in the member's language with formula-like names
-defused, and nothing of another org's."""
+defused; the leads' file imports again, the clients' holds their people; nothing of another
+org's in any."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Web, typed
+from .conftest import Web, nip, typed
 from .flows import deal_with_account, new_org, t
 from .test_clients import M_ACCOUNT
 from .test_roles import sign_out
@@ -102,3 +103,74 @@ def test_closed_deals_are_listed_with_what_was_learned_and_exported(web: Web) ->
     answer = page.request.get(web.url(f"/deals/export.csv?q={tag}"))
     assert answer.status == 200
     assert len(answer.body().decode("utf-8-sig").splitlines()) == 1  # the headings alone
+
+
+M_NEW_LEAD = """mutation($input: LeadInput!) { createLead(input: $input) { __typename } }"""
+M_CLIENT = """mutation($input: AccountInput!) { createAccount(input: $input) { __typename
+  ... on AccountPayload { account { id } } } }"""
+M_PERSON = """mutation($account: ID!, $input: ContactInput!) { createContact(accountId: $account,
+  input: $input) { __typename } }"""
+
+
+def test_leads_export_imports_again_and_clients_export_with_their_people(
+        web: Web, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    org = new_org(web)
+    manager = web.api(org["manager"])
+    tag = uuid.uuid4().hex[:6]
+    for company, email, phone in ((f"Hurtownia Żółw {tag}", f"biuro.{tag}@zolw.pl",
+                                   "+48 600 100 200"),
+                                  (f"Piekarnia Łan {tag}", f"lan.{tag}@example.pl", None)):
+        typed(manager(M_NEW_LEAD, {"input": {
+            "company": company, "email": email, "phone": phone, "tags": ["vip", "2027"],
+            "notes": "Met at the fair, call in January."}})["createLead"], "LeadPayload")
+    client = typed(manager(M_CLIENT, {"input": {"name": f"Młyn Zbożowy {tag}",
+                                                "nip": nip(int(tag, 16))}})["createAccount"],
+                   "AccountPayload")["account"]["id"]
+    for person in ({"name": "Anna Nowak", "email": "anna@mlyn.example", "position": "CFO"},
+                   {"name": "Jan Wiśniewski", "phone": "+48 22 123 45 67"}):
+        typed(manager(M_PERSON, {"account": client, "input": person})["createContact"],
+              "ContactPayload")
+
+    page = web.page()
+    web.sign_in(page, org["manager"], locale="pl")
+    page.goto(web.url(f"/leads?q={tag}"))
+    with page.expect_download() as waited:
+        page.locator("#export-leads").click()
+    leads_file = tmp_path / "leads.csv"
+    waited.value.save_as(leads_file)
+    lines = list(csv.reader(io.StringIO(leads_file.read_text("utf-8-sig")), delimiter=";"))
+    assert lines[0][:4] == ["Firma", "Osoba kontaktowa", "E-mail", "Telefon"]
+    found = {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
+    assert sorted(found) == [f"Hurtownia Żółw {tag}", f"Piekarnia Łan {tag}"]
+    zolw = found[f"Hurtownia Żółw {tag}"]
+    assert (zolw["Tagi"], zolw["Notatki"]) == ("vip, 2027", "Met at the fair, call in January.")
+    assert zolw["Telefon"] == "'+48600100200"  # a leading + would start a formula
+
+    # Imported again, the file's every lead is found as the lead it came from.
+    page.goto(web.url("/pool/import"))
+    page.locator("#f-file").set_input_files(str(leads_file))
+    page.locator("form[enctype] button[type=submit]").click()
+    report = page.locator("#import-report")
+    expect(report.locator("[data-duplicates]")).to_have_text("2")
+    expect(report.locator("[data-created]")).to_have_text("0")
+    expect(report.locator("[data-invalid]")).to_have_text("0")
+
+    page.goto(web.url(f"/accounts?q={tag}"))
+    with page.expect_download() as waited:
+        page.locator("#export-clients").click()
+    lines = list(csv.reader(io.StringIO(waited.value.path().read_text("utf-8-sig")),
+                            delimiter=";"))
+    assert len(lines) == 2
+    row = dict(zip(lines[0], lines[1], strict=True))
+    assert (row["Klient"], row["NIP"], row["ID"]) == (f"Młyn Zbożowy {tag}", nip(int(tag, 16)),
+                                                      client)
+    assert sorted(row["Osoby kontaktowe"].split("\n")) == [
+        "Anna Nowak (CFO, anna@mlyn.example)", "Jan Wiśniewski (+48221234567)"]
+
+    # Another org's member finds nothing in either file.
+    sign_out(page)
+    web.sign_in(page, new_org(web)["admin"], locale="en")
+    for path in (f"/leads/export.csv?q={tag}", f"/accounts/export.csv?q={tag}"):
+        answer = page.request.get(web.url(path))
+        assert answer.status == 200
+        assert len(answer.body().decode("utf-8-sig").splitlines()) == 1, path

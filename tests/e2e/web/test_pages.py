@@ -417,6 +417,8 @@ ADDRESSES = {  # every page a member opens by its address, with the parameters i
     "/pool/team": ("q",),
     "/pool/import": (),
     "/leads": ("status", "q", "owner", "after"),
+    "/leads/export.csv": ("status", "q", "owner"),
+    "/accounts/export.csv": ("q",),
     "/accounts": ("q", "after"),
     "/documents": ("folder", "kind", "q", "after"),
     "/notifications": ("unread", "after"),

@@ -13,6 +13,7 @@ def all_routes() -> list[BaseRoute]:
         board,
         calendar,
         dashboard,
+        deal_handover,
         deal_list,
         deal_notes,
         deals,
@@ -33,6 +34,7 @@ def all_routes() -> list[BaseRoute]:
         *oidc.routes,
         *board.routes,
         *new_deal.routes,  # before deals' /deals/{id}
+        *deal_handover.routes,
         *deal_list.routes,
         *exports.routes,  # before /leads/{id} and /accounts/{id}
         *deal_notes.routes,

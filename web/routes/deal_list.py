@@ -7,6 +7,7 @@ deal's reason, comment and lessons learned, which less experienced salespeople l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,13 +16,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web.api import InvalidInput
-from web.context import query, render
+from web.context import query, render, session_of
 from web.deal_filters import DealFilters, teams_of
 from web.errors import refused_input
+from web.routes.deals import receivers
 
 PAGE_SIZE = 50
 
-ROW_FIELDS = """id name amount currency probability status expectedCloseDate nextContactAt
+ROW_FIELDS = """id version name amount currency probability status expectedCloseDate nextContactAt
   createdAt closedAt closeComment lessonsLearned team
   pipeline { name } stage { name } closeReason { label }
   owner { id name } account { id name nip }"""
@@ -45,12 +47,15 @@ def _address(filters: DealFilters, **more: str) -> str:
     return urlencode({k: v for k, v in {**filters.form(), **more}.items() if v})
 
 
-async def deal_list(request: Request) -> Response:
-    filters = DealFilters.of(request.query_params)
+async def list_page(request: Request, params: Mapping[str, str],
+                    refused: list[dict[str, str]] | None = None) -> Response:
+    """The list for the filters in ``params``; after a handover, how many deals went to whom
+    (``handed`` and ``to`` in ``params``) and which were refused, each with why."""
+    filters = DealFilters.of(params)
     chrome = await query(request, Q_CHROME)
     members = chrome["members"]
     variables = {"filter": api_filter(filters, members), "first": PAGE_SIZE,
-                 "after": request.query_params.get("after") or None}
+                 "after": params.get("after") or None}
     filter_errors: dict[str, str] = {}
     try:
         found = await query(request, Q_ROWS, **variables)
@@ -69,13 +74,28 @@ async def deal_list(request: Request) -> Response:
         more=_address(filters, after=page["pageInfo"]["endCursor"] or "")
         if page["pageInfo"]["hasNextPage"] else None,
         export=_address(filters),
+        here=_address(filters, after=params.get("after") or ""),
         members=members,
+        receivers=receivers(session_of(request), members),
         teams=teams_of(members),
         pipelines=chrome["pipelines"],
         filters=filters.form(),
         filter_errors=filter_errors,
-        status=422 if filter_errors else 200,
+        handed=_handed(params, members),
+        refused=refused or [],
+        status=422 if filter_errors or refused else 200,
     )
+
+
+def _handed(params: Mapping[str, str], members: list[dict[str, Any]]) -> dict[str, Any] | None:
+    count = params.get("handed") or ""
+    to = next((m["name"] for m in members if m["id"] == params.get("to")), None)
+    shown = count.isascii() and count.isdigit() and len(count) <= 4 and to
+    return {"count": int(count), "to": to} if shown else None
+
+
+async def deal_list(request: Request) -> Response:
+    return await list_page(request, request.query_params)
 
 
 routes = [Route("/deals", deal_list, methods=["GET"])]

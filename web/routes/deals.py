@@ -409,12 +409,19 @@ async def deal_page(request: Request) -> Response:
                   successors=successors(session, deal, data.get("members") or []))
 
 
+def receivers(session: Session, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who the caller may hand deals to (the API decides; this only offers them): for an
+    admin anyone, for a manager their team, for a rep nobody."""
+    if not session.is_manager:
+        return []
+    return [m for m in members
+            if session.is_admin or (session.team is not None and m["team"] == session.team)]
+
+
 def successors(session: Session, deal: dict[str, Any],
                members: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Who the caller may hand the deal to (the API decides; this only offers them): for an
-    admin anyone else, for a manager the others of their team."""
-    return [m for m in members if m["id"] != deal["ownerId"]
-            and (session.is_admin or (session.team is not None and m["team"] == session.team))]
+    """Who the caller may hand this deal to: a receiver other than its owner."""
+    return [m for m in receivers(session, members) if m["id"] != deal["ownerId"]]
 
 
 async def reassign(request: Request) -> Response:

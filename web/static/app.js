@@ -61,6 +61,13 @@
   document.addEventListener("change", (event) => {
     const field = event.target.closest("[data-submit-on-change]");
     if (field && field.form) field.form.requestSubmit();
+    // A list's "select all" box: every row's box of the same table follows it.
+    const all = event.target.closest("[data-select-all]");
+    if (all) {
+      all.closest("table").querySelectorAll("tbody input[type=checkbox]").forEach((box) => {
+        box.checked = all.checked;
+      });
+    }
   });
 
   // --- board ------------------------------------------------------------------------------

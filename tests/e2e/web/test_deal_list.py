@@ -13,13 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import Web, nip, typed
-from .flows import deal_with_account, new_org, t
+from .flows import M_OPEN_DEAL, deal_with_account, new_org, t
 from .test_clients import M_ACCOUNT
 from .test_roles import sign_out
 
 pytestmark = pytest.mark.e2e
 
 Q_VERSION = "query($id: ID!) { opportunity(id: $id) { version } }"
+Q_OWNER = "query($id: ID!) { opportunity(id: $id) { owner { name } } }"
 M_LESSONS = """mutation($id: ID!, $v: Int!, $l: String!) { updateOpportunity(id: $id,
   expectedVersion: $v, patch: {lessonsLearned: $l}) { __typename } }"""
 M_LOST = """mutation($id: ID!, $r: ID!, $c: String!) { markLost(id: $id, reasonId: $r,
@@ -174,3 +175,61 @@ def test_leads_export_imports_again_and_clients_export_with_their_people(
         answer = page.request.get(web.url(path))
         assert answer.status == 200
         assert len(answer.body().decode("utf-8-sig").splitlines()) == 1, path
+
+
+M_RENAME = """mutation($id: ID!, $v: Int!, $name: String!) { updateOpportunity(id: $id,
+  expectedVersion: $v, patch: {name: $name}) { __typename } }"""
+
+
+def test_a_manager_hands_several_deals_over_at_once(web: Web) -> None:
+    """Rita leaves: her manager selects her open deals on the list and gives them to Rob in
+    one step; one she changed meanwhile is refused by name, and goes in a second step."""
+    org = new_org(web)
+    rita, rob = web.api(org["rep"]), web.api(org["rep2"])
+    tag = uuid.uuid4().hex[:6]
+    deals = {}
+    for name in ("Alfa", "Beta", "Gamma", "Delta"):
+        deals[name] = typed(rita(M_OPEN_DEAL, {"input": {
+            "name": f"{name} {tag}", "amount": "1000", "currency": "PLN"}})["createOpportunity"],
+            "OpportunityPayload")["opportunity"]["id"]
+    reasons = rita("{ lostReasons { id } }")["lostReasons"]
+    typed(rita(M_LOST, {"id": deals["Delta"], "r": reasons[0]["id"], "c": "No budget"})[
+        "markLost"], "OpportunityPayload")
+
+    page = web.page()
+    web.sign_in(page, org["rep"])  # a rep hands nothing over
+    page.goto(web.url(f"/deals?q={tag}"))
+    expect(page.locator("#deal-list tbody tr")).to_have_count(4)
+    expect(page.locator("#hand-over")).to_have_count(0)
+    expect(page.locator("#deal-list input[type=checkbox]")).to_have_count(0)
+    sign_out(page)
+
+    web.sign_in(page, org["manager"])
+    page.goto(web.url(f"/deals?q={tag}"))
+    page.locator("[data-select-all]").check()
+    boxes = page.locator("#deal-list tbody input[name=deal]")
+    expect(boxes).to_have_count(3)  # the lost deal is not handed over
+    for index in range(3):
+        expect(boxes.nth(index)).to_be_checked()
+    # Rita renames Gamma after the list was drawn: that one is refused, the others go.
+    version = rita(Q_VERSION, {"id": deals["Gamma"]})["opportunity"]["version"]
+    typed(rita(M_RENAME, {"id": deals["Gamma"], "v": version, "name": f"Gamma 2 {tag}"})[
+        "updateOpportunity"], "OpportunityPayload")
+    page.select_option("#hand-over-to", label="Rob Rep · north")
+    page.locator("#hand-over button").click()
+    expect(page.locator("#handed")).to_have_text("2 deals handed over to Rob Rep.")
+    expect(page.locator("#refused li")).to_have_count(1)
+    expect(page.locator("#refused li")).to_contain_text(f"Gamma {tag}")
+    expect(page.locator("#refused li")).to_contain_text("Someone else changed this")
+    assert {rob(Q_OWNER, {"id": deals[n]})["opportunity"]["owner"]["name"]
+            for n in ("Alfa", "Beta")} == {"Rob Rep"}
+    assert rita(Q_OWNER, {"id": deals["Alfa"]})["opportunity"] is None
+
+    # The list drawn again has Gamma's new version: it goes now, and the page says so.
+    page.locator(f"#deal-list tr[data-deal='{deals['Gamma']}'] input[name=deal]").check()
+    page.select_option("#hand-over-to", label="Rob Rep · north")
+    page.locator("#hand-over button").click()
+    expect(page.locator("#handed")).to_have_text("1 deal handed over to Rob Rep.")
+    expect(page.locator("#refused")).to_have_count(0)
+    assert f"q={tag}" in page.url  # back on the list as it was filtered
+    assert rob(Q_OWNER, {"id": deals["Gamma"]})["opportunity"]["owner"]["name"] == "Rob Rep"

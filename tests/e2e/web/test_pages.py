@@ -470,7 +470,8 @@ def test_odd_values_in_every_address_answer_a_page_never_an_error(web: Web, role
 
 
 FORM_FIELDS = (  # every field a form of the app posts
-    "account_id", "action", "active", "all", "allow_duplicate", "cap", "count", "currency",
+    "account_id", "action", "active", "all", "allow_duplicate", "back", "cap", "count",
+    "currency", "deal",
     "defaultLeadCap", "defaultRegion", "digestHour", "direction", "due", "endpoint",
     "eventTypes", "folder", "from", "groups", "id", "idleReturnDays", "items", "kind", "label",
     "language", "lead", "locale", "member", "minPriority", "name", "next", "order", "outcome",
@@ -507,7 +508,7 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
              f"/leads/{n}/convert", f"/leads/{n}/disqualify", f"/leads/{n}/contacted",
              "/notifications/settings", "/notifications/read", f"/deals/{n}/offers",
              f"/deals/{n}/offers/{n}/accept", "/admin/webhooks", f"/admin/webhooks/{n}/enable",
-             f"/admin/webhooks/deliveries/{n}/replay")
+             f"/admin/webhooks/deliveries/{n}/replay", "/deals/hand-over")
     failed = []
     with httpx.Client(base_url=web.base, cookies=jar, timeout=30,
                       headers={"Connection": "close"}) as client:  # as in the test above
@@ -527,4 +528,11 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
             "csrf_token": token[1]})
         assert refused.status_code == 200 and refused.headers["hx-retarget"] == "#flash"
         assert "flash-error" in refused.text and "Decimal" in refused.text
+        # Deals handed over that the address names as the list draws them, to anyone at all.
+        for owner in ("x", str(n), "ä" * 3000):
+            answer = client.post("/deals/hand-over", data={
+                "deal": [f"{n}:1:Deal", f"{n}:99999999:<b>", "x:1:y"], "owner": owner,
+                "back": "q=%00&after=x", "csrf_token": token[1]})
+            if answer.status_code >= 500:
+                failed.append(f"POST /deals/hand-over to {owner[:12]!r}: {answer.status_code}")
     assert failed == [], "\n".join(failed)

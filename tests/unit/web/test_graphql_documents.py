@@ -15,7 +15,7 @@ from graphql import GraphQLSchema, parse, validate
 
 import web.routes
 from gateway.supergraph import load_supergraph_file
-from web.routes import board
+from web.routes import board, deal_handover
 
 SUPERGRAPH = Path(__file__).resolve().parents[3] / "gateway" / "supergraph.graphql"
 
@@ -31,6 +31,7 @@ def documents() -> Iterator[tuple[str, str]]:
                 if isinstance(text, str) and text.lstrip().startswith(("query", "mutation")):
                     yield f"{info.name}.{name}" + (f"[{key}]" if key else ""), text
     yield "board.columns_query(3)", board.columns_query(3)
+    yield "deal_handover.hand_over_operation(2)", deal_handover.hand_over_operation(2)
 
 
 DOCUMENTS = dict(documents())

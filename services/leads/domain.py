@@ -175,10 +175,12 @@ def parse_priority(raw: int | str | None, problems: ProblemCollector, path: str)
 
 
 def _text(
-    raw: str | None, problems: ProblemCollector, path: str, max_length: int = MAX_TEXT_LENGTH
+    raw: str | None, problems: ProblemCollector, path: str, max_length: int = MAX_TEXT_LENGTH,
+    *, multiline: bool = False,
 ) -> str | None:
+    clean = normalise.clean_multiline if multiline else normalise.clean_text
     try:
-        return normalise.clean_text(raw, max_length=max_length)
+        return clean(raw, max_length=max_length)
     except normalise.NormalisationError as error:
         problems.add(path, str(error))
         return None
@@ -228,7 +230,7 @@ def build_lead_fields(
         domain=website_domain or normalise.domain_from_email(email_value),
         company_key=normalise.company_key(company_value),
         source=_text(source, problems, f"{prefix}source", 100),
-        notes=_text(notes, problems, f"{prefix}notes", MAX_NOTES_LENGTH),
+        notes=_text(notes, problems, f"{prefix}notes", MAX_NOTES_LENGTH, multiline=True),
         tags=parse_tags(tags, problems, f"{prefix}tags"),
         priority=parse_priority(priority, problems, f"{prefix}priority"),
     )

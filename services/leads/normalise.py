@@ -216,6 +216,18 @@ def company_key(name: str | None) -> str | None:
     return value or None
 
 
+def clean_multiline(raw: str | None, *, max_length: int) -> str | None:
+    """Trimmed text that keeps its line breaks and tabs (a lead's notes, typed in a text box
+    or a CSV cell over several lines); ``None`` when empty. Otherwise the kit's rule."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return values.clean_text(raw.replace("\r\n", "\n"), max_length=max_length,
+                                 multiline=True)
+    except values.InvalidValue as error:
+        raise NormalisationError(error.problems[0][1]) from None
+
+
 def clean_text(raw: str | None, *, max_length: int) -> str | None:
     """Trimmed text with inner whitespace collapsed; ``None`` when empty. The kit's rule
     for text (:func:`crmkit.values.clean_text`) otherwise: no control characters (NUL

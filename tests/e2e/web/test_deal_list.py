@@ -123,7 +123,7 @@ def test_leads_export_imports_again_and_clients_export_with_their_people(
                                   (f"Piekarnia Łan {tag}", f"lan.{tag}@example.pl", None)):
         typed(manager(M_NEW_LEAD, {"input": {
             "company": company, "email": email, "phone": phone, "tags": ["vip", "2027"],
-            "notes": "Met at the fair, call in January."}})["createLead"], "LeadPayload")
+            "notes": "Met at the fair.\nCall in January."}})["createLead"], "LeadPayload")
     client = typed(manager(M_CLIENT, {"input": {"name": f"Młyn Zbożowy {tag}",
                                                 "nip": nip(int(tag, 16))}})["createAccount"],
                    "AccountPayload")["account"]["id"]
@@ -144,7 +144,7 @@ def test_leads_export_imports_again_and_clients_export_with_their_people(
     found = {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
     assert sorted(found) == [f"Hurtownia Żółw {tag}", f"Piekarnia Łan {tag}"]
     zolw = found[f"Hurtownia Żółw {tag}"]
-    assert (zolw["Tagi"], zolw["Notatki"]) == ("vip, 2027", "Met at the fair, call in January.")
+    assert (zolw["Tagi"], zolw["Notatki"]) == ("vip, 2027", "Met at the fair.\nCall in January.")
     assert zolw["Telefon"] == "'+48600100200"  # a leading + would start a formula
 
     # Imported again, the file's every lead is found as the lead it came from.

@@ -26,7 +26,7 @@ def test_english_headers_case_insensitive_with_commas_and_quotes():
     parsed = parse_csv(text, "PL")
     assert parsed.ignored_columns == ["Unknown"]
     [row] = parsed.rows
-    assert row.fields.company == "Acme, Inc." and row.fields.notes == "a b"
+    assert row.fields.company == "Acme, Inc." and row.fields.notes == "a\nb"  # lines kept
 
 
 def test_invalid_rows_carry_line_number_and_reason():

@@ -30,6 +30,17 @@ def test_lead_fields_are_normalised():
     assert lead.priority == 3
 
 
+def test_notes_keep_their_lines_and_other_text_is_one_line():
+    lead, problems = fields(notes="  Met at the fair.\r\n\tCall in January.\n ",
+                            company="ACME\n  Sp. z o.o.")
+    assert problems == []
+    assert lead.notes == "Met at the fair.\n\tCall in January."  # a browser's CRLF as LF
+    assert lead.company == "ACME Sp. z o.o."
+    assert fields(notes=" \n ")[0].notes is None
+    _, problems = fields(notes="a\x00b")
+    assert [p.path[0] for p in problems] == ["notes"]
+
+
 def test_every_problem_is_reported_at_once():
     _, problems = fields(company=" ", contact_name=None, email="x@", phone="12", priority="high")
     assert {p.path[0] for p in problems} == {"company", "email", "phone", "priority"}

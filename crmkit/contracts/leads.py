@@ -167,6 +167,20 @@ class LeadConverted(Event):
     converted_by: uuid.UUID | None = None
 
 
+class LeadErased(Event):
+    """A lead was erased for good (the person behind it asked to be forgotten, GDPR art. 17):
+    a copy of its details is to be dropped, with what was made of them (notifications, queued
+    webhook deliveries). The event carries none of them: the lead's id, who held it (a
+    member's count of leads held) and who erased it."""
+
+    TYPE = "crm.leads.lead.erased"
+
+    lead_id: uuid.UUID
+    previous_owner_id: uuid.UUID | None = None
+    previous_status: LeadStatus = "NEW"
+    erased_by: uuid.UUID
+
+
 class AccountCreated(Event):
     """A client company was created (on conversion or directly)."""
 

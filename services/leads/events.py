@@ -15,6 +15,7 @@ from crmkit.contracts.leads import (
     LeadAssigned,
     LeadConverted,
     LeadCreated,
+    LeadErased,
     LeadReleased,
     LeadStatusChanged,
     LeadUpdated,
@@ -30,6 +31,7 @@ EMITS: tuple[type[Event], ...] = (
     LeadReleased,
     LeadStatusChanged,
     LeadConverted,
+    LeadErased,
     AccountCreated,
     AccountUpdated,
     ContactCreated,
@@ -75,6 +77,11 @@ def contact_created(contact: ContactRecord) -> ContactCreated:
 
 def contact_updated(contact: ContactRecord, changed: list[str]) -> ContactUpdated:
     return build(ContactUpdated, contact, contact_id=contact.id, changed=changed)
+
+
+def lead_erased(lead: LeadRecord, erased_by: uuid.UUID) -> LeadErased:
+    return LeadErased(lead_id=lead.id, previous_owner_id=lead.owner_id,
+                      previous_status=lead.status, erased_by=erased_by)
 
 
 def contact_removed(contact: ContactRecord) -> ContactRemoved:

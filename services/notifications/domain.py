@@ -256,12 +256,18 @@ class Opportunity:
 
 @dataclass(frozen=True, slots=True)
 class Lead:
+    """What reminders and digests need of a lead; an erased one is kept as a tombstone (status
+    ``ERASED_LEAD``, no company, no owner)."""
+
     id: uuid.UUID
     org_id: uuid.UUID
     owner_id: uuid.UUID | None
     status: str
     company: str = ""
     version: int = 0
+
+
+ERASED_LEAD = "ERASED"
 
 
 def reminder_window(activity: Activity, lead_time: timedelta, now: datetime) -> bool:

@@ -39,6 +39,7 @@ CONSUMES: tuple[type[Event], ...] = (
     ld.LeadReleased,
     ld.LeadStatusChanged,
     ld.LeadConverted,
+    ld.LeadErased,
     ld.AccountCreated,
     ld.AccountUpdated,
     ld.MemberUpdated,

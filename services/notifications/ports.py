@@ -92,6 +92,15 @@ class NotificationsRepository(Protocol):
         the stored one); the one kept before."""
         ...
 
+    async def erase_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID, version: int) -> None:
+        """Drop what is kept of an erased lead: its copy becomes a tombstone (no company, no
+        owner, ``ERASED_LEAD``, at ``version``: an older event redelivered late changes
+        nothing), and the notifications about it (with their emails) and the webhook
+        deliveries of its events (with their attempts) are deleted."""
+        ...
+
+    async def lead_erased(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> bool: ...
+
     async def record_member(
         self, org_id: uuid.UUID, member_id: uuid.UUID, name: str, roles: Sequence[str]
     ) -> None: ...

@@ -60,6 +60,7 @@ CONSUMES: Final[tuple[type[Event], ...]] = (
     *OPPORTUNITY_EVENTS,
     *ACTIVITY_EVENTS,
     *LEAD_EVENTS,
+    lead_events.LeadErased,
     lead_events.MemberUpdated,
     doc_events.OfferIssued,
 )

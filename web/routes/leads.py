@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from web import i18n
 from web.api import InvalidInput
-from web.context import form_of, is_htmx, query, redirect, render, session_of, text
+from web.context import form_of, is_htmx, query, redirect, render, session_of, text, version_of
 from web.errors import Problem, on, problem_of, refused_input
 
 LEAD_FIELDS = """id company contactName email phone website domain source notes tags priority
@@ -75,6 +75,10 @@ Q_LEAD = f"""query Lead($id: ID!) {{ lead(id: $id) {{ {LEAD_FIELDS} }} members {
 M_UPDATE_LEAD = f"""mutation UpdateLead($id: ID!, $input: LeadUpdateInput!, $version: Int) {{
   updateLead(id: $id, input: $input, version: $version) {{ __typename
   ... on LeadPayload {{ lead {{ {LEAD_FIELDS} }} }} {LEAD_ERRORS} }} }}"""
+M_ERASE = f"""mutation EraseLead($id: ID!, $version: Int) {{ eraseLead(id: $id, version: $version)
+  {{ __typename ... on EraseLeadPayload {{ leadId }} {on("ValidationError", "NotFound", "Forbidden",
+  "VersionConflict")} }} }}"""
+
 M_STATUS = {
     "contacted": f"""mutation Contacted($id: ID!) {{ markContacted(id: $id) {{ __typename
       ... on LeadPayload {{ lead {{ id }} }} {LEAD_ERRORS} }} }}""",
@@ -278,6 +282,7 @@ async def leads_list(request: Request) -> Response:
                   filters={"q": params.get("q") or "", "status": status or "",
                            "owner": params.get("owner") or ""},
                   values={}, problem=None, filter_errors=problem.fields if problem else {},
+                  erased=params.get("erased") == "1",
                   status=422 if problem else 200)
 
 
@@ -352,6 +357,16 @@ async def lead_status(request: Request) -> Response:
                             message=None if problem else i18n.gettext("Saved"))
 
 
+async def erase(request: Request) -> Response:
+    lead_id = str(request.path_params["id"])
+    form = await form_of(request)
+    result = (await query(request, M_ERASE, id=lead_id, version=version_of(form)))["eraseLead"]
+    problem = problem_of(result)
+    if problem is None:
+        return redirect(request, "/leads?erased=1")
+    return await _lead_page(request, lead_id, problem)
+
+
 async def convert(request: Request) -> Response:
     lead_id = str(request.path_params["id"])
     form = await form_of(request)
@@ -395,6 +410,7 @@ routes = [
     Route("/leads/{id:uuid}", lead_page, methods=["GET"]),
     Route("/leads/{id:uuid}", update_lead, methods=["POST"]),
     Route("/leads/{id:uuid}/convert", convert, methods=["POST"]),
+    Route("/leads/{id:uuid}/erase", erase, methods=["POST"]),
     Route("/leads/{id:uuid}/{action:str}", lead_status, methods=["POST"]),
     Route("/deals/{id:uuid}/wait", wait_for_deal, methods=["GET"]),
 ]

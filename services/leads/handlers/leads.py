@@ -159,6 +159,27 @@ async def change_status(cmd: ChangeStatus, uow: Work) -> LeadRecord:
         return lead
 
 
+class EraseLead(Command):
+    lead_id: uuid.UUID
+    expected_version: int | None = None
+
+
+async def erase_lead(cmd: EraseLead, uow: Work) -> LeadRecord:
+    """Erase a lead for good (the person behind it asked to be forgotten): the row goes, and
+    ``lead.erased``, which carries none of its details, tells the services holding a copy to
+    drop it. Admins only; the lead as it was, for the answer."""
+    caller = cmd.caller
+    domain.check_may_erase_lead(caller)
+    async with uow:
+        lead = await visible_lead(uow.repo, caller, cmd.lead_id)
+        check_version("Lead", cmd.expected_version, lead.version)
+        await uow.repo.delete_lead(caller.org_id, lead.id)
+        emit(uow, caller, caller.org_id, lead.id, lead.version + 1,
+             events.lead_erased(lead, caller.member_id))
+        await uow.commit()
+        return lead
+
+
 class ListLeads(Command):
     first: int | None = None
     after: str | None = None

@@ -465,6 +465,10 @@ class SqlLeadsRepository:
         )
         return ContactRecord.from_row((await self.session.execute(statement)).one())
 
+    async def delete_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(leads).where(leads.c.org_id == org_id, leads.c.id == lead_id))
+
     async def delete_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(contacts).where(contacts.c.org_id == org_id, contacts.c.id == contact_id))

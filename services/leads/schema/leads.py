@@ -20,8 +20,14 @@ from services.leads.handlers import leads as h
 from services.leads.ports import LeadFilter
 from services.leads.records import LeadRecord
 from services.leads.schema.context import Info, caller, uow
-from services.leads.schema.results import CREATE_LEAD, LEAD, DuplicateLead, InvalidLeadState
-from services.leads.schema.types import Lead, LeadStatus
+from services.leads.schema.results import (
+    CREATE_LEAD,
+    ERASE_LEAD,
+    LEAD,
+    DuplicateLead,
+    InvalidLeadState,
+)
+from services.leads.schema.types import Lead, LeadStatus, gql_id
 
 
 @strawberry.type
@@ -33,12 +39,21 @@ class LeadPayload:
         return cls(lead=Lead.of(record))
 
 
+@strawberry.type
+class EraseLeadPayload:
+    lead_id: strawberry.ID
+
+
 CreateLeadResult = Annotated[
     LeadPayload | DuplicateLead | ValidationError | Forbidden, strawberry.union("CreateLeadResult")
 ]
 LeadResult = Annotated[
     LeadPayload | ValidationError | NotFound | Forbidden | VersionConflict | InvalidLeadState,
     strawberry.union("LeadResult"),
+]
+EraseLeadResult = Annotated[
+    EraseLeadPayload | ValidationError | NotFound | Forbidden | VersionConflict,
+    strawberry.union("EraseLeadResult"),
 ]
 
 
@@ -140,6 +155,19 @@ class LeadsMutation:
                 h.UpdateLead(await caller(info), parse_uuid(id), changes, version), uow(info)))
 
         return await LEAD.answer(run())
+
+    @strawberry.mutation(description="Erase a lead for good (the person behind it asked to be "
+                         "forgotten): admins only. Copies in other services are dropped "
+                         "too.")  # type: ignore[untyped-decorator]
+    async def erase_lead(
+        self, info: Info, id: strawberry.ID, version: int | None = None,
+    ) -> EraseLeadResult:
+        async def run() -> EraseLeadPayload:
+            lead = await h.erase_lead(
+                h.EraseLead(await caller(info), parse_uuid(id), version), uow(info))
+            return EraseLeadPayload(lead_id=gql_id(lead.id))
+
+        return await ERASE_LEAD.answer(run())
 
     @strawberry.mutation
     async def mark_contacted(self, info: Info, id: strawberry.ID) -> LeadResult:

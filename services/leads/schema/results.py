@@ -74,6 +74,8 @@ CREATE_LEAD: ErrorUnion[DuplicateLead | ValidationError | Forbidden] = errors_of
     DuplicateLead, ValidationError, Forbidden)
 LEAD: ErrorUnion[ValidationError | NotFound | Forbidden | VersionConflict | InvalidLeadState] = (
     errors_of(ValidationError, NotFound, Forbidden, VersionConflict, InvalidLeadState))
+ERASE_LEAD: ErrorUnion[ValidationError | NotFound | Forbidden | VersionConflict] = errors_of(
+    ValidationError, NotFound, Forbidden, VersionConflict)
 CLAIM: ErrorUnion[CapExceeded | InvalidLeadState | ValidationError | NotFound | Forbidden] = (
     errors_of(CapExceeded, InvalidLeadState, ValidationError, NotFound, Forbidden))
 CONVERT: ErrorUnion[InvalidLeadState | ValidationError | NotFound | Forbidden] = errors_of(

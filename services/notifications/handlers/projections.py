@@ -24,9 +24,21 @@ async def apply_event(envelope: Envelope, at: At, uow: Work) -> bool:
     took it."""
     async with uow:
         kept = await _project(uow.repo, envelope, at)
-        queued = await queue_deliveries(uow.repo, envelope, at)
+        queued = 0
+        if not await _of_erased_lead(uow.repo, envelope):
+            queued = await queue_deliveries(uow.repo, envelope, at)
         await uow.commit()
     return kept or queued > 0
+
+
+async def _of_erased_lead(repo: NotificationsRepository, envelope: Envelope) -> bool:
+    """An earlier event of a lead erased since (redelivered late): sent to no endpoint, as its
+    details are what the erasure removed. The erasure itself is sent."""
+    return (envelope.type.startswith(LEAD_SUBJECTS) and envelope.type != ld.LeadErased.TYPE
+            and await repo.lead_erased(envelope.org_id, envelope.aggregate_id))
+
+
+LEAD_SUBJECTS = "crm.leads.lead."
 
 
 async def _project(repo: NotificationsRepository, envelope: Envelope, at: At) -> bool:
@@ -47,6 +59,8 @@ async def _project(repo: NotificationsRepository, envelope: Envelope, at: At) ->
     elif isinstance(event, (ld.LeadCreated, ld.LeadUpdated, ld.LeadAssigned,
                             ld.LeadReleased, ld.LeadStatusChanged, ld.LeadConverted)):
         await _lead(repo, envelope, event, at)
+    elif isinstance(event, ld.LeadErased):
+        await repo.erase_lead(envelope.org_id, event.lead_id, envelope.aggregate_version)
     elif isinstance(event, (doc.OfferAccepted, doc.OfferRejected)):
         await _offer_decided(repo, envelope, event, at)
     else:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Row, Table, func
+from sqlalchemy import Row, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from crmkit.rows import build, values_of
@@ -15,7 +15,17 @@ from crmkit.tables import org_row
 from services.notifications import domain as d
 from services.notifications.repository.base import SqlBase
 from services.notifications.repository.rows import activity_of, opportunity_of
-from services.notifications.tables import accounts, activities, leads, members, opportunities
+from services.notifications.tables import (
+    accounts,
+    activities,
+    emails,
+    leads,
+    members,
+    notifications,
+    opportunities,
+    webhook_attempts,
+    webhook_deliveries,
+)
 
 # The read models' rows hold the version of the event they were last written from; an upsert
 # keeps the row's id and org and writes that version as ``aggregate_version``.
@@ -79,6 +89,28 @@ class SqlProjections(SqlBase):
         if lead.company:
             values["company"] = lead.company[:300]
         return await self._record_copy(leads, lead, _lead, values)
+
+    async def erase_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID, version: int) -> None:
+        tombstone = d.Lead(id=lead_id, org_id=org_id, owner_id=None, status=d.ERASED_LEAD,
+                           version=version)
+        await self._record_copy(leads, tombstone, _lead, values_of(
+            tombstone, omit=_KEPT, aggregate_version=version, updated_at=func.now()))
+        about = select(notifications.c.id).where(
+            notifications.c.org_id == org_id, notifications.c.subject_id == lead_id)
+        await self.session.execute(delete(emails).where(
+            emails.c.org_id == org_id, emails.c.notification_id.in_(about)))
+        await self.session.execute(delete(notifications).where(
+            notifications.c.org_id == org_id, notifications.c.subject_id == lead_id))
+        of_lead = select(webhook_deliveries.c.id).where(
+            webhook_deliveries.c.org_id == org_id, webhook_deliveries.c.aggregate_id == lead_id)
+        await self.session.execute(delete(webhook_attempts).where(
+            webhook_attempts.c.delivery_id.in_(of_lead)))
+        await self.session.execute(delete(webhook_deliveries).where(
+            webhook_deliveries.c.org_id == org_id, webhook_deliveries.c.aggregate_id == lead_id))
+
+    async def lead_erased(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> bool:
+        row = (await self.session.execute(org_row(leads, org_id, lead_id))).first()
+        return row is not None and row.status == d.ERASED_LEAD
 
     async def _record_copy(
         self, table: Table, copy: _Copy, of: Callable[[Row[Any]], C], values: dict[str, Any]

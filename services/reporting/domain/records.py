@@ -39,12 +39,16 @@ class ActivityRecord:
     version: int
 
 
+ERASED = "ERASED"
+"""An erased lead's status in the projection (its tombstone): counted in no status."""
+
+
 @dataclass(frozen=True, slots=True)
 class LeadRecord:
     lead_id: uuid.UUID
     owner_id: uuid.UUID | None
     team: str | None
-    status: str
+    status: str  # the leads service's status, or ERASED
     # The cap of the owner the latest assignment repeated (until a roster event tells it).
     owner_lead_cap: int | None
     version: int

@@ -24,6 +24,7 @@ from crmkit.rows import build
 from services.reporting.domain.funnel import Stage
 from services.reporting.domain.opportunities import OpportunityChange, apply_run
 from services.reporting.domain.records import (
+    ERASED,
     ActivityRecord,
     LeadRecord,
     MemberRecord,
@@ -184,6 +185,17 @@ async def project_lead(envelope: Envelope, repo: ReportingRepository) -> None:
     ))
 
 
+async def project_lead_erased(envelope: Envelope, repo: ReportingRepository) -> None:
+    """An erased lead is held by no one and counts nowhere; its row stays, without owner,
+    as a tombstone, so that an older event of it redelivered late cannot bring it back."""
+    erased = envelope.parse(lead_events.LeadErased)
+    await repo.lock_projection()
+    await repo.save_lead(envelope.org_id, LeadRecord(
+        lead_id=erased.lead_id, owner_id=None, team=None, status=ERASED, owner_lead_cap=None,
+        version=envelope.aggregate_version,
+    ))
+
+
 async def project_member(envelope: Envelope, repo: ReportingRepository) -> None:
     member = envelope.parse(lead_events.MemberUpdated)
     await repo.lock_projection()
@@ -218,6 +230,7 @@ PROJECTORS: dict[str, Projector] = {
     **dict.fromkeys(_OPPORTUNITY, project_opportunity),
     **dict.fromkeys(_ACTIVITY, project_activity),
     **dict.fromkeys(_LEAD, project_lead),
+    lead_events.LeadErased.TYPE: project_lead_erased,
     lead_events.MemberUpdated.TYPE: project_member,
     doc_events.OfferIssued.TYPE: project_offer,
 }

@@ -508,7 +508,7 @@ def test_odd_values_in_every_form_answer_a_page_never_an_error(web: Web) -> None
              f"/leads/{n}/convert", f"/leads/{n}/disqualify", f"/leads/{n}/contacted",
              "/notifications/settings", "/notifications/read", f"/deals/{n}/offers",
              f"/deals/{n}/offers/{n}/accept", "/admin/webhooks", f"/admin/webhooks/{n}/enable",
-             f"/admin/webhooks/deliveries/{n}/replay", "/deals/hand-over")
+             f"/admin/webhooks/deliveries/{n}/replay", "/deals/hand-over", f"/leads/{n}/erase")
     failed = []
     with httpx.Client(base_url=web.base, cookies=jar, timeout=30,
                       headers={"Connection": "close"}) as client:  # as in the test above

@@ -2,7 +2,13 @@ import uuid
 
 import pytest
 
-from crmkit.contracts.leads import ContactCreated, ContactRemoved, ContactUpdated, LeadConverted
+from crmkit.contracts.leads import (
+    ContactCreated,
+    ContactRemoved,
+    ContactUpdated,
+    LeadConverted,
+    LeadErased,
+)
 
 from .queries import CLAIM, CONVERT, CREATE_LEAD, IMPORT, LEAD, LEADS, ME, UPDATE, errors
 from .test_conversion import OPPORTUNITY
@@ -171,6 +177,42 @@ async def test_a_contact_is_changed_and_removed_by_whoever_may_change_the_accoun
     [removal] = await svc.events(org_id=org.id, type=ContactRemoved.TYPE)
     assert (removal.aggregate_version, removal.payload) == (
         6, {"contact_id": contact, "account_id": account})
+
+
+ERASE_LEAD = f"""mutation($id: ID!, $version: Int) {{ eraseLead(id: $id, version: $version) {{
+    __typename ... on EraseLeadPayload {{ leadId }} {CHANGE_ERRORS} }} }}"""
+
+
+async def test_only_an_admin_erases_a_lead_and_its_event_carries_nothing_of_it(
+    leads_service, org, other_org
+):
+    svc = leads_service
+    admin = org.token("admin", team=None)
+    rep = org.token("rep", member_id=uuid.uuid4(), team="alpha")
+    manager = org.token("manager", member_id=uuid.uuid4(), team="alpha")
+    stranger = other_org.token("admin")
+    lead_id = (await svc.data(admin, CREATE_LEAD, input={
+        "company": "Żółw Sp. z o.o.", "contactName": "Jan Kowalski", "email": "jan@zolw.pl"}))[
+        "createLead"]["lead"]["id"]
+    await svc.data(rep, CLAIM, id=lead_id)
+    answers = {name: (await svc.data(token, ERASE_LEAD, id=lead_id))["eraseLead"]["__typename"]
+               for name, token in (("rep", rep), ("manager", manager), ("stranger", stranger))}
+    assert answers == {"rep": "Forbidden", "manager": "Forbidden", "stranger": "NotFound"}
+    stale = (await svc.data(admin, ERASE_LEAD, id=lead_id, version=1))["eraseLead"]
+    assert stale["__typename"] == "VersionConflict"
+    erased = (await svc.data(admin, ERASE_LEAD, id=lead_id, version=2))["eraseLead"]
+    assert erased == {"__typename": "EraseLeadPayload", "leadId": lead_id}
+    assert (await svc.data(admin, LEAD, id=lead_id))["lead"] is None
+    again = (await svc.data(admin, ERASE_LEAD, id=lead_id))["eraseLead"]
+    assert again["__typename"] == "NotFound"
+    [event] = await svc.events(org_id=org.id, type=LeadErased.TYPE)
+    assert event.aggregate_version == 3
+    assert set(event.payload) == {"lead_id", "previous_owner_id", "previous_status", "erased_by"}
+    assert "Kowalski" not in event.model_dump_json()
+    # The same person is a new lead again, not a duplicate of what was erased.
+    created = (await svc.data(admin, CREATE_LEAD, input={
+        "company": "Żółw Sp. z o.o.", "email": "jan@zolw.pl"}))["createLead"]
+    assert created["__typename"] == "LeadPayload"
 
 
 async def test_a_rep_claims_a_pool_lead_before_converting_it_as_before_editing_it(

@@ -29,6 +29,7 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.webhook_http import HttpWebhookSender
 
 from .conftest import Notifications, listed, opportunity
+from .test_email import member_with_email
 
 REGISTER = """
 mutation($url: String!, $types: [String!]!, $description: String! = "") {
@@ -205,6 +206,49 @@ async def test_a_dead_endpoint_is_disabled_and_a_replay_delivers(
     [after] = [e["node"] for e in (await api.data(admin_token, DELIVERIES, id=endpoint))[
         "webhookDeliveries"]["edges"]]
     assert after["status"] == "DELIVERED" and len(after["attempts"]) == 9
+
+
+async def test_an_erased_lead_leaves_no_notice_email_or_delivery_of_its_details(
+    api: Notifications, org: Org, receiver: Receiver
+) -> None:
+    """Its notice, the notice's email and its events' pending deliveries (attempts too) go;
+    the erasure itself is delivered; an older event of it redelivered afterwards goes
+    nowhere."""
+    api.clock.now = datetime.now(UTC).replace(microsecond=0)
+    member, address, token = await member_with_email(api, org)
+    endpoint, _ = await register(api, org, receiver.url, ["crm.leads.>"])
+    lead, kept = uuid.uuid4(), uuid.uuid4()
+    for subject, company in ((lead, "Hurtownia Żółw"), (kept, "Globex")):
+        await api.deliver(ld.LeadCreated(lead_id=subject, company=company), org.id, subject, 1)
+        await api.deliver(ld.LeadAssigned(lead_id=subject, owner_id=member,
+                                          assigned_by=uuid.uuid4()), org.id, subject, 2)
+    receiver.always = 503  # the lead's deliveries are pending, each with a failed attempt
+    await drain(api)
+    assert {n["title"] for n in await listed(api, token)} == {"Hurtownia Żółw", "Globex"}
+
+    admin = org.token("admin")
+    assert await api.deliver(ld.LeadErased(lead_id=lead, previous_owner_id=member,
+                                           previous_status="ASSIGNED", erased_by=uuid.uuid4()),
+                             org.id, lead, 3)
+    assert [n["title"] for n in await listed(api, token)] == ["Globex"]
+    await api.deliver(ld.LeadUpdated(lead_id=lead, company="Hurtownia Żółw", changed=["company"]),
+                      org.id, lead, 2, event_id=uuid.uuid4())  # late, older than the erasure
+    rows = [e["node"] for e in (await api.data(admin, DELIVERIES, id=endpoint))[
+        "webhookDeliveries"]["edges"]]
+    assert sorted((r["aggregateId"], r["eventType"]) for r in rows) == sorted([
+        (str(kept), ld.LeadCreated.TYPE), (str(kept), ld.LeadAssigned.TYPE),
+        (str(lead), ld.LeadErased.TYPE)])
+    receiver.always = 200
+    api.clock.advance(hours=1)
+    await drain(api)
+    assert all("Żółw" not in body.decode() for _, body, _ in receiver.got
+               if json.loads(body)["aggregate_id"] == str(lead)
+               and json.loads(body)["type"] == ld.LeadErased.TYPE)
+    assert "Żółw" not in "".join(
+        body.decode() for _, body, status in receiver.got if status == 200)
+    await api.send()
+    [email] = api.sink.to(address)  # the kept lead's notice only
+    assert "Globex" in email.as_string() and "Żółw" not in email.get_content()
 
 
 async def test_registration_is_checked(api: Notifications, org: Org) -> None:

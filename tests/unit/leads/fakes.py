@@ -352,6 +352,11 @@ class FakeLeadsRepository:
         self.contact_rows[contact_id] = changed
         return changed
 
+    async def delete_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+        found = self.lead_rows[lead_id]
+        assert found.org_id == org_id
+        del self.lead_rows[lead_id]
+
     async def delete_contact(self, org_id: uuid.UUID, contact_id: uuid.UUID) -> None:
         found = self.contact_rows[contact_id]
         assert found.org_id == org_id

@@ -20,6 +20,7 @@ from crmkit.contracts.leads import (
     LeadAssigned,
     LeadConverted,
     LeadCreated,
+    LeadErased,
     LeadReleased,
     LeadStatusChanged,
     LeadUpdated,
@@ -629,6 +630,42 @@ async def test_a_contact_is_changed_and_removed_by_whoever_may_change_the_accoun
     assert await clients.contacts_by_id(ById(owner, [anna.id]), uow) == {}
     with pytest.raises(NotFoundError):
         await clients.remove_contact(clients.RemoveContact(owner, anna.id), uow)
+
+
+async def test_an_admin_erases_a_lead_and_the_event_carries_nothing_of_it() -> None:
+    uow = fake_uow()
+    rep, manager, admin, stranger = (person(), person("manager"), person("admin", team=None),
+                                     person("admin", org=uuid.uuid4()))
+    await joined(uow, rep, manager, admin)
+    lead = await new_lead(uow, rep, contact_name="Jan Kowalski", email="jan@example.pl",
+                          phone="601 234 567", notes="Met at the fair")
+    await pool.claim_lead(pool.ClaimLead(rep, lead.id), uow)
+    held = await lead_row(uow, lead.id)
+    for who in (rep, manager):  # not even its owner or their manager
+        with pytest.raises(ForbiddenError, match="only an admin may erase a lead"):
+            await leads.erase_lead(leads.EraseLead(who, lead.id), uow)
+    with pytest.raises(NotFoundError):
+        await leads.erase_lead(leads.EraseLead(stranger, lead.id), uow)
+    with pytest.raises(VersionConflictError):
+        await leads.erase_lead(leads.EraseLead(admin, lead.id, held.version - 1), uow)
+    assert types(uow)[-1] == LeadAssigned.TYPE  # nothing of the refusals was written
+
+    erased = await leads.erase_lead(leads.EraseLead(admin, lead.id, held.version), uow)
+    assert erased.id == lead.id
+    event = uow.committed[-1]
+    assert (event.type, event.aggregate_id, event.aggregate_version) == (
+        LeadErased.TYPE, lead.id, held.version + 1)
+    assert event.payload == {"lead_id": str(lead.id), "previous_owner_id": str(rep.member_id),
+                             "previous_status": "ASSIGNED",
+                             "erased_by": str(admin.member_id)}
+    async with uow:
+        assert lead.id not in uow.repo.lead_rows
+    assert await leads.leads_by_id(ById(admin, [lead.id]), uow) == {}
+    with pytest.raises(NotFoundError):
+        await leads.erase_lead(leads.EraseLead(admin, lead.id), uow)
+    # The same person may be entered again: nothing of the erased lead matches it.
+    again = await new_lead(uow, rep, contact_name="Jan Kowalski", email="jan@example.pl")
+    assert again.id != lead.id
 
 
 async def test_a_rep_claims_a_pool_lead_before_converting_it() -> None:

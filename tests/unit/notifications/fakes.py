@@ -12,6 +12,7 @@ from crmkit.paging import PageRequest
 from crmkit.testing.fakes import FakeUnitOfWork
 from crmkit.testing.paging import keyset_page
 from services.notifications.domain import (
+    ERASED_LEAD,
     Activity,
     Digest,
     Email,
@@ -125,6 +126,25 @@ class FakeNotificationsRepository:
             company = lead.company or (before.company if before else "")
             self.lead_rows[key] = replace(lead, company=company)
         return before
+
+    async def erase_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID, version: int) -> None:
+        before = self.lead_rows.get((org_id, lead_id))
+        if before is None or before.version <= version:
+            self.lead_rows[(org_id, lead_id)] = Lead(
+                id=lead_id, org_id=org_id, owner_id=None, status=ERASED_LEAD, version=version)
+        about = {n.id for n in self.notification_rows.values()
+                 if n.org_id == org_id and n.subject_id == lead_id}
+        for key in about:
+            del self.notification_rows[key]
+        for email in [e for e in self.email_rows.values() if e.notification_id in about]:
+            del self.email_rows[email.id]
+        for delivery in [x for x in self.delivery_rows.values()
+                         if x.org_id == org_id and x.aggregate_id == lead_id]:
+            del self.delivery_rows[delivery.id]
+
+    async def lead_erased(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> bool:
+        found = self.lead_rows.get((org_id, lead_id))
+        return found is not None and found.status == ERASED_LEAD
 
     async def record_member(
         self, org_id: uuid.UUID, member_id: uuid.UUID, name: str, roles: Sequence[str]

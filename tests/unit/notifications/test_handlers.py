@@ -285,6 +285,38 @@ async def test_an_admin_registers_an_endpoint_that_gets_its_orgs_events_only() -
     assert (delivery.org_id, delivery.endpoint_id) == (ORG, endpoint.id)
 
 
+async def test_an_erased_lead_leaves_nothing_of_it_and_a_late_event_of_it_goes_nowhere(
+) -> None:
+    uow = fake_uow()
+    endpoint = await webhooks.register_endpoint(register(types=["crm.leads.>"]), Sender(), uow)
+    lead, other = uuid.uuid4(), uuid.uuid4()
+    created = wrap(ld.LeadCreated(lead_id=lead, company="Hurtownia Żółw",
+                                  email="biuro@zolw.pl"), lead, 1)
+    for envelope in (created, assigned(BOB, lead), assigned(BOB, other)):
+        await apply_event(envelope, At(NOW), uow)
+    repo = uow._repo
+    assert {n.subject_id for n in repo.notification_rows.values()} == {lead, other}
+    assert len(repo.delivery_rows) == 3
+
+    erasure = wrap(ld.LeadErased(lead_id=lead, previous_owner_id=ANN,
+                                 previous_status="ASSIGNED", erased_by=CAT), lead, 3)
+    assert await apply_event(erasure, At(NOW), uow)
+    assert repo.lead_rows[(ORG, lead)] == d.Lead(
+        id=lead, org_id=ORG, owner_id=None, status=d.ERASED_LEAD, company="", version=3)
+    assert [n.subject_id for n in repo.notification_rows.values()] == [other]
+    # The erasure itself goes to the endpoint, carrying nothing of the lead.
+    sent = {x.aggregate_id: x for x in repo.delivery_rows.values()}
+    assert sent.keys() == {lead, other} and sent[lead].event_type == ld.LeadErased.TYPE
+    assert "Żółw" not in sent[lead].payload and endpoint.id == sent[lead].endpoint_id
+
+    # An older event of it, redelivered late: no copy, no notice, no delivery.
+    await apply_event(created, At(NOW), uow)
+    await apply_event(assigned(DAN, lead), At(NOW), uow)
+    assert repo.lead_rows[(ORG, lead)].status == d.ERASED_LEAD
+    assert [n.subject_id for n in repo.notification_rows.values()] == [other]
+    assert len(repo.delivery_rows) == 2
+
+
 @pytest.mark.parametrize(("cmd", "sender", "fields"), [
     (register(url="ftp://x.example.com"), Sender(), {"url"}),
     (register(url="https://x.example.com/" + "a" * 2000), Sender(), {"url"}),

@@ -236,6 +236,30 @@ async def test_activities_leads_members_and_offers_keep_their_newest_version(
     assert repo.offer_rows[(ORG, offer)].issued_at == T0 + timedelta(hours=1)
 
 
+async def test_an_erased_lead_is_held_by_no_one_and_a_late_event_keeps_it_erased(
+    uow: Uow,
+) -> None:
+    kept, erased = uuid.uuid4(), uuid.uuid4()
+    for lead in (kept, erased):
+        await apply(uow, wrap(lead_events.LeadAssigned(
+            lead_id=lead, owner_id=ANN, team="alpha", owner_lead_cap=7, assigned_by=ANN),
+            lead, 2))
+    ann = person("rep", ANN)
+    assert (await db.my_dashboard(db.GetDashboard(ann, "PLN"), uow)).leads_held == 2
+    await apply(
+        uow,
+        wrap(lead_events.LeadErased(lead_id=erased, previous_owner_id=ANN,
+                                    previous_status="ASSIGNED", erased_by=ANN), erased, 4),
+        # An older event of it, redelivered after the erasure.
+        wrap(lead_events.LeadStatusChanged(lead_id=erased, status="CONTACTED",
+                                           previous_status="ASSIGNED", owner_id=ANN,
+                                           team="alpha"), erased, 3),
+    )
+    row = uow._repo.lead_rows[(ORG, erased)]
+    assert (row.owner_id, row.team, row.status, row.version) == (None, None, "ERASED", 4)
+    assert (await db.my_dashboard(db.GetDashboard(ann, "PLN"), uow)).leads_held == 1
+
+
 async def test_folding_the_deltas_leaves_the_funnel_as_it_was(uow: Uow) -> None:
     for _ in range(3):
         opp = uuid.uuid4()

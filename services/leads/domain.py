@@ -347,6 +347,12 @@ def lead_search_text(company: str | None, contact_name: str | None, email: str |
     return search_form(" ".join(v for v in (company, contact_name, email) if v))
 
 
+def contact_search_text(name: str, email: str | None) -> str:
+    """What finds a contact person's client: their name and email in the kit's search form
+    ("wisniewski" finds the client of Jan Wiśniewski)."""
+    return search_form(" ".join(v for v in (name, email) if v))
+
+
 def account_search_text(name: str, domain: str | None) -> str:
     """What a search for a client is matched against: its name and domain in the kit's
     search form (any case, with or without Polish letters: "zabka" finds "Żabka")."""

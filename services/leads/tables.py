@@ -130,6 +130,9 @@ contacts = org_table(
     sa.Column("phone", sa.String(20)),
     sa.Column("position", sa.String(200)),
     sa.Column("lead_id", sa.Uuid),
+    # Name and email in the kit's search form (domain.contact_search_text): the clients'
+    # search finds a client by its people too.
+    sa.Column("search_text", sa.Text, nullable=False, server_default=sa.text("''")),
     row_version(),
     *timestamps(),
     sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name="fk_contacts_account"),

@@ -1,6 +1,6 @@
-"""One search box for the whole CRM (in the top bar): deals, clients and leads matching what
-was typed, each found as its own list finds it (any case, with or without Polish letters), in
-one operation the gateway answers from both services at once."""
+"""One search box for the whole CRM (in the top bar): deals, clients (by their people too) and
+leads matching what was typed, each found as its own list finds it (any case, with or without
+Polish letters), in one operation the gateway answers from both services at once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crmkit.values import search_form
 from web.api import InvalidInput
 from web.context import query, render
 from web.errors import Problem, refused_input
@@ -19,7 +20,8 @@ Q_SEARCH = f"""query Search($q: String!) {{
   opportunities(filter: {{text: $q}}, first: {SHOWN}) {{ edges {{ node {{
     id name amount currency status stage {{ name }} account {{ name }} owner {{ name }} }} }}
     pageInfo {{ hasNextPage }} }}
-  accounts(search: $q, first: {SHOWN}) {{ edges {{ node {{ id name nip domain }} }}
+  accounts(search: $q, first: {SHOWN}) {{ edges {{ node {{ id name nip domain
+    contacts {{ name email position }} }} }}
     pageInfo {{ hasNextPage }} }}
   leads(filter: {{search: $q}}, first: {SHOWN}) {{ edges {{ node {{
     id company contactName email status }} }} pageInfo {{ hasNextPage }} }} }}"""
@@ -28,6 +30,14 @@ Q_SEARCH = f"""query Search($q: String!) {{
 def _section(connection: dict[str, Any]) -> dict[str, Any]:
     return {"items": [e["node"] for e in connection["edges"]],
             "more": connection["pageInfo"]["hasNextPage"]}
+
+
+def people_found(account: dict[str, Any], typed: str) -> list[dict[str, Any]]:
+    """The client's contact people whom the typed text matches (by the rule the API searches
+    with), shown under a client found through them."""
+    wanted = search_form(typed)
+    return [c for c in account.get("contacts") or []
+            if wanted in search_form(" ".join(v for v in (c["name"], c["email"]) if v))]
 
 
 async def search_page(request: Request) -> Response:
@@ -43,6 +53,8 @@ async def search_page(request: Request) -> Response:
         else:
             sections = {name: _section(data[name])
                         for name in ("opportunities", "accounts", "leads")}
+            for account in sections["accounts"]["items"]:
+                account["people"] = people_found(account, typed)
     return render(request, "search.html", q=typed, sections=sections,
                   errors=problem.fields if problem else {}, status=422 if problem else 200)
 

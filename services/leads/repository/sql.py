@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     any_,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -39,6 +40,7 @@ from services.leads.domain import (
     ACTIVE_STATUSES,
     DedupeKeys,
     account_search_text,
+    contact_search_text,
     lead_search_text,
 )
 from services.leads.import_report import ImportReport, Progress
@@ -415,7 +417,11 @@ class SqlLeadsRepository:
     ) -> list[AccountRecord]:
         statement = select(accounts).where(accounts.c.org_id == org_id)
         if search:
-            matches = [accounts.c.search_text.like(like_pattern(search_form(search)))]
+            pattern = like_pattern(search_form(search))
+            people = select(contacts.c.id).where(
+                contacts.c.org_id == org_id, contacts.c.account_id == accounts.c.id,
+                contacts.c.search_text.like(pattern))
+            matches = [accounts.c.search_text.like(pattern), exists(people)]
             digits = nip_digits(search)
             if digits:
                 matches.append(accounts.c.nip.like(like_pattern(digits)))
@@ -443,9 +449,10 @@ class SqlLeadsRepository:
         return (await self.session.execute(statement.limit(1))).first() is not None
 
     async def insert_contact(self, values: dict[str, Any]) -> ContactRecord:
-        row = (
-            await self.session.execute(insert(contacts).values(**values).returning(*contacts.c))
-        ).one()
+        searchable = {**values, "search_text": contact_search_text(values["name"],
+                                                                   values.get("email"))}
+        row = (await self.session.execute(
+            insert(contacts).values(**searchable).returning(*contacts.c))).one()
         return ContactRecord.from_row(row)
 
     async def get_contact(
@@ -460,7 +467,9 @@ class SqlLeadsRepository:
         statement = (
             update(contacts)
             .where(contacts.c.org_id == org_id, contacts.c.id == contact_id)
-            .values(**values, version=contacts.c.version + 1, updated_at=func.now())
+            .values(**values, version=contacts.c.version + 1, updated_at=func.now(),
+                    # Every change holds all of the contact's fields (ADR 0019).
+                    search_text=contact_search_text(values["name"], values.get("email")))
             .returning(*contacts.c)
         )
         return ContactRecord.from_row((await self.session.execute(statement)).one())

@@ -121,7 +121,8 @@ class ClientsQuery:
         return found
 
     @strawberry.field(description="The org's client companies, newest first; `search` finds "
-                      "them by name or domain (any case) or by NIP digits.")  # type: ignore[untyped-decorator]
+                      "them by name or domain, or a contact person's name or email (any case, "
+                      "with or without Polish letters), or by NIP digits.")  # type: ignore[untyped-decorator]
     async def accounts(
         self, info: Info, first: int | None = None, after: str | None = None,
         search: str | None = None,

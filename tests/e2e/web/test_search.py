@@ -54,3 +54,31 @@ def test_one_box_finds_deals_clients_and_leads(web: Web) -> None:
     web.sign_in(page, new_org(web)["admin"])
     page.goto(web.url(f"/search?q=lodz%20{tag}"))
     expect(page.locator("main")).to_contain_text(f"Nothing matches “lodz {tag}”.")
+
+
+M_PERSON = """mutation($account: ID!, $name: String!, $email: String) { createContact(
+  accountId: $account, input: {name: $name, email: $email, position: "CFO"}) { __typename } }"""
+
+
+def test_a_client_is_found_by_its_contact_person(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    tag = uuid.uuid4().hex[:6]
+    client = typed(rep(M_ACCOUNT, {"name": f"Młyny {tag}"})["createAccount"],
+                   "AccountPayload")["account"]["id"]
+    typed(rep(M_PERSON, {"account": client, "name": f"Jan Wiśniewski{tag}",
+                         "email": f"jan.{tag}@mlyny.pl"})["createContact"], "ContactPayload")
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url("/"))
+    page.locator("#top-q").fill(f"WISNIEWSKI{tag}")
+    page.locator("#top-q").press("Enter")
+    found = page.locator("#found-clients")
+    expect(found.locator("a", has_text=f"Młyny {tag}")).to_have_attribute(
+        "href", f"/accounts/{client}")
+    expect(found.locator(".person-found")).to_have_text(
+        f"Jan Wiśniewski{tag} (CFO) · jan.{tag}@mlyny.pl")
+    # The clients' own list finds it the same way.
+    page.goto(web.url(f"/accounts?q=jan.{tag}@MLYNY"))
+    expect(page.locator("main table")).to_contain_text(f"Młyny {tag}")

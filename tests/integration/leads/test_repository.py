@@ -315,6 +315,37 @@ async def test_accounts_are_found_by_name_domain_or_nip_digits(backend: Any) -> 
                                     "Żabka Polska"]
 
 
+async def test_accounts_are_found_by_their_contact_people(backend: Any) -> None:
+    uows, _ = backend
+    org, other = uuid.uuid4(), uuid.uuid4()
+    made = {}
+    for n, (name, owner) in enumerate([("Młyny", org), ("Helix", org), ("Elsewhere", other)]):
+        at = T0 + timedelta(minutes=n)
+        made[name] = await run(uows, lambda r, v={
+            "id": uuid.uuid4(), "org_id": owner, "name": name, "created_at": at,
+            "updated_at": at}: r.insert_account(v))
+    people = [("Młyny", "Jan Wiśniewski", "jan@mlyny.pl"), ("Helix", "Anna Nowak", None),
+              ("Elsewhere", "Jan Wiśniewski", None)]
+    contacts = [await run(uows, lambda r, a=made[client], name=name, email=email: r.insert_contact({
+        "id": uuid.uuid4(), "org_id": a.org_id, "account_id": a.id, "name": name,
+        "email": email, "created_at": T0, "updated_at": T0})) for client, name, email in people]
+
+    async def found(search: str) -> list[str]:
+        page = await run(uows, lambda r: r.list_accounts(org, PageRequest(10), search))
+        return [a.name for a in page]
+
+    assert await found("WISNIEWSKI") == ["Młyny"]  # another org's Jan not among them
+    assert await found("jan@MLYNY") == ["Młyny"]
+    assert await found("nowak") == ["Helix"]
+    await run(uows, lambda r: r.update_contact(org, contacts[1].id, {
+        "name": "Anna Kowalska", "email": "anna@helix.example", "phone": None,
+        "position": None}))
+    assert (await found("nowak"), await found("KOWALSKA"), await found("helix.ex")) == (
+        [], ["Helix"], ["Helix"])
+    await run(uows, lambda r: r.delete_contact(org, contacts[0].id))
+    assert await found("wisniewski") == []
+
+
 async def test_a_contact_is_read_changed_and_deleted_within_its_org(backend: Any) -> None:
     uows, _ = backend
     org = uuid.uuid4()

@@ -1,5 +1,6 @@
-"""Leads' migrations 0003 and 0004 fill in the search form of the clients and leads there
-already are, so the searches find them too, not only the ones made after them."""
+"""Leads' migrations 0003, 0004 and 0005 fill in the search form of the clients, leads and
+contact people there already are, so the searches find them too, not only the ones made after
+them."""
 
 from __future__ import annotations
 
@@ -49,3 +50,25 @@ async def test_existing_leads_get_their_search_form(crm_servers: Servers) -> Non
     assert [tuple(r) for r in found] == [
         ("jan@zabka.pl", "zabka lodz jan zak jan@zabka.pl"),
         ("kto@example.com", "kto@example.com")]
+
+
+async def test_existing_contacts_get_their_search_form(crm_servers: Servers) -> None:
+    async with database_at(crm_servers.database_url, "leads", "0004") as db:
+        org, account = uuid.uuid4(), uuid.uuid4()
+        async with db.engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO accounts (id, org_id, name, version, created_at, updated_at)"
+                " VALUES (:id, :org, 'Młyny', 1, now(), now())"), {"id": account, "org": org})
+            for person, email in (("Jan Wiśniewski", "jan@mlyny.pl"), ("Anna", None)):
+                await conn.execute(text(
+                    "INSERT INTO contacts (id, org_id, account_id, name, email, version,"
+                    " created_at, updated_at) VALUES (:id, :org, :account, :name, :email, 1,"
+                    " now(), now())"
+                ), {"id": uuid.uuid4(), "org": org, "account": account, "name": person,
+                    "email": email})
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            found = (await conn.execute(text(
+                "SELECT name, search_text FROM contacts ORDER BY name"))).all()
+    assert [tuple(r) for r in found] == [
+        ("Anna", "anna"), ("Jan Wiśniewski", "jan wisniewski jan@mlyny.pl")]

@@ -311,7 +311,12 @@ class FakeLeadsRepository:
             if not search:
                 return True
             digits = nip_digits(search)
-            return (search_form(search.strip()) in domain.account_search_text(a.name, a.domain)
+            typed = search_form(search.strip())
+            people = (domain.contact_search_text(c.name, c.email)
+                      for c in self.contact_rows.values()
+                      if c.org_id == org_id and c.account_id == a.id)
+            return (typed in domain.account_search_text(a.name, a.domain)
+                    or any(typed in person for person in people)
                     or bool(digits and digits in (a.nip or "")))
 
         return keyset_page(

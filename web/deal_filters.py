@@ -11,6 +11,7 @@ from web.context import day_in_address
 
 NOBODY = "00000000-0000-0000-0000-000000000000"
 STATUSES = ("OPEN", "WON", "LOST")
+ORDERS = ("NEWEST", "RECENTLY_UPDATED", "CLOSING_SOONEST", "RECENTLY_CLOSED")  # the API's
 
 
 def _day(value: str | None) -> str:
@@ -28,6 +29,7 @@ class DealFilters:
     status: str = ""  # one of STATUSES, or any
     pipeline: str = ""
     account: str = ""  # one client's deals
+    order: str = ORDERS[0]  # how a list is sorted (the board's columns keep theirs)
 
     @classmethod
     def of(cls, params: Mapping[str, str]) -> DealFilters:
@@ -42,6 +44,8 @@ class DealFilters:
             status=status if status in STATUSES else "",
             pipeline=params.get("pipeline") or "",
             account=params.get("account") or "",
+            order=order if (order := (params.get("sort") or "").upper()) in ORDERS
+            else ORDERS[0],
         )
 
     def owner_ids(self, members: list[dict[str, Any]]) -> list[str] | None:
@@ -69,7 +73,8 @@ class DealFilters:
         """The filter bar's values, by the address's names."""
         return {"owner": self.owner, "team": self.team, "from": self.close_from,
                 "to": self.close_to, "q": self.text, "status": self.status,
-                "pipeline": self.pipeline, "account": self.account}
+                "pipeline": self.pipeline, "account": self.account,
+                "sort": "" if self.order == ORDERS[0] else self.order}
 
 
 def teams_of(members: list[dict[str, Any]]) -> list[str]:

@@ -40,6 +40,7 @@ class OpportunityQuery:
     stale_before: dict[uuid.UUID, datetime] | None = None
     no_next_contact: bool = False
     text: str | None = None
+    order: d.OpportunityOrder = d.OpportunityOrder.NEWEST
 
 
 @dataclass(frozen=True)

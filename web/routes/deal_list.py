@@ -30,8 +30,9 @@ ROW_FIELDS = """id version name amount currency probability status expectedClose
 
 Q_CHROME = "query DealListChrome { members { id name team } pipelines { id name } }"
 
-Q_ROWS = f"""query DealList($filter: OpportunityFilter, $first: Int, $after: String) {{
-  opportunities(filter: $filter, first: $first, after: $after) {{
+Q_ROWS = f"""query DealList($filter: OpportunityFilter, $first: Int, $after: String,
+    $order: OpportunityOrder! = NEWEST) {{
+  opportunities(filter: $filter, first: $first, after: $after, orderBy: $order) {{
     edges {{ node {{ {ROW_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 
 FIELD_NAMES = {"text": "q", "ownerIds": "owner", "pipelineId": "pipeline", "closeFrom": "from",
@@ -55,7 +56,7 @@ async def list_page(request: Request, params: Mapping[str, str],
     chrome = await query(request, Q_CHROME)
     members = chrome["members"]
     variables = {"filter": api_filter(filters, members), "first": PAGE_SIZE,
-                 "after": params.get("after") or None}
+                 "after": params.get("after") or None, "order": filters.order}
     filter_errors: dict[str, str] = {}
     try:
         found = await query(request, Q_ROWS, **variables)
@@ -63,9 +64,9 @@ async def list_page(request: Request, params: Mapping[str, str],
         # A value the API refuses (a control character in the search box, a malformed id or
         # cursor in the address): shown on its box, the list unfiltered but for the status.
         filter_errors = refused_input(error, FIELD_NAMES).fields
-        filters = DealFilters(status=filters.status)
+        filters = DealFilters(status=filters.status, order=filters.order)
         found = await query(request, Q_ROWS, filter=api_filter(filters, members),
-                            first=PAGE_SIZE, after=None)
+                            first=PAGE_SIZE, after=None, order=filters.order)
     page = found["opportunities"]
     return render(
         request,

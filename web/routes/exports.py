@@ -145,7 +145,7 @@ async def deals(request: Request) -> Response:
     filters = DealFilters.of(request.query_params)
     members = (await query(request, Q_MEMBERS))["members"]
     return await _file(request, "deals", deal_columns, deal_list.Q_ROWS, "opportunities",
-                       filter=deal_list.api_filter(filters, members))
+                       filter=deal_list.api_filter(filters, members), order=filters.order)
 
 
 async def leads(request: Request) -> Response:

@@ -4,6 +4,7 @@ objects, call these rules and save the result):
 - :mod:`.pipelines`: pipelines, stages and their entry requirements, lost reasons, configuration;
 - :mod:`.opportunities`: opening, editing, moving through the gates, closing, reopening, rotting;
 - :mod:`.activities`: scheduling and completing activities, and when one is overdue;
+- :mod:`.ordering`: the orders an opportunity list is read in;
 - :mod:`.access`: who sees and changes what;
 - :mod:`.values`: limits, names, text and money.
 
@@ -62,6 +63,7 @@ from services.pipeline.domain.opportunities import (
     stale_thresholds,
     validate_new_opportunity,
 )
+from services.pipeline.domain.ordering import OpportunityOrder, order_key
 from services.pipeline.domain.pipelines import (
     DEFAULT_LOST_REASONS,
     DEFAULT_PIPELINE_NAME,
@@ -121,6 +123,7 @@ __all__ = [
     "NewOpportunity",
     "Note",
     "Opportunity",
+    "OpportunityOrder",
     "OpportunityPatch",
     "OpportunityStatus",
     "OwnerChange",
@@ -164,6 +167,7 @@ __all__ = [
     "new_owner",
     "new_pipeline",
     "open_opportunity",
+    "order_key",
     "owner_for_new",
     "remove_stage",
     "reopen",

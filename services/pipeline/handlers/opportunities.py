@@ -308,6 +308,7 @@ class ListOpportunities(Command):
     filter: OpportunityFilter = field(default_factory=OpportunityFilter)
     first: int | None = None
     after: str | None = None
+    order: d.OpportunityOrder = d.OpportunityOrder.NEWEST
 
 
 @dataclass(frozen=True)
@@ -317,12 +318,8 @@ class OpportunityList:
     pipelines: dict[uuid.UUID, d.Pipeline] | None = None
 
 
-def opportunity_key(opp: d.Opportunity) -> paging.Keyset:
-    return opp.created_at, opp.id
-
-
 async def list_opportunities(query: ListOpportunities, uow: Work) -> OpportunityList:
-    """Newest first, the ones the caller sees."""
+    """The ones the caller sees, in ``query.order`` (newest first by default)."""
     f = query.filter
     check_filter(f)
     request = paging.page_request(query.first, query.after)
@@ -342,10 +339,12 @@ async def list_opportunities(query: ListOpportunities, uow: Work) -> Opportunity
                 pipeline_id=f.pipeline_id, account_ids=f.account_ids,
                 close_from=f.close_from, close_to=f.close_to,
                 stale_before=stale_before, no_next_contact=f.no_next_contact, text=f.text,
+                order=query.order,
             ),
             request,
         )
-    return OpportunityList(paging.page_of(rows, request, opportunity_key), known)
+    return OpportunityList(
+        paging.page_of(rows, request, lambda opp: d.order_key(query.order, opp)), known)
 
 
 async def opportunities_by_id(

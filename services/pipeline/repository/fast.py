@@ -18,6 +18,7 @@ from crmkit.contracts import Envelope
 from crmkit.paging import PageRequest
 from crmkit.values import like_pattern, search_form
 from services.pipeline import domain as d
+from services.pipeline.domain.ordering import NEVER_CLOSED, NO_CLOSE_DATE
 from services.pipeline.ports import ActivityQuery, OpportunityQuery
 from services.pipeline.repository.rows import (
     ACTIVITY_COLUMNS,
@@ -126,11 +127,26 @@ async def opportunity_page(
         where.append("status = 'open' AND next_contact_at IS NULL")
     if query.text:
         where.append(f"search_text LIKE {p.add(like_pattern(search_form(query.text)))}")
-    if page.after is not None:
-        where.append(f"(created_at, id) < ({p.add(page.after[0])}, {p.add(page.after[1])})")
+    key, after = ORDER_KEYS[query.order], page.after
+    direction, beyond = ("DESC", "<") if query.order.descending else ("ASC", ">")
+    if after is not None:
+        at: object = after[0].date() if query.order is d.OpportunityOrder.CLOSING_SOONEST \
+            else after[0]
+        where.append(f"({key}, id) {beyond} ({p.add(at)}, {p.add(after[1])})")
     sql = (f"{OPPORTUNITY_SELECT} WHERE {' AND '.join(where)} "
-           f"ORDER BY created_at DESC, id DESC LIMIT {p.add(page.fetch)}")
+           f"ORDER BY {key} {direction}, id {direction} LIMIT {p.add(page.fetch)}")
     return [opportunity_of(r) for r in await conn.fetch(sql, *p.values)]
+
+
+# Each order's sort value, as domain.order_key makes it (a missing date at the order's end).
+ORDER_KEYS = {
+    d.OpportunityOrder.NEWEST: "created_at",
+    d.OpportunityOrder.RECENTLY_UPDATED: "updated_at",
+    d.OpportunityOrder.CLOSING_SOONEST:
+        f"COALESCE(expected_close_date, DATE '{NO_CLOSE_DATE.isoformat()}')",
+    d.OpportunityOrder.RECENTLY_CLOSED:
+        f"COALESCE(closed_at, TIMESTAMPTZ '{NEVER_CLOSED.isoformat()}')",
+}
 
 
 LOAD_OPPORTUNITY = f"{OPPORTUNITY_SELECT} WHERE org_id = $1 AND id = $2"

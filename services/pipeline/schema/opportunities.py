@@ -33,6 +33,10 @@ from services.pipeline.schema.notes import Note
 from services.pipeline.schema.references import Account, Member
 
 strawberry.enum(d.OpportunityStatus)
+strawberry.enum(d.OpportunityOrder, description=(
+    "NEWEST: created, newest first; RECENTLY_UPDATED: changed, latest first; CLOSING_SOONEST: "
+    "by expected close date, those without one last; RECENTLY_CLOSED: won or lost, latest "
+    "first, open ones last."))
 ID = strawberry.ID
 
 
@@ -407,11 +411,11 @@ def _selects(selections: Sequence[Any], name: str) -> bool:
 
 async def _connection(
     info: Info, filter: h.OpportunityFilter | OpportunityFilter | None, first: int | None,
-    after: str | None,
+    after: str | None, order: d.OpportunityOrder = d.OpportunityOrder.NEWEST,
 ) -> Connection[Opportunity]:
     async def run() -> Connection[Opportunity]:
         checked = filter if isinstance(filter, h.OpportunityFilter) else _filter(filter)
-        query = h.ListOpportunities(caller(info), checked, first, after)
+        query = h.ListOpportunities(caller(info), checked, first, after, order)
         found = await h.list_opportunities(query, uow(info))
         pipelines = pipelines_of(info.context)
         pipelines.know(found.pipelines)
@@ -429,15 +433,17 @@ class OpportunitiesQuery:
         await answer_query(_parsed(id))
         return await Opportunity.resolve_reference(info, id)
 
-    @strawberry.field(description="Opportunities the caller may see, newest first.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="Opportunities the caller may see, newest first unless "
+                      "`orderBy` says otherwise (a cursor belongs to its order).")  # type: ignore[untyped-decorator]
     async def opportunities(
         self,
         info: Info,
         filter: OpportunityFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: d.OpportunityOrder = d.OpportunityOrder.NEWEST,
     ) -> Connection[Opportunity]:
-        return await _connection(info, filter, first, after)
+        return await _connection(info, filter, first, after, order_by)
 
     @strawberry.field(description="Open opportunities longer in their stage than it allows.")  # type: ignore[untyped-decorator]
     async def stale_opportunities(

@@ -233,3 +233,26 @@ def test_a_manager_hands_several_deals_over_at_once(web: Web) -> None:
     expect(page.locator("#refused")).to_have_count(0)
     assert f"q={tag}" in page.url  # back on the list as it was filtered
     assert rob(Q_OWNER, {"id": deals["Gamma"]})["opportunity"]["owner"]["name"] == "Rob Rep"
+
+
+def test_the_list_and_its_file_are_sorted_as_chosen(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    tag = uuid.uuid4().hex[:6]
+    for name, day in (("March", "2031-03-01"), ("Undated", None), ("January", "2031-01-15")):
+        typed(rep(M_OPEN_DEAL, {"input": {"name": f"{name} {tag}", "amount": "100",
+                                          "currency": "PLN", "expectedCloseDate": day}})[
+            "createOpportunity"], "OpportunityPayload")
+
+    page = web.page()
+    web.sign_in(page, org["rep"])
+    page.goto(web.url(f"/deals?q={tag}"))
+    names = page.locator("#deal-list tbody tr td:first-child > a")
+    expect(names).to_have_text([f"January {tag}", f"Undated {tag}", f"March {tag}"])  # newest
+    page.select_option("select[name=sort]", "CLOSING_SOONEST")  # submits on change
+    expect(names).to_have_text([f"January {tag}", f"March {tag}", f"Undated {tag}"])
+    assert "sort=CLOSING_SOONEST" in page.url
+    with page.expect_download() as waited:
+        page.locator("#export-deals").click()
+    rows = list(csv.reader(io.StringIO(waited.value.path().read_text("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == [f"January {tag}", f"March {tag}", f"Undated {tag}"]

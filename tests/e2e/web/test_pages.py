@@ -409,8 +409,9 @@ def test_a_date_far_out_of_range_in_an_address_shows_today(web: Web) -> None:
 
 ADDRESSES = {  # every page a member opens by its address, with the parameters it reads
     "/": ("pipeline", "owner", "team", "from", "to", "q", "missing", "stage"),
-    "/deals": ("status", "pipeline", "owner", "team", "from", "to", "q", "account", "after"),
-    "/deals/export.csv": ("status", "owner", "team", "from", "to", "q", "account"),
+    "/deals": ("status", "pipeline", "owner", "team", "from", "to", "q", "account", "after",
+               "sort", "handed", "to"),
+    "/deals/export.csv": ("status", "owner", "team", "from", "to", "q", "account", "sort"),
     "/calendar": ("view", "date"),
     "/dashboard": ("asOf", "team", "owner"),
     "/pool": ("q", "owner", "after"),

@@ -212,6 +212,43 @@ async def test_pages_filter_and_walk_alike(uows: Uows) -> None:
         o.id for o in rows if "Żabka" in o.name}
 
 
+async def test_opportunity_pages_follow_each_order_to_the_end(uows: Uows) -> None:
+    """Every order, walked five at a time, gives each deal once, in the order domain.order_key
+    sets (ties between equal values broken by id, a missing date at the order's end): the
+    same on both stores."""
+    org = uuid.uuid4()
+    pipeline = await pipeline_of(uows, org)
+    owner = uuid.uuid4()
+    rows = []
+    for n in range(1, 13):  # pages of 5 end on a deal without a close date and on an open one
+        rows.append(opportunity(
+            org, pipeline, n, owner, "alpha",
+            # Equal close dates and equal close times among them, some of each missing.
+            expected_close_date=None if n % 4 == 0 else date(2031, 1, 1 + n % 3),
+            closed_at=None if n % 3 else NOW - timedelta(days=n % 2),
+            updated_at=NOW - timedelta(minutes=(n * 7) % 11),
+        ))
+    for opp in rows:
+        await run(uows, lambda r, o=opp: r.add_opportunity(o))  # type: ignore[misc]
+    admin = person(org, "admin", None)
+    for order in d.OpportunityOrder:
+        expected = [o.id for o in sorted(rows, key=lambda o: d.order_key(order, o),
+                                         reverse=order.descending)]
+        walked: list[uuid.UUID] = []
+        page = PageRequest(first=5)
+        while True:
+            found = await read(uows, lambda r, p=page, o=order: r.opportunity_page(
+                admin, OpportunityQuery(order=o), p))  # type: ignore[misc]
+            walked += [o.id for o in found[:5]]
+            if len(found) <= 5:
+                break
+            page = PageRequest(first=5, after=d.order_key(order, found[4]))
+        assert walked == expected, order
+    closing = [o.expected_close_date for o in sorted(
+        rows, key=lambda o: d.order_key(d.OpportunityOrder.CLOSING_SOONEST, o))]
+    assert closing[0] == date(2031, 1, 1) and closing[-1] is None
+
+
 async def test_notes_are_kept_listed_newest_first_and_removed(uows: Uows) -> None:
     org = uuid.uuid4()
     pipeline = await pipeline_of(uows, org)

@@ -250,7 +250,8 @@ class FakePipelineRepository:
     ) -> list[d.Opportunity]:
         found = (o for o in self.opportunity_rows.values() if _matches(caller, query, o))
         return [_copy(o) for o in keyset_page(
-            found, lambda o: (o.created_at, o.id), page, newest_first=True)]
+            found, lambda o: d.order_key(query.order, o), page,
+            newest_first=query.order.descending)]
 
     async def move_unlocked(
         self, org_id: uuid.UUID, opportunity_id: uuid.UUID, decide: MoveDecision

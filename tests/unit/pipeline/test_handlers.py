@@ -4,7 +4,7 @@ refuses (changing nothing), what it writes and which events it commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -369,6 +369,22 @@ async def test_lists_show_what_the_caller_sees_page_by_page() -> None:
     with pytest.raises(InvalidInput) as cursor:
         await opps.list_opportunities(opps.ListOpportunities(REP, first=500, after="x"), uow)
     assert paths(cursor.value) == {"first", "after"}
+
+
+async def test_a_list_is_read_in_the_order_asked_for_page_by_page() -> None:
+    uow = fake_uow()
+    later, undated, sooner = [
+        await create(uow, REP, name=name, expected_close_date=day)
+        for name, day in (("Later", date(2031, 3, 1)), ("Undated", None),
+                          ("Sooner", date(2031, 1, 1)))]
+    order = d.OpportunityOrder.CLOSING_SOONEST
+    first = await opps.list_opportunities(opps.ListOpportunities(REP, first=2, order=order), uow)
+    rest = await opps.list_opportunities(opps.ListOpportunities(
+        REP, first=2, after=first.page.end_cursor, order=order), uow)
+    assert [o.id for o in first.page.items + rest.page.items] == [
+        sooner.id, later.id, undated.id]
+    newest = await opps.list_opportunities(opps.ListOpportunities(REP), uow)
+    assert [o.id for o in newest.page.items] == [sooner.id, undated.id, later.id]
 
 
 async def test_the_stale_list_needs_a_rotting_stage() -> None:

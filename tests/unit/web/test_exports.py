@@ -76,3 +76,7 @@ def test_filters_from_the_address() -> None:
     assert DealFilters.of({"owner": "m2", "team": "north"}).owner_ids(members) == ["m2"]
     assert DealFilters.of({"team": "east"}).owner_ids(members) == [NOBODY]
     assert DealFilters.of({"status": "maybe"}).api(members)["statuses"] is None
+    # The order a list is read in: one the API has, else the newest first.
+    assert DealFilters.of({"sort": "closing_soonest"}).order == "CLOSING_SOONEST"
+    assert DealFilters.of({"sort": "cheapest"}).order == "NEWEST"
+    assert DealFilters.of({}).form()["sort"] == ""  # the default is left out of addresses

@@ -262,6 +262,13 @@ class LeadsRepository(Protocol):
         """Oldest first."""
         ...
 
+    async def contact_page(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[ContactRecord]:
+        """The org's contact people, newest first; with ``search``, those whose name or email
+        it finds (the search form: any case, with or without Polish letters)."""
+        ...
+
     # --- CSV import ------------------------------------------------------------------------
 
     async def import_csv(

@@ -25,6 +25,7 @@ def all_routes() -> list[BaseRoute]:
         notifications,
         offers,
         oidc,
+        people,
         search,
         webhooks,
     )
@@ -42,6 +43,7 @@ def all_routes() -> list[BaseRoute]:
         *offers.routes,
         *leads.routes,
         *accounts.routes,
+        *people.routes,
         *calendar.routes,
         *dashboard.routes,
         *documents.routes,

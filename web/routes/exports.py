@@ -1,7 +1,7 @@
-"""The lists as CSV files (``web.exports`` for the format): deals, leads and clients, each with
-its list's filters, read from the API page by page as the member (the file holds what they may
-see) and written out as each page arrives. The leads file's headings are ones the lead import
-reads, so an exported file can be imported again."""
+"""The lists as CSV files (``web.exports`` for the format): deals, leads, clients and people,
+each with its list's filters, read from the API page by page as the member (the file holds
+what they may see) and written out as each page arrives. The leads file's headings are ones
+the lead import reads, so an exported file can be imported again."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ Q_LEAD_ROWS = """query LeadExport($filter: LeadFilterInput, $first: Int, $after:
   leads(filter: $filter, first: $first, after: $after) { edges { node {
     id company contactName email phone website source notes tags priority status ownerId
     createdAt lastActivityAt disqualifyReason } }
+  pageInfo { hasNextPage endCursor } } }"""
+
+Q_PEOPLE_ROWS = """query PeopleExport($search: String, $first: Int, $after: String) {
+  contacts(search: $search, first: $first, after: $after) { edges { node {
+    id name position email phone createdAt account { name nip } } }
   pageInfo { hasNextPage endCursor } } }"""
 
 Q_ACCOUNT_ROWS = """query AccountExport($search: String, $first: Int, $after: String) {
@@ -141,6 +146,20 @@ def account_columns(fmt: CsvFormat, owners: dict[str, str]) -> list[Column]:
     ]
 
 
+def people_columns(fmt: CsvFormat) -> list[Column]:
+    _ = i18n.gettext
+    return [
+        (_("Name"), lambda p: p["name"]),
+        (_("Position"), lambda p: p["position"] or ""),
+        (_("Client"), lambda p: _name(p["account"])),
+        (_("NIP"), lambda p: _name(p["account"], "nip")),
+        (_("Email"), lambda p: p["email"] or ""),
+        (_("Phone"), lambda p: p["phone"] or ""),
+        (_("Created"), lambda p: fmt.moment(p["createdAt"])),
+        ("ID", lambda p: p["id"]),
+    ]
+
+
 async def deals(request: Request) -> Response:
     filters = DealFilters.of(request.query_params)
     members = (await query(request, Q_MEMBERS))["members"]
@@ -164,8 +183,14 @@ async def accounts(request: Request) -> Response:
                        search=(request.query_params.get("q") or "").strip() or None)
 
 
+async def people(request: Request) -> Response:
+    return await _file(request, "people", people_columns, Q_PEOPLE_ROWS, "contacts",
+                       search=(request.query_params.get("q") or "").strip() or None)
+
+
 routes = [
     Route("/deals/export.csv", deals, methods=["GET"]),
+    Route("/people/export.csv", people, methods=["GET"]),
     Route("/leads/export.csv", leads, methods=["GET"]),
     Route("/accounts/export.csv", accounts, methods=["GET"]),
 ]

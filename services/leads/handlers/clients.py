@@ -224,6 +224,24 @@ async def list_accounts(cmd: ListAccounts, uow: Work) -> Page[AccountRecord]:
     return page_of(rows, request, lambda r: (r.created_at, r.id))
 
 
+class ListContacts(Command):
+    first: int | None = None
+    after: str | None = None
+    search: str | None = None
+
+
+async def list_contacts(cmd: ListContacts, uow: Work) -> Page[ContactRecord]:
+    """The org's contact people (everyone in the org sees its clients and their people),
+    newest first; with ``search``, those it finds by name or email."""
+    search = cmd.search.strip() if cmd.search else None
+    if search is not None and len(search) > SEARCH_MAX:
+        raise InvalidInput.field("search", f"must be at most {SEARCH_MAX} characters")
+    request = page_request(cmd.first, cmd.after)
+    async with uow:
+        rows = await uow.repo.contact_page(cmd.caller.org_id, request, search or None)
+    return page_of(rows, request, lambda r: (r.created_at, r.id))
+
+
 async def accounts_by_id(cmd: ById, uow: Work) -> dict[uuid.UUID, AccountRecord]:
     async with uow:
         found = await uow.repo.accounts_by_id(cmd.caller.org_id, cmd.ids)

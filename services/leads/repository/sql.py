@@ -474,6 +474,19 @@ class SqlLeadsRepository:
         )
         return ContactRecord.from_row((await self.session.execute(statement)).one())
 
+    async def contact_page(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[ContactRecord]:
+        statement = select(contacts).where(contacts.c.org_id == org_id)
+        if search:
+            statement = statement.where(
+                contacts.c.search_text.like(like_pattern(search_form(search))))
+        if page.after is not None:
+            statement = statement.where(tuple_(contacts.c.created_at, contacts.c.id) < page.after)
+        statement = statement.order_by(contacts.c.created_at.desc(), contacts.c.id.desc())
+        return [ContactRecord.from_row(r)
+                for r in await self.session.execute(statement.limit(page.fetch))]
+
     async def delete_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(leads).where(leads.c.org_id == org_id, leads.c.id == lead_id))

@@ -139,6 +139,20 @@ class ClientsQuery:
         found: Contact | None = await Contact.resolve_reference(info, id)
         return found
 
+    @strawberry.field(description="The org's contact people at its clients, newest first; "
+                      "`search` finds them by name or email (any case, with or without Polish "
+                      "letters).")  # type: ignore[untyped-decorator]
+    async def contacts(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Contact]:
+        async def run() -> Connection[Contact]:
+            page = await h.list_contacts(
+                h.ListContacts(await caller(info), first, after, search), uow(info))
+            return Connection.of(page, Contact.of)
+
+        return await answer_query(run())
+
 
 @strawberry.type
 class ClientsMutation:

@@ -190,6 +190,11 @@ class Contact:
                    lead_id=gql_id_or_none(r.lead_id), created_at=r.created_at,
                    version=r.version)
 
+    @strawberry.field(description="The client company the person is at.")  # type: ignore[untyped-decorator]
+    async def account(self, info: Info) -> Account | None:
+        found: Account | None = await Account.resolve_reference(info, self.account_id)
+        return found
+
     resolve_reference, resolve_references = references_by(_contacts_by_id)
 
 

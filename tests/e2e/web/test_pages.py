@@ -421,6 +421,8 @@ ADDRESSES = {  # every page a member opens by its address, with the parameters i
     "/leads/export.csv": ("status", "q", "owner"),
     "/accounts/export.csv": ("q",),
     "/accounts": ("q", "after"),
+    "/people": ("q", "after"),
+    "/people/export.csv": ("q",),
     "/documents": ("folder", "kind", "q", "after"),
     "/notifications": ("unread", "after"),
     "/notifications/settings": ("saved",),

@@ -82,3 +82,38 @@ def test_a_client_is_found_by_its_contact_person(web: Web) -> None:
     # The clients' own list finds it the same way.
     page.goto(web.url(f"/accounts?q=jan.{tag}@MLYNY"))
     expect(page.locator("main table")).to_contain_text(f"Młyny {tag}")
+
+
+def test_people_lists_the_orgs_contacts_found_without_polish_letters(web: Web) -> None:
+    org = new_org(web)
+    rep = web.api(org["rep"])
+    tag = uuid.uuid4().hex[:6]
+    client = typed(rep(M_ACCOUNT, {"name": f"Piekarnia {tag}"})["createAccount"],
+                   "AccountPayload")["account"]["id"]
+    typed(rep(M_PERSON, {"account": client, "name": f"Zofia Łęcka{tag}",
+                         "email": f"zofia.{tag}@piekarnia.pl"})["createContact"],
+          "ContactPayload")
+
+    page = web.page()
+    web.sign_in(page, new_org(web)["admin"])  # another org's member finds nobody
+    page.goto(web.url(f"/people?q=lecka{tag}"))
+    expect(page.locator("#people tbody")).to_contain_text("Nobody matches this search.")
+    sign_out(page)
+
+    web.sign_in(page, org["manager"])  # not theirs, but their org's: listed
+    page.goto(web.url("/accounts"))
+    page.get_by_role("navigation", name="View").get_by_role("link", name="People").click()
+    page.wait_for_url(web.url("/people"))
+    page.fill("#people-q", f"LECKA{tag}")
+    page.locator("form[role=search] button").click()
+    row = page.locator("#people tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"Zofia Łęcka{tag}")
+    expect(row).to_contain_text("CFO")
+    expect(row.locator(f"a[href='mailto:zofia.{tag}@piekarnia.pl']")).to_have_count(1)
+    with page.expect_download() as waited:
+        page.locator("#export-people").click()
+    lines = waited.value.path().read_text("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"Zofia Łęcka{tag},CFO,Piekarnia {tag},")
+    row.locator(f"a[href='/accounts/{client}']").click()
+    expect(page.locator("h1")).to_contain_text(f"Piekarnia {tag}")

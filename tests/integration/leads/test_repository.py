@@ -342,8 +342,16 @@ async def test_accounts_are_found_by_their_contact_people(backend: Any) -> None:
         "position": None}))
     assert (await found("nowak"), await found("KOWALSKA"), await found("helix.ex")) == (
         [], ["Helix"], ["Helix"])
+    # The people themselves, newest first, found the same way; another org's not among them.
+    people = await run(uows, lambda r: r.contact_page(org, PageRequest(10), "WISNIEWSKI"))
+    assert [c.id for c in people] == [contacts[0].id]
+    every = await run(uows, lambda r: r.contact_page(org, PageRequest(1)))
+    rest = await run(uows, lambda r: r.contact_page(
+        org, PageRequest(5, (every[0].created_at, every[0].id))))
+    assert {c.id for c in every[:1] + rest} == {contacts[0].id, contacts[1].id}
     await run(uows, lambda r: r.delete_contact(org, contacts[0].id))
     assert await found("wisniewski") == []
+    assert await run(uows, lambda r: r.contact_page(org, PageRequest(10), "wisniewski")) == []
 
 
 async def test_a_contact_is_read_changed_and_deleted_within_its_org(backend: Any) -> None:

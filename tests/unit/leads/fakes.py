@@ -357,6 +357,15 @@ class FakeLeadsRepository:
         self.contact_rows[contact_id] = changed
         return changed
 
+    async def contact_page(
+        self, org_id: uuid.UUID, page: PageRequest, search: str | None = None
+    ) -> list[ContactRecord]:
+        typed = search_form(search.strip()) if search else ""
+        return keyset_page(
+            (c for c in self.contact_rows.values() if c.org_id == org_id
+             and typed in domain.contact_search_text(c.name, c.email)),
+            lambda c: (c.created_at, c.id), page, newest_first=True)
+
     async def delete_lead(self, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
         found = self.lead_rows[lead_id]
         assert found.org_id == org_id

@@ -632,6 +632,37 @@ async def test_a_contact_is_changed_and_removed_by_whoever_may_change_the_accoun
         await clients.remove_contact(clients.RemoveContact(owner, anna.id), uow)
 
 
+async def test_the_orgs_contact_people_are_listed_and_found_by_name_or_email() -> None:
+    uow = fake_uow()
+    rep, peer, stranger = person(), person(), person(org=uuid.uuid4())
+    await joined(uow, rep, peer, stranger)
+    account = await clients.create_account(clients.CreateAccount(
+        rep, clients.AccountInput(name="Młyny")), uow)
+    jan, anna = [await clients.create_contact(clients.CreateContact(
+        rep, account.id, clients.ContactInput(name, email=email)), uow)
+        for name, email in (("Jan Wiśniewski", "jan@mlyny.pl"), ("Anna Nowak", None))]
+    elsewhere = await clients.create_account(clients.CreateAccount(
+        stranger, clients.AccountInput(name="Młyny")), uow)
+    await clients.create_contact(clients.CreateContact(
+        stranger, elsewhere.id, clients.ContactInput("Jan Wiśniewski")), uow)
+
+    async def listed(who: Caller, search: str | None = None, **page: object) -> list[uuid.UUID]:
+        found = await clients.list_contacts(clients.ListContacts(
+            who, search=search, **page), uow)  # type: ignore[arg-type]
+        return [c.id for c in found.items]
+
+    assert set(await listed(peer)) == {jan.id, anna.id}  # the whole org's, not only one's own
+    assert await listed(peer, "wisniewski") == [jan.id]
+    assert await listed(peer, "JAN@MLYNY") == [jan.id]
+    assert len(await listed(stranger)) == 1
+    first = await clients.list_contacts(clients.ListContacts(peer, first=1), uow)
+    rest = await clients.list_contacts(clients.ListContacts(
+        peer, first=1, after=first.end_cursor), uow)
+    assert {c.id for c in first.items + rest.items} == {jan.id, anna.id}
+    with pytest.raises(InvalidInput):
+        await clients.list_contacts(clients.ListContacts(peer, search="x" * 1000), uow)
+
+
 async def test_an_admin_erases_a_lead_and_the_event_carries_nothing_of_it() -> None:
     uow = fake_uow()
     rep, manager, admin, stranger = (person(), person("manager"), person("admin", team=None),

@@ -128,6 +128,8 @@ def take(running: Running, out: Path) -> None:
         if client is None:
             page.locator("table a").first.click()
         shot(page, out, "09-client")
+        page.goto(base + "/people")
+        shot(page, out, "24-people", full=False)
         page.goto(base + "/calendar")
         shot(page, out, "10-calendar")
         page.goto(base + "/documents")

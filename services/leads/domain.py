@@ -325,13 +325,6 @@ def check_may_work_on(caller: Caller, owner_id: uuid.UUID | None, action: str) -
         raise ForbiddenError(f"claim a pool lead before {action}")
 
 
-def check_may_erase_lead(caller: Caller) -> None:
-    """Erasing a lead is for good and answers a person's request the org has to account for
-    (GDPR art. 17): admins only."""
-    if not caller.is_admin:
-        raise ForbiddenError("only an admin may erase a lead")
-
-
 def check_may_change_account(
     caller: Caller, owner_id: uuid.UUID | None, owner_team: str | None
 ) -> None:

@@ -206,39 +206,42 @@ async def remove_contact(cmd: RemoveContact, uow: Work) -> ContactRecord:
         return contact
 
 
-class ListAccounts(Command):
+class ListClients(Command):
+    """A page of the org's clients or of their people (everyone in the org sees both),
+    newest first; ``search`` narrows it."""
+
     first: int | None = None
     after: str | None = None
     search: str | None = None
+
+    def searched(self) -> str | None:
+        search = self.search.strip() if self.search else None
+        if search is not None and len(search) > SEARCH_MAX:
+            raise InvalidInput.field("search", f"must be at most {SEARCH_MAX} characters")
+        return search or None
+
+
+class ListAccounts(ListClients):
+    pass
 
 
 async def list_accounts(cmd: ListAccounts, uow: Work) -> Page[AccountRecord]:
-    """The org's accounts, newest first; with ``search``, those it finds by name, domain or
-    NIP."""
-    search = cmd.search.strip() if cmd.search else None
-    if search is not None and len(search) > SEARCH_MAX:
-        raise InvalidInput.field("search", f"must be at most {SEARCH_MAX} characters")
-    request = page_request(cmd.first, cmd.after)
+    """Accounts found by name, domain, NIP or a contact person's name or email."""
+    search, request = cmd.searched(), page_request(cmd.first, cmd.after)
     async with uow:
-        rows = await uow.repo.list_accounts(cmd.caller.org_id, request, search or None)
+        rows = await uow.repo.list_accounts(cmd.caller.org_id, request, search)
     return page_of(rows, request, lambda r: (r.created_at, r.id))
 
 
-class ListContacts(Command):
-    first: int | None = None
-    after: str | None = None
-    search: str | None = None
+class ListContacts(ListClients):
+    pass
 
 
 async def list_contacts(cmd: ListContacts, uow: Work) -> Page[ContactRecord]:
-    """The org's contact people (everyone in the org sees its clients and their people),
-    newest first; with ``search``, those it finds by name or email."""
-    search = cmd.search.strip() if cmd.search else None
-    if search is not None and len(search) > SEARCH_MAX:
-        raise InvalidInput.field("search", f"must be at most {SEARCH_MAX} characters")
-    request = page_request(cmd.first, cmd.after)
+    """Contact people found by name or email."""
+    search, request = cmd.searched(), page_request(cmd.first, cmd.after)
     async with uow:
-        rows = await uow.repo.contact_page(cmd.caller.org_id, request, search or None)
+        rows = await uow.repo.contact_page(cmd.caller.org_id, request, search)
     return page_of(rows, request, lambda r: (r.created_at, r.id))
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.commands import ById, Command
+from crmkit.commands import ById, Command, require_admin
 from crmkit.contracts.leads import LeadStatusChanged
 from crmkit.errors import ForbiddenError, InvalidInput, ProblemCollector
 from crmkit.paging import Page, page_of, page_request
@@ -167,9 +167,10 @@ class EraseLead(Command):
 async def erase_lead(cmd: EraseLead, uow: Work) -> LeadRecord:
     """Erase a lead for good (the person behind it asked to be forgotten): the row goes, and
     ``lead.erased``, which carries none of its details, tells the services holding a copy to
-    drop it. Admins only; the lead as it was, for the answer."""
+    drop it. Admins only (it is for good, and answers a person's request the org has to
+    account for); the lead as it was, for the answer."""
     caller = cmd.caller
-    domain.check_may_erase_lead(caller)
+    require_admin(caller, "only an admin may erase a lead")
     async with uow:
         lead = await visible_lead(uow.repo, caller, cmd.lead_id)
         check_version("Lead", cmd.expected_version, lead.version)

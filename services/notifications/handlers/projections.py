@@ -31,14 +31,14 @@ async def apply_event(envelope: Envelope, at: At, uow: Work) -> bool:
     return kept or queued > 0
 
 
+LEAD_SUBJECTS = "crm.leads.lead."
+
+
 async def _of_erased_lead(repo: NotificationsRepository, envelope: Envelope) -> bool:
     """An earlier event of a lead erased since (redelivered late): sent to no endpoint, as its
     details are what the erasure removed. The erasure itself is sent."""
     return (envelope.type.startswith(LEAD_SUBJECTS) and envelope.type != ld.LeadErased.TYPE
             and await repo.lead_erased(envelope.org_id, envelope.aggregate_id))
-
-
-LEAD_SUBJECTS = "crm.leads.lead."
 
 
 async def _project(repo: NotificationsRepository, envelope: Envelope, at: At) -> bool:

@@ -19,6 +19,7 @@ from web.deal_filters import DealFilters
 from web.errors import refused_input
 from web.exports import Column, CsvFormat, csv_file
 from web.routes import deal_list
+from web.routes.leads import leads_filter
 
 PAGE = 200  # the API's largest page
 
@@ -170,10 +171,8 @@ async def deals(request: Request) -> Response:
 async def leads(request: Request) -> Response:
     params = request.query_params
     owners = {m["id"]: m["name"] for m in (await query(request, Q_MEMBERS))["members"]}
-    lead_filter = {"search": (params.get("q") or "").strip() or None,
-                   "status": params.get("status") or None, "ownerId": params.get("owner") or None}
     return await _file(request, "leads", lambda fmt: lead_columns(fmt, owners), Q_LEAD_ROWS,
-                       "leads", filter=lead_filter)
+                       "leads", filter=leads_filter(params))
 
 
 async def accounts(request: Request) -> Response:

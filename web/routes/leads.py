@@ -5,6 +5,7 @@ contacted, qualify, disqualify, convert to a client and a deal)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -265,11 +266,16 @@ async def run_import(request: Request) -> Response:
 
 # --- leads and the lead page ----------------------------------------------------------------
 
+def leads_filter(params: Mapping[str, str]) -> dict[str, Any]:
+    """The leads list's ``LeadFilterInput`` from its address (the list and its file)."""
+    return {"search": (params.get("q") or "").strip() or None,
+            "status": params.get("status") or None, "ownerId": params.get("owner") or None}
+
+
 async def leads_list(request: Request) -> Response:
     params = request.query_params
     status = params.get("status") or None
-    lead_filter: dict[str, Any] = {"search": (params.get("q") or "").strip() or None,
-                                   "status": status, "ownerId": params.get("owner") or None}
+    lead_filter = leads_filter(params)
     problem: Problem | None = None
     try:
         data = await query(request, Q_LEADS, filter=lead_filter, after=params.get("after"))
